@@ -1,0 +1,10 @@
+"""scanserve: a contract-first server for the Scanner API."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("scanserve")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0"
+
+__all__ = ["__version__"]

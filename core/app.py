@@ -1,0 +1,180 @@
+"""The app factory: ``create_app(settings)`` builds everything, nothing happens at import.
+
+Request flow: gateway middleware (auth, rate limits, body size) -> Connexion (routing,
+security, validation against ``spec/openapi.yaml``) -> a thin handler in
+``scanserve.handlers.<tag>`` -> a core service -> storage / plugins -> a view built from the
+generated models -> response. Every error on the way leaves as problem+json.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import re
+from collections.abc import Callable, Iterable
+from contextlib import asynccontextmanager
+from importlib.resources import files
+from typing import Any
+
+from connexion import ConnexionMiddleware
+from connexion.exceptions import ProblemException
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from connexion.middleware import MiddlewarePosition
+from connexion.resolver import Resolver
+from starlette.exceptions import HTTPException
+
+from . import errors
+from .gateway import GatewayMiddleware, RateHeadersMiddleware
+from .oas31 import VALIDATOR_MAP, OpenAPI31App, load_spec
+from .security import SECURITY_MAP
+from .services import Services, build_services
+from .settings import Settings
+
+logger = logging.getLogger("scanserve.app")
+
+HANDLER_MODULES = (
+    "sessions",
+    "captures",
+    "upload",
+    "photos",
+    "enrichment",
+    "resolve",
+    "freshness",
+)
+
+
+def spec_path() -> Any:
+    return files("scanserve.spec") / "openapi.yaml"
+
+
+def _snake(operation_id: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation_id).lower()
+
+
+def _handler_table() -> dict[str, Callable[..., Any]]:
+    table: dict[str, Callable[..., Any]] = {}
+    for name in HANDLER_MODULES:
+        try:
+            module = importlib.import_module(f"scanserve.handlers.{name}")
+        except ModuleNotFoundError:
+            continue
+        for attr, value in vars(module).items():
+            if (
+                callable(value)
+                and not attr.startswith("_")
+                and getattr(value, "__module__", "") == module.__name__
+            ):
+                table[attr] = value
+    return table
+
+
+def not_implemented(*_args: Any, **_kwargs: Any) -> Any:
+    raise errors.NotImplementedYet()
+
+
+def unimplemented_operations(spec: dict[str, Any]) -> list[str]:
+    """operationIds of the contract with no handler yet (they answer 501)."""
+    table = _handler_table()
+    return sorted(
+        op["operationId"]
+        for path in spec["paths"].values()
+        for method, op in path.items()
+        if isinstance(op, dict) and "operationId" in op and _snake(op["operationId"]) not in table
+    )
+
+
+class OperationResolver(Resolver):
+    """operationId ``createSession`` -> ``scanserve.handlers.<tag>.create_session``; the
+    contract names operations, never Python paths."""
+
+    def __init__(self) -> None:
+        table = _handler_table()
+        super().__init__(function_resolver=lambda op_id: table.get(_snake(op_id), not_implemented))
+
+    def resolve_operation_id(self, operation: Any) -> str:
+        return str(operation.operation_id)
+
+
+def _problem(error: errors.ScanserveError) -> ConnexionResponse:
+    import json
+
+    return ConnexionResponse(
+        status_code=error.status,
+        body=json.dumps(errors.problem_body(error)),
+        content_type=errors.PROBLEM_CONTENT_TYPE,
+        headers=error.headers,
+    )
+
+
+def _on_scanserve_error(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    assert isinstance(exc, errors.ScanserveError)
+    if exc.status >= 500:
+        logger.error("%s: %s", type(exc).__name__, exc.detail)
+    return _problem(exc)
+
+
+def _on_problem(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    assert isinstance(exc, ProblemException)
+    return _problem(errors.error_for_status(exc.status, exc.detail))
+
+
+def _on_http_exception(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    assert isinstance(exc, HTTPException)
+    detail = {404: "No such path.", 405: "The method is not allowed on this path."}.get(
+        exc.status_code, exc.detail
+    )
+    error = errors.error_for_status(exc.status_code, detail)
+    error.headers.update(exc.headers or {})
+    return _problem(error)
+
+
+def _on_unexpected(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    logger.error("unhandled exception", exc_info=exc)
+    return _problem(errors.InternalError())
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    extra_plugins: Iterable[Any] = (),
+    start_queue: bool = False,
+) -> OpenAPI31App:
+    """Build the ASGI app. ``start_queue`` starts the embedded queue's consumer with the app
+    (``scanserve serve`` does; tests usually use ``queue="immediate"``)."""
+    settings = settings or Settings()
+    services = build_services(settings, extra_plugins=extra_plugins)
+
+    @asynccontextmanager
+    async def lifespan(_app: Any) -> Any:
+        if start_queue:
+            services.queue.start_embedded()
+        try:
+            yield
+        finally:
+            services.queue.stop_embedded()
+            if not services.db.is_closed():
+                services.db.close()
+
+    app = OpenAPI31App(__name__, lifespan=lifespan)
+    app.add_api(
+        load_spec(spec_path()),
+        resolver=OperationResolver(),
+        pythonic_params=True,
+        validate_responses=settings.validate_responses,
+        validator_map=VALIDATOR_MAP,
+        security_map=SECURITY_MAP,
+        strict_validation=False,
+    )
+    app.add_error_handler(errors.ScanserveError, _on_scanserve_error)
+    app.add_error_handler(ProblemException, _on_problem)
+    app.add_error_handler(HTTPException, _on_http_exception)
+    app.add_error_handler(Exception, _on_unexpected)
+    app.add_middleware(
+        GatewayMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, services=services
+    )
+    app.add_middleware(RateHeadersMiddleware, position=MiddlewarePosition.BEFORE_CONTEXT)
+    app.services = services  # type: ignore[attr-defined]
+    return app
+
+
+__all__ = ["create_app", "ConnexionMiddleware", "Services"]

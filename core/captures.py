@@ -1,0 +1,107 @@
+"""Captures: what the camera (or an operator) read, interpreted, stored exactly as sent, and
+handed to the background pipeline."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from peewee import JOIN
+
+from . import gs1, sessions
+from .auth import Principal
+from .errors import Conflict, FieldError, NotFound, ValidationFailed
+from .metadata import initial
+from .storage import models
+from .storage.fields import utcnow
+from .storage.scoping import visible
+
+if TYPE_CHECKING:
+    from .services import Services
+
+PENDING, LOOKING_UP, ENRICHING, RESOLVING = "PENDING", "LOOKING_UP", "ENRICHING", "RESOLVING"
+COMPLETED, FAILED, NOT_FOUND = "COMPLETED", "FAILED", "NOT_FOUND"
+TERMINAL = frozenset({COMPLETED, FAILED, NOT_FOUND})
+RETRYABLE = frozenset({FAILED, NOT_FOUND})
+
+
+def capture_query() -> Any:
+    """Captures with their session's short id and their product, in one query."""
+    return (
+        models.Capture.select(models.Capture, models.ScanSession.short_id, models.Product)
+        .join(models.ScanSession)
+        .switch(models.Capture)
+        .join(models.Product, JOIN.LEFT_OUTER)
+    )
+
+
+def get(principal: Principal, short_id: str) -> models.Capture:
+    row = (
+        visible(capture_query(), models.Capture, principal)
+        .where(models.Capture.short_id == short_id)
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"No capture with id {short_id}.")
+    return row  # type: ignore[no-any-return]
+
+
+def create(services: Services, principal: Principal, body: dict[str, Any]) -> models.Capture:
+    session = (
+        visible(models.ScanSession.select(), models.ScanSession, principal)
+        .where(models.ScanSession.short_id == body["session_id"])
+        .first()
+    )
+    if session is None:
+        raise NotFound(f"No session with id {body['session_id']}.")
+    sessions.require_active(session)
+
+    raw_value: str = body["raw_value"]
+    interpretation = gs1.interpret(raw_value)
+    client_gtin = body.get("gtin") or ""
+    problems = gs1.check_client_fields(interpretation, client_gtin, body.get("gs1_dl_data"))
+    if problems:
+        raise ValidationFailed(problems)
+    gtin = interpretation.gtin or (gs1.normalise_gtin(client_gtin) if client_gtin else "")
+    fields: dict[str, Any] = {}
+    if interpretation.error:
+        # A valid request for an unusable barcode: the capture exists, and says why it failed.
+        fields = {
+            "status": FAILED,
+            "error_message": interpretation.error,
+            "processed_at": utcnow(),
+        }
+    capture = models.Capture.create(
+        organization=session.organization_id,
+        session=session.id,
+        capture_type=body["capture_type"],
+        raw_value=raw_value,
+        gtin=gtin,
+        gs1_dl_data=interpretation.ai_data,
+        metadata=initial(body.get("metadata")),
+        **fields,
+    )
+    sessions.touch(session.id)
+    if capture.status == PENDING:
+        services.queue.enqueue_capture(capture.short_id)
+    return get(principal, capture.short_id)
+
+
+def retry(services: Services, principal: Principal, short_id: str) -> models.Capture:
+    capture = get(principal, short_id)
+    if capture.status not in RETRYABLE:
+        raise Conflict(
+            f"The capture is {capture.status}; only FAILED or NOT_FOUND captures can be retried."
+        )
+    now = utcnow()
+    updated = (
+        models.Capture.update(
+            status=PENDING, error_message="", processed_at=None, modified=now, state_changed_at=now
+        )
+        .where(models.Capture.id == capture.id, models.Capture.status == capture.status)
+        .execute()
+    )
+    if not updated:
+        raise Conflict("The capture changed meanwhile; fetch it again.")
+    services.plugins.capture_state_changed(capture.short_id, capture.status, PENDING)
+    services.queue.enqueue_capture(capture.short_id)
+    return get(principal, short_id)

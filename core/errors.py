@@ -1,0 +1,217 @@
+"""The one error hierarchy of scanserve, and its problem+json envelope (RFC 9457).
+
+Every error the server can emit, including Connexion's own and unexpected exceptions, leaves
+as one of these, rendered by :func:`problem_body` with ``Content-Type: application/problem+json``
+and the members the contract's ``Problem`` schema names::
+
+    ScanserveError                       500 internal_error   (base; never raised bare)
+    ├── BadRequest                       400 bad_request      body is not JSON / not UTF-8,
+    │   │                                                      or a rule outside the schema
+    │   └── CaptureHasNoProduct          400 bad_request      save-redirect before a product
+    ├── Unauthorized                     401 unauthorized     missing/malformed/unknown/revoked/
+    │                                                          expired credential
+    ├── Forbidden                        403 forbidden
+    ├── NotFound                         404 not_found        unknown id, or another org's id
+    ├── MethodNotAllowed                 405 method_not_allowed
+    ├── Conflict                         409 conflict         state forbids the change
+    ├── PayloadTooLarge                  413 payload_too_large
+    ├── UnsupportedMediaType             415 unsupported_media_type
+    ├── ValidationFailed                 422 validation_error carries ``errors``:
+    │                                                          [{pointer, message}], one per field
+    ├── RateLimited                      429 rate_limited     carries ``retry_after_seconds``
+    ├── InternalError                    500 internal_error   generic detail; traceback is logged
+    └── NotImplementedYet                501 not_implemented  contract operation not built yet
+
+Lower layers raise these (or their own exceptions, which the app maps at the boundary in
+``scanserve.app``); handlers never build error responses by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_TYPE_PREFIX = "urn:scanserve:problem:"
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One offending field: ``pointer`` is a JSON Pointer into the body (``/raw_value``) or a
+    parameter locator (``query/page``, ``path/id``, ``header/X-API-Key``)."""
+
+    pointer: str
+    message: str
+
+
+class ScanserveError(Exception):
+    """Base of every error the API answers with. Subclasses set the class attributes."""
+
+    status: ClassVar[int] = 500
+    error_code: ClassVar[str] = "internal_error"
+    title: ClassVar[str] = "Internal Server Error"
+    retryable: ClassVar[bool] = False
+    default_detail: ClassVar[str] = "The server could not complete the request."
+
+    def __init__(self, detail: str | None = None, *, headers: Mapping[str, str] | None = None):
+        self.detail = detail or self.default_detail
+        self.headers: dict[str, str] = dict(headers or {})
+        super().__init__(self.detail)
+
+    def extra_members(self) -> dict[str, Any]:
+        """Extension members added to the problem body (RFC 9457 section 3.2)."""
+        return {}
+
+
+class BadRequest(ScanserveError):
+    status = 400
+    error_code = "bad_request"
+    title = "Bad Request"
+    default_detail = "The request could not be understood."
+
+
+class CaptureHasNoProduct(BadRequest):
+    default_detail = "The capture has no linked product yet."
+
+
+class Unauthorized(ScanserveError):
+    status = 401
+    error_code = "unauthorized"
+    title = "Unauthorized"
+    default_detail = "A valid credential is required."
+
+
+class Forbidden(ScanserveError):
+    status = 403
+    error_code = "forbidden"
+    title = "Forbidden"
+    default_detail = "The credential does not allow this operation."
+
+
+class NotFound(ScanserveError):
+    status = 404
+    error_code = "not_found"
+    title = "Not Found"
+    default_detail = "No such resource."
+
+
+class MethodNotAllowed(ScanserveError):
+    status = 405
+    error_code = "method_not_allowed"
+    title = "Method Not Allowed"
+    default_detail = "The method is not allowed on this resource."
+
+
+class Conflict(ScanserveError):
+    status = 409
+    error_code = "conflict"
+    title = "Conflict"
+    default_detail = "The resource's state does not allow this change."
+
+
+class PayloadTooLarge(ScanserveError):
+    status = 413
+    error_code = "payload_too_large"
+    title = "Payload Too Large"
+    default_detail = "The request body is larger than the server accepts."
+
+
+class UnsupportedMediaType(ScanserveError):
+    status = 415
+    error_code = "unsupported_media_type"
+    title = "Unsupported Media Type"
+    default_detail = "The request body's content type is not accepted here."
+
+
+class ValidationFailed(ScanserveError):
+    status = 422
+    error_code = "validation_error"
+    title = "Validation Failed"
+    default_detail = "The request does not match the contract."
+
+    def __init__(
+        self,
+        errors: Iterable[FieldError],
+        detail: str | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ):
+        self.errors = list(errors)
+        if detail is None and self.errors:
+            detail = "; ".join(f"{e.pointer or '/'}: {e.message}" for e in self.errors)
+        super().__init__(detail, headers=headers)
+
+    def extra_members(self) -> dict[str, Any]:
+        return {"errors": [{"pointer": e.pointer, "message": e.message} for e in self.errors]}
+
+
+class RateLimited(ScanserveError):
+    status = 429
+    error_code = "rate_limited"
+    title = "Too Many Requests"
+    retryable = True
+    default_detail = "The rate limit for this credential is exhausted."
+
+    def __init__(self, retry_after_seconds: int, detail: str | None = None, **kwargs: Any):
+        self.retry_after_seconds = max(0, int(retry_after_seconds))
+        super().__init__(detail, **kwargs)
+        self.headers.setdefault("Retry-After", str(self.retry_after_seconds))
+
+    def extra_members(self) -> dict[str, Any]:
+        return {"retry_after_seconds": self.retry_after_seconds}
+
+
+class InternalError(ScanserveError):
+    retryable = True
+
+
+class NotImplementedYet(ScanserveError):
+    status = 501
+    error_code = "not_implemented"
+    title = "Not Implemented"
+    default_detail = "This operation of the contract is not implemented yet."
+
+
+_BY_STATUS: dict[int, type[ScanserveError]] = {
+    cls.status: cls
+    for cls in (
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        MethodNotAllowed,
+        Conflict,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        ValidationFailed,
+        InternalError,
+        NotImplementedYet,
+    )
+}
+
+
+def error_for_status(status: int, detail: str | None = None) -> ScanserveError:
+    """The error of our hierarchy for a bare HTTP status from a lower layer."""
+    cls = _BY_STATUS.get(status)
+    if cls is None or cls is ValidationFailed:
+        if cls is ValidationFailed:
+            return ValidationFailed([], detail)
+        cls = BadRequest if 400 <= status < 500 else InternalError
+    return cls(detail)
+
+
+def problem_body(error: ScanserveError, *, now: datetime | None = None) -> dict[str, Any]:
+    """The RFC 9457 body for ``error``, as the spec's ``Problem`` schema describes it."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_PREFIX + error.error_code,
+        "title": error.title,
+        "status": error.status,
+        "detail": error.detail,
+        "error_code": error.error_code,
+        "retryable": error.retryable,
+        "timestamp": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
+    }
+    body.update(error.extra_members())
+    return body

@@ -1,0 +1,189 @@
+"""The outermost middleware: authentication, rate limits, body size, and the headers that
+every response carries, errors included.
+
+It sits before Connexion's exception middleware (``MiddlewarePosition.BEFORE_EXCEPTION``) so
+its headers reach every response, and answers its own refusals (401, 413, 429, and a last
+resort 500) as problem+json itself. It leaves the authenticated :class:`~scanserve.auth.Principal`
+in the ASGI scope for the security layer and the handlers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from http.cookies import CookieError, SimpleCookie
+from typing import TYPE_CHECKING, Any
+
+from anyio import to_thread
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .auth import API_KEY_HEADER, SESSION_COOKIE, Credentials, Principal, anonymous, authenticate
+from .errors import (
+    PROBLEM_CONTENT_TYPE,
+    InternalError,
+    PayloadTooLarge,
+    RateLimited,
+    ScanserveError,
+    Unauthorized,
+    problem_body,
+)
+
+if TYPE_CHECKING:
+    from .services import Services
+
+logger = logging.getLogger("scanserve.gateway")
+
+PRINCIPAL_KEY = "scanserve.principal"
+SERVICES_KEY = "scanserve.services"
+RATE_HEADERS_KEY = "scanserve.rate_headers"
+
+
+def _with_rate_headers(message: Message, rate_headers: list[tuple[bytes, bytes]]) -> Message:
+    present = {name.lower() for name, _ in message.get("headers", [])}
+    missing = [(k, v) for k, v in rate_headers if k not in present]
+    if not missing:
+        return message
+    return {**message, "headers": [*message.get("headers", []), *missing]}
+
+
+def _credentials(headers: Mapping[str, str]) -> Credentials:
+    api_key = headers.get(API_KEY_HEADER)
+    bearer = None
+    auth = headers.get("authorization")
+    if auth is not None:
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("Only 'Authorization: Bearer <token>' is accepted.")
+        bearer = token.strip()
+    cookie_value = None
+    if "cookie" in headers:
+        try:
+            jar: SimpleCookie = SimpleCookie(headers["cookie"])
+        except CookieError:
+            jar = SimpleCookie()
+        if SESSION_COOKIE in jar:
+            cookie_value = jar[SESSION_COOKIE].value
+    return Credentials(api_key=api_key, bearer=bearer, session_cookie=cookie_value)
+
+
+def _headers_of(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+
+
+async def send_problem(
+    send: Send, error: ScanserveError, extra_headers: Mapping[str, str]
+) -> None:
+    body = json.dumps(problem_body(error)).encode()
+    headers = {**error.headers, **extra_headers, "content-type": PROBLEM_CONTENT_TYPE}
+    headers["content-length"] = str(len(body))
+    await send(
+        {
+            "type": "http.response.start",
+            "status": error.status,
+            "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class GatewayMiddleware:
+    def __init__(self, app: ASGIApp, services: Services):
+        self.app = app
+        self.services = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        services = self.services
+        settings = services.settings
+        headers = _headers_of(scope)
+        client_host = (scope.get("client") or ("unknown", 0))[0]
+
+        principal: Principal
+        refusal: ScanserveError | None = None
+        try:
+            creds = _credentials(headers)
+            principal = await to_thread.run_sync(authenticate, creds, client_host, settings)
+        except Unauthorized as exc:
+            refusal = exc
+            principal = anonymous(client_host, settings)
+
+        verdict = await to_thread.run_sync(
+            services.limiter.hit, principal.rate_key, principal.per_minute, principal.per_day
+        )
+        rate_headers = verdict.headers
+        if refusal is None and not verdict.allowed:
+            refusal = RateLimited(verdict.retry_after)
+        if refusal is None:
+            limit = self._body_limit(scope, headers)
+            declared = headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                refusal = PayloadTooLarge(f"The request body may be at most {limit} bytes.")
+        if refusal is not None:
+            await send_problem(send, refusal, rate_headers)
+            return
+
+        scope[PRINCIPAL_KEY] = principal
+        scope[SERVICES_KEY] = services
+        limit = self._body_limit(scope, headers)
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise PayloadTooLarge(f"The request body may be at most {limit} bytes.")
+            return message
+
+        started = False
+        encoded_rate_headers = [(k.lower().encode(), v.encode()) for k, v in rate_headers.items()]
+
+        scope[RATE_HEADERS_KEY] = encoded_rate_headers
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message = _with_rate_headers(message, encoded_rate_headers)
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_with_headers)
+        except Exception as exc:  # the exception middleware handles errors; this is a last resort
+            logger.exception("unhandled error outside the exception middleware")
+            if started:
+                raise
+            error = exc if isinstance(exc, ScanserveError) else InternalError()
+            await send_problem(send, error, rate_headers)
+
+    def _body_limit(self, scope: Scope, headers: Mapping[str, Any]) -> int:
+        settings = self.services.settings
+        if headers.get("content-type", "").startswith("multipart/"):
+            return settings.max_upload_bytes
+        return settings.max_body_bytes
+
+
+class RateHeadersMiddleware:
+    """The innermost middleware: puts the gateway's rate-limit headers on handler responses
+    before Connexion's response validation looks at them (the spec requires them). Responses
+    made further out (errors) get them from the gateway itself."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        rate_headers = scope.get(RATE_HEADERS_KEY)
+        if scope["type"] != "http" or not rate_headers:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = _with_rate_headers(message, rate_headers)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

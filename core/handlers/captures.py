@@ -1,0 +1,20 @@
+"""Scanner Captures operations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import captures, views
+from ..context import principal, services
+
+
+def create_capture(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    return views.capture_view(captures.create(services(), principal(), body)), 201
+
+
+def get_capture(id_: str) -> dict[str, Any]:
+    return views.capture_view(captures.get(principal(), id_))
+
+
+def retry_capture(id_: str) -> dict[str, Any]:
+    return views.capture_view(captures.retry(services(), principal(), id_))

@@ -1,0 +1,17 @@
+"""Scanner Resolve operations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import redirects, views
+from ..context import principal, services
+
+
+def resolve_url(body: dict[str, Any]) -> dict[str, Any]:
+    return redirects.resolve(services(), body["url"])
+
+
+def save_capture_redirect(short_id: str, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    rule = redirects.save_redirect(principal(), short_id, body["url"])
+    return views.redirect_rule_view(rule), 201

@@ -1,0 +1,281 @@
+"""What happens to a capture in the background:
+
+    PENDING -> LOOKING_UP -> ENRICHING -> RESOLVING -> COMPLETED
+                   |                                   (or FAILED / NOT_FOUND)
+
+LOOKING_UP interprets ``raw_value`` (GS1, GTIN, URL), follows a URL first when it is the only
+way to a GTIN, and asks the lookup providers in order. ENRICHING runs the enrichment
+providers over the found product. RESOLVING analyses the QR chain of an http(s) value that
+has not been analysed yet. Every step writes its result before the status moves on, and
+every status change is a compare-and-set on the previous status, so two workers on one
+capture (a re-queue after a timeout) cannot both move it: the loser stops. A worker killed
+anywhere leaves the capture in a non-terminal state for the sweep to re-queue; running the
+steps again is safe.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import replace
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import shortuuid
+
+from . import gs1
+from .captures import (
+    COMPLETED,
+    ENRICHING,
+    FAILED,
+    LOOKING_UP,
+    NOT_FOUND,
+    PENDING,
+    RESOLVING,
+    TERMINAL,
+    capture_query,
+)
+from .plugins.providers import ProductRecord
+from .storage import models
+from .storage.fields import utcnow
+
+if TYPE_CHECKING:
+    from .services import Services
+
+logger = logging.getLogger("scanserve.pipeline")
+T = TypeVar("T")
+
+
+class _Lost(Exception):
+    """Another worker moved the capture on; this one stops."""
+
+
+def call_with_deadline(fn: Callable[[], T], timeout: float) -> T:
+    """Run ``fn`` in a helper thread and give up waiting after ``timeout`` seconds (the thread
+    is abandoned: providers must bound their own I/O, this only protects the pipeline)."""
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scanserve-provider")
+    try:
+        return executor.submit(fn).result(timeout=timeout)
+    except FutureTimeout:
+        raise TimeoutError(f"no answer within {timeout:g} s") from None
+    finally:
+        executor.shutdown(wait=False)
+
+
+def stale_captures(stale_seconds: int) -> list[str]:
+    cutoff = utcnow() - timedelta(seconds=stale_seconds)
+    query = models.Capture.select(models.Capture.short_id).where(
+        models.Capture.status.not_in(list(TERMINAL)), models.Capture.state_changed_at < cutoff
+    )
+    return [row.short_id for row in query]
+
+
+def _move(services: Services, capture: models.Capture, new_status: str, **fields: Any) -> None:
+    now = utcnow()
+    updated = (
+        models.Capture.update(status=new_status, modified=now, state_changed_at=now, **fields)
+        .where(models.Capture.id == capture.id, models.Capture.status == capture.status)
+        .execute()
+    )
+    if not updated:
+        raise _Lost
+    old = capture.status
+    capture.status = new_status
+    for name, value in fields.items():
+        setattr(capture, name, value)
+    services.plugins.capture_state_changed(capture.short_id, old, new_status)
+
+
+def _finish(
+    services: Services, capture: models.Capture, status: str, error: str = "", **fields: Any
+) -> None:
+    _move(services, capture, status, error_message=error, processed_at=utcnow(), **fields)
+    from .views import capture_view
+
+    fresh = capture_query().where(models.Capture.id == capture.id).first()
+    services.plugins.capture_finished(capture_view(fresh))
+
+
+def process_capture(services: Services, capture_short_id: str) -> None:
+    capture = models.Capture.get_or_none(models.Capture.short_id == capture_short_id)
+    if capture is None or capture.status in TERMINAL:
+        return
+    try:
+        # Claim it: from PENDING, or from wherever a dead worker left it.
+        _move(services, capture, LOOKING_UP, attempts=capture.attempts + 1)
+        _run(services, capture)
+    except _Lost:
+        logger.info("capture %s was moved on by another worker", capture_short_id)
+    except Exception as exc:  # an unexpected bug must not leave the capture running forever
+        logger.exception("capture %s failed unexpectedly", capture_short_id)
+        capture = models.Capture.get_by_id(capture.id)
+        if capture.status not in TERMINAL:
+            try:
+                _finish(
+                    services,
+                    capture,
+                    FAILED,
+                    f"internal error while processing: {type(exc).__name__}",
+                )
+            except _Lost:
+                pass
+
+
+def _run(services: Services, capture: models.Capture) -> None:
+    interpretation = gs1.interpret(capture.raw_value)
+    if interpretation.error:
+        _finish(services, capture, FAILED, interpretation.error)
+        return
+    gtin = capture.gtin or interpretation.gtin
+    restricted = interpretation.restricted or (bool(gtin) and gs1.is_restricted(gtin))
+
+    if not gtin and interpretation.url:
+        analysis = capture.qr_analysis or _resolve(services, interpretation.url)
+        _save(capture, qr_analysis=analysis)
+        gtin = analysis.get("extracted_gtin", "") if analysis else ""
+        if not gtin:
+            if analysis and analysis.get("error_message"):
+                _finish(
+                    services,
+                    capture,
+                    FAILED,
+                    f"could not follow the URL: {analysis['error_message']}",
+                )
+            else:
+                _finish(services, capture, COMPLETED)  # a URL analysed; it names no product
+            return
+        restricted = gs1.is_restricted(gtin)
+        _save(capture, gtin=gtin)
+    if not gtin:
+        _finish(services, capture, NOT_FOUND, "no GTIN could be read from raw_value")
+        return
+
+    record, failures = _lookup(services, gtin, restricted)
+    if record is None:
+        if failures:
+            _finish(
+                services, capture, FAILED, "every lookup provider failed: " + "; ".join(failures)
+            )
+        else:
+            _finish(services, capture, NOT_FOUND, f"no product with GTIN {gtin}")
+        return
+    product = _store_product(record)
+
+    _move(services, capture, ENRICHING, product=product.id)
+    _enrich(services, product)
+
+    _move(services, capture, RESOLVING)
+    if interpretation.url and capture.qr_analysis is None:
+        _save(capture, qr_analysis=_resolve(services, interpretation.url))
+    _finish(services, capture, COMPLETED)
+
+
+def _save(capture: models.Capture, **fields: Any) -> None:
+    models.Capture.update(modified=utcnow(), **fields).where(
+        models.Capture.id == capture.id
+    ).execute()
+    for name, value in fields.items():
+        setattr(capture, name, value)
+
+
+def _resolve(services: Services, url: str) -> dict[str, Any] | None:
+    for resolver in services.plugins.qr_resolvers:
+        try:
+            result = resolver.resolve(url)
+        except Exception:
+            logger.exception("QR resolver %s failed", getattr(resolver, "name", resolver))
+            continue
+        if result is not None:
+            return result.as_dict()  # type: ignore[attr-defined, no-any-return]
+    return None
+
+
+def _lookup(
+    services: Services, gtin: str, restricted: bool
+) -> tuple[ProductRecord | None, list[str]]:
+    failures: list[str] = []
+    timeout = services.settings.provider_timeout_seconds
+    for provider in services.plugins.lookup_providers:
+        if restricted and provider.external:
+            continue  # restricted-circulation numbers never leave the server
+        try:
+            record = call_with_deadline(lambda p=provider: p.lookup(gtin), timeout)  # type: ignore[misc]
+        except Exception as exc:
+            logger.warning("lookup provider %s failed for %s: %s", provider.name, gtin, exc)
+            failures.append(f"{provider.name}: {exc or type(exc).__name__}")
+            continue
+        if record is not None:
+            return replace(record, gtin=gtin), failures
+    return None, failures
+
+
+def product_short_id(gtin: str) -> str:
+    """Derived from the GTIN (a name-based UUID), so every database agrees on it."""
+    return str(shortuuid.uuid(name=f"gtin:{gtin}"))
+
+
+def _product_fields(record: ProductRecord) -> dict[str, Any]:
+    return {
+        "name": record.name,
+        "brand": record.brand,
+        "description": record.description,
+        "category": record.category,
+        "gpc_brick_code": record.gpc_brick_code,
+        "gpc_brick_label": record.gpc_brick_label,
+        "ingredients": record.ingredients,
+        "image_urls": list(record.image_urls),
+    }
+
+
+def _store_product(record: ProductRecord) -> models.Product:
+    product = models.Product.get_or_none(models.Product.gtin == record.gtin)
+    if product is not None:
+        return product
+    return models.Product.create(
+        short_id=product_short_id(record.gtin),
+        gtin=record.gtin,
+        source=record.source or "lookup",
+        **_product_fields(record),
+    )
+
+
+def record_of(product: models.Product) -> ProductRecord:
+    return ProductRecord(
+        gtin=product.gtin,
+        name=product.name,
+        brand=product.brand,
+        description=product.description,
+        category=product.category,
+        gpc_brick_code=product.gpc_brick_code,
+        gpc_brick_label=product.gpc_brick_label,
+        ingredients=product.ingredients,
+        image_urls=tuple(product.image_urls or ()),
+        source=product.source,
+    )
+
+
+def _enrich(services: Services, product: models.Product) -> None:
+    before = record_of(product)
+    record = before
+    timeout = services.settings.provider_timeout_seconds
+    for provider in services.plugins.enrichment_providers:
+        try:
+            record = call_with_deadline(lambda p=provider, r=record: p.enrich(r), timeout)  # type: ignore[misc]
+        except Exception as exc:
+            logger.warning(
+                "enrichment provider %s failed for %s: %s", provider.name, product.gtin, exc
+            )
+    if record != before:
+        fields = {
+            k: v
+            for k, v in _product_fields(record).items()
+            if getattr(before, k) != v or k == "image_urls"
+        }
+        models.Product.update(modified=utcnow(), **fields).where(
+            models.Product.id == product.id
+        ).execute()
+
+
+__all__ = ["process_capture", "stale_captures", "PENDING"]

@@ -1,0 +1,44 @@
+"""Everything one running app (or worker, or CLI command) holds, built by
+:func:`build_services`; nothing of it exists at import time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import peewee
+
+from .plugins.manager import Plugins, build_plugin_manager
+from .ratelimit import RateLimiter
+from .settings import Settings
+from .storage.database import open_database
+from .storage.migrate import upgrade
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: peewee.Database
+    plugins: Plugins
+    limiter: RateLimiter
+    queue: Any = field(default=None)  # scanserve.queue.Queue, attached by build_services
+
+
+def build_services(
+    settings: Settings, *, extra_plugins: Iterable[Any] = (), migrate: bool = True
+) -> Services:
+    db = open_database(settings.effective_database_url)
+    if migrate:
+        upgrade(db)
+    pm = build_plugin_manager(settings, extra_plugins)
+    services = Services(
+        settings=settings,
+        db=db,
+        plugins=Plugins(pm, settings),
+        limiter=RateLimiter(settings.rate_limit_storage_url),
+    )
+    from .queue import Queue  # the queue's tasks call back into services
+
+    services.queue = Queue(services)
+    return services

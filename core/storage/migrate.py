@@ -1,0 +1,41 @@
+"""Schema migrations with peewee-migrate: ``scanserve db upgrade`` and ``serve`` run them.
+
+Migration files live in ``scanserve/migrations`` (``core/migrations`` in the source tree),
+each freezing the tables as they were when it was written, so an old database is upgraded
+step by step without losing data. To add one after changing ``models.py``::
+
+    python -c "from scanserve.storage.migrate import create; create('what_changed')"
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import peewee
+from peewee_migrate import Router
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _router(db: peewee.Database) -> Router:
+    return Router(db, migrate_dir=MIGRATIONS_DIR, logger=logging.getLogger("scanserve.migrate"))
+
+
+def pending(db: peewee.Database) -> list[str]:
+    return list(_router(db).diff)
+
+
+def upgrade(db: peewee.Database) -> list[str]:
+    """Apply every pending migration; returns their names (empty when up to date)."""
+    router = _router(db)
+    todo = list(router.diff)
+    if todo:
+        router.run()
+    return todo
+
+
+def create(name: str, db: peewee.Database) -> None:  # pragma: no cover - a developer tool
+    from . import models
+
+    _router(db).create(name, auto=models.ALL_MODELS)

@@ -1,0 +1,213 @@
+"""The tables. Every object the API exposes belongs to one organisation, and every query of
+a caller's objects filters on it (see ``scanserve.storage.scoping``)."""
+
+from __future__ import annotations
+
+import peewee
+import shortuuid
+
+from .database import database_proxy
+from .fields import JSONField, UTCDateTimeField, utcnow
+
+
+def new_short_id() -> str:
+    return str(shortuuid.uuid())
+
+
+class BaseModel(peewee.Model):
+    class Meta:
+        database = database_proxy
+        legacy_table_names = False
+
+
+class Organization(BaseModel):
+    short_id = peewee.CharField(max_length=22, unique=True, default=new_short_id)
+    name = peewee.CharField(max_length=200)
+    created = UTCDateTimeField(default=utcnow)
+
+
+class ApiKey(BaseModel):
+    short_id = peewee.CharField(max_length=22, unique=True, default=new_short_id)
+    organization = peewee.ForeignKeyField(Organization, backref="api_keys", on_delete="CASCADE")
+    kind = peewee.CharField(max_length=3)  # csb | csu | cpk
+    name = peewee.CharField(max_length=200, default="")
+    # SHA-256 of the whole raw key, hex. The raw key is shown once and never stored.
+    key_hash = peewee.CharField(max_length=64, unique=True)
+    # The key's prefix and first body characters, to recognise it in listings.
+    hint = peewee.CharField(max_length=16)
+    is_active = peewee.BooleanField(default=True)
+    expires_at = UTCDateTimeField(null=True)
+    last_used = UTCDateTimeField(null=True)
+    rate_limit_per_minute = peewee.IntegerField(default=0)  # 0 = the server default
+    rate_limit_per_day = peewee.IntegerField(default=0)
+    created = UTCDateTimeField(default=utcnow)
+
+
+class User(BaseModel):
+    short_id = peewee.CharField(max_length=22, unique=True, default=new_short_id)
+    email = peewee.CharField(max_length=320, unique=True)
+    created = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "app_user"  # "user" is a reserved word in PostgreSQL
+
+
+class Membership(BaseModel):
+    user = peewee.ForeignKeyField(User, backref="memberships", on_delete="CASCADE")
+    organization = peewee.ForeignKeyField(Organization, on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("user", "organization"), True),)
+
+
+class AccessToken(BaseModel):
+    """An OAuth 2.0 access token (``Authorization: Bearer``) of a user, who may act for each
+    organisation they are a member of."""
+
+    token_hash = peewee.CharField(max_length=64, unique=True)
+    user = peewee.ForeignKeyField(User, on_delete="CASCADE")
+    expires_at = UTCDateTimeField(null=True)
+    is_active = peewee.BooleanField(default=True)
+    created = UTCDateTimeField(default=utcnow)
+
+
+class WebSession(BaseModel):
+    """A browser login (``sessionid`` cookie); its user may act for each of their orgs."""
+
+    session_hash = peewee.CharField(max_length=64, unique=True)
+    user = peewee.ForeignKeyField(User, on_delete="CASCADE")
+    expires_at = UTCDateTimeField()
+    created = UTCDateTimeField(default=utcnow)
+
+
+class ScanSession(BaseModel):
+    short_id = peewee.CharField(max_length=22, unique=True, default=new_short_id)
+    organization = peewee.ForeignKeyField(Organization, on_delete="CASCADE")
+    status = peewee.CharField(max_length=16, default="ACTIVE", index=True)
+    capture_mode = peewee.CharField(max_length=32, default="barcode_scan")
+    extraction_status = peewee.CharField(max_length=16, default="pending")
+    metadata = JSONField(default=dict)
+    user_agent = peewee.CharField(max_length=500, default="")
+    device_context = JSONField(default=dict)
+    created = UTCDateTimeField(default=utcnow, index=True)
+    modified = UTCDateTimeField(default=utcnow)
+    # Last time a client did something with the session; the expiry job compares it to the TTL.
+    last_activity = UTCDateTimeField(default=utcnow, index=True)
+
+    class Meta:
+        table_name = "scan_session"
+
+
+class Product(BaseModel):
+    """The catalog: products by GTIN-14, from imports or from lookup providers."""
+
+    short_id = peewee.CharField(max_length=22, unique=True)
+    gtin = peewee.CharField(max_length=14, unique=True)
+    name = peewee.CharField(max_length=500)
+    brand = peewee.CharField(max_length=200, default="")
+    description = peewee.TextField(default="")
+    category = peewee.CharField(max_length=500, default="")
+    gpc_brick_code = peewee.CharField(max_length=8, default="")
+    gpc_brick_label = peewee.CharField(max_length=200, default="")
+    ingredients = peewee.TextField(default="")
+    image_urls = JSONField(default=list)
+    source = peewee.CharField(max_length=100, default="catalog")
+    created = UTCDateTimeField(default=utcnow)
+    modified = UTCDateTimeField(default=utcnow)
+
+
+class Capture(BaseModel):
+    short_id = peewee.CharField(max_length=22, unique=True, default=new_short_id)
+    organization = peewee.ForeignKeyField(Organization, on_delete="CASCADE")
+    session = peewee.ForeignKeyField(ScanSession, backref="captures", on_delete="CASCADE")
+    capture_type = peewee.CharField(max_length=16)
+    raw_value = peewee.CharField(max_length=500)
+    gtin = peewee.CharField(max_length=14, default="")
+    gs1_dl_data = JSONField(null=True)
+    status = peewee.CharField(max_length=16, default="PENDING", index=True)
+    error_message = peewee.TextField(default="")
+    metadata = JSONField(default=dict)
+    product = peewee.ForeignKeyField(Product, null=True, on_delete="SET NULL")
+    processed_at = UTCDateTimeField(null=True)
+    uploaded_image_key = peewee.CharField(max_length=500, null=True)
+    qr_analysis = JSONField(null=True)
+    created = UTCDateTimeField(default=utcnow, index=True)
+    modified = UTCDateTimeField(default=utcnow)
+    # When the status last changed: the sweep re-queues captures stuck past a timeout.
+    state_changed_at = UTCDateTimeField(default=utcnow, index=True)
+    attempts = peewee.IntegerField(default=0)
+
+
+class Photo(BaseModel):
+    short_id = peewee.CharField(max_length=22, unique=True, default=new_short_id)
+    organization = peewee.ForeignKeyField(Organization, on_delete="CASCADE")
+    session = peewee.ForeignKeyField(ScanSession, backref="photos", on_delete="CASCADE")
+    capture = peewee.ForeignKeyField(Capture, null=True, on_delete="SET NULL")
+    photo_type = peewee.CharField(max_length=32, default="other")
+    s3_key = peewee.CharField(max_length=500)
+    original_filename = peewee.CharField(max_length=255, default="")
+    sort_order = peewee.IntegerField(default=0)
+    file_size = peewee.BigIntegerField(null=True)
+    metadata = JSONField(default=dict)
+    created = UTCDateTimeField(default=utcnow)
+
+
+class Proposal(BaseModel):
+    id = peewee.UUIDField(primary_key=True)
+    organization = peewee.ForeignKeyField(Organization, on_delete="CASCADE")
+    capture = peewee.ForeignKeyField(Capture, backref="proposals", on_delete="CASCADE")
+    field_name = peewee.CharField(max_length=50)
+    current_value = peewee.TextField(default="")
+    proposed_value = peewee.TextField(default="")
+    confidence = peewee.CharField(max_length=4, default="0.00")
+    reasoning = peewee.TextField(default="")
+    source = peewee.CharField(max_length=100, default="")
+    status = peewee.CharField(max_length=16, default="PENDING")
+    metadata = JSONField(default=dict)
+    created = UTCDateTimeField(default=utcnow)
+    reviewed_at = UTCDateTimeField(null=True)
+
+
+class RedirectRule(BaseModel):
+    """A product-scoped redirect target saved from a capture; ``position`` orders the rules."""
+
+    short_id = peewee.CharField(max_length=22, unique=True, default=new_short_id)
+    product = peewee.ForeignKeyField(Product, backref="redirect_rules", on_delete="CASCADE")
+    organization = peewee.ForeignKeyField(Organization, on_delete="CASCADE")
+    url = peewee.CharField(max_length=2048)
+    position = peewee.IntegerField()
+    created = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("product", "position"), True),)
+
+
+class FreshnessRule(BaseModel):
+    """An organisation's freshness configuration: per GPC brick/family/segment, or fallback."""
+
+    organization = peewee.ForeignKeyField(Organization, on_delete="CASCADE")
+    scope = peewee.CharField(max_length=8)  # brick | family | segment | fallback
+    code = peewee.CharField(max_length=8, default="")
+    warning_days = peewee.IntegerField()
+    critical_days = peewee.IntegerField()
+    label = peewee.CharField(max_length=200)
+
+    class Meta:
+        indexes = ((("organization", "scope", "code"), True),)
+
+
+ALL_MODELS: list[type[BaseModel]] = [
+    Organization,
+    ApiKey,
+    User,
+    Membership,
+    AccessToken,
+    WebSession,
+    ScanSession,
+    Product,
+    Capture,
+    Photo,
+    Proposal,
+    RedirectRule,
+    FreshnessRule,
+]

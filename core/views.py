@@ -1,0 +1,106 @@
+"""Database rows to response bodies, through the models generated from the spec: a field the
+contract does not have, or a value it forbids, fails here rather than reaching a client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .generated import models as api
+from .sessions import SessionDetail
+from .storage import models
+
+
+def _dump(model: Any) -> dict[str, Any]:
+    return model.model_dump(mode="json")  # type: ignore[no-any-return]
+
+
+def _session_fields(session: models.ScanSession) -> dict[str, Any]:
+    return {
+        "id": session.short_id,
+        "status": session.status,
+        "capture_mode": session.capture_mode,
+        "created": session.created,
+        "modified": session.modified,
+        "metadata": session.metadata or {},
+        "capture_count": getattr(session, "capture_count", 0) or 0,
+        "photo_count": getattr(session, "photo_count", 0) or 0,
+    }
+
+
+def session_view(session: models.ScanSession) -> dict[str, Any]:
+    return _dump(api.SessionResponse(**_session_fields(session)))
+
+
+def _capture_fields(capture: models.Capture, session_short_id: str | None = None) -> dict[str, Any]:
+    product = capture.product if capture.product_id is not None else None
+    return {
+        "id": capture.short_id,
+        "session_id": session_short_id or capture.session.short_id,
+        "status": capture.status,
+        "capture_type": capture.capture_type,
+        "raw_value": capture.raw_value,
+        "gtin": capture.gtin,
+        "error_message": capture.error_message,
+        "created": capture.created,
+        "metadata": capture.metadata or {},
+        "gs1_dl_data": capture.gs1_dl_data,
+        "product_short_id": product.short_id if product else None,
+        "product_name": product.name if product else None,
+        "processed_at": capture.processed_at,
+        "uploaded_image_key": capture.uploaded_image_key,
+        "qr_analysis": capture.qr_analysis,
+    }
+
+
+def capture_view(capture: models.Capture, session_short_id: str | None = None) -> dict[str, Any]:
+    return _dump(api.CaptureResponse(**_capture_fields(capture, session_short_id)))
+
+
+def _photo_fields(photo: models.Photo) -> dict[str, Any]:
+    return {
+        "id": photo.short_id,
+        "photo_type": photo.photo_type,
+        "s3_key": photo.s3_key,
+        "original_filename": photo.original_filename,
+        "sort_order": photo.sort_order,
+        "created": photo.created,
+        "metadata": photo.metadata or {},
+        "file_size": photo.file_size,
+        "capture_short_id": photo.capture.short_id if photo.capture_id is not None else None,
+    }
+
+
+def session_detail_view(detail: SessionDetail) -> dict[str, Any]:
+    short_id = detail.session.short_id
+    return _dump(
+        api.SessionDetail(
+            **_session_fields(detail.session),
+            captures=[_capture_fields(c, short_id) for c in detail.captures],
+            product_photos=[_photo_fields(p) for p in detail.photos],
+        )
+    )
+
+
+def session_status_view(session: models.ScanSession, captures: list[models.Capture]) -> dict[str, Any]:
+    return _dump(
+        api.SessionStatusResponse(
+            session_status=session.status,
+            extraction_status=session.extraction_status,
+            captures=[
+                {"id": c.short_id, "status": c.status, "proposal_count": c.proposal_count}
+                for c in captures
+            ],
+        )
+    )
+
+
+def redirect_rule_view(rule: models.RedirectRule) -> dict[str, Any]:
+    return _dump(
+        api.RedirectRule(
+            id=rule.short_id,
+            product_short_id=rule.product.short_id,
+            url=rule.url,
+            position=rule.position,
+            created=rule.created,
+        )
+    )

@@ -1,0 +1,27 @@
+"""Registers the built-in redirect follower (``trylast``: a plugin's resolver answers first)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ...settings import Settings
+from ..hookspecs import hookimpl
+from ..providers import QrResolver
+
+
+def resolver_from_settings(settings: Settings) -> QrResolver:
+    from .qr import RedirectResolver, ResolverPolicy
+
+    policy = ResolverPolicy(
+        max_hops=settings.qr_max_hops,
+        timeout=settings.qr_timeout_seconds,
+        allow_private=settings.qr_allow_private,
+        allowed_networks=tuple(settings.qr_allowed_networks),
+        own_resolver_hosts=tuple(settings.qr_own_resolver_hosts),
+    )
+    return RedirectResolver(policy)  # type: ignore[return-value]
+
+
+@hookimpl(trylast=True)
+def register_qr_resolvers(register: Callable[[QrResolver], None], settings: Settings) -> None:
+    register(resolver_from_settings(settings))

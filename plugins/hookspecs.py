@@ -1,0 +1,133 @@
+"""The hooks a scanserve plugin can implement, grouped by concern.
+
+A plugin is any object or module with functions marked ``@hookimpl``; installed packages are
+found through the ``scanserve`` entry-point group. pluggy calls hooks synchronously, so hooks
+that bring providers doing I/O only *register* provider objects (see
+:mod:`scanserve.plugins.providers`), and the core drives them: with deadlines, recording a
+provider that raises or times out and moving on to the next.
+
+Each hook's docstring is its reference documentation (``docs/hooks.md`` is rendered from it,
+and a test fails when a hook has none).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+    from .builtin.freshness import OrgRule
+    from .providers import EnrichmentProvider, LookupProvider, QrResolver, Thresholds
+
+PROJECT_NAME = "scanserve"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+# --- product lookup --------------------------------------------------------------------------
+
+
+@hookspec
+def register_lookup_providers(register: Callable[[LookupProvider], None], settings: Settings) -> None:
+    """Register product lookup providers by calling ``register(provider)`` for each.
+
+    :param register: takes an object implementing ``LookupProvider`` (``name``, ``external``,
+        ``lookup(gtin14) -> ProductRecord | None``).
+    :param settings: the server's settings, to configure the provider.
+    :returns: nothing; every implementation is called.
+
+    The pipeline asks the providers in order until one finds the product: the built-in
+    catalog first (``tryfirst``), then installed plugins, then Open Food Facts (``trylast``).
+    A provider that raises or overruns ``provider_timeout_seconds`` is recorded and skipped.
+    Providers with ``external = True`` never see restricted-circulation GTINs (prefixes 02,
+    20-29).
+    """
+
+
+# --- enrichment ------------------------------------------------------------------------------
+
+
+@hookspec
+def register_enrichment_providers(
+    register: Callable[[EnrichmentProvider], None], settings: Settings
+) -> None:
+    """Register enrichment providers by calling ``register(provider)`` for each.
+
+    :param register: takes an object implementing ``EnrichmentProvider`` (``name``,
+        ``enrich(product) -> ProductRecord``).
+    :param settings: the server's settings.
+    :returns: nothing; every implementation is called.
+
+    Every enrichment provider runs, in order, on a found product; each gets the previous
+    one's result. A provider that raises is recorded and skipped; the product keeps what it had.
+    """
+
+
+# --- QR resolving ----------------------------------------------------------------------------
+
+
+@hookspec
+def register_qr_resolvers(register: Callable[[QrResolver], None], settings: Settings) -> None:
+    """Register QR/URL resolvers by calling ``register(resolver)`` for each.
+
+    :param register: takes an object implementing ``QrResolver`` (``name``,
+        ``resolve(url) -> QrResolution | None``).
+    :param settings: the server's settings.
+    :returns: nothing; every implementation is called.
+
+    For a URL, resolvers are asked in order and the first that answers (not ``None``) wins:
+    plugins first, the built-in redirect follower (``trylast``) last. A resolver must never
+    send a request to a private or loopback address unless the settings allow it.
+    """
+
+
+# --- freshness -------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def freshness_thresholds(
+    gtin: str, brick_code: str, org_rules: Sequence[OrgRule]
+) -> Thresholds | None:
+    """Answer the freshness thresholds for one product.
+
+    :param gtin: the normalised GTIN-14, or "" when the query's GTIN was malformed.
+    :param brick_code: the product's GPC brick code from the catalog, or "" when unknown.
+    :param org_rules: the calling organisation's stored rules (empty when anonymous).
+    :returns: ``Thresholds`` (with ``critical_days <= warning_days`` and a non-empty label)
+        or ``None`` to let the next implementation answer.
+
+    First answer wins. The built-in layered provider (organisation override, organisation
+    fallback, global default by GPC brick, family and segment, global fallback, built-in) is
+    ``trylast`` and always answers, so a plugin that answers first replaces it.
+    """
+
+
+# --- pipeline events -------------------------------------------------------------------------
+
+
+@hookspec
+def capture_state_changed(capture_id: str, old_status: str, new_status: str) -> None:
+    """Called after a capture's status changed in the database.
+
+    :param capture_id: the capture's short id.
+    :param old_status: the status before (a ``CaptureStatusEnum`` value).
+    :param new_status: the status now.
+    :returns: nothing; every implementation is called. Exceptions are logged and ignored.
+
+    Called from a worker thread; keep it quick.
+    """
+
+
+@hookspec
+def capture_finished(capture: dict[str, Any]) -> None:
+    """Called once a capture reached a terminal state (COMPLETED, FAILED or NOT_FOUND).
+
+    :param capture: the capture as the API shows it (a ``CaptureResponse`` dict).
+    :returns: nothing; every implementation is called. Exceptions are logged and ignored.
+
+    A capture that is retried later finishes again and is reported again.
+    """

@@ -1,0 +1,142 @@
+"""Building the plugin manager, and the small typed facade the core calls.
+
+Load order (as in tox): plugins installed under the ``scanserve`` entry-point group, then
+the built-in providers, then any objects the app factory was given (``extra_plugins``, for
+tests and embedding), then ``check_pending()`` so a misspelt hook fails loudly at start-up.
+``settings.disabled_plugins`` names plugins (entry-point names or built-in names) that are
+not loaded; ``settings.load_entrypoint_plugins = False`` loads none from entry points.
+The core never touches ``pm.hook`` directly; it calls :class:`Plugins`.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from . import hookspecs
+from .providers import EnrichmentProvider, LookupProvider, QrResolver, Thresholds
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+    from .builtin.freshness import OrgRule
+
+logger = logging.getLogger("scanserve.plugins")
+
+BUILTIN_PLUGINS: tuple[str, ...] = (
+    "scanserve.plugins.builtin.catalog",
+    "scanserve.plugins.builtin.openfoodfacts_plugin",
+    "scanserve.plugins.builtin.qr_plugin",
+    "scanserve.plugins.builtin.freshness_plugin",
+    "scanserve.plugins.builtin.gpc_enrichment",
+)
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    name: str
+    version: str
+    hooks: tuple[str, ...]
+    builtin: bool
+
+
+def build_plugin_manager(
+    settings: Settings, extra_plugins: Iterable[Any] = ()
+) -> pluggy.PluginManager:
+    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    pm.add_hookspecs(hookspecs)
+    for name in settings.disabled_plugins:
+        pm.set_blocked(name)
+    if settings.load_entrypoint_plugins:
+        pm.load_setuptools_entrypoints(hookspecs.PROJECT_NAME)
+    for module_name in BUILTIN_PLUGINS:
+        short = module_name.rsplit(".", 1)[-1]
+        if pm.is_blocked(short) or pm.is_blocked(module_name):
+            continue
+        module = importlib.import_module(module_name)
+        pm.register(module, name=module_name)
+    for plugin in extra_plugins:
+        pm.register(plugin)
+    pm.check_pending()
+    return pm
+
+
+class Plugins:
+    """What the core asks of the plugins. Provider lists are built once, at start-up."""
+
+    def __init__(self, pm: pluggy.PluginManager, settings: Settings):
+        self.pm = pm
+        self.lookup_providers: list[LookupProvider] = []
+        self.enrichment_providers: list[EnrichmentProvider] = []
+        self.qr_resolvers: list[QrResolver] = []
+        pm.hook.register_lookup_providers(
+            register=self.lookup_providers.append, settings=settings
+        )
+        pm.hook.register_enrichment_providers(
+            register=self.enrichment_providers.append, settings=settings
+        )
+        pm.hook.register_qr_resolvers(
+            register=self.qr_resolvers.append, settings=settings
+        )
+
+    def freshness_thresholds(
+        self, gtin: str, brick_code: str, org_rules: Sequence[OrgRule]
+    ) -> Thresholds:
+        result = self.pm.hook.freshness_thresholds(
+            gtin=gtin, brick_code=brick_code, org_rules=org_rules
+        )
+        if result is None:  # only when the built-in was disabled and no plugin answered
+            from .builtin.freshness import BUILT_IN
+
+            return BUILT_IN
+        return result  # type: ignore[no-any-return]
+
+    def capture_state_changed(
+        self, capture_id: str, old_status: str, new_status: str
+    ) -> None:
+        self._notify(
+            "capture_state_changed",
+            capture_id=capture_id,
+            old_status=old_status,
+            new_status=new_status,
+        )
+
+    def capture_finished(self, capture: dict[str, Any]) -> None:
+        self._notify("capture_finished", capture=capture)
+
+    def _notify(self, hook_name: str, **kwargs: Any) -> None:
+        hook = getattr(self.pm.hook, hook_name)
+        for impl in reversed(hook.get_hookimpls()):
+            try:
+                impl.function(**{k: kwargs[k] for k in impl.argnames})
+            except Exception:
+                logger.exception("plugin %s failed in %s", impl.plugin_name, hook_name)
+
+    def describe(self) -> list[PluginInfo]:
+        return describe(self.pm)
+
+
+def describe(pm: pluggy.PluginManager) -> list[PluginInfo]:
+    """Each registered plugin with its version and hooks, in load order."""
+    dists = {id(plugin): dist for plugin, dist in pm.list_plugin_distinfo()}
+    infos = []
+    for name, plugin in pm.list_name_plugin():
+        if plugin is None:  # blocked
+            continue
+        dist = dists.get(id(plugin))
+        hooks = tuple(sorted(h.name for h in pm.get_hookcallers(plugin) or ()))
+        builtin = name in BUILTIN_PLUGINS
+        if dist is not None:
+            version = dist.version
+        elif builtin:
+            version = importlib.metadata.version("scanserve")
+        else:
+            version = getattr(plugin, "__version__", "")
+        infos.append(
+            PluginInfo(name=name, version=version, hooks=hooks, builtin=builtin)
+        )
+    return infos
