@@ -20,6 +20,7 @@ from connexion import ConnexionMiddleware
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware import MiddlewarePosition
+from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 
@@ -95,6 +96,12 @@ class OperationResolver(Resolver):
         return str(operation.operation_id)
 
 
+def _swagger_ui_options() -> SwaggerUIOptions:
+    # Swagger UI 5, vendored: the 4.x that Connexion bundles cannot render OpenAPI 3.1.
+    folder = str(files("scanserve") / "swagger_ui")
+    return SwaggerUIOptions(swagger_ui_template_dir=folder)
+
+
 def _problem(error: errors.ScanserveError) -> ConnexionResponse:
     import json
 
@@ -158,6 +165,7 @@ def create_app(
     app = OpenAPI31App(__name__, lifespan=lifespan)
     app.add_api(
         load_spec(spec_path()),
+        swagger_ui_options=_swagger_ui_options(),
         resolver=OperationResolver(),
         pythonic_params=True,
         validate_responses=settings.validate_responses,

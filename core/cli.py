@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+import warnings
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,9 @@ def _expiry(value: str | None) -> datetime | None:
 @click.version_option(__version__, prog_name="scanserve")
 def main() -> None:
     """scanserve: a contract-first server for the Scanner API."""
+    # Connexion imports starlette.testclient at import time, which warns about httpx on every
+    # start of the CLI; it says nothing about scanserve.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
 
 
 @main.command()
@@ -284,9 +288,21 @@ def sessions_expire() -> None:
 )
 def worker(workers: int | None) -> None:
     """Run a queue worker in the foreground (for the redis queue)."""
+    import logging
+
     from .services import build_services
 
-    services = build_services(_settings())
+    settings = _settings()
+    if settings.queue == "immediate":
+        raise click.UsageError(
+            "the immediate queue runs tasks where they are queued; a worker needs "
+            "SCANSERVE_QUEUE=redis (or embedded)"
+        )
+    # Otherwise the worker says nothing, not even that it started or re-queued captures.
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    services = build_services(settings)
     services.queue.run_worker(workers)
 
 

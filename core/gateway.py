@@ -87,6 +87,37 @@ async def send_problem(
     await send({"type": "http.response.body", "body": body})
 
 
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole body, or None as soon as it exceeds ``limit``."""
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
 class GatewayMiddleware:
     def __init__(self, app: ASGIApp, services: Services):
         self.app = app
@@ -128,6 +159,23 @@ class GatewayMiddleware:
         scope[PRINCIPAL_KEY] = principal
         scope[SERVICES_KEY] = services
         limit = self._body_limit(scope, headers)
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            # Connexion reads a body only when Content-Length says there is one; a chunked
+            # body is read here, within the limit, and passed on with its length.
+            body = await _read_body(receive, limit)
+            if body is None:
+                await send_problem(
+                    send,
+                    PayloadTooLarge(f"The request body may be at most {limit} bytes."),
+                    rate_headers,
+                )
+                return
+            scope["headers"] = [
+                (k, v)
+                for k, v in scope["headers"]
+                if k.lower() not in (b"transfer-encoding", b"content-length")
+            ] + [(b"content-length", str(len(body)).encode())]
+            receive = _replay(body, receive)
         received = 0
 
         async def limited_receive() -> Message:

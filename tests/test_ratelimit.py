@@ -1,0 +1,72 @@
+"""Rate limits per credential, and the headers that carry them."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+
+import pytest
+
+from scanserve.ratelimit import RateLimiter
+from scanserve.testing import issue_key
+
+BASE = "/scanner/api/v1"
+
+
+def test_headers_on_success_describe_the_tightest_window(scanserve_client, api_key):
+    response = scanserve_client.get(f"{BASE}/sessions", headers=api_key.headers)
+    assert response.headers["ratelimit-policy"] == "300;w=60, 10000;w=86400"
+    assert response.headers["ratelimit-limit"] == "300"
+    assert response.headers["ratelimit-remaining"] == "299"
+    assert 0 < int(response.headers["ratelimit-reset"]) <= 60
+    assert response.headers["x-ratelimit-limit"] == "300"
+    assert response.headers["x-ratelimit-remaining"] == "299"
+    reset_at = int(response.headers["x-ratelimit-reset"])
+    assert time.time() < reset_at <= time.time() + 61  # an absolute Unix time
+
+
+def test_publishable_keys_get_the_lower_default(scanserve_client, scanserve_app):
+    key = issue_key("Web shop", kind="cpk")
+    response = scanserve_client.get(f"{BASE}/sessions", headers=key.headers)
+    assert response.headers["ratelimit-policy"] == "100;w=60, 10000;w=86400"
+
+
+def test_per_key_limits_override_defaults_and_daily_window_can_bind(scanserve_client, scanserve_app):
+    key = issue_key("Tight", rate_limit_per_minute=50, rate_limit_per_day=3)
+    for remaining in ("2", "1", "0"):
+        response = scanserve_client.get(f"{BASE}/sessions", headers=key.headers)
+        assert response.status_code == 200
+        assert response.headers["ratelimit-policy"] == "50;w=60, 3;w=86400"
+        assert response.headers["ratelimit-limit"] == "3"  # the day window is the tighter one
+        assert response.headers["ratelimit-remaining"] == remaining
+    refused = scanserve_client.get(f"{BASE}/sessions", headers=key.headers)
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) > 60  # waits for the day window
+
+
+def test_keys_do_not_share_budgets(scanserve_client, scanserve_app):
+    first = issue_key("A", rate_limit_per_minute=1)
+    second = issue_key("B", rate_limit_per_minute=1)
+    assert scanserve_client.get(f"{BASE}/sessions", headers=first.headers).status_code == 200
+    assert scanserve_client.get(f"{BASE}/sessions", headers=first.headers).status_code == 429
+    assert scanserve_client.get(f"{BASE}/sessions", headers=second.headers).status_code == 200
+
+
+def test_anonymous_calls_are_limited_per_client(scanserve_client):
+    response = scanserve_client.get(f"{BASE}/freshness-thresholds?gtin=4006381333931")
+    assert response.status_code == 200
+    assert response.headers["ratelimit-policy"] == "60;w=60, 5000;w=86400"
+
+
+@pytest.mark.redis
+def test_redis_storage_shares_one_budget_between_processes():
+    url = os.environ.get("SCANSERVE_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("SCANSERVE_TEST_REDIS_URL is not set")
+    identity = f"test:{uuid.uuid4()}"
+    first, second = RateLimiter(url), RateLimiter(url)  # two servers, one Redis
+    assert first.hit(identity, 2, 1000).allowed
+    assert second.hit(identity, 2, 1000).allowed
+    refused = first.hit(identity, 2, 1000)
+    assert not refused.allowed and refused.retry_after >= 1
