@@ -21,11 +21,11 @@ from pathlib import Path
 
 warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
 
-from scanserve import catalog, gs1  # noqa: E402
-from scanserve.app import create_app  # noqa: E402
-from scanserve.settings import Settings  # noqa: E402
-from scanserve.storage import models  # noqa: E402
-from scanserve.testing import issue_key  # noqa: E402
+from scanserve import catalog, gs1
+from scanserve.app import create_app
+from scanserve.settings import Settings
+from scanserve.storage import models
+from scanserve.testing import issue_key
 
 BASE = "/scanner/api/v1"
 
@@ -46,11 +46,25 @@ def request_path(data_dir: Path, api_key: str) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "SCANSERVE_DATA_DIR": str(data_dir), "SCANSERVE_LOAD_ENTRYPOINT_PLUGINS": "false",
-           "SCANSERVE_RATE_LIMIT_PER_MINUTE": str(10**9), "SCANSERVE_RATE_LIMIT_PER_DAY": str(10**9)}
+    env = {
+        **os.environ,
+        "SCANSERVE_DATA_DIR": str(data_dir),
+        "SCANSERVE_LOAD_ENTRYPOINT_PLUGINS": "false",
+        "SCANSERVE_RATE_LIMIT_PER_MINUTE": str(10**9),
+        "SCANSERVE_RATE_LIMIT_PER_DAY": str(10**9),
+    }
     server = subprocess.Popen(
-        [sys.executable, "-c", "from scanserve.cli import main; main()", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-c",
+            "from scanserve.cli import main; main()",
+            "serve",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         base = f"http://127.0.0.1:{port}{BASE}"
@@ -73,8 +87,14 @@ def request_path(data_dir: Path, api_key: str) -> None:
             ids = []
             for _ in range(300):
                 t = time.perf_counter()
-                r = http.post(f"{base}/captures", json={"session_id": session_id, "capture_type": "BARCODE",
-                                                        "raw_value": "4006381333931"})
+                r = http.post(
+                    f"{base}/captures",
+                    json={
+                        "session_id": session_id,
+                        "capture_type": "BARCODE",
+                        "raw_value": "4006381333931",
+                    },
+                )
                 capture_times.append(time.perf_counter() - t)
                 ids.append(r.json()["id"])
             t = time.perf_counter()
@@ -82,9 +102,15 @@ def request_path(data_dir: Path, api_key: str) -> None:
                 time.sleep(0.01)
             drain = time.perf_counter() - t
         print("real HTTP on loopback (uvicorn, 1 process, embedded queue with 2 worker threads):")
-        for name, values in (("POST /sessions", session_times), ("POST /captures (queued)", capture_times)):
-            print(f"  {name:24s} p50 {statistics.median(values) * 1000:6.2f} ms   "
-                  f"p95 {percentile(values, 0.95) * 1000:6.2f} ms   {len(values) / sum(values):6.0f} req/s")
+        for name, values in (
+            ("POST /sessions", session_times),
+            ("POST /captures (queued)", capture_times),
+        ):
+            print(
+                f"  {name:24s} p50 {statistics.median(values) * 1000:6.2f} ms   "
+                f"p95 {percentile(values, 0.95) * 1000:6.2f} ms   "
+                f"{len(values) / sum(values):6.0f} req/s"
+            )
         print(f"  last of {len(ids)} captures COMPLETED {drain * 1000:.0f} ms after the last POST")
     finally:
         server.terminate()
@@ -93,8 +119,13 @@ def request_path(data_dir: Path, api_key: str) -> None:
 
 def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="scanserve-bench-"))
-    settings = Settings(data_dir=tmp, queue="immediate", load_entrypoint_plugins=False,
-                        rate_limit_per_minute=10**9, rate_limit_per_day=10**9)
+    settings = Settings(
+        data_dir=tmp,
+        queue="immediate",
+        load_entrypoint_plugins=False,
+        rate_limit_per_minute=10**9,
+        rate_limit_per_day=10**9,
+    )
     started = time.perf_counter()
     app = create_app(settings)
     startup = time.perf_counter() - started
@@ -116,8 +147,14 @@ def main() -> None:
             sid = client.post(f"{BASE}/sessions", json={}, headers=h).json()["id"]
             session = models.ScanSession.get(models.ScanSession.short_id == sid)
             for _ in range(size):
-                models.Capture.create(organization=key.org_id, session=session.id, capture_type="BARCODE",
-                                      raw_value="4006381333931", gtin="04006381333931", status="COMPLETED")
+                models.Capture.create(
+                    organization=key.org_id,
+                    session=session.id,
+                    capture_type="BARCODE",
+                    raw_value="4006381333931",
+                    gtin="04006381333931",
+                    status="COMPLETED",
+                )
             executed: list[str] = []
             original = db.execute_sql
 
@@ -138,14 +175,23 @@ def main() -> None:
                 times.append(time.perf_counter() - t)
             median = statistics.median(times)
             rows.append((size, median, queries))
-            print(f"  {size:5d} captures: {median * 1000:8.2f} ms, {queries} SQL statements, "
-                  f"{median / size * 1e6:7.1f} us per capture")
-        print(f"  ratio 1000 vs 10 captures: time x{rows[-1][1] / rows[0][1]:.1f}, "
-              f"SQL statements x{rows[-1][2] / rows[0][2]:.1f}")
+            print(
+                f"  {size:5d} captures: {median * 1000:8.2f} ms, {queries} SQL statements, "
+                f"{median / size * 1e6:7.1f} us per capture"
+            )
+        print(
+            f"  ratio 1000 vs 10 captures: time x{rows[-1][1] / rows[0][1]:.1f}, "
+            f"SQL statements x{rows[-1][2] / rows[0][2]:.1f}"
+        )
 
     # 3. GS1 interpretation
-    samples = ["4006381333931", "https://id.gs1.org/01/09506000134352/10/ABC123?17=261231",
-               "]C10109506000134352101234\x1d17261231", "036000291452", "https://bit.ly/abc"]
+    samples = [
+        "4006381333931",
+        "https://id.gs1.org/01/09506000134352/10/ABC123?17=261231",
+        "]C10109506000134352101234\x1d17261231",
+        "036000291452",
+        "https://bit.ly/abc",
+    ]
     n = 20_000
     t = time.perf_counter()
     for i in range(n):

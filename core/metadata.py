@@ -33,7 +33,8 @@ def merge(
             [
                 FieldError(
                     pointer,
-                    f"metadata may hold at most {MAX_KEYS} keys after merging; it would hold {len(merged)}",
+                    f"metadata may hold at most {MAX_KEYS} keys after merging; "
+                    f"it would hold {len(merged)}",
                 )
             ]
         )

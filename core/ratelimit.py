@@ -55,8 +55,7 @@ class RateLimiter:
         retry_after = 0
         if not allowed:
             retry_after = max(
-                1,
-                max(math.ceil(s.reset_time - now) for _, s in stats if s.remaining <= 0),
+                [1] + [math.ceil(s.reset_time - now) for _, s in stats if s.remaining <= 0]
             )
             headers["Retry-After"] = str(retry_after)
         return Verdict(allowed=allowed, headers=headers, retry_after=retry_after)

@@ -25,5 +25,7 @@ class CatalogLookupProvider:
 
 
 @hookimpl(tryfirst=True)
-def register_lookup_providers(register: Callable[[LookupProvider], None], settings: Settings) -> None:
+def register_lookup_providers(
+    register: Callable[[LookupProvider], None], settings: Settings
+) -> None:
     register(CatalogLookupProvider())

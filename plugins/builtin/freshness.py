@@ -29,7 +29,8 @@ Codes are 8-digit strings, each at one level only. Days are integers >= 0 with
 and that family's segment; a family names a segment that exists. A brick or family may leave
 out both day counts: it is then only a link in the lineage, and layer 3 moves on to its
 family or segment, whose label comes with the days. Segments and ``fallback`` carry both
-counts; ``fallback`` itself is optional. The figures are store-policy defaults for days left before expiry, not GS1 data.
+counts; ``fallback`` itself is optional. The figures are store-policy defaults for days left
+before expiry, not GS1 data.
 """
 
 from __future__ import annotations

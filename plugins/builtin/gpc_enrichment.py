@@ -23,5 +23,7 @@ class GpcLabelEnrichment:
 
 
 @hookimpl(trylast=True)
-def register_enrichment_providers(register: Callable[[EnrichmentProvider], None], settings: Settings) -> None:
+def register_enrichment_providers(
+    register: Callable[[EnrichmentProvider], None], settings: Settings
+) -> None:
     register(GpcLabelEnrichment())

@@ -13,7 +13,9 @@ from ..providers import LookupProvider
 
 
 @hookimpl(trylast=True)
-def register_lookup_providers(register: Callable[[LookupProvider], None], settings: Settings) -> None:
+def register_lookup_providers(
+    register: Callable[[LookupProvider], None], settings: Settings
+) -> None:
     if not settings.openfoodfacts_enabled:
         return
     if not settings.openfoodfacts_user_agent:
