@@ -97,8 +97,9 @@ def freshness_thresholds(
     :param gtin: the normalised GTIN-14, or "" when the query's GTIN was malformed.
     :param brick_code: the product's GPC brick code from the catalog, or "" when unknown.
     :param org_rules: the calling organisation's stored rules (empty when anonymous).
-    :returns: ``Thresholds`` (with ``critical_days <= warning_days`` and a non-empty label)
-        or ``None`` to let the next implementation answer.
+    :returns: ``Thresholds`` (with ``critical_days <= warning_days``, a non-empty label and a
+        ``source`` the API knows: ``org-override``, ``org-fallback``, ``global-default``,
+        ``global-fallback`` or ``built-in``) or ``None`` to let the next implementation answer.
 
     First answer wins. The built-in layered provider (organisation override, organisation
     fallback, global default by GPC brick, family and segment, global fallback, built-in) is

@@ -1,0 +1,94 @@
+"""Every hook is documented in its spec, and docs/hooks.md is what the specs render to
+(as datasette's tests/test_docs.py does for its plugin hooks)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pluggy
+import pytest
+
+from scanserve.plugins import hookspecs
+from scanserve.plugins.docs import hook_docs, parse_docstring, render
+
+HOOKS_MD = Path(__file__).resolve().parents[1] / "docs" / "hooks.md"
+REGENERATE = "run `python -m scanserve.plugins.docs > docs/hooks.md`"
+
+
+def _registered_hook_names() -> set[str]:
+    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    pm.add_hookspecs(hookspecs)
+    return {name for name in vars(pm.hook) if not name.startswith("_")}
+
+
+HOOKS = hook_docs()
+
+
+def test_the_renderer_sees_every_hook_pluggy_sees():
+    assert {hook.name for hook in HOOKS} == _registered_hook_names()
+    assert all(hook.section for hook in HOOKS), "each hook sits under a '# --- concern ---' line"
+
+
+@pytest.mark.parametrize("hook", HOOKS, ids=[hook.name for hook in HOOKS])
+def test_hook_is_documented(hook):
+    assert hook.summary, f"{hook.name} has no docstring"
+    missing = [name for name in hook.parameters if not hook.params.get(name)]
+    assert not missing, f"{hook.name}: no ':param NAME:' description for {missing}"
+    unknown = sorted(set(hook.params) - set(hook.parameters))
+    assert not unknown, f"{hook.name}: ':param:' for parameters it does not have: {unknown}"
+    assert hook.returns, f"{hook.name}: no ':returns:' (say what an implementation returns)"
+
+
+@pytest.mark.parametrize("hook", HOOKS, ids=[hook.name for hook in HOOKS])
+def test_hook_says_whether_the_first_answer_wins(hook):
+    text = " ".join([hook.summary, hook.returns or "", hook.body]).lower()
+    if hook.firstresult:
+        assert "first answer wins" in text, (
+            f"{hook.name} is firstresult; its docstring must say so"
+        )
+    else:
+        assert "every implementation is called" in text, hook.name
+
+
+def test_parse_docstring_reads_fields_and_continuations():
+    summary, params, returns, body = parse_docstring(
+        """Do a thing.
+
+        :param register: takes a provider
+            and more text.
+        :param settings: the settings.
+        :returns: nothing.
+
+        More about it.
+        """
+    )
+    assert summary == "Do a thing."
+    assert params == {"register": "takes a provider and more text.", "settings": "the settings."}
+    assert returns == "nothing."
+    assert body == "More about it."
+
+
+def test_a_missing_param_is_seen():
+    _, params, returns, _ = parse_docstring("Summary.\n\n:param a: yes.\n")
+    assert params == {"a": "yes."}
+    assert returns is None
+
+
+def test_hooks_md_is_up_to_date():
+    assert HOOKS_MD.exists(), f"docs/hooks.md is missing: {REGENERATE}"
+    assert HOOKS_MD.read_text(encoding="utf-8") == render(), (
+        f"docs/hooks.md is stale: {REGENERATE}"
+    )
+
+
+def test_module_entry_point_prints_the_rendering():
+    result = subprocess.run(
+        [sys.executable, "-m", "scanserve.plugins.docs"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert result.stdout == render()

@@ -1,0 +1,413 @@
+"""The plugin system end to end: entry-point discovery of the installed example plugin (in
+process and through the real CLI), disabling plugins, loud failure on a misspelt hook,
+providers that raise or overrun, and the first-answer freshness hook. Everything goes through
+the fixtures of ``scanserve.testing``, as a plugin author's tests would."""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pluggy
+import pytest
+from biip.gtin import Gtin
+
+from scanserve.plugins.builtin.freshness import resolve_thresholds
+from scanserve.plugins.builtin.freshness_plugin import default_catalog
+from scanserve.plugins.hookspecs import hookimpl
+from scanserve.plugins.manager import (
+    BUILTIN_PLUGINS,
+    PluginInfo,
+    Plugins,
+    build_plugin_manager,
+    describe,
+)
+from scanserve.plugins.providers import LookupProvider, ProductRecord, ProviderError, Thresholds
+from scanserve.settings import Settings
+from scanserve.testing import FakeLookupProvider
+
+BASE = "/scanner/api/v1"
+EXAMPLE_SOURCE = Path(__file__).parent / "example_plugin" / "scanserve_example_plugin.py"
+EXAMPLE_DIST = "scanserve-example-plugin"
+EXAMPLE_GTIN = "00012345600012"  # the one product the example plugin knows
+EXAMPLE_UPC = "012345600012"  # the same number as scanned from a UPC-A label
+EVENTS_FILE_VARIABLE = "SCANSERVE_EXAMPLE_EVENTS_FILE"
+OTHER_GTIN = "09506000134352"
+
+
+def _example_installed() -> bool:
+    try:
+        dist = importlib.metadata.distribution(EXAMPLE_DIST)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return any(ep.group == "scanserve" and ep.name == "example" for ep in dist.entry_points)
+
+
+needs_example = pytest.mark.skipif(
+    not _example_installed(),
+    reason=f"{EXAMPLE_DIST} is not installed (pip install ./tests/example_plugin; CI does)",
+)
+
+
+@pytest.fixture
+def scanserve_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """The ``scanserve.testing`` default, with overrides from indirect parametrisation."""
+    options: dict[str, Any] = {
+        "data_dir": tmp_path / "data",
+        "queue": "immediate",
+        "validate_responses": True,
+        "load_entrypoint_plugins": False,
+    }
+    options.update(getattr(request, "param", {}))
+    return Settings(**options)
+
+
+def settings_with(**overrides: Any) -> pytest.MarkDecorator:
+    ids = ",".join(f"{k}={v}" for k, v in overrides.items())
+    return pytest.mark.parametrize("scanserve_settings", [overrides], indirect=True, ids=[ids])
+
+
+WITH_ENTRY_POINTS = settings_with(load_entrypoint_plugins=True)
+
+
+@pytest.fixture
+def session_id(scanserve_client: Any, api_key: Any) -> str:
+    response = scanserve_client.post(f"{BASE}/sessions", json={}, headers=api_key.headers)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def capture(client: Any, api_key: Any, session_id: str, raw_value: str) -> dict[str, Any]:
+    body = {"session_id": session_id, "capture_type": "BARCODE", "raw_value": raw_value}
+    response = client.post(f"{BASE}/captures", json=body, headers=api_key.headers)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+# --- the example plugin, installed ----------------------------------------------------------
+
+
+def test_example_plugin_imports_only_the_public_surface():
+    tree = ast.parse(EXAMPLE_SOURCE.read_text(encoding="utf-8"))
+    imported = {
+        node.module
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("scanserve")
+    }
+    imported |= {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+        if alias.name.startswith("scanserve")
+    }
+    assert imported == {"scanserve.plugins.hookspecs", "scanserve.plugins.providers"}
+
+
+def test_example_gtin_has_a_valid_check_digit():
+    gtin = Gtin.parse(EXAMPLE_GTIN)  # biip raises on a wrong check digit
+    assert gtin.value == EXAMPLE_GTIN
+    assert Gtin.parse(EXAMPLE_UPC).as_gtin_14() == EXAMPLE_GTIN
+
+
+@needs_example
+def test_entry_point_plugin_is_discovered_before_the_builtins(tmp_path):
+    settings = Settings(load_entrypoint_plugins=True, data_dir=tmp_path)
+    pm = build_plugin_manager(settings)
+    infos = describe(pm)
+    names = [info.name for info in infos]
+    assert (
+        PluginInfo(
+            name="example",
+            version="0.1.0",
+            hooks=("capture_finished", "register_lookup_providers"),
+            builtin=False,
+        )
+        in infos
+    )
+    assert names.index("example") < min(names.index(name) for name in BUILTIN_PLUGINS)
+    # Its provider sits between the catalog (tryfirst) and Open Food Facts (trylast, off here).
+    providers = Plugins(pm, settings).lookup_providers
+    assert [(p.name, p.external) for p in providers] == [
+        ("catalog", False),
+        ("example-lookup", False),
+    ]
+
+
+@needs_example
+def test_entry_point_plugins_can_be_switched_off(tmp_path):
+    pm = build_plugin_manager(Settings(load_entrypoint_plugins=False, data_dir=tmp_path))
+    assert "example" not in {info.name for info in describe(pm)}
+
+
+def _scanserve_command() -> list[str]:
+    # The console script beside this interpreter, as a user runs it; else the same entry point.
+    script = Path(sys.executable).with_name("scanserve")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from scanserve.cli import main; main()"]
+
+
+def _plugins_list(tmp_path: Path, **env: str) -> dict[str, list[str]]:
+    clean = {k: v for k, v in os.environ.items() if not k.upper().startswith("SCANSERVE_")}
+    clean.update(SCANSERVE_DATA_DIR=str(tmp_path / "data"), **env)
+    result = subprocess.run(
+        [*_scanserve_command(), "plugins", "list"],
+        capture_output=True,
+        text=True,
+        env=clean,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    header, *rows = result.stdout.splitlines()
+    assert header.split("\t") == ["NAME", "VERSION", "BUILTIN", "HOOKS"]
+    return {row.split("\t")[0]: row.split("\t")[1:] for row in rows}
+
+
+@needs_example
+def test_cli_lists_the_example_plugin_with_its_version_and_hooks(tmp_path):
+    listed = _plugins_list(tmp_path)
+    assert listed["example"] == ["0.1.0", "no", "capture_finished,register_lookup_providers"]
+    version = importlib.metadata.version("scanserve")
+    for name in BUILTIN_PLUGINS:
+        assert listed[name][:2] == [version, "yes"], name
+    assert listed["scanserve.plugins.builtin.freshness_plugin"][2] == "freshness_thresholds"
+
+
+@needs_example
+def test_cli_honours_disabled_plugins_from_the_environment(tmp_path):
+    listed = _plugins_list(tmp_path, SCANSERVE_DISABLED_PLUGINS='["example", "qr_plugin"]')
+    assert "example" not in listed
+    assert "scanserve.plugins.builtin.qr_plugin" not in listed
+    assert "scanserve.plugins.builtin.catalog" in listed
+
+
+@needs_example
+@WITH_ENTRY_POINTS
+def test_example_plugin_takes_part_in_the_pipeline(
+    scanserve_client, api_key, session_id, tmp_path, monkeypatch
+):
+    events = tmp_path / "events.jsonl"
+    monkeypatch.setenv(EVENTS_FILE_VARIABLE, str(events))
+    body = capture(scanserve_client, api_key, session_id, EXAMPLE_UPC)
+    assert body["status"] == "COMPLETED", body
+    assert body["gtin"] == EXAMPLE_GTIN
+    assert body["product_name"] == "Example Plugin Widget"
+    lines = events.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line) for line in lines] == [{"id": body["id"], "status": "COMPLETED"}]
+
+
+@needs_example
+@settings_with(load_entrypoint_plugins=True, disabled_plugins=["example"])
+def test_disabled_entry_point_plugin_is_not_loaded(
+    scanserve_app, scanserve_client, api_key, session_id, tmp_path, monkeypatch
+):
+    events = tmp_path / "events.jsonl"
+    monkeypatch.setenv(EVENTS_FILE_VARIABLE, str(events))
+    names = {info.name for info in scanserve_app.services.plugins.describe()}
+    assert "example" not in names
+    assert set(BUILTIN_PLUGINS) <= names
+    body = capture(scanserve_client, api_key, session_id, EXAMPLE_UPC)
+    assert body["status"] == "NOT_FOUND", body
+    assert not events.exists()
+
+
+# --- disabling built-ins and loud failures --------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["qr_plugin", "scanserve.plugins.builtin.qr_plugin"])
+def test_a_builtin_can_be_disabled_by_name(tmp_path, name):
+    settings = Settings(data_dir=tmp_path, load_entrypoint_plugins=False, disabled_plugins=[name])
+    pm = build_plugin_manager(settings)
+    names = [info.name for info in describe(pm)]
+    assert "scanserve.plugins.builtin.qr_plugin" not in names
+    assert names == [n for n in BUILTIN_PLUGINS if not n.endswith(".qr_plugin")]
+    assert Plugins(pm, settings).qr_resolvers == []
+
+
+class MisspeltHook:
+    @hookimpl
+    def register_lookup_provider(self, register, settings):  # the spec is ..._providers
+        raise AssertionError("never called")
+
+
+class WrongArgument:
+    @hookimpl
+    def capture_finished(self, capture_dict):  # the spec's argument is `capture`
+        raise AssertionError("never called")
+
+
+@pytest.mark.parametrize(
+    ("plugin", "message"),
+    [(MisspeltHook(), "register_lookup_provider"), (WrongArgument(), "capture_dict")],
+    ids=["misspelt-hook", "unknown-argument"],
+)
+def test_a_wrong_hookimpl_fails_loudly_at_start_up(tmp_path, plugin, message):
+    settings = Settings(data_dir=tmp_path, load_entrypoint_plugins=False)
+    with pytest.raises(pluggy.PluginValidationError, match=message):
+        build_plugin_manager(settings, extra_plugins=[plugin])
+
+
+# --- providers that fail --------------------------------------------------------------------
+
+
+@dataclass
+class InOrder:
+    """Registers its providers in the order given (pluggy calls separately registered plugins
+    last-registered first, so one plugin keeps the order explicit)."""
+
+    providers: list[LookupProvider]
+
+    @hookimpl
+    def register_lookup_providers(self, register: Callable[[LookupProvider], None]) -> None:
+        for provider in self.providers:
+            register(provider)
+
+
+@dataclass
+class SlowProvider:
+    """Answers only when released: longer than the pipeline waits."""
+
+    name: str = "slow-lookup"
+    external: bool = False
+    release: threading.Event = field(default_factory=threading.Event)
+    asked: list[str] = field(default_factory=list)
+
+    def lookup(self, gtin: str) -> ProductRecord | None:
+        self.asked.append(gtin)
+        self.release.wait(10)
+        return ProductRecord(gtin=gtin, name="Too late")
+
+
+@pytest.fixture
+def slow() -> Iterator[SlowProvider]:
+    provider = SlowProvider()
+    yield provider
+    provider.release.set()  # let the abandoned helper thread end
+
+
+@pytest.fixture
+def flaky() -> FakeLookupProvider:
+    return FakeLookupProvider(
+        {OTHER_GTIN: ProviderError("upstream said 500")}, name="flaky-lookup"
+    )
+
+
+@pytest.fixture
+def good() -> FakeLookupProvider:
+    return FakeLookupProvider(
+        {OTHER_GTIN: ProductRecord(gtin=OTHER_GTIN, name="Organic Whole Milk 1 L")},
+        name="good-lookup",
+    )
+
+
+# Plugins join before the app is built (its provider lists are made at start-up), so these
+# fixtures come before scanserve_client in each test's arguments.
+
+
+@pytest.fixture
+def all_failing(scanserve_plugins, flaky, slow) -> None:
+    scanserve_plugins.append(InOrder([flaky, slow]))
+
+
+@pytest.fixture
+def failing_then_good(scanserve_plugins, flaky, slow, good) -> None:
+    scanserve_plugins.append(InOrder([flaky, slow, good]))
+
+
+@settings_with(provider_timeout_seconds=0.2)
+def test_every_failing_provider_is_named_when_all_fail(
+    all_failing, flaky, slow, scanserve_client, api_key, session_id
+):
+    body = capture(scanserve_client, api_key, session_id, OTHER_GTIN)
+    assert body["status"] == "FAILED", body
+    message = body["error_message"]
+    assert "flaky-lookup: upstream said 500" in message
+    assert "slow-lookup: no answer within 0.2 s" in message
+    assert flaky.asked == slow.asked == [OTHER_GTIN]
+
+
+@settings_with(provider_timeout_seconds=0.2)
+def test_a_later_provider_that_answers_still_wins(
+    failing_then_good, flaky, slow, good, scanserve_client, api_key, session_id, caplog
+):
+    with caplog.at_level("WARNING", logger="scanserve.pipeline"):
+        body = capture(scanserve_client, api_key, session_id, OTHER_GTIN)
+    assert body["status"] == "COMPLETED", body
+    assert body["product_name"] == "Organic Whole Milk 1 L"
+    assert body["error_message"] == ""
+    assert flaky.asked == slow.asked == good.asked == [OTHER_GTIN]
+    # The failures were recorded (logged) on the way, naming each provider.
+    logged = " ".join(record.getMessage() for record in caplog.records)
+    assert "flaky-lookup" in logged
+    assert "slow-lookup" in logged
+
+
+# --- first-answer hook: freshness -----------------------------------------------------------
+
+
+@dataclass
+class ColdChainPolicy:
+    """Answers for one GTIN and lets the built-in answer the rest. Takes only the argument it
+    needs: pluggy passes an implementation the subset it names."""
+
+    gtin: str
+    asked: list[str] = field(default_factory=list)
+
+    @hookimpl
+    def freshness_thresholds(self, gtin: str) -> Thresholds | None:
+        self.asked.append(gtin)
+        if gtin != self.gtin:
+            return None
+        return Thresholds(
+            warning_days=4,
+            critical_days=1,
+            category_label="Cold chain (example policy plugin)",
+            source="org-override",
+        )
+
+
+@pytest.fixture
+def policy(scanserve_plugins) -> ColdChainPolicy:
+    plugin = ColdChainPolicy(OTHER_GTIN)
+    scanserve_plugins.append(plugin)
+    return plugin
+
+
+def test_a_plugin_answering_freshness_wins_over_the_builtin(policy, scanserve_client):
+    response = scanserve_client.get(
+        f"{BASE}/freshness-thresholds", params={"gtin": "9506000-134352"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "warningDays": 4,
+        "criticalDays": 1,
+        "categoryLabel": "Cold chain (example policy plugin)",
+        "source": "org-override",
+    }
+    assert policy.asked == [OTHER_GTIN]  # given the normalised GTIN-14
+
+
+def test_a_plugin_returning_none_falls_through_to_the_builtin(policy, scanserve_client):
+    response = scanserve_client.get(
+        f"{BASE}/freshness-thresholds", params={"gtin": "4006381333931"}
+    )
+    assert response.status_code == 200, response.text
+    builtin = resolve_thresholds("", catalog=default_catalog())  # an unknown product: no brick
+    assert response.json() == {
+        "warningDays": builtin.warning_days,
+        "criticalDays": builtin.critical_days,
+        "categoryLabel": builtin.category_label,
+        "source": builtin.source,
+    }
+    assert policy.asked == ["04006381333931"]
