@@ -3,6 +3,8 @@ a caller's objects filters on it (see ``scanserve.storage.scoping``)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import peewee
 import shortuuid
 
@@ -15,6 +17,10 @@ def new_short_id() -> str:
 
 
 class BaseModel(peewee.Model):
+    # Attributes peewee adds at run time, declared for the type checker: the primary key and,
+    # below, each foreign key's ``<name>_id`` column value.
+    id: Any
+
     class Meta:
         database = database_proxy
         legacy_table_names = False
@@ -27,6 +33,7 @@ class Organization(BaseModel):
 
 
 class ApiKey(BaseModel):
+    organization_id: int
     short_id = peewee.CharField(max_length=22, unique=True, default=new_short_id)
     organization = peewee.ForeignKeyField(Organization, backref="api_keys", on_delete="CASCADE")
     kind = peewee.CharField(max_length=3)  # csb | csu | cpk
@@ -53,6 +60,8 @@ class User(BaseModel):
 
 
 class Membership(BaseModel):
+    organization_id: int
+    user_id: int
     user = peewee.ForeignKeyField(User, backref="memberships", on_delete="CASCADE")
     organization = peewee.ForeignKeyField(Organization, on_delete="CASCADE")
 
@@ -64,6 +73,7 @@ class AccessToken(BaseModel):
     """An OAuth 2.0 access token (``Authorization: Bearer``) of a user, who may act for each
     organisation they are a member of."""
 
+    user_id: int
     token_hash = peewee.CharField(max_length=64, unique=True)
     user = peewee.ForeignKeyField(User, on_delete="CASCADE")
     expires_at = UTCDateTimeField(null=True)
@@ -74,6 +84,7 @@ class AccessToken(BaseModel):
 class WebSession(BaseModel):
     """A browser login (``sessionid`` cookie); its user may act for each of their orgs."""
 
+    user_id: int
     session_hash = peewee.CharField(max_length=64, unique=True)
     user = peewee.ForeignKeyField(User, on_delete="CASCADE")
     expires_at = UTCDateTimeField()
@@ -81,6 +92,10 @@ class WebSession(BaseModel):
 
 
 class ScanSession(BaseModel):
+    organization_id: int
+    # set by the queries that select them (sessions.py)
+    capture_count: int
+    photo_count: int
     short_id = peewee.CharField(max_length=22, unique=True, default=new_short_id)
     organization = peewee.ForeignKeyField(Organization, on_delete="CASCADE")
     status = peewee.CharField(max_length=16, default="ACTIVE", index=True)
@@ -117,6 +132,10 @@ class Product(BaseModel):
 
 
 class Capture(BaseModel):
+    organization_id: int
+    session_id: int
+    product_id: int | None
+    proposal_count: int  # set by status_summary's query
     short_id = peewee.CharField(max_length=22, unique=True, default=new_short_id)
     organization = peewee.ForeignKeyField(Organization, on_delete="CASCADE")
     session = peewee.ForeignKeyField(ScanSession, backref="captures", on_delete="CASCADE")
@@ -139,6 +158,9 @@ class Capture(BaseModel):
 
 
 class Photo(BaseModel):
+    organization_id: int
+    session_id: int
+    capture_id: int | None
     short_id = peewee.CharField(max_length=22, unique=True, default=new_short_id)
     organization = peewee.ForeignKeyField(Organization, on_delete="CASCADE")
     session = peewee.ForeignKeyField(ScanSession, backref="photos", on_delete="CASCADE")
@@ -153,6 +175,8 @@ class Photo(BaseModel):
 
 
 class Proposal(BaseModel):
+    organization_id: int
+    capture_id: int
     id = peewee.UUIDField(primary_key=True)
     organization = peewee.ForeignKeyField(Organization, on_delete="CASCADE")
     capture = peewee.ForeignKeyField(Capture, backref="proposals", on_delete="CASCADE")
@@ -171,6 +195,8 @@ class Proposal(BaseModel):
 class RedirectRule(BaseModel):
     """A product-scoped redirect target saved from a capture; ``position`` orders the rules."""
 
+    product_id: int
+    organization_id: int
     short_id = peewee.CharField(max_length=22, unique=True, default=new_short_id)
     product = peewee.ForeignKeyField(Product, backref="redirect_rules", on_delete="CASCADE")
     organization = peewee.ForeignKeyField(Organization, on_delete="CASCADE")
@@ -185,6 +211,7 @@ class RedirectRule(BaseModel):
 class FreshnessRule(BaseModel):
     """An organisation's freshness configuration: per GPC brick/family/segment, or fallback."""
 
+    organization_id: int
     organization = peewee.ForeignKeyField(Organization, on_delete="CASCADE")
     scope = peewee.CharField(max_length=8)  # brick | family | segment | fallback
     code = peewee.CharField(max_length=8, default="")
