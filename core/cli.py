@@ -350,3 +350,68 @@ def catalog_import(file: Path, fmt: str) -> None:
     click.echo(f"imported {report.upserted} product(s), rejected {len(report.errors)} row(s)")
     if report.errors and not report.upserted:
         sys.exit(1)
+
+
+@main.group()
+def freshness() -> None:
+    """An organisation's freshness thresholds (they win over the global GPC defaults)."""
+
+
+@freshness.command("set")
+@click.option("--org", "org_ref", required=True, help="Organisation id or name.")
+@click.option(
+    "--scope", type=click.Choice(["brick", "family", "segment", "fallback"]), required=True
+)
+@click.option("--code", default="", help="8-digit GPC code (empty for --scope fallback).")
+@click.option("--warning-days", type=click.IntRange(min=0), required=True)
+@click.option("--critical-days", type=click.IntRange(min=0), required=True)
+@click.option("--label", required=True)
+def freshness_set(
+    org_ref: str, scope: str, code: str, warning_days: int, critical_days: int, label: str
+) -> None:
+    """Create or replace one rule."""
+    from .plugins.builtin.freshness import OrgRule
+    from .storage import models
+
+    _open()
+    org = _org(org_ref)
+    try:  # the same checks the provider relies on
+        OrgRule(
+            scope=scope,
+            code=code,
+            warning_days=warning_days,  # type: ignore[arg-type]
+            critical_days=critical_days,
+            label=label,
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    with models.FreshnessRule._meta.database.atomic():
+        models.FreshnessRule.delete().where(
+            models.FreshnessRule.organization == org,
+            models.FreshnessRule.scope == scope,
+            models.FreshnessRule.code == code,
+        ).execute()
+        models.FreshnessRule.create(
+            organization=org,
+            scope=scope,
+            code=code,
+            warning_days=warning_days,
+            critical_days=critical_days,
+            label=label,
+        )
+    click.echo(
+        f"{scope} {code or '-'}: warning {warning_days} d, critical {critical_days} d, {label}"
+    )
+
+
+@freshness.command("list")
+@click.option("--org", "org_ref", required=True)
+def freshness_list(org_ref: str) -> None:
+    from .storage import models
+
+    _open()
+    rule = models.FreshnessRule
+    for r in (
+        rule.select().where(rule.organization == _org(org_ref)).order_by(rule.scope, rule.code)
+    ):
+        click.echo(f"{r.scope}\t{r.code or '-'}\t{r.warning_days}\t{r.critical_days}\t{r.label}")

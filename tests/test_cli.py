@@ -96,3 +96,18 @@ def test_plugins_list_shows_builtins(data_dir):
     out = run(data_dir, "plugins", "list").stdout
     assert "scanserve.plugins.builtin.catalog" in out
     assert "register_lookup_providers" in out
+
+
+def test_freshness_rules_are_managed_and_checked(data_dir):
+    run(data_dir, "orgs", "create", "Deli")
+    ok = run(data_dir, "freshness", "set", "--org", "Deli", "--scope", "brick", "--code", "10000025",
+             "--warning-days", "4", "--critical-days", "2", "--label", "Milk, ours")
+    assert "brick 10000025: warning 4 d, critical 2 d" in ok.stdout
+    run(data_dir, "freshness", "set", "--org", "Deli", "--scope", "brick", "--code", "10000025",
+        "--warning-days", "5", "--critical-days", "2", "--label", "Milk, ours")  # replaces
+    bad = run(data_dir, "freshness", "set", "--org", "Deli", "--scope", "brick", "--code", "10000025",
+              "--warning-days", "1", "--critical-days", "3", "--label", "x", check=False)
+    assert bad.returncode == 2 and "critical" in bad.stderr.lower()
+    assert run(data_dir, "freshness", "list", "--org", "Deli").stdout.splitlines() == [
+        "brick\t10000025\t5\t2\tMilk, ours"
+    ]
