@@ -6,15 +6,21 @@
 LOOKING_UP interprets ``raw_value`` (GS1, GTIN, URL), follows a URL first when it is the only
 way to a GTIN, and asks the lookup providers in order. ENRICHING runs the enrichment
 providers over the found product. RESOLVING analyses the QR chain of an http(s) value that
-has not been analysed yet. Every step writes its result before the status moves on, and
-every status change is a compare-and-set on the previous status, so two workers on one
-capture (a re-queue after a timeout) cannot both move it: the loser stops. A worker killed
-anywhere leaves the capture in a non-terminal state for the sweep to re-queue; running the
-steps again is safe.
+has not been analysed yet. Every step writes its result before the status moves on.
+
+Ownership: a worker claims a capture by moving it to LOOKING_UP and incrementing
+``attempts``; every later write is a compare-and-set on the status and ``attempts`` it left,
+so of two workers on one capture only the last to claim it can write, even while both see
+the same status, and the other stops at its next write, failing nothing on its way out. A
+task for a capture another worker claimed less than ``capture_stale_seconds`` ago (a
+duplicate message) does nothing. A worker killed anywhere leaves the capture in a
+non-terminal state; the sweep (:func:`requeue_stale`) puts it back to PENDING and queues it
+again. Running the steps again is safe.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +29,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import peewee
 import shortuuid
 
 from . import gs1
@@ -64,25 +71,47 @@ def call_with_deadline(fn: Callable[[], T], timeout: float) -> T:
         executor.shutdown(wait=False)
 
 
-def stale_captures(stale_seconds: int) -> list[str]:
-    cutoff = utcnow() - timedelta(seconds=stale_seconds)
-    query = models.Capture.select(models.Capture.short_id).where(
-        models.Capture.status.not_in(list(TERMINAL)), models.Capture.state_changed_at < cutoff
+def requeue_stale(services: Services, stale_seconds: int) -> list[str]:
+    """Put every capture left in a non-terminal state for longer than ``stale_seconds`` back
+    to PENDING, as of now; returns their short ids, for the caller to queue. Each reset is a
+    compare-and-set, so of several sweeps (one per worker) only one queues a capture, once
+    per ``stale_seconds``; a worker still on it loses the capture at its next write."""
+    now = utcnow()
+    cutoff = now - timedelta(seconds=stale_seconds)
+    stale = models.Capture.status.not_in(list(TERMINAL)) & (
+        models.Capture.state_changed_at < cutoff
     )
-    return [row.short_id for row in query]
+    requeued = []
+    rows = models.Capture.select(models.Capture.id, models.Capture.short_id, models.Capture.status)
+    for row in rows.where(stale):
+        updated = (
+            models.Capture.update(status=PENDING, modified=now, state_changed_at=now)
+            .where(models.Capture.id == row.id, models.Capture.status == row.status, stale)
+            .execute()
+        )
+        if updated:
+            requeued.append(row.short_id)
+            if row.status != PENDING:
+                services.plugins.capture_state_changed(row.short_id, row.status, PENDING)
+    return requeued
 
 
 def _move(services: Services, capture: models.Capture, new_status: str, **fields: Any) -> None:
     now = utcnow()
     updated = (
         models.Capture.update(status=new_status, modified=now, state_changed_at=now, **fields)
-        .where(models.Capture.id == capture.id, models.Capture.status == capture.status)
+        .where(
+            models.Capture.id == capture.id,
+            models.Capture.status == capture.status,
+            models.Capture.attempts == capture.attempts,
+        )
         .execute()
     )
     if not updated:
         raise _Lost
     old = capture.status
     capture.status = new_status
+    capture.modified = capture.state_changed_at = now
     for name, value in fields.items():
         setattr(capture, name, value)
     services.plugins.capture_state_changed(capture.short_id, old, new_status)
@@ -102,25 +131,28 @@ def process_capture(services: Services, capture_short_id: str) -> None:
     capture = models.Capture.get_or_none(models.Capture.short_id == capture_short_id)
     if capture is None or capture.status in TERMINAL:
         return
+    stale_since = utcnow() - timedelta(seconds=services.settings.capture_stale_seconds)
+    if capture.status != PENDING and capture.state_changed_at >= stale_since:
+        logger.info("capture %s is being processed by another worker", capture_short_id)
+        return
     try:
-        # Claim it: from PENDING, or from wherever a dead worker left it.
+        # Claim it: from PENDING, or from wherever a dead worker left it long enough ago.
         _move(services, capture, LOOKING_UP, attempts=capture.attempts + 1)
         _run(services, capture)
     except _Lost:
         logger.info("capture %s was moved on by another worker", capture_short_id)
     except Exception as exc:  # an unexpected bug must not leave the capture running forever
         logger.exception("capture %s failed unexpectedly", capture_short_id)
-        capture = models.Capture.get_by_id(capture.id)
+        # From this worker's own last state: if another worker has claimed the capture
+        # meanwhile, the compare-and-set fails and its work is left alone.
         if capture.status not in TERMINAL:
-            try:
+            with contextlib.suppress(_Lost):
                 _finish(
                     services,
                     capture,
                     FAILED,
                     f"internal error while processing: {type(exc).__name__}",
                 )
-            except _Lost:
-                pass
 
 
 def _run(services: Services, capture: models.Capture) -> None:
@@ -161,7 +193,7 @@ def _run(services: Services, capture: models.Capture) -> None:
         else:
             _finish(services, capture, NOT_FOUND, f"no product with GTIN {gtin}")
         return
-    product = _store_product(record)
+    product = _store_product(services, record)
 
     _move(services, capture, ENRICHING, product=product.id)
     _enrich(services, product)
@@ -173,9 +205,18 @@ def _run(services: Services, capture: models.Capture) -> None:
 
 
 def _save(capture: models.Capture, **fields: Any) -> None:
-    models.Capture.update(modified=utcnow(), **fields).where(
-        models.Capture.id == capture.id
-    ).execute()
+    """Write a step's result without moving on; a worker that lost the capture stops here."""
+    updated = (
+        models.Capture.update(modified=utcnow(), **fields)
+        .where(
+            models.Capture.id == capture.id,
+            models.Capture.status == capture.status,
+            models.Capture.attempts == capture.attempts,
+        )
+        .execute()
+    )
+    if not updated:
+        raise _Lost
     for name, value in fields.items():
         setattr(capture, name, value)
 
@@ -229,16 +270,21 @@ def _product_fields(record: ProductRecord) -> dict[str, Any]:
     }
 
 
-def _store_product(record: ProductRecord) -> models.Product:
+def _store_product(services: Services, record: ProductRecord) -> models.Product:
     product = models.Product.get_or_none(models.Product.gtin == record.gtin)
     if product is not None:
         return product
-    return models.Product.create(
-        short_id=product_short_id(record.gtin),
-        gtin=record.gtin,
-        source=record.source or "lookup",
-        **_product_fields(record),
-    )
+    try:
+        with services.db.atomic():  # PostgreSQL: the failed insert must not poison the session
+            return models.Product.create(
+                short_id=product_short_id(record.gtin),
+                gtin=record.gtin,
+                source=record.source or "lookup",
+                **_product_fields(record),
+            )
+    except peewee.IntegrityError:
+        # Another worker stored the same GTIN since we looked (two scans of one new product).
+        return models.Product.get(models.Product.gtin == record.gtin)
 
 
 def record_of(product: models.Product) -> ProductRecord:
@@ -278,4 +324,4 @@ def _enrich(services: Services, product: models.Product) -> None:
         ).execute()
 
 
-__all__ = ["process_capture", "stale_captures", "PENDING"]
+__all__ = ["PENDING", "process_capture", "requeue_stale"]

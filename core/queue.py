@@ -11,11 +11,18 @@ short id; a worker killed mid-task loses that message, and the periodic sweep re
 every capture left in a non-terminal state past ``capture_stale_seconds``. Every pipeline
 step is safe to run twice. A starting worker sweeps once at once, so recovery does not wait
 for the next minute.
+
+Signals: only ``scanserve worker`` lets Huey's consumer install its SIGINT/SIGTERM handlers.
+Inside ``scanserve serve`` the process belongs to uvicorn, whose handlers must stay in place
+or the server ignores SIGTERM; under a test client the app starts outside the main thread,
+where Python refuses to install handlers at all.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
@@ -39,6 +46,28 @@ def _make_huey(services: Services) -> Huey:
     )
 
 
+def _every(seconds: int) -> Callable[[datetime], bool]:
+    """A periodic-task schedule for ``sweep_interval_seconds``. Huey looks at periodic tasks
+    once a minute, so the interval is rounded to whole minutes, at least one."""
+    minutes = max(1, round(seconds / 60))
+    if minutes == 1:
+        return crontab(minute="*")
+    return lambda when: (when.hour * 60 + when.minute) % minutes == 0
+
+
+class _Consumer(Consumer):
+    """Huey's consumer, installing its signal handlers only when told to (see the module
+    docstring)."""
+
+    def __init__(self, huey: Huey, *, handle_signals: bool, **options: Any) -> None:
+        self._handle_signals = handle_signals
+        super().__init__(huey, **options)
+
+    def _set_signal_handlers(self) -> None:
+        if self._handle_signals:
+            super()._set_signal_handlers()
+
+
 class Queue:
     def __init__(self, services: Services):
         self.services = services
@@ -52,7 +81,7 @@ class Queue:
         def process_capture(capture_short_id: str) -> None:
             pipeline.process_capture(services, capture_short_id)
 
-        @huey.periodic_task(crontab(minute="*"), name="sweep")
+        @huey.periodic_task(_every(services.settings.sweep_interval_seconds), name="sweep")
         def sweep() -> None:
             self.sweep()
 
@@ -70,20 +99,28 @@ class Queue:
 
     def sweep(self) -> int:
         """Re-queue captures stuck in a non-terminal state; returns how many."""
-        stale = self._pipeline.stale_captures(self.services.settings.capture_stale_seconds)
+        stale = self._pipeline.requeue_stale(
+            self.services, self.services.settings.capture_stale_seconds
+        )
         for short_id in stale:
             self.enqueue_capture(short_id)
         if stale:
             logger.info("re-queued %d stale captures", len(stale))
         return len(stale)
 
-    def consumer(self, workers: int | None = None) -> Consumer:
-        return Consumer(
+    def consumer(self, workers: int | None = None, *, handle_signals: bool = False) -> Consumer:
+        """A consumer of this queue in threads; ``start()`` it and ``stop()`` it, or ``run()``
+        it in the foreground with ``handle_signals=True``."""
+        return _Consumer(
             self.huey,
+            handle_signals=handle_signals,
             workers=workers or self.services.settings.worker_threads,
             worker_type="thread",
             periodic=True,
             check_worker_health=True,
+            # The SQLite queue is polled; Huey's default 10 s ceiling would let a capture
+            # posted after a quiet spell wait that long. (Redis blocks on the list instead.)
+            max_delay=1.0,
         )
 
     def start_embedded(self) -> None:
@@ -102,7 +139,7 @@ class Queue:
     def run_worker(self, workers: int | None = None) -> None:  # pragma: no cover - blocks
         """Run a consumer in the foreground until SIGINT/SIGTERM (``scanserve worker``)."""
         self.sweep()
-        self.consumer(workers).run()
+        self.consumer(workers, handle_signals=True).run()
 
     def pending_count(self) -> Any:
         return self.huey.pending_count()
