@@ -15,9 +15,11 @@ from collections.abc import Callable, Iterable
 from contextlib import asynccontextmanager
 from importlib.resources import files
 from typing import Any
+from urllib.parse import urlsplit
 
 from connexion import ConnexionMiddleware
 from connexion.exceptions import ProblemException
+from connexion.http_facts import METHODS
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
@@ -125,14 +127,45 @@ def _on_problem(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse
     return _problem(errors.error_for_status(exc.status, exc.detail))
 
 
-def _on_http_exception(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-    assert isinstance(exc, HTTPException)
-    detail = {404: "No such path.", 405: "The method is not allowed on this path."}.get(
-        exc.status_code, exc.detail
-    )
-    error = errors.error_for_status(exc.status_code, detail)
-    error.headers.update(exc.headers or {})
-    return _problem(error)
+def _allowed_methods(spec: dict[str, Any]) -> Callable[[str], list[str]]:
+    """The methods the contract gives a request path, over every path template it matches.
+
+    Routing answers 405 from the first route whose path matched, so its ``Allow`` names that
+    one operation's method, not the others on the same path (``/sessions`` has GET and POST).
+    """
+    base_path = urlsplit(spec["servers"][0]["url"]).path.rstrip("/")  # as Connexion mounts it
+    table: list[tuple[re.Pattern[str], set[str]]] = []
+    for template, item in spec["paths"].items():
+        methods = {method.upper() for method in item if method in METHODS}
+        if "GET" in methods:
+            methods.add("HEAD")  # routes answer HEAD wherever they answer GET
+        literals = re.split(r"\{[^/{}]+\}", base_path + template)
+        table.append((re.compile("[^/]+".join(map(re.escape, literals))), methods))
+
+    def allowed(path: str) -> list[str]:
+        matched = [methods for pattern, methods in table if pattern.fullmatch(path)]
+        return sorted(set().union(*matched))
+
+    return allowed
+
+
+def _http_exception_handler(
+    allowed_methods: Callable[[str], list[str]],
+) -> Callable[[ConnexionRequest, Exception], ConnexionResponse]:
+    def on_http_exception(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        assert isinstance(exc, HTTPException)
+        detail = {404: "No such path.", 405: "The method is not allowed on this path."}.get(
+            exc.status_code, exc.detail
+        )
+        error = errors.error_for_status(exc.status_code, detail)
+        error.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            methods = allowed_methods(request.scope["path"])
+            if methods:
+                error.headers["Allow"] = ", ".join(methods)
+        return _problem(error)
+
+    return on_http_exception
 
 
 def _on_unexpected(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
@@ -163,8 +196,9 @@ def create_app(
                 services.db.close()
 
     app = OpenAPI31App(__name__, lifespan=lifespan)
+    spec = load_spec(spec_path())
     app.add_api(
-        load_spec(spec_path()),
+        spec,
         swagger_ui_options=_swagger_ui_options(),
         resolver=OperationResolver(),
         pythonic_params=True,
@@ -175,7 +209,7 @@ def create_app(
     )
     app.add_error_handler(errors.ScanserveError, _on_scanserve_error)
     app.add_error_handler(ProblemException, _on_problem)
-    app.add_error_handler(HTTPException, _on_http_exception)
+    app.add_error_handler(HTTPException, _http_exception_handler(_allowed_methods(spec)))
     app.add_error_handler(Exception, _on_unexpected)
     app.add_middleware(
         GatewayMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, services=services
@@ -185,4 +219,4 @@ def create_app(
     return app
 
 
-__all__ = ["create_app", "ConnexionMiddleware", "Services"]
+__all__ = ["ConnexionMiddleware", "Services", "create_app"]

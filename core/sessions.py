@@ -28,18 +28,7 @@ class SessionDetail:
 
 def _organization_for_new(principal: Principal, organization_short_id: str) -> int:
     if principal.default_org_id is not None:
-        if organization_short_id:
-            org = models.Organization.get_or_none(
-                models.Organization.short_id == organization_short_id
-            )
-            if org is None or org.id != principal.default_org_id:
-                raise ValidationFailed(
-                    [
-                        FieldError(
-                            "/organization_short_id", "does not name the credential's organisation"
-                        )
-                    ]
-                )
+        # An API key acts for its own organisation; the contract says the field is ignored.
         return principal.default_org_id
     if not organization_short_id:
         raise ValidationFailed(
@@ -83,6 +72,10 @@ def page(
     if status:
         base = base.where(models.ScanSession.status == status)
     total = base.count()
+    if (page - 1) * page_size >= total:
+        # Past the end: nothing to fetch, and a page number too large for the database's
+        # OFFSET (SQLite's is 64-bit) never reaches it.
+        return [], total
     rows = list(
         _with_counts(base)
         .order_by(models.ScanSession.created.desc(), models.ScanSession.id.desc())

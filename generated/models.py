@@ -340,7 +340,7 @@ class SessionPage(BaseModel):
 
 class QrHop(BaseModel):
     """
-    One redirect response received while following a URL.
+    One response received while following a URL.
     """
 
     url: Annotated[str, Field(description="The URL that was requested.")]
@@ -350,7 +350,7 @@ class QrHop(BaseModel):
     headers: Annotated[
         dict[str, str],
         Field(
-            description="Response headers of interest (always `location`), names lower-cased."
+            description="Response headers of interest (among them `location` on a redirect), names\nlower-cased.\n"
         ),
     ]
 
@@ -398,7 +398,7 @@ class CaptureImageUpload(BaseModel):
     gtin: Annotated[
         str | None,
         Field(
-            description="The GTIN the client decoded, if any; a hint handled as in `createCapture`.",
+            description="The GTIN the client decoded, if any; checked and used as in `createCapture`.",
             max_length=14,
         ),
     ] = ""
@@ -652,7 +652,13 @@ class SaveRedirectRequest(BaseModel):
     """
 
     url: Annotated[
-        str, Field(description="The redirect target.", max_length=2048, min_length=1)
+        str,
+        Field(
+            description="The redirect target: an absolute `http` or `https` URL with a host name (`422`\notherwise).\n",
+            max_length=2048,
+            min_length=1,
+            pattern="^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9._~!$&()*+,;=%-]+(:[0-9]*)?([/?#]\\S*)?$",
+        ),
     ]
 
 
@@ -755,14 +761,14 @@ class CaptureCreateRequest(BaseModel):
     gtin: Annotated[
         str | None,
         Field(
-            description="The GTIN as the client decoded it, if it did. A hint only: the server derives the\nnormalised GTIN-14 from `raw_value` and uses this value only when it is a valid\nGTIN and `raw_value` yields none; an invalid value is ignored, not rejected.\n",
+            description="The GTIN as the client decoded it, if it did. The server derives the normalised\nGTIN-14 from `raw_value` itself and checks this value against it: a non-empty\n`gtin` must be a valid GTIN-8, -12, -13 or -14 (check digit included) and, when\n`raw_value` yields a GTIN, the same one, or the request is a `422`. It becomes the\ncapture's `gtin` only when `raw_value` yields none.\n",
             max_length=14,
         ),
     ] = ""
     gs1_dl_data: Annotated[
         Gs1ElementData | None,
         Field(
-            description="GS1 Application Identifiers the client already decoded, or `null`. Identifiers\nthe server decodes from `raw_value` take precedence; client-sent ones are kept\nfor AIs the server did not find.\n"
+            description="GS1 Application Identifiers the client already decoded, or `null`. The server\ndecodes `raw_value` itself and stores what it finds; every identifier sent here\nmust be among those with the same value (GTINs compared as GTIN-14), or the\nrequest is a `422`, as is any non-empty map when `raw_value` carries no GS1 data.\n"
         ),
     ] = None
 
@@ -783,13 +789,13 @@ class QrAnalysis(BaseModel):
         ),
     ]
     hops: Annotated[
-        list[QrHop], Field(description="One entry per redirect followed, in order.")
+        list[QrHop],
+        Field(
+            description="Every response received, in order: each redirect, then the answer that ended the\nchain when there was one (so one entry more than `hop_count` then).\n"
+        ),
     ]
     hop_count: Annotated[
-        int,
-        Field(
-            description="How many redirects were followed (the length of `hops`).", ge=0
-        ),
+        int, Field(description="How many redirects were followed.", ge=0)
     ]
     resolver_domain: Annotated[
         str,

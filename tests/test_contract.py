@@ -1,0 +1,260 @@
+"""The contract suite: schemathesis drives the app in process and holds it to the spec.
+
+The schema is loaded from the app itself (``<base>/openapi.json`` over ASGI), so what is
+checked is what the server serves. Every request carries a real ``csb`` key of a fresh
+organisation, configured as the ``ApiKeyAuth`` scheme: schemathesis then knows the credential
+is deliberate, drops generated ones for the other schemes, and ``ignored_auth`` can probe each
+operation without it. A small catalog lets captures reach COMPLETED with a product, so the
+links from a new capture (``saveCaptureRedirect`` above all) have something to work on.
+
+- ``test_operation_conforms``: every implemented operation, through the examples, coverage and
+  fuzzing phases, positive and negative data, with every check on.
+- ``test_links_conform``: scenarios through the spec's OpenAPI links (the state machine).
+- ``test_unimplemented_operation_answers_501``: operations with no handler yet, computed from
+  the app and left out of the two runs above; the list shrinks as handlers land.
+
+Deterministic: a fixed seed, Hypothesis's ``derandomize`` and no example database. The budget
+per operation is ``SCANSERVE_CONTRACT_EXAMPLES`` (the tox ``contract`` environment sets 200).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import socket
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import hypothesis
+import pytest
+import schemathesis
+from hypothesis.stateful import initialize
+from schemathesis.config import SchemathesisConfig
+from schemathesis.generation.stateful.state_machine import StepInput, StepOutput
+
+from scanserve import catalog
+from scanserve.app import create_app, spec_path, unimplemented_operations
+from scanserve.oas31 import load_spec
+from scanserve.plugins.builtin.qr import RedirectResolver, ResolverPolicy
+from scanserve.plugins.hookspecs import hookimpl
+from scanserve.settings import Settings
+from scanserve.storage import models
+from scanserve.storage.database import database_proxy
+from scanserve.testing import IssuedKey, issue_key
+
+BASE = "/scanner/api/v1"
+EXAMPLES = int(os.environ.get("SCANSERVE_CONTRACT_EXAMPLES", "50"))
+SEED = 20_261_129
+# Limits nobody reaches: a run sends thousands of requests, and a 429 would hide the answer
+# under test. The rate limits have tests of their own.
+UNLIMITED = 1_000_000_000
+
+# schemathesis' default expected statuses for positive_data_acceptance, plus 422 (see below).
+CAPTURE_ACCEPTS = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
+
+# 09506000134352 is the GTIN the spec's createSession -> createCapture link scans.
+CATALOG = """\
+gtin,name,brand,gpc_brick_code
+09506000134352,Organic Oat Drink 1 l,GS1 Demo,10000025
+4006381333931,Highlighter Yellow,Stabilo,
+5000112637922,Cola Classic 330 ml,Demo Drinks,10000221
+"""
+
+
+class _OfflineWeb:
+    """The real redirect follower (URL parsing, address checks, classification) on a web of
+    its own: every name resolves to one public address, any path but ``/`` redirects there,
+    and ``/`` answers 200. URL captures and resolveUrl never leave the process, wait on DNS,
+    or depend on what some host answers today."""
+
+    @staticmethod
+    def _dns(host: str, port: int, *args: object, **kwargs: object) -> list[Any]:
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port))]
+
+    @staticmethod
+    def _answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/":
+            return httpx.Response(200, text="ok")
+        return httpx.Response(301, headers={"Location": "/"})
+
+    @hookimpl(tryfirst=True)
+    def register_qr_resolvers(self, register: Callable[[Any], None], settings: Settings) -> None:
+        policy = ResolverPolicy(max_hops=settings.qr_max_hops, timeout=settings.qr_timeout_seconds)
+        register(
+            RedirectResolver(
+                policy, getaddrinfo=self._dns, transport=httpx.MockTransport(self._answer)
+            )
+        )
+
+
+@functools.cache
+def _unimplemented() -> list[str]:
+    return unimplemented_operations(load_spec(spec_path()))
+
+
+@pytest.fixture(scope="module")
+def contract_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    root = tmp_path_factory.mktemp("contract")
+    settings = Settings(
+        data_dir=root / "data",
+        queue="immediate",
+        validate_responses=True,
+        load_entrypoint_plugins=False,
+        rate_limit_per_minute=UNLIMITED,
+        rate_limit_per_day=UNLIMITED,
+        anonymous_rate_limit_per_minute=UNLIMITED,
+        anonymous_rate_limit_per_day=UNLIMITED,
+    )
+    app = create_app(settings, extra_plugins=[_OfflineWeb()])
+    csv = root / "catalog.csv"
+    csv.write_text(CATALOG)
+    report = catalog.import_file(csv)
+    assert not report.errors
+    assert report.upserted == 3
+    yield app
+    app.services.db.close()
+
+
+@pytest.fixture(autouse=True)
+def _bound_to_contract_app(contract_app: Any) -> None:
+    # Models are bound through one proxy; an app built by another module's test rebinds it.
+    database_proxy.initialize(contract_app.services.db)
+
+
+@pytest.fixture(scope="module")
+def contract_key(contract_app: Any) -> IssuedKey:
+    return issue_key("Contract Org")
+
+
+def _load_schema(app: Any, key: IssuedKey, *, security_parameters: bool) -> Any:
+    config = SchemathesisConfig.from_dict(
+        {
+            "seed": SEED,
+            "generation": {
+                "max-examples": EXAMPLES,
+                "deterministic": True,
+                "database": "none",
+                "with-security-parameters": security_parameters,
+            },
+            "auth": {"openapi": {"ApiKeyAuth": {"api_key": key.key}}},
+            "checks": {"enabled": True},  # every check schemathesis has (the default, stated)
+            "operations": [
+                {"include-operation-id": _unimplemented(), "enabled": False},
+                {
+                    # A schema-valid `gtin` or `gs1_dl_data` may contradict what `raw_value`
+                    # says (or be no valid GTIN): a 422 by product decision, which the spec
+                    # documents and JSON Schema cannot express.
+                    "include-operation-id": "createCapture",
+                    "checks": {"positive_data_acceptance": {"expected-statuses": CAPTURE_ACCEPTS}},
+                },
+            ],
+        }
+    )
+    return schemathesis.openapi.from_asgi(f"{BASE}/openapi.json", app, config=config)
+
+
+@pytest.fixture(scope="module")
+def contract_schema(contract_app: Any, contract_key: IssuedKey) -> Any:
+    # Credentials are parameters here too: besides the configured key, requests carry
+    # generated (mostly broken) keys, tokens and cookies, which must all get a 401.
+    return _load_schema(contract_app, contract_key, security_parameters=True)
+
+
+@pytest.fixture(scope="module")
+def links_schema(contract_app: Any, contract_key: IssuedKey) -> Any:
+    # Only the configured key: `ensure_resource_availability` judges a 404 after a 201 only
+    # when links supplied every parameter, and a generated `Authorization` or `sessionid`
+    # never comes from a link.
+    return _load_schema(contract_app, contract_key, security_parameters=False)
+
+
+@pytest.fixture
+def _schemathesis_nodeid(request: pytest.FixtureRequest) -> None:
+    # schemathesis 4.32's fixture-loaded schemas read `request.node._nodeid`, which pytest 9.2
+    # no longer has; it only relabels the node for its report, so the public id serves.
+    if not hasattr(request.node, "_nodeid"):
+        request.node._nodeid = request.node.nodeid
+
+
+schema = schemathesis.pytest.from_fixture("contract_schema")
+
+
+@pytest.mark.usefixtures("_schemathesis_nodeid")
+@schema.parametrize()
+def test_operation_conforms(case: schemathesis.Case) -> None:
+    case.call_and_validate()
+
+
+def _forget_scans(org_id: int) -> None:
+    """Delete what the organisation's requests created; keys and the catalog stay."""
+    for model in (
+        models.RedirectRule,
+        models.Proposal,
+        models.Photo,
+        models.Capture,
+        models.ScanSession,
+    ):
+        model.delete().where(model.organization == org_id).execute()
+
+
+def test_links_conform(links_schema: Any, contract_key: IssuedKey) -> None:
+    create_session = links_schema.find_operation_by_id("createSession")
+    links = links_schema.as_state_machine()
+
+    class Workflow(links):
+        def setup(self) -> None:
+            # Each scenario starts from the same state, so the same draws get the same answers
+            # (Hypothesis replays scenarios, and a session list that grew meanwhile, or a
+            # session ended by an earlier scenario, would change what the links pick).
+            _forget_scans(contract_key.org_id)
+
+        # schemathesis starts scenarios only at operations it guesses need no earlier data,
+        # and it reads `organization_short_id` as a reference to an "OrganizationShort" no
+        # operation produces, so it never starts with createSession: every link would then
+        # begin from a random id. Each scenario opens a session here instead, recorded and
+        # checked like any other step, and its 201 feeds the links.
+        @initialize(
+            target=links.bundles["POST /sessions -> 201"], case=create_session.as_strategy()
+        )
+        def open_session(self, case: schemathesis.Case) -> StepOutput:
+            self.recorder.record_case(case=case)
+            return self.step(StepInput.initial(case))
+
+    Workflow.run(
+        settings=hypothesis.settings(
+            max_examples=EXAMPLES,
+            stateful_step_count=10,
+            derandomize=True,
+            database=None,
+            deadline=None,
+        )
+    )
+
+
+_ONE_EXAMPLE = hypothesis.settings(
+    max_examples=1, database=None, derandomize=True, phases=[hypothesis.Phase.generate]
+)
+
+
+@pytest.mark.parametrize("operation_id", _unimplemented())
+def test_unimplemented_operation_answers_501(
+    contract_schema: Any, contract_key: IssuedKey, operation_id: str
+) -> None:
+    # Requests built from the operation's own examples are valid, so they pass validation and
+    # reach the handler that is missing.
+    operation = contract_schema.find_operation_by_id(operation_id)
+    strategies = operation.get_strategies_from_examples()
+    assert strategies, f"{operation_id} has no examples to build a request from"
+    for strategy in strategies:
+
+        @_ONE_EXAMPLE
+        @hypothesis.given(case=strategy)
+        def answers_501(case: schemathesis.Case) -> None:
+            response = case.call(headers=contract_key.headers)
+            assert response.status_code == 501, response.text
+            assert response.headers["content-type"] == ["application/problem+json"]
+            assert "ratelimit-policy" in response.headers
+            assert response.json()["error_code"] == "not_implemented"
+
+        answers_501()
