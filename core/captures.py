@@ -9,7 +9,7 @@ from peewee import JOIN
 
 from . import gs1, sessions
 from .auth import Principal
-from .errors import Conflict, FieldError, NotFound, ValidationFailed
+from .errors import Conflict, NotFound, ValidationFailed
 from .metadata import initial
 from .storage import models
 from .storage.fields import utcnow

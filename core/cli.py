@@ -121,10 +121,9 @@ def seed_demo() -> str:
     from importlib.resources import as_file, files
 
     from . import catalog
-    from .keys import generate_key
+    from .keys import generate_key, hash_secret, parse_key
     from .storage import models
     from .storage.fields import utcnow
-    from .keys import hash_secret, parse_key
 
     org = models.Organization.get_or_none(models.Organization.name == DEMO_ORG_NAME)
     if org is None:
@@ -206,7 +205,7 @@ def keys() -> None:
     "--per-day", type=click.IntRange(min=0), default=0, help="Rate limit per day (0 = default)."
 )
 def keys_create(
-    org_ref: str, kind: str, expires: str | None, name: str, per_minute: int, per_day: int
+    *, org_ref: str, kind: str, expires: str | None, name: str, per_minute: int, per_day: int
 ) -> None:
     """Create a key. Prints only the key, once: it is not stored."""
     from .keys import generate_key, hash_secret, parse_key
@@ -320,9 +319,8 @@ def plugins_list() -> None:
     pm = build_plugin_manager(settings)
     click.echo("NAME\tVERSION\tBUILTIN\tHOOKS")
     for info in describe(pm):
-        click.echo(
-            f"{info.name}\t{info.version}\t{'yes' if info.builtin else 'no'}\t{','.join(info.hooks)}"
-        )
+        builtin = "yes" if info.builtin else "no"
+        click.echo(f"{info.name}\t{info.version}\t{builtin}\t{','.join(info.hooks)}")
 
 
 @main.group()
@@ -367,7 +365,7 @@ def freshness() -> None:
 @click.option("--critical-days", type=click.IntRange(min=0), required=True)
 @click.option("--label", required=True)
 def freshness_set(
-    org_ref: str, scope: str, code: str, warning_days: int, critical_days: int, label: str
+    *, org_ref: str, scope: str, code: str, warning_days: int, critical_days: int, label: str
 ) -> None:
     """Create or replace one rule."""
     from .plugins.builtin.freshness import OrgRule

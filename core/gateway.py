@@ -118,6 +118,10 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"The request body may be at most {limit} bytes.")
+
+
 class GatewayMiddleware:
     def __init__(self, app: ASGIApp, services: Services):
         self.app = app
@@ -127,48 +131,21 @@ class GatewayMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        services = self.services
-        settings = services.settings
         headers = _headers_of(scope)
-        client_host = (scope.get("client") or ("unknown", 0))[0]
-
-        principal: Principal
-        refusal: ScanserveError | None = None
-        try:
-            creds = _credentials(headers)
-            principal = await to_thread.run_sync(authenticate, creds, client_host, settings)
-        except Unauthorized as exc:
-            refusal = exc
-            principal = anonymous(client_host, settings)
-
-        verdict = await to_thread.run_sync(
-            services.limiter.hit, principal.rate_key, principal.per_minute, principal.per_day
-        )
-        rate_headers = verdict.headers
-        if refusal is None and not verdict.allowed:
-            refusal = RateLimited(verdict.retry_after)
-        if refusal is None:
-            limit = self._body_limit(scope, headers)
-            declared = headers.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) > limit:
-                refusal = PayloadTooLarge(f"The request body may be at most {limit} bytes.")
+        principal, rate_headers, refusal = await self._admit(scope, headers)
         if refusal is not None:
             await send_problem(send, refusal, rate_headers)
             return
 
         scope[PRINCIPAL_KEY] = principal
-        scope[SERVICES_KEY] = services
+        scope[SERVICES_KEY] = self.services
         limit = self._body_limit(scope, headers)
         if "chunked" in headers.get("transfer-encoding", "").lower():
             # Connexion reads a body only when Content-Length says there is one; a chunked
             # body is read here, within the limit, and passed on with its length.
             body = await _read_body(receive, limit)
             if body is None:
-                await send_problem(
-                    send,
-                    PayloadTooLarge(f"The request body may be at most {limit} bytes."),
-                    rate_headers,
-                )
+                await send_problem(send, _too_large(limit), rate_headers)
                 return
             scope["headers"] = [
                 (k, v)
@@ -176,6 +153,7 @@ class GatewayMiddleware:
                 if k.lower() not in (b"transfer-encoding", b"content-length")
             ] + [(b"content-length", str(len(body)).encode())]
             receive = _replay(body, receive)
+
         received = 0
 
         async def limited_receive() -> Message:
@@ -184,12 +162,11 @@ class GatewayMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise PayloadTooLarge(f"The request body may be at most {limit} bytes.")
+                    raise _too_large(limit)
             return message
 
         started = False
         encoded_rate_headers = [(k.lower().encode(), v.encode()) for k, v in rate_headers.items()]
-
         scope[RATE_HEADERS_KEY] = encoded_rate_headers
 
         async def send_with_headers(message: Message) -> None:
@@ -207,6 +184,31 @@ class GatewayMiddleware:
                 raise
             error = exc if isinstance(exc, ScanserveError) else InternalError()
             await send_problem(send, error, rate_headers)
+
+    async def _admit(
+        self, scope: Scope, headers: Mapping[str, str]
+    ) -> tuple[Principal, dict[str, str], ScanserveError | None]:
+        """Who is calling, the rate-limit headers for them, and why not (or None)."""
+        settings = self.services.settings
+        client_host = (scope.get("client") or ("unknown", 0))[0]
+        refusal: ScanserveError | None = None
+        try:
+            creds = _credentials(headers)
+            principal = await to_thread.run_sync(authenticate, creds, client_host, settings)
+        except Unauthorized as exc:
+            refusal = exc
+            principal = anonymous(client_host, settings)
+        verdict = await to_thread.run_sync(
+            self.services.limiter.hit, principal.rate_key, principal.per_minute, principal.per_day
+        )
+        if refusal is None and not verdict.allowed:
+            refusal = RateLimited(verdict.retry_after)
+        if refusal is None:
+            limit = self._body_limit(scope, headers)
+            declared = headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                refusal = _too_large(limit)
+        return principal, verdict.headers, refusal
 
     def _body_limit(self, scope: Scope, headers: Mapping[str, Any]) -> int:
         settings = self.services.settings

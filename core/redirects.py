@@ -55,7 +55,8 @@ def save_redirect(principal: Principal, capture_short_id: str, url: str) -> mode
     capture = captures.get(principal, capture_short_id)
     if capture.product_id is None:
         raise CaptureHasNoProduct(
-            f"Capture {capture_short_id} has no linked product yet; wait until it is COMPLETED with a product."
+            f"Capture {capture_short_id} has no linked product yet; "
+            "wait until it is COMPLETED with a product."
         )
     _check_url(url)
     db = models.RedirectRule._meta.database

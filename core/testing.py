@@ -46,7 +46,11 @@ class IssuedKey:
 
 
 def issue_key(
-    org_name: str = "Test Org", kind: KeyKind = "csb", *, org_short_id: str | None = None, **key_fields: Any
+    org_name: str = "Test Org",
+    kind: KeyKind = "csb",
+    *,
+    org_short_id: str | None = None,
+    **key_fields: Any,
 ) -> IssuedKey:
     """Create an organisation (or reuse one by short id) and a key for it. Needs an open
     database (an app built by ``create_app`` has one)."""
@@ -83,7 +87,9 @@ class FakeLookupProvider:
         return answer
 
     @hookimpl
-    def register_lookup_providers(self, register: Callable[[LookupProvider], None], settings: Settings) -> None:
+    def register_lookup_providers(
+        self, register: Callable[[LookupProvider], None], settings: Settings
+    ) -> None:
         register(self)
 
 
@@ -98,7 +104,9 @@ class FakeQrResolver:
         return self.answers.get(url)
 
     @hookimpl(tryfirst=True)
-    def register_qr_resolvers(self, register: Callable[[QrResolver], None], settings: Settings) -> None:
+    def register_qr_resolvers(
+        self, register: Callable[[QrResolver], None], settings: Settings
+    ) -> None:
         register(self)
 
 

@@ -32,7 +32,9 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
 @hookspec
-def register_lookup_providers(register: Callable[[LookupProvider], None], settings: Settings) -> None:
+def register_lookup_providers(
+    register: Callable[[LookupProvider], None], settings: Settings
+) -> None:
     """Register product lookup providers by calling ``register(provider)`` for each.
 
     :param register: takes an object implementing ``LookupProvider`` (``name``, ``external``,

@@ -73,15 +73,11 @@ class Plugins:
         self.lookup_providers: list[LookupProvider] = []
         self.enrichment_providers: list[EnrichmentProvider] = []
         self.qr_resolvers: list[QrResolver] = []
-        pm.hook.register_lookup_providers(
-            register=self.lookup_providers.append, settings=settings
-        )
+        pm.hook.register_lookup_providers(register=self.lookup_providers.append, settings=settings)
         pm.hook.register_enrichment_providers(
             register=self.enrichment_providers.append, settings=settings
         )
-        pm.hook.register_qr_resolvers(
-            register=self.qr_resolvers.append, settings=settings
-        )
+        pm.hook.register_qr_resolvers(register=self.qr_resolvers.append, settings=settings)
 
     def freshness_thresholds(
         self, gtin: str, brick_code: str, org_rules: Sequence[OrgRule]
@@ -95,9 +91,7 @@ class Plugins:
             return BUILT_IN
         return result  # type: ignore[no-any-return]
 
-    def capture_state_changed(
-        self, capture_id: str, old_status: str, new_status: str
-    ) -> None:
+    def capture_state_changed(self, capture_id: str, old_status: str, new_status: str) -> None:
         self._notify(
             "capture_state_changed",
             capture_id=capture_id,
@@ -136,7 +130,5 @@ def describe(pm: pluggy.PluginManager) -> list[PluginInfo]:
             version = importlib.metadata.version("scanserve")
         else:
             version = getattr(plugin, "__version__", "")
-        infos.append(
-            PluginInfo(name=name, version=version, hooks=hooks, builtin=builtin)
-        )
+        infos.append(PluginInfo(name=name, version=version, hooks=hooks, builtin=builtin))
     return infos

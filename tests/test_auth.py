@@ -72,7 +72,9 @@ def test_malformed_key_is_refused_without_a_database_lookup(scanserve_client, sc
 
 
 def test_unknown_well_formed_key_is_401(scanserve_client, scanserve_app):
-    assert_401(scanserve_client.get(f"{BASE}/sessions", headers={"X-API-Key": keys.generate_key("csb")}))
+    assert_401(
+        scanserve_client.get(f"{BASE}/sessions", headers={"X-API-Key": keys.generate_key("csb")})
+    )
 
 
 def test_revoked_and_expired_keys_are_401(scanserve_client, api_key):
@@ -101,7 +103,9 @@ def _user_with(org_ids, *, cookie=None, token=None):
         models.Membership.create(user=user, organization=org_id)
     if cookie:
         models.WebSession.create(
-            session_hash=keys.hash_secret(cookie), user=user, expires_at=utcnow() + timedelta(hours=1)
+            session_hash=keys.hash_secret(cookie),
+            user=user,
+            expires_at=utcnow() + timedelta(hours=1),
         )
     if token:
         models.AccessToken.create(token_hash=keys.hash_secret(token), user=user)
@@ -112,7 +116,11 @@ def _user_with(org_ids, *, cookie=None, token=None):
 def test_user_credentials_need_an_organisation_to_create(scanserve_client, api_key, via):
     other = issue_key("Not a member")
     _user_with([api_key.org_id], cookie="c-secret", token="t-secret")
-    headers = {"Cookie": "sessionid=c-secret"} if via == "cookie" else {"Authorization": "Bearer t-secret"}
+    headers = (
+        {"Cookie": "sessionid=c-secret"}
+        if via == "cookie"
+        else {"Authorization": "Bearer t-secret"}
+    )
     missing = scanserve_client.post(f"{BASE}/sessions", json={}, headers=headers)
     assert missing.status_code == 422
     assert missing.json()["errors"][0]["pointer"] == "/organization_short_id"
@@ -131,12 +139,18 @@ def test_user_credentials_need_an_organisation_to_create(scanserve_client, api_k
 
 def test_expired_cookie_is_401(scanserve_client, api_key):
     user = _user_with([api_key.org_id])
-    models.WebSession.create(session_hash=keys.hash_secret("old"), user=user, expires_at=utcnow() - timedelta(seconds=1))
+    models.WebSession.create(
+        session_hash=keys.hash_secret("old"), user=user, expires_at=utcnow() - timedelta(seconds=1)
+    )
     assert_401(scanserve_client.get(f"{BASE}/sessions", headers={"Cookie": "sessionid=old"}))
 
 
 def test_freshness_is_anonymous_but_a_bad_key_is_still_401(scanserve_client):
-    assert scanserve_client.get(f"{BASE}/freshness-thresholds?gtin=4006381333931").status_code == 200
+    assert (
+        scanserve_client.get(f"{BASE}/freshness-thresholds?gtin=4006381333931").status_code == 200
+    )
     assert_401(
-        scanserve_client.get(f"{BASE}/freshness-thresholds?gtin=4006381333931", headers={"X-API-Key": "bad"})
+        scanserve_client.get(
+            f"{BASE}/freshness-thresholds?gtin=4006381333931", headers={"X-API-Key": "bad"}
+        )
     )

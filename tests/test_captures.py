@@ -4,12 +4,12 @@ SQLite file; URL captures follow real redirects on a loopback server."""
 from __future__ import annotations
 
 import pytest
+from loopback import LoopbackServer, Route
 
 from scanserve import catalog
 from scanserve.plugins.providers import ProductRecord
 from scanserve.storage import models
 from scanserve.testing import FakeLookupProvider, issue_key
-from loopback import LoopbackServer, Route
 
 BASE = "/scanner/api/v1"
 GS = "\x1d"
@@ -19,7 +19,9 @@ GS = "\x1d"
 def lookup(scanserve_plugins):
     provider = FakeLookupProvider(
         {
-            "05000112637922": ProductRecord(gtin="05000112637922", name="Cola Classic 330 ml", gpc_brick_code="10000221"),
+            "05000112637922": ProductRecord(
+                gtin="05000112637922", name="Cola Classic 330 ml", gpc_brick_code="10000221"
+            ),
         },
         external=True,
     )
@@ -54,17 +56,31 @@ def capture(client, headers, session_id, raw_value, **extra):
     ("raw_value", "gtin", "ai_data"),
     [
         ("4006381333931", "04006381333931", None),
-        ("https://id.gs1.org/01/09506000134352/10/ABC123?17=261231", "09506000134352",
-         {"01": "09506000134352", "10": "ABC123", "17": "261231"}),
-        ("https://example.com/products/01/09506000134352/21/XYZ", "09506000134352",
-         {"01": "09506000134352", "21": "XYZ"}),
-        (f"]C10109506000134352101234{GS}17261231", "09506000134352",
-         {"01": "09506000134352", "10": "1234", "17": "261231"}),
-        (f"]d2010950600013435217261231{GS}21SER1", "09506000134352",
-         {"01": "09506000134352", "17": "261231", "21": "SER1"}),
+        (
+            "https://id.gs1.org/01/09506000134352/10/ABC123?17=261231",
+            "09506000134352",
+            {"01": "09506000134352", "10": "ABC123", "17": "261231"},
+        ),
+        (
+            "https://example.com/products/01/09506000134352/21/XYZ",
+            "09506000134352",
+            {"01": "09506000134352", "21": "XYZ"},
+        ),
+        (
+            f"]C10109506000134352101234{GS}17261231",
+            "09506000134352",
+            {"01": "09506000134352", "10": "1234", "17": "261231"},
+        ),
+        (
+            f"]d2010950600013435217261231{GS}21SER1",
+            "09506000134352",
+            {"01": "09506000134352", "17": "261231", "21": "SER1"},
+        ),
     ],
 )
-def test_capture_reaches_completed_with_product(scanserve_client, api_key, session_id, demo_catalog, raw_value, gtin, ai_data):
+def test_capture_reaches_completed_with_product(
+    scanserve_client, api_key, session_id, demo_catalog, raw_value, gtin, ai_data
+):
     response = capture(scanserve_client, api_key.headers, session_id, raw_value)
     assert response.status_code == 201, response.text
     body = response.json()
@@ -88,7 +104,9 @@ def test_bad_check_digit_is_a_failed_capture(scanserve_client, api_key, session_
     assert body["gtin"] == ""
 
 
-def test_unknown_gtin_is_not_found_and_retry_goes_back_to_pending(lookup, scanserve_client, api_key, session_id):
+def test_unknown_gtin_is_not_found_and_retry_goes_back_to_pending(
+    lookup, scanserve_client, api_key, session_id
+):
     body = capture(scanserve_client, api_key.headers, session_id, "96385074").json()
     assert body["status"] == "NOT_FOUND" and body["product_short_id"] is None
     lookup.products["00000096385074"] = ProductRecord(gtin="00000096385074", name="Mint Gum")
@@ -100,7 +118,9 @@ def test_unknown_gtin_is_not_found_and_retry_goes_back_to_pending(lookup, scanse
     assert again.status_code == 409 and again.json()["error_code"] == "conflict"
 
 
-def test_restricted_numbers_never_reach_external_providers(lookup, scanserve_client, api_key, session_id, demo_catalog):
+def test_restricted_numbers_never_reach_external_providers(
+    lookup, scanserve_client, api_key, session_id, demo_catalog
+):
     body = capture(scanserve_client, api_key.headers, session_id, "2012345678903").json()
     assert body["status"] == "COMPLETED"  # the local catalog knows it
     unknown = capture(scanserve_client, api_key.headers, session_id, "2098765432103").json()
@@ -118,20 +138,28 @@ def test_failing_provider_is_named_when_all_fail(lookup, scanserve_client, api_k
 
 
 def test_client_gtin_contradicting_raw_value_is_422(scanserve_client, api_key, session_id):
-    response = capture(scanserve_client, api_key.headers, session_id, "4006381333931", gtin="09506000134352")
+    response = capture(
+        scanserve_client, api_key.headers, session_id, "4006381333931", gtin="09506000134352"
+    )
     assert response.status_code == 422
     assert [e["pointer"] for e in response.json()["errors"]] == ["/gtin"]
-    agreeing = capture(scanserve_client, api_key.headers, session_id, "4006381333931", gtin="4006381333931")
+    agreeing = capture(
+        scanserve_client, api_key.headers, session_id, "4006381333931", gtin="4006381333931"
+    )
     assert agreeing.status_code == 201
     dl = "https://id.gs1.org/01/09506000134352/10/ABC123"
-    wrong_lot = capture(scanserve_client, api_key.headers, session_id, dl, gs1_dl_data={"10": "XYZ"})
+    wrong_lot = capture(
+        scanserve_client, api_key.headers, session_id, dl, gs1_dl_data={"10": "XYZ"}
+    )
     assert wrong_lot.status_code == 422
     assert [e["pointer"] for e in wrong_lot.json()["errors"]] == ["/gs1_dl_data/10"]
     assert models.Capture.select().count() == 1  # nothing stored for the refused ones
 
 
 def test_manual_capture_is_interpreted_too(scanserve_client, api_key, session_id, demo_catalog):
-    body = capture(scanserve_client, api_key.headers, session_id, " 4006381333931 ", capture_type="MANUAL").json()
+    body = capture(
+        scanserve_client, api_key.headers, session_id, " 4006381333931 ", capture_type="MANUAL"
+    ).json()
     assert body["capture_type"] == "MANUAL" and body["status"] == "COMPLETED"
     assert body["raw_value"] == " 4006381333931 "
 
@@ -149,7 +177,9 @@ def test_capture_in_another_orgs_session_is_404(scanserve_client, api_key, sessi
     assert models.Capture.select().count() == 0
 
 
-def test_session_detail_lists_captures_in_fixed_queries(scanserve_client, api_key, session_id, demo_catalog, scanserve_app):
+def test_session_detail_lists_captures_in_fixed_queries(
+    scanserve_client, api_key, session_id, demo_catalog, scanserve_app
+):
     for _ in range(3):
         capture(scanserve_client, api_key.headers, session_id, "4006381333931")
 
@@ -164,7 +194,9 @@ def test_session_detail_lists_captures_in_fixed_queries(scanserve_client, api_ke
 
         db.execute_sql = spy
         try:
-            response = scanserve_client.get(f"{BASE}/sessions/{session_id}", headers=api_key.headers)
+            response = scanserve_client.get(
+                f"{BASE}/sessions/{session_id}", headers=api_key.headers
+            )
         finally:
             db.execute_sql = original
         assert len(response.json()["captures"]) == n_captures
@@ -181,13 +213,17 @@ class TestShortenedUrl:
     def scanserve_settings(self, scanserve_settings):
         return scanserve_settings.model_copy(update={"qr_allow_private": True})
 
-    def test_short_url_to_digital_link_is_looked_up(self, scanserve_client, api_key, session_id, demo_catalog):
+    def test_short_url_to_digital_link_is_looked_up(
+        self, scanserve_client, api_key, session_id, demo_catalog
+    ):
         with LoopbackServer() as server:
             final = server.url("/01/09506000134352/10/LOT7")
             server.route("/s/abc", Route(301, {"Location": server.url("/r/1")}))
             server.route("/r/1", Route(302, {"Location": final}))
             server.route("/01/09506000134352/10/LOT7", Route(200, body=b"<html>product</html>"))
-            body = capture(scanserve_client, api_key.headers, session_id, server.url("/s/abc")).json()
+            body = capture(
+                scanserve_client, api_key.headers, session_id, server.url("/s/abc")
+            ).json()
         assert body["status"] == "COMPLETED", body
         assert body["gtin"] == "09506000134352"
         assert body["product_name"] == "Organic Whole Milk 1 L"

@@ -13,10 +13,18 @@ from scanserve import __version__
 
 
 def run(data_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SCANSERVE_DATA_DIR": str(data_dir), "SCANSERVE_LOAD_ENTRYPOINT_PLUGINS": "false"}
+    env = {
+        **os.environ,
+        "SCANSERVE_DATA_DIR": str(data_dir),
+        "SCANSERVE_LOAD_ENTRYPOINT_PLUGINS": "false",
+    }
     return subprocess.run(
         [sys.executable, "-c", "from scanserve.cli import main; main()", *args],
-        capture_output=True, text=True, env=env, check=check, timeout=60,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=check,
+        timeout=60,
     )
 
 
@@ -39,7 +47,9 @@ def test_db_upgrade_is_idempotent(data_dir):
 def test_org_and_key_lifecycle(data_dir):
     org_id = run(data_dir, "orgs", "create", "Corner Shop").stdout.strip()
     assert len(org_id) == 22
-    created = run(data_dir, "keys", "create", "--org", "Corner Shop", "--kind", "cpk", "--expires", "30d")
+    created = run(
+        data_dir, "keys", "create", "--org", "Corner Shop", "--kind", "cpk", "--expires", "30d"
+    )
     key = created.stdout.strip()
     assert created.stdout == key + "\n"  # only the key on stdout
     assert key.startswith("cpk_") and len(key) == 4 + 32 + 1 + 8
@@ -51,7 +61,10 @@ def test_org_and_key_lifecycle(data_dir):
     assert hint.startswith(key[:10]) and kind == "cpk" and active == "yes"
 
     assert run(data_dir, "keys", "revoke", key_id).stdout.strip() == f"revoked {key_id}"
-    assert run(data_dir, "keys", "list", "--org", org_id).stdout.splitlines()[1].split("\t")[3] == "no"
+    assert (
+        run(data_dir, "keys", "list", "--org", org_id).stdout.splitlines()[1].split("\t")[3]
+        == "no"
+    )
     missing = run(data_dir, "keys", "revoke", "nope", check=False)
     assert missing.returncode != 0 and "no key with id nope" in missing.stderr
 
@@ -100,13 +113,59 @@ def test_plugins_list_shows_builtins(data_dir):
 
 def test_freshness_rules_are_managed_and_checked(data_dir):
     run(data_dir, "orgs", "create", "Deli")
-    ok = run(data_dir, "freshness", "set", "--org", "Deli", "--scope", "brick", "--code", "10000025",
-             "--warning-days", "4", "--critical-days", "2", "--label", "Milk, ours")
+    ok = run(
+        data_dir,
+        "freshness",
+        "set",
+        "--org",
+        "Deli",
+        "--scope",
+        "brick",
+        "--code",
+        "10000025",
+        "--warning-days",
+        "4",
+        "--critical-days",
+        "2",
+        "--label",
+        "Milk, ours",
+    )
     assert "brick 10000025: warning 4 d, critical 2 d" in ok.stdout
-    run(data_dir, "freshness", "set", "--org", "Deli", "--scope", "brick", "--code", "10000025",
-        "--warning-days", "5", "--critical-days", "2", "--label", "Milk, ours")  # replaces
-    bad = run(data_dir, "freshness", "set", "--org", "Deli", "--scope", "brick", "--code", "10000025",
-              "--warning-days", "1", "--critical-days", "3", "--label", "x", check=False)
+    run(
+        data_dir,
+        "freshness",
+        "set",
+        "--org",
+        "Deli",
+        "--scope",
+        "brick",
+        "--code",
+        "10000025",
+        "--warning-days",
+        "5",
+        "--critical-days",
+        "2",
+        "--label",
+        "Milk, ours",
+    )  # replaces
+    bad = run(
+        data_dir,
+        "freshness",
+        "set",
+        "--org",
+        "Deli",
+        "--scope",
+        "brick",
+        "--code",
+        "10000025",
+        "--warning-days",
+        "1",
+        "--critical-days",
+        "3",
+        "--label",
+        "x",
+        check=False,
+    )
     assert bad.returncode == 2 and "critical" in bad.stderr.lower()
     assert run(data_dir, "freshness", "list", "--org", "Deli").stdout.splitlines() == [
         "brick\t10000025\t5\t2\tMilk, ours"

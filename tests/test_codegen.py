@@ -21,4 +21,6 @@ def test_generated_models_are_up_to_date(tmp_path):
     )
     expected = out.read_text()
     actual = (ROOT / "generated" / "models.py").read_text()
-    assert actual == expected, "generated/models.py is stale: run `tox -e codegen` or `datamodel-codegen`"
+    assert actual == expected, (
+        "generated/models.py is stale: run `tox -e codegen` or `datamodel-codegen`"
+    )

@@ -47,8 +47,15 @@ def check(response, status, code, validator):
     body = response.json()
     validator.validate(body)
     assert body["status"] == status and body["error_code"] == code
-    for header in ("ratelimit-policy", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset",
-                   "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"):
+    for header in (
+        "ratelimit-policy",
+        "ratelimit-limit",
+        "ratelimit-remaining",
+        "ratelimit-reset",
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-reset",
+    ):
         assert header in response.headers, header
     return body
 
@@ -64,17 +71,27 @@ def test_error_paths(scanserve_client, api_key, problem_validator, caplog):
     c.post(f"{BASE}/sessions/{session['id']}/end", headers=h)
     check(c.post(f"{BASE}/sessions/{session['id']}/end", headers=h), 409, "conflict", v)
 
-    bad_json = c.post(f"{BASE}/sessions", content=b"{not json", headers={**h, "Content-Type": "application/json"})
+    bad_json = c.post(
+        f"{BASE}/sessions", content=b"{not json", headers={**h, "Content-Type": "application/json"}
+    )
     check(bad_json, 400, "bad_request", v)
-    not_utf8 = c.post(f"{BASE}/sessions", content=b'{"user_agent": "\xff\xfe"}', headers={**h, "Content-Type": "application/json"})
+    not_utf8 = c.post(
+        f"{BASE}/sessions",
+        content=b'{"user_agent": "\xff\xfe"}',
+        headers={**h, "Content-Type": "application/json"},
+    )
     check(not_utf8, 400, "bad_request", v)
-    wrong_type = c.post(f"{BASE}/sessions", content=b"user_agent=x", headers={**h, "Content-Type": "text/plain"})
+    wrong_type = c.post(
+        f"{BASE}/sessions", content=b"user_agent=x", headers={**h, "Content-Type": "text/plain"}
+    )
     check(wrong_type, 415, "unsupported_media_type", v)
 
     invalid = c.post(f"{BASE}/sessions", json={"capture_mode": "nope", "user_agent": 5}, headers=h)
     body = check(invalid, 422, "validation_error", v)
     assert sorted(e["pointer"] for e in body["errors"]) == ["/capture_mode", "/user_agent"]
-    query = check(c.get(f"{BASE}/sessions?page=0&page_size=500", headers=h), 422, "validation_error", v)
+    query = check(
+        c.get(f"{BASE}/sessions?page=0&page_size=500", headers=h), 422, "validation_error", v
+    )
     assert sorted(e["pointer"] for e in query["errors"]) == ["query/page", "query/page_size"]
 
     big = c.post(f"{BASE}/sessions", json={"user_agent": "x" * 4000}, headers=h)
@@ -86,7 +103,9 @@ def test_error_paths(scanserve_client, api_key, problem_validator, caplog):
             yield b"y" * 400
         yield b'"}'
 
-    streamed = c.post(f"{BASE}/sessions", content=chunks(), headers={**h, "Content-Type": "application/json"})
+    streamed = c.post(
+        f"{BASE}/sessions", content=chunks(), headers={**h, "Content-Type": "application/json"}
+    )
     check(streamed, 413, "payload_too_large", v)
 
     with caplog.at_level(logging.ERROR):
@@ -96,7 +115,9 @@ def test_error_paths(scanserve_client, api_key, problem_validator, caplog):
     assert "secret internal detail" in caplog.text  # the traceback is logged
 
     unimplemented = c.patch(
-        f"{BASE}/proposals/0b6e1a3c-3f0e-4a8e-9d3c-2f1f5f6d7e8a", json={"status": "ACCEPTED"}, headers=h
+        f"{BASE}/proposals/0b6e1a3c-3f0e-4a8e-9d3c-2f1f5f6d7e8a",
+        json={"status": "ACCEPTED"},
+        headers=h,
     )
     check(unimplemented, 501, "not_implemented", v)
 
@@ -104,7 +125,9 @@ def test_error_paths(scanserve_client, api_key, problem_validator, caplog):
 def test_rate_limited_answer(scanserve_client, api_key, problem_validator):
     from scanserve.storage import models
 
-    models.ApiKey.update(rate_limit_per_minute=2).where(models.ApiKey.short_id == api_key.key_id).execute()
+    models.ApiKey.update(rate_limit_per_minute=2).where(
+        models.ApiKey.short_id == api_key.key_id
+    ).execute()
     for _ in range(2):
         assert scanserve_client.get(f"{BASE}/sessions", headers=api_key.headers).status_code == 200
     limited = scanserve_client.get(f"{BASE}/sessions", headers=api_key.headers)

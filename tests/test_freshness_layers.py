@@ -8,6 +8,7 @@ from importlib import resources
 from typing import Any, Literal
 
 import pytest
+
 from scanserve.plugins.builtin.freshness import (
     BUILT_IN,
     BuiltinFreshnessProvider,

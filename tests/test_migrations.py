@@ -9,7 +9,7 @@ import peewee
 from scanserve.storage import migrate, models
 from scanserve.storage.database import open_database
 
-EXTRA_MIGRATION = '''
+EXTRA_MIGRATION = """
 import peewee as pw
 
 
@@ -19,7 +19,7 @@ def migrate(migrator, database, *, fake=False):
 
 def rollback(migrator, database, *, fake=False):
     migrator.remove_fields("organization", "billing_email")
-'''
+"""
 
 
 def test_upgrade_keeps_existing_rows(tmp_path, monkeypatch):
@@ -35,7 +35,9 @@ def test_upgrade_keeps_existing_rows(tmp_path, monkeypatch):
     monkeypatch.setattr(migrate, "MIGRATIONS_DIR", later)
     assert migrate.pending(db) == ["002_billing_email"]
     assert migrate.upgrade(db) == ["002_billing_email"]
-    row = db.execute_sql("SELECT name, billing_email FROM organization WHERE id = ?", (org.id,)).fetchone()
+    row = db.execute_sql(
+        "SELECT name, billing_email FROM organization WHERE id = ?", (org.id,)
+    ).fetchone()
     assert row == ("Existing Shop", "")
     db.close()
 

@@ -17,7 +17,18 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_wheel_installs_and_runs_in_a_fresh_venv(tmp_path):
     wheels = tmp_path / "wheels"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(wheels),
+            str(ROOT),
+        ],
         check=True,
         cwd=tmp_path,
     )
@@ -42,22 +53,36 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(tmp_path):
     # needs no network; scanserve itself comes only from the wheel.
     site = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     Path(site, "deps-from-test-env.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel)], check=True)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel)], check=True
+    )
 
     version = subprocess.run(
-        [str(env_dir / "bin" / "scanserve"), "--version"], check=True, capture_output=True, text=True, cwd=tmp_path
+        [str(env_dir / "bin" / "scanserve"), "--version"],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert version.stdout.startswith("scanserve, version ")
     probe = subprocess.run(
-        [str(python), "-c",
-         "import scanserve, scanserve.plugins, scanserve.spec, scanserve.generated.models;"
-         "import importlib.util as u;"
-         "print(scanserve.__file__);"
-         "print(u.find_spec('core'), u.find_spec('plugins'))"],
-        check=True, capture_output=True, text=True, cwd=tmp_path,
+        [
+            str(python),
+            "-c",
+            "import scanserve, scanserve.plugins, scanserve.spec, scanserve.generated.models;"
+            "import importlib.util as u;"
+            "print(scanserve.__file__);"
+            "print(u.find_spec('core'), u.find_spec('plugins'))",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     first, second = probe.stdout.splitlines()
     assert str(env_dir) in first  # imported from the wheel, not the source tree

@@ -37,7 +37,10 @@ def postgres_url():
 
 def test_sessions_and_captures_on_postgres(postgres_url, tmp_path):
     settings = Settings(
-        data_dir=tmp_path, database_url=postgres_url, queue="immediate", validate_responses=True,
+        data_dir=tmp_path,
+        database_url=postgres_url,
+        queue="immediate",
+        validate_responses=True,
         load_entrypoint_plugins=False,
     )
     app = create_app(settings)
@@ -49,10 +52,16 @@ def test_sessions_and_captures_on_postgres(postgres_url, tmp_path):
         assert catalog.import_file(csv).upserted == 1
         assert catalog.import_file(csv).upserted == 1  # upsert on conflict works on PostgreSQL too
         with app.test_client() as client:
-            session = client.post(f"{BASE}/sessions", json={"metadata": {"a": "b"}}, headers=key.headers).json()
+            session = client.post(
+                f"{BASE}/sessions", json={"metadata": {"a": "b"}}, headers=key.headers
+            ).json()
             cap = client.post(
                 f"{BASE}/captures",
-                json={"session_id": session["id"], "capture_type": "BARCODE", "raw_value": "]C10104006381333931\x1d10LOT"},
+                json={
+                    "session_id": session["id"],
+                    "capture_type": "BARCODE",
+                    "raw_value": "]C10104006381333931\x1d10LOT",
+                },
                 headers=key.headers,
             ).json()
             assert cap["status"] == "COMPLETED" and cap["product_name"] == "Highlighter"
@@ -60,10 +69,21 @@ def test_sessions_and_captures_on_postgres(postgres_url, tmp_path):
             detail = client.get(f"{BASE}/sessions/{session['id']}", headers=key.headers).json()
             assert detail["capture_count"] == 1 and detail["captures"][0]["id"] == cap["id"]
             listing = client.get(f"{BASE}/sessions?status=ACTIVE", headers=key.headers).json()
-            assert listing["pagination"]["total_count"] == 1 and listing["data"][0]["capture_count"] == 1
-            status = client.get(f"{BASE}/sessions/{session['id']}/status", headers=key.headers).json()
-            assert status["captures"] == [{"id": cap["id"], "status": "COMPLETED", "proposal_count": 0}]
-            rule = client.post(f"{BASE}/captures/{cap['id']}/save-redirect", json={"url": "https://e.com/a"}, headers=key.headers)
+            assert (
+                listing["pagination"]["total_count"] == 1
+                and listing["data"][0]["capture_count"] == 1
+            )
+            status = client.get(
+                f"{BASE}/sessions/{session['id']}/status", headers=key.headers
+            ).json()
+            assert status["captures"] == [
+                {"id": cap["id"], "status": "COMPLETED", "proposal_count": 0}
+            ]
+            rule = client.post(
+                f"{BASE}/captures/{cap['id']}/save-redirect",
+                json={"url": "https://e.com/a"},
+                headers=key.headers,
+            )
             assert rule.status_code == 201 and rule.json()["position"] == 0
     finally:
         app.services.db.close()

@@ -32,7 +32,9 @@ def test_publishable_keys_get_the_lower_default(scanserve_client, scanserve_app)
     assert response.headers["ratelimit-policy"] == "100;w=60, 10000;w=86400"
 
 
-def test_per_key_limits_override_defaults_and_daily_window_can_bind(scanserve_client, scanserve_app):
+def test_per_key_limits_override_defaults_and_daily_window_can_bind(
+    scanserve_client, scanserve_app
+):
     key = issue_key("Tight", rate_limit_per_minute=50, rate_limit_per_day=3)
     for remaining in ("2", "1", "0"):
         response = scanserve_client.get(f"{BASE}/sessions", headers=key.headers)

@@ -34,7 +34,11 @@ def test_create_session_defaults(scanserve_client, api_key):
 
 def test_get_session_roundtrip_and_detail(scanserve_client, api_key):
     created = create(
-        scanserve_client, api_key.headers, metadata={"store": "42"}, capture_mode="both", user_agent="app/1"
+        scanserve_client,
+        api_key.headers,
+        metadata={"store": "42"},
+        capture_mode="both",
+        user_agent="app/1",
     )
     response = scanserve_client.get(f"{BASE}/sessions/{created['id']}", headers=api_key.headers)
     assert response.status_code == 200
@@ -48,7 +52,9 @@ def test_other_organisation_sees_404(scanserve_client, api_key):
     created = create(scanserve_client, api_key.headers)
     other = issue_key("Other Org")
     for path in ("", "/status"):
-        response = scanserve_client.get(f"{BASE}/sessions/{created['id']}{path}", headers=other.headers)
+        response = scanserve_client.get(
+            f"{BASE}/sessions/{created['id']}{path}", headers=other.headers
+        )
         assert response.status_code == 404
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["error_code"] == "not_found"
@@ -63,20 +69,35 @@ def test_other_organisation_sees_404(scanserve_client, api_key):
 def test_list_pagination_and_status_filter(scanserve_client, api_key):
     ids = [create(scanserve_client, api_key.headers)["id"] for _ in range(5)]
     scanserve_client.post(f"{BASE}/sessions/{ids[0]}/end", headers=api_key.headers)
-    page1 = scanserve_client.get(f"{BASE}/sessions?page=1&page_size=2", headers=api_key.headers).json()
+    page1 = scanserve_client.get(
+        f"{BASE}/sessions?page=1&page_size=2", headers=api_key.headers
+    ).json()
     assert page1["pagination"] == {
-        "page": 1, "page_size": 2, "total_count": 5, "total_pages": 3, "has_next": True, "has_previous": False,
+        "page": 1,
+        "page_size": 2,
+        "total_count": 5,
+        "total_pages": 3,
+        "has_next": True,
+        "has_previous": False,
     }
     assert [s["id"] for s in page1["data"]] == ids[::-1][:2]  # newest first
-    page3 = scanserve_client.get(f"{BASE}/sessions?page=3&page_size=2", headers=api_key.headers).json()
+    page3 = scanserve_client.get(
+        f"{BASE}/sessions?page=3&page_size=2", headers=api_key.headers
+    ).json()
     assert len(page3["data"]) == 1 and page3["pagination"]["has_next"] is False
-    past = scanserve_client.get(f"{BASE}/sessions?page=9&page_size=2", headers=api_key.headers).json()
+    past = scanserve_client.get(
+        f"{BASE}/sessions?page=9&page_size=2", headers=api_key.headers
+    ).json()
     assert past["data"] == [] and past["pagination"]["total_count"] == 5
-    completed = scanserve_client.get(f"{BASE}/sessions?status=COMPLETED", headers=api_key.headers).json()
+    completed = scanserve_client.get(
+        f"{BASE}/sessions?status=COMPLETED", headers=api_key.headers
+    ).json()
     assert [s["id"] for s in completed["data"]] == [ids[0]]
 
 
-@pytest.mark.parametrize("query", ["page=0", "page_size=0", "page_size=101", "status=active", "page=x"])
+@pytest.mark.parametrize(
+    "query", ["page=0", "page_size=0", "page_size=101", "status=active", "page=x"]
+)
 def test_list_rejects_bad_query(scanserve_client, api_key, query):
     response = scanserve_client.get(f"{BASE}/sessions?{query}", headers=api_key.headers)
     assert response.status_code == 422
@@ -92,27 +113,49 @@ def test_end_and_submit_state_machine(scanserve_client, api_key):
     assert ended.json()["modified"] >= first["modified"]
     again = scanserve_client.post(f"{BASE}/sessions/{first['id']}/end", headers=api_key.headers)
     assert again.status_code == 409 and again.json()["error_code"] == "conflict"
-    assert scanserve_client.post(f"{BASE}/sessions/{first['id']}/submit", headers=api_key.headers).status_code == 409
+    assert (
+        scanserve_client.post(
+            f"{BASE}/sessions/{first['id']}/submit", headers=api_key.headers
+        ).status_code
+        == 409
+    )
 
     second = create(scanserve_client, api_key.headers)
-    submitted = scanserve_client.post(f"{BASE}/sessions/{second['id']}/submit", headers=api_key.headers)
+    submitted = scanserve_client.post(
+        f"{BASE}/sessions/{second['id']}/submit", headers=api_key.headers
+    )
     assert submitted.status_code == 200 and submitted.json()["status"] == "COMPLETED"
-    status = scanserve_client.get(f"{BASE}/sessions/{second['id']}/status", headers=api_key.headers).json()
-    assert status == {"session_status": "COMPLETED", "extraction_status": "processing", "captures": []}
+    status = scanserve_client.get(
+        f"{BASE}/sessions/{second['id']}/status", headers=api_key.headers
+    ).json()
+    assert status == {
+        "session_status": "COMPLETED",
+        "extraction_status": "processing",
+        "captures": [],
+    }
 
 
 def test_metadata_limits_are_validated(scanserve_client, api_key):
     too_many = {f"k{i}": "v" for i in range(51)}
-    response = scanserve_client.post(f"{BASE}/sessions", json={"metadata": too_many}, headers=api_key.headers)
+    response = scanserve_client.post(
+        f"{BASE}/sessions", json={"metadata": too_many}, headers=api_key.headers
+    )
     assert response.status_code == 422
     long_key = scanserve_client.post(
-        f"{BASE}/sessions", json={"metadata": {"k" * 41: "v", "ok": "x" * 501}}, headers=api_key.headers
+        f"{BASE}/sessions",
+        json={"metadata": {"k" * 41: "v", "ok": "x" * 501}},
+        headers=api_key.headers,
     )
     assert long_key.status_code == 422
     pointers = {e["pointer"] for e in long_key.json()["errors"]}
     assert "/metadata/ok" in pointers and len(long_key.json()["errors"]) == 2
-    not_string = scanserve_client.post(f"{BASE}/sessions", json={"metadata": {"a": 1}}, headers=api_key.headers)
-    assert not_string.status_code == 422 and not_string.json()["errors"][0]["pointer"] == "/metadata/a"
+    not_string = scanserve_client.post(
+        f"{BASE}/sessions", json={"metadata": {"a": 1}}, headers=api_key.headers
+    )
+    assert (
+        not_string.status_code == 422
+        and not_string.json()["errors"][0]["pointer"] == "/metadata/a"
+    )
 
 
 def test_metadata_empty_value_is_dropped_on_create(scanserve_client, api_key):
@@ -129,5 +172,10 @@ def test_expire_idle_sessions(scanserve_client, api_key):
     assert sessions.expire_idle(24 * 3600) == 1
     got = scanserve_client.get(f"{BASE}/sessions/{idle['id']}", headers=api_key.headers).json()
     assert got["status"] == "EXPIRED"
-    assert scanserve_client.get(f"{BASE}/sessions/{fresh['id']}", headers=api_key.headers).json()["status"] == "ACTIVE"
+    assert (
+        scanserve_client.get(f"{BASE}/sessions/{fresh['id']}", headers=api_key.headers).json()[
+            "status"
+        ]
+        == "ACTIVE"
+    )
     assert sessions.expire_idle(24 * 3600) == 0

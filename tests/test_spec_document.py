@@ -411,7 +411,7 @@ def test_tags_declared_exactly(spec: dict[str, Any]) -> None:
     assert [t["name"] for t in spec["tags"]] == EXPECTED_TAGS
     for tag in spec["tags"]:
         assert tag.get("description", "").strip(), f"tag {tag['name']} has no description"
-    for path, method, op, _ in iter_operations(spec):
+    for _path, _method, op, _ in iter_operations(spec):
         assert op["tags"] and all(t in EXPECTED_TAGS for t in op["tags"]), op["operationId"]
 
 
@@ -479,7 +479,7 @@ def test_no_openapi_30_nullable(spec: dict[str, Any]) -> None:
 
 
 def test_shortuuid_and_uuid_path_parameters(spec: dict[str, Any]) -> None:
-    for path, method, op, item in iter_operations(spec):
+    for path, _method, op, item in iter_operations(spec):
         params = [deref(spec, p) for p in item.get("parameters", []) + op.get("parameters", [])]
         path_params = {p["name"]: p for p in params if p["in"] == "path"}
         assert set(path_params) == set(re.findall(r"{([^}]+)}", path)), op["operationId"]
@@ -679,7 +679,7 @@ def test_every_response_carries_rate_limit_headers(spec: dict[str, Any]) -> None
 def test_rate_limit_header_types(spec: dict[str, Any]) -> None:
     headers = spec["components"]["headers"]
     assert headers["RateLimit-Policy"]["schema"]["type"] == "string"
-    for name in RATE_LIMIT_HEADERS[1:] + ("Retry-After",):
+    for name in (*RATE_LIMIT_HEADERS[1:], "Retry-After"):
         assert headers[name]["schema"]["type"] == "integer", name
 
 
@@ -706,7 +706,7 @@ def test_error_responses_are_problem_documents(spec: dict[str, Any]) -> None:
 
 def test_operations_declare_their_error_responses(spec: dict[str, Any]) -> None:
     global_security = spec.get("security", [])
-    for path, method, op, item in iter_operations(spec):
+    for _path, _method, op, item in iter_operations(spec):
         op_id = op["operationId"]
         codes = set(op["responses"])
         params = [deref(spec, p) for p in item.get("parameters", []) + op.get("parameters", [])]
