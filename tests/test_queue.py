@@ -608,3 +608,4 @@ def test_serve_runs_the_embedded_consumer_and_stops_on_sigterm(tmp_path: Path) -
     finally:
         stop_process(proc)
         reader.join(timeout=5)
+        stdout.close()
