@@ -46,28 +46,19 @@ import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, TypeAlias
 from urllib.parse import urlsplit
 
 from biip import ParseError
 from biip.gtin import Gtin
 
+from .plugins.providers import ProductRecord
+
 CatalogFormat = Literal["auto", "csv", "jsonl"]
 
 
-@dataclass(frozen=True)
-class CatalogRow:
-    """One valid catalog row; ``gtin`` is the normalised GTIN-14."""
-
-    gtin: str
-    name: str
-    brand: str = ""
-    description: str = ""
-    category: str = ""
-    gpc_brick_code: str = ""
-    gpc_brick_label: str = ""
-    ingredients: str = ""
-    image_urls: tuple[str, ...] = ()
+# A valid row is a product record like any lookup provider's (its ``gtin`` normalised).
+CatalogRow: TypeAlias = ProductRecord
 
 
 @dataclass(frozen=True)

@@ -96,15 +96,21 @@ def requeue_stale(services: Services, stale_seconds: int) -> list[str]:
     return requeued
 
 
+def _still_ours(capture: models.Capture) -> tuple[Any, ...]:
+    """The compare-and-set condition of every write: the row is as this worker last left it
+    (same status, same claim)."""
+    return (
+        models.Capture.id == capture.id,
+        models.Capture.status == capture.status,
+        models.Capture.attempts == capture.attempts,
+    )
+
+
 def _move(services: Services, capture: models.Capture, new_status: str, **fields: Any) -> None:
     now = utcnow()
     updated = (
         models.Capture.update(status=new_status, modified=now, state_changed_at=now, **fields)
-        .where(
-            models.Capture.id == capture.id,
-            models.Capture.status == capture.status,
-            models.Capture.attempts == capture.attempts,
-        )
+        .where(*_still_ours(capture))
         .execute()
     )
     if not updated:
@@ -207,13 +213,7 @@ def _run(services: Services, capture: models.Capture) -> None:
 def _save(capture: models.Capture, **fields: Any) -> None:
     """Write a step's result without moving on; a worker that lost the capture stops here."""
     updated = (
-        models.Capture.update(modified=utcnow(), **fields)
-        .where(
-            models.Capture.id == capture.id,
-            models.Capture.status == capture.status,
-            models.Capture.attempts == capture.attempts,
-        )
-        .execute()
+        models.Capture.update(modified=utcnow(), **fields).where(*_still_ours(capture)).execute()
     )
     if not updated:
         raise _Lost
