@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import functools
 import importlib
+import json
 import logging
 import re
 from collections.abc import Callable, Iterable
@@ -122,8 +123,6 @@ def _swagger_ui_options() -> SwaggerUIOptions:
 
 
 def _problem(error: errors.ScanserveError) -> ConnexionResponse:
-    import json
-
     return ConnexionResponse(
         status_code=error.status,
         body=json.dumps(errors.problem_body(error)),

@@ -195,9 +195,9 @@ _BY_STATUS: dict[int, type[ScanserveError]] = {
 def error_for_status(status: int, detail: str | None = None) -> ScanserveError:
     """The error of our hierarchy for a bare HTTP status from a lower layer."""
     cls = _BY_STATUS.get(status)
-    if cls is None or cls is ValidationFailed:
-        if cls is ValidationFailed:
-            return ValidationFailed([], detail)
+    if cls is ValidationFailed:
+        return ValidationFailed([], detail)
+    if cls is None:
         cls = BadRequest if 400 <= status < 500 else InternalError
     return cls(detail)
 
