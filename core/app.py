@@ -31,7 +31,7 @@ from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 
 from . import errors
-from .gateway import GatewayMiddleware, RateHeadersMiddleware
+from .gateway import GatewayMiddleware, IgnoreBodyWithoutContract, RateHeadersMiddleware
 from .oas31 import VALIDATOR_MAP, OpenAPI31App
 from .security import SECURITY_MAP
 from .services import Services, build_services
@@ -231,6 +231,16 @@ def create_app(
         GatewayMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, services=services
     )
     app.add_middleware(RateHeadersMiddleware, position=MiddlewarePosition.BEFORE_CONTEXT)
+    app.add_middleware(
+        IgnoreBodyWithoutContract,
+        position=MiddlewarePosition.BEFORE_CONTEXT,
+        operations_with_body=frozenset(
+            op["operationId"]
+            for item in spec["paths"].values()
+            for op in item.values()
+            if isinstance(op, dict) and "requestBody" in op
+        ),
+    )
     app.services = services  # type: ignore[attr-defined]
     return app
 

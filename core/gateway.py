@@ -237,3 +237,36 @@ class RateHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class IgnoreBodyWithoutContract:
+    """An operation whose contract has no request body ignores whatever body is sent.
+
+    Connexion already does for JSON or url-encoded bodies, but parses a multipart one for
+    every operation and fails on a broken one (400, which such operations do not declare).
+    This innermost middleware, after routing, drops the body and its headers instead.
+    """
+
+    def __init__(self, app: ASGIApp, operations_with_body: frozenset[str]):
+        self.app = app
+        self.operations_with_body = operations_with_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        routing = scope.get("extensions", {}).get("connexion_routing", {})
+        operation = routing.get("operation_id")
+        if scope["type"] != "http" or operation is None or operation in self.operations_with_body:
+            await self.app(scope, receive, send)
+            return
+        scope = {
+            **scope,
+            "headers": [
+                (k, v)
+                for k, v in scope["headers"]
+                if k.lower() not in (b"content-type", b"content-length", b"transfer-encoding")
+            ],
+        }
+
+        async def empty() -> Message:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        await self.app(scope, empty, send)

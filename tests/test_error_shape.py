@@ -136,3 +136,25 @@ def test_rate_limited_answer(scanserve_client, api_key, problem_validator):
     assert 1 <= body["retry_after_seconds"] <= 60
     assert limited.headers["retry-after"] == str(body["retry_after_seconds"])
     assert limited.headers["ratelimit-remaining"] == "0"
+
+
+def test_a_body_sent_to_an_operation_without_one_is_ignored(scanserve_client, api_key):
+    session = scanserve_client.post(f"{BASE}/sessions", json={}, headers=api_key.headers).json()
+    for content_type in (
+        "multipart/form-data",
+        "application/json",
+        "application/x-www-form-urlencoded",
+    ):
+        got = scanserve_client.request(
+            "GET",
+            f"{BASE}/sessions/{session['id']}",
+            content=b"garbage",
+            headers={**api_key.headers, "Content-Type": content_type},
+        )
+        assert got.status_code == 200, (content_type, got.text)
+    ended = scanserve_client.post(
+        f"{BASE}/sessions/{session['id']}/end",
+        content=b"--x",
+        headers={**api_key.headers, "Content-Type": "multipart/form-data"},
+    )
+    assert ended.status_code == 200 and ended.json()["status"] == "COMPLETED"
