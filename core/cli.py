@@ -7,7 +7,7 @@ import sys
 import warnings
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 
@@ -368,16 +368,16 @@ def freshness_set(
     *, org_ref: str, scope: str, code: str, warning_days: int, critical_days: int, label: str
 ) -> None:
     """Create or replace one rule."""
-    from .plugins.builtin.freshness import OrgRule
+    from .plugins.builtin.freshness import OrgRule, Scope
     from .storage import models
 
     _open()
     org = _org(org_ref)
     try:  # the same checks the provider relies on
         OrgRule(
-            scope=scope,
+            scope=cast("Scope", scope),  # click.Choice allowed only the four scopes
             code=code,
-            warning_days=warning_days,  # type: ignore[arg-type]
+            warning_days=warning_days,
             critical_days=critical_days,
             label=label,
         )

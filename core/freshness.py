@@ -3,11 +3,11 @@ organisation rules, and the plugins' first answer."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from . import gs1
 from .auth import Principal
-from .plugins.builtin.freshness import OrgRule
+from .plugins.builtin.freshness import OrgRule, Scope
 from .storage import models
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ def _org_rules(principal: Principal) -> list[OrgRule]:
     rows = models.FreshnessRule.select().where(models.FreshnessRule.organization == org_id)
     return [
         OrgRule(
-            scope=r.scope,
+            scope=cast(Scope, r.scope),  # stored by 'freshness set', which checks it
             code=r.code,
             warning_days=r.warning_days,
             critical_days=r.critical_days,

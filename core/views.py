@@ -10,8 +10,9 @@ from .sessions import SessionDetail
 from .storage import models
 
 
-def _dump(model: Any) -> dict[str, Any]:
-    return model.model_dump(mode="json")  # type: ignore[no-any-return]
+def _dump(model: type[Any], fields: dict[str, Any]) -> dict[str, Any]:
+    """Validate ``fields`` as the contract's ``model`` and render it as JSON-ready data."""
+    return model.model_validate(fields).model_dump(mode="json")  # type: ignore[no-any-return]
 
 
 def _session_fields(session: models.ScanSession) -> dict[str, Any]:
@@ -28,7 +29,7 @@ def _session_fields(session: models.ScanSession) -> dict[str, Any]:
 
 
 def session_view(session: models.ScanSession) -> dict[str, Any]:
-    return _dump(api.SessionResponse(**_session_fields(session)))
+    return _dump(api.SessionResponse, _session_fields(session))
 
 
 def _capture_fields(
@@ -55,7 +56,7 @@ def _capture_fields(
 
 
 def capture_view(capture: models.Capture, session_short_id: str | None = None) -> dict[str, Any]:
-    return _dump(api.CaptureResponse(**_capture_fields(capture, session_short_id)))
+    return _dump(api.CaptureResponse, _capture_fields(capture, session_short_id))
 
 
 def _photo_fields(photo: models.Photo) -> dict[str, Any]:
@@ -76,11 +77,12 @@ def _photo_fields(photo: models.Photo) -> dict[str, Any]:
 def session_detail_view(detail: SessionDetail) -> dict[str, Any]:
     short_id = detail.session.short_id
     return _dump(
-        api.SessionDetail(
+        api.SessionDetail,
+        {
             **_session_fields(detail.session),
-            captures=[_capture_fields(c, short_id) for c in detail.captures],
-            product_photos=[_photo_fields(p) for p in detail.photos],
-        )
+            "captures": [_capture_fields(c, short_id) for c in detail.captures],
+            "product_photos": [_photo_fields(p) for p in detail.photos],
+        },
     )
 
 
@@ -88,24 +90,26 @@ def session_status_view(
     session: models.ScanSession, captures: list[models.Capture]
 ) -> dict[str, Any]:
     return _dump(
-        api.SessionStatusResponse(
-            session_status=session.status,
-            extraction_status=session.extraction_status,
-            captures=[
+        api.SessionStatusResponse,
+        {
+            "session_status": session.status,
+            "extraction_status": session.extraction_status,
+            "captures": [
                 {"id": c.short_id, "status": c.status, "proposal_count": c.proposal_count}
                 for c in captures
             ],
-        )
+        },
     )
 
 
 def redirect_rule_view(rule: models.RedirectRule) -> dict[str, Any]:
     return _dump(
-        api.RedirectRule(
-            id=rule.short_id,
-            product_short_id=rule.product.short_id,
-            url=rule.url,
-            position=rule.position,
-            created=rule.created,
-        )
+        api.RedirectRule,
+        {
+            "id": rule.short_id,
+            "product_short_id": rule.product.short_id,
+            "url": rule.url,
+            "position": rule.position,
+            "created": rule.created,
+        },
     )
