@@ -14,12 +14,15 @@ Use it as a pytest plugin (``pytest_plugins = ["scanserve.testing"]``) to get:
     A fresh organisation and a ``csb`` key: ``api_key.key``, ``api_key.org_short_id``,
     ``api_key.headers``.
 
+:func:`wait_for` polls until background work (a queued capture) is done, with a deadline.
+
 Fakes: :class:`FakeLookupProvider` (products from a dict, records every GTIN it was asked
 for) and :class:`FakeQrResolver` (canned answers by URL).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +34,19 @@ from .keys import KeyKind, generate_key, hash_secret, parse_key
 from .plugins.hookspecs import hookimpl
 from .plugins.providers import LookupProvider, ProductRecord, QrResolver
 from .settings import Settings
+
+
+def wait_for(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
+    """Poll ``check`` until it returns something truthy (returned), or fail the test after
+    ``timeout`` seconds naming ``what``: for background work such as queued captures."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
 
 
 @dataclass

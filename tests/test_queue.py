@@ -37,23 +37,12 @@ from scanserve.services import Services, build_services
 from scanserve.settings import Settings
 from scanserve.storage import models
 from scanserve.storage.fields import utcnow
-from scanserve.testing import FakeLookupProvider, issue_key
+from scanserve.testing import FakeLookupProvider, issue_key, wait_for
 
 BASE = "/scanner/api/v1"
 DEMO_GTIN = "4006381333931"  # in the packaged demo catalog
 NEW_GTIN = "05000112637939"  # in no catalog: only a lookup provider knows it
 REDIS_ENV = "SCANSERVE_TEST_REDIS_URL"
-
-
-def wait_for(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
 
 
 def unique_queue_name() -> str:

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from scanserve.captures import COMPLETED, LOOKING_UP, TERMINAL
 from scanserve.settings import Settings
 from scanserve.storage import models
 from scanserve.storage.fields import utcnow
-from scanserve.testing import issue_key
+from scanserve.testing import issue_key, wait_for
 
 BASE = "/scanner/api/v1"
 REDIS_ENV = "SCANSERVE_TEST_REDIS_URL"
@@ -57,17 +56,6 @@ def redis_url() -> str:
     if not url:
         pytest.skip(f"needs Redis: set {REDIS_ENV} (CI uses redis://127.0.0.1:6379/0)")
     return url
-
-
-def wait_for(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
 
 
 def delete_queue_keys(url: str, queue_name: str) -> None:
