@@ -170,7 +170,7 @@ def _run(services: Services, capture: models.Capture) -> None:
     restricted = interpretation.restricted or (bool(gtin) and gs1.is_restricted(gtin))
 
     if not gtin and interpretation.url:
-        analysis = capture.qr_analysis or _resolve(services, interpretation.url)
+        analysis = capture.qr_analysis or services.plugins.analyse_url(interpretation.url)
         _save(capture, qr_analysis=analysis)
         gtin = analysis.get("extracted_gtin", "") if analysis else ""
         if not gtin:
@@ -206,7 +206,7 @@ def _run(services: Services, capture: models.Capture) -> None:
 
     _move(services, capture, RESOLVING)
     if interpretation.url and capture.qr_analysis is None:
-        _save(capture, qr_analysis=_resolve(services, interpretation.url))
+        _save(capture, qr_analysis=services.plugins.analyse_url(interpretation.url))
     _finish(services, capture, COMPLETED)
 
 
@@ -219,18 +219,6 @@ def _save(capture: models.Capture, **fields: Any) -> None:
         raise _Lost
     for name, value in fields.items():
         setattr(capture, name, value)
-
-
-def _resolve(services: Services, url: str) -> dict[str, Any] | None:
-    for resolver in services.plugins.qr_resolvers:
-        try:
-            result = resolver.resolve(url)
-        except Exception:
-            logger.exception("QR resolver %s failed", getattr(resolver, "name", resolver))
-            continue
-        if result is not None:
-            return result.as_dict()  # type: ignore[attr-defined, no-any-return]
-    return None
 
 
 def _lookup(

@@ -20,12 +20,7 @@ if TYPE_CHECKING:
 def resolve(services: Services, url: str) -> dict[str, Any]:
     """The resolver's answer as the ``ResolveUrlResponse`` schema has it; failures are in
     ``error_message``, never raised."""
-    analysis: dict[str, Any] | None = None
-    for resolver in services.plugins.qr_resolvers:
-        result = resolver.resolve(url)
-        if result is not None:
-            analysis = result.as_dict()  # type: ignore[attr-defined]
-            break
+    analysis = services.plugins.analyse_url(url)
     if analysis is None:
         analysis = {
             "initial_url": url,

@@ -79,6 +79,19 @@ class Plugins:
         )
         pm.hook.register_qr_resolvers(register=self.qr_resolvers.append, settings=settings)
 
+    def analyse_url(self, url: str) -> dict[str, Any] | None:
+        """The first registered resolver's answer for ``url`` as a ``qr_analysis`` dict, or
+        None when none handles it. A resolver that raises is logged and skipped."""
+        for resolver in self.qr_resolvers:
+            try:
+                result = resolver.resolve(url)
+            except Exception:
+                logger.exception("QR resolver %s failed", getattr(resolver, "name", resolver))
+                continue
+            if result is not None:
+                return result.as_dict()  # type: ignore[attr-defined, no-any-return]
+        return None
+
     def freshness_thresholds(
         self, gtin: str, brick_code: str, org_rules: Sequence[OrgRule]
     ) -> Thresholds:

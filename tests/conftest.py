@@ -1,1 +1,1 @@
-pytest_plugins = ["scanserve.testing"]
+pytest_plugins = ["scanserve.testing", "redis_support"]

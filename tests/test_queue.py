@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 import pytest
 from loopback import unused_port
+from redis_support import delete_queue_keys
 
 from scanserve import catalog, pipeline
 from scanserve.app import create_app
@@ -42,7 +43,6 @@ from scanserve.testing import FakeLookupProvider, issue_key, wait_for
 BASE = "/scanner/api/v1"
 DEMO_GTIN = "4006381333931"  # in the packaged demo catalog
 NEW_GTIN = "05000112637939"  # in no catalog: only a lookup provider knows it
-REDIS_ENV = "SCANSERVE_TEST_REDIS_URL"
 
 
 def unique_queue_name() -> str:
@@ -151,25 +151,6 @@ def services(
     built = services_for(tmp_path, transitions, meddler)
     yield built
     built.db.close()
-
-
-@pytest.fixture
-def redis_url() -> str:
-    url = os.environ.get(REDIS_ENV)
-    if not url:
-        pytest.skip(f"needs Redis: set {REDIS_ENV} (CI uses redis://127.0.0.1:6379/0)")
-    return url
-
-
-def delete_queue_keys(url: str, queue_name: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(url)
-    try:
-        for key in client.scan_iter(match=f"huey.*{queue_name}*"):
-            client.delete(key)
-    finally:
-        client.close()
 
 
 # -- the embedded queue: consumer threads inside the app ------------------------------------

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from loopback import LoopbackServer, Route
+from redis_support import delete_queue_keys
 
 from scanserve.app import create_app
 from scanserve.captures import COMPLETED, LOOKING_UP, TERMINAL
@@ -29,7 +30,6 @@ from scanserve.storage.fields import utcnow
 from scanserve.testing import issue_key, wait_for
 
 BASE = "/scanner/api/v1"
-REDIS_ENV = "SCANSERVE_TEST_REDIS_URL"
 BARCODE = "5000112637939"  # in no catalog: only Open Food Facts knows it
 OFF_PATH = f"/api/v2/product/{BARCODE}.json"
 STALE_SECONDS = 1
@@ -48,25 +48,6 @@ OFF_PRODUCT = {
 }
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
-
-
-@pytest.fixture
-def redis_url() -> str:
-    url = os.environ.get(REDIS_ENV)
-    if not url:
-        pytest.skip(f"needs Redis: set {REDIS_ENV} (CI uses redis://127.0.0.1:6379/0)")
-    return url
-
-
-def delete_queue_keys(url: str, queue_name: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(url)
-    try:
-        for key in client.scan_iter(match=f"huey.*{queue_name}*"):
-            client.delete(key)
-    finally:
-        client.close()
 
 
 class Workers:
