@@ -31,7 +31,14 @@ from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 
 from . import errors
-from .gateway import GatewayMiddleware, IgnoreBodyWithoutContract, RateHeadersMiddleware
+from .gateway import (
+    SERVICES_KEY,
+    GatewayMiddleware,
+    IgnoreBodyWithoutContract,
+    RateHeadersMiddleware,
+)
+from .idempotency import IdempotencyMiddleware
+from .ids import accepting_uuid_ids
 from .oas31 import VALIDATOR_MAP, OpenAPI31App
 from .security import SECURITY_MAP
 from .services import Services, build_services
@@ -110,7 +117,11 @@ class OperationResolver(Resolver):
 
     def __init__(self) -> None:
         table = _handler_table()
-        super().__init__(function_resolver=lambda op_id: table.get(_snake(op_id), not_implemented))
+        super().__init__(
+            function_resolver=lambda op_id: accepting_uuid_ids(
+                table.get(_snake(op_id), not_implemented)
+            )
+        )
 
     def resolve_operation_id(self, operation: Any) -> str:
         return str(operation.operation_id)
@@ -122,25 +133,34 @@ def _swagger_ui_options() -> SwaggerUIOptions:
     return SwaggerUIOptions(swagger_ui_template_dir=folder)
 
 
-def _problem(error: errors.ScanserveError) -> ConnexionResponse:
+def _problem(error: errors.ScanserveError, type_base: str) -> ConnexionResponse:
     return ConnexionResponse(
         status_code=error.status,
-        body=json.dumps(errors.problem_body(error)),
+        body=json.dumps(errors.problem_body(error, type_base=type_base)),
         content_type=errors.PROBLEM_CONTENT_TYPE,
         headers=error.headers,
     )
 
 
-def _on_scanserve_error(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+def _type_base(request: ConnexionRequest) -> str:
+    services = request.scope.get(SERVICES_KEY)
+    return (
+        services.settings.problem_type_base
+        if services is not None
+        else errors.DEFAULT_PROBLEM_TYPE_BASE
+    )
+
+
+def _on_scanserve_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     assert isinstance(exc, errors.ScanserveError)
     if exc.status >= 500:
         logger.error("%s: %s", type(exc).__name__, exc.detail)
-    return _problem(exc)
+    return _problem(exc, _type_base(request))
 
 
-def _on_problem(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+def _on_problem(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     assert isinstance(exc, ProblemException)
-    return _problem(errors.error_for_status(exc.status, exc.detail))
+    return _problem(errors.error_for_status(exc.status, exc.detail), _type_base(request))
 
 
 def _allowed_methods(spec: dict[str, Any]) -> Callable[[str], list[str]]:
@@ -165,6 +185,22 @@ def _allowed_methods(spec: dict[str, Any]) -> Callable[[str], list[str]]:
     return allowed
 
 
+def _public_operations(spec: dict[str, Any]) -> list[tuple[str, re.Pattern[str]]]:
+    """(method, path pattern) of every operation whose ``security`` admits anonymous calls."""
+    base_path = urlsplit(spec["servers"][0]["url"]).path.rstrip("/")
+    public = []
+    for template, item in spec["paths"].items():
+        for method, op in item.items():
+            if method not in METHODS or {} not in op.get("security", spec.get("security", [])):
+                continue
+            literals = re.split(r"\{[^/{}]+\}", base_path + template)
+            pattern = re.compile("[^/]+".join(map(re.escape, literals)))
+            public.append((method.upper(), pattern))
+            if method == "get":
+                public.append(("HEAD", pattern))
+    return public
+
+
 def _http_exception_handler(
     allowed_methods: Callable[[str], list[str]],
 ) -> Callable[[ConnexionRequest, Exception], ConnexionResponse]:
@@ -179,14 +215,14 @@ def _http_exception_handler(
             methods = allowed_methods(request.scope["path"])
             if methods:
                 error.headers["Allow"] = ", ".join(methods)
-        return _problem(error)
+        return _problem(error, _type_base(request))
 
     return on_http_exception
 
 
-def _on_unexpected(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+def _on_unexpected(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     logger.error("unhandled exception", exc_info=exc)
-    return _problem(errors.InternalError())
+    return _problem(errors.InternalError(), _type_base(request))
 
 
 def create_app(
@@ -228,7 +264,15 @@ def create_app(
     app.add_error_handler(HTTPException, _http_exception_handler(_allowed_methods(spec)))
     app.add_error_handler(Exception, _on_unexpected)
     app.add_middleware(
-        GatewayMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, services=services
+        GatewayMiddleware,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        services=services,
+        public=_public_operations(spec),
+    )
+    # Inside the gateway (it needs the caller, and the gateway's headers go on replays too)
+    # and outside the exception middleware (it records error answers as sent).
+    app.add_middleware(
+        IdempotencyMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, services=services
     )
     app.add_middleware(RateHeadersMiddleware, position=MiddlewarePosition.BEFORE_CONTEXT)
     app.add_middleware(

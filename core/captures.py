@@ -9,7 +9,7 @@ from peewee import JOIN
 
 from . import gs1, sessions
 from .auth import Principal
-from .errors import Conflict, NotFound, ValidationFailed
+from .errors import Conflict, NotFound
 from .metadata import initial
 from .storage import models
 from .storage.fields import utcnow
@@ -57,33 +57,29 @@ def create(services: Services, principal: Principal, body: dict[str, Any]) -> mo
 
     raw_value: str = body["raw_value"]
     interpretation = gs1.interpret(raw_value)
-    client_gtin = body.get("gtin") or ""
-    problems = gs1.check_client_fields(interpretation, client_gtin, body.get("gs1_dl_data"))
-    if problems:
-        raise ValidationFailed(problems)
-    gtin = interpretation.gtin or (gs1.normalise_gtin(client_gtin) if client_gtin else "")
-    fields: dict[str, Any] = {}
-    if interpretation.error:
-        # A valid request for an unusable barcode: the capture exists, and says why it failed.
-        fields = {
-            "status": FAILED,
-            "error_message": interpretation.error,
-            "processed_at": utcnow(),
-        }
     capture = models.Capture.create(
         organization=session.organization_id,
         session=session.id,
         capture_type=body["capture_type"],
         raw_value=raw_value,
-        gtin=gtin,
+        # The server's reading of raw_value wins; the client's own `gtin` is used only when
+        # raw_value yields none and it is a valid GTIN, and its `gs1_dl_data` never. Neither
+        # can make the request fail: a barcode that cannot be read fails in the pipeline.
+        gtin=interpretation.gtin
+        or ("" if interpretation.error else _client_gtin(body.get("gtin") or "")),
         gs1_dl_data=interpretation.ai_data,
         metadata=initial(body.get("metadata")),
-        **fields,
     )
     sessions.touch(session.id)
-    if capture.status == PENDING:
-        services.queue.enqueue_capture(capture.short_id)
+    services.queue.enqueue_capture(capture.short_id)
     return get(principal, capture.short_id)
+
+
+def _client_gtin(value: str) -> str:
+    try:
+        return gs1.normalise_gtin(value) if value else ""
+    except gs1.InvalidGtin:
+        return ""  # the client's decoding is a hint, never a reason to refuse the capture
 
 
 def retry(services: Services, principal: Principal, short_id: str) -> models.Capture:

@@ -14,6 +14,8 @@ and the members the contract's ``Problem`` schema names::
     ├── NotFound                         404 not_found        unknown id, or another org's id
     ├── MethodNotAllowed                 405 method_not_allowed
     ├── Conflict                         409 conflict         state forbids the change
+    │   └── IdempotencyInProgress        409 conflict         same Idempotency-Key still
+    │                                                          running (retryable)
     ├── PayloadTooLarge                  413 payload_too_large
     ├── UnsupportedMediaType             415 unsupported_media_type
     ├── ValidationFailed                 422 validation_error carries ``errors``:
@@ -21,6 +23,11 @@ and the members the contract's ``Problem`` schema names::
     ├── RateLimited                      429 rate_limited     carries ``retry_after_seconds``
     ├── InternalError                    500 internal_error   generic detail; traceback is logged
     └── NotImplementedYet                501 not_implemented  contract operation not built yet
+
+``type`` is one URI per error code, ``<base>#<error_code>``, pointing at the code's section
+of ``docs/errors.md``; the base is the ``problem_type_base`` setting, ``docs/errors.md`` by
+default (the page in the source repository), and the spec's examples show that default.
+``title`` is the status code's HTTP reason phrase (RFC 9110), as in the spec's examples.
 
 Lower layers raise these (or their own exceptions, which the app maps at the boundary in
 ``scanserve.app``); handlers never build error responses by hand.
@@ -34,7 +41,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
-PROBLEM_TYPE_PREFIX = "urn:scanserve:problem:"
+DEFAULT_PROBLEM_TYPE_BASE = "docs/errors.md"
 
 
 @dataclass(frozen=True)
@@ -111,10 +118,17 @@ class Conflict(ScanserveError):
     default_detail = "The resource's state does not allow this change."
 
 
+class IdempotencyInProgress(Conflict):
+    retryable = True
+    default_detail = (
+        "A request with this Idempotency-Key is still being processed; retry it shortly."
+    )
+
+
 class PayloadTooLarge(ScanserveError):
     status = 413
     error_code = "payload_too_large"
-    title = "Payload Too Large"
+    title = "Content Too Large"
     default_detail = "The request body is larger than the server accepts."
 
 
@@ -128,7 +142,7 @@ class UnsupportedMediaType(ScanserveError):
 class ValidationFailed(ScanserveError):
     status = 422
     error_code = "validation_error"
-    title = "Validation Failed"
+    title = "Unprocessable Content"
     default_detail = "The request does not match the contract."
 
     def __init__(
@@ -202,10 +216,20 @@ def error_for_status(status: int, detail: str | None = None) -> ScanserveError:
     return cls(detail)
 
 
-def problem_body(error: ScanserveError, *, now: datetime | None = None) -> dict[str, Any]:
+def problem_type(error_code: str, base: str = DEFAULT_PROBLEM_TYPE_BASE) -> str:
+    """The problem ``type`` URI of an error code: its section of the error reference."""
+    return f"{base}#{error_code}"
+
+
+def problem_body(
+    error: ScanserveError,
+    *,
+    now: datetime | None = None,
+    type_base: str = DEFAULT_PROBLEM_TYPE_BASE,
+) -> dict[str, Any]:
     """The RFC 9457 body for ``error``, as the spec's ``Problem`` schema describes it."""
     body: dict[str, Any] = {
-        "type": PROBLEM_TYPE_PREFIX + error.error_code,
+        "type": problem_type(error.error_code, type_base),
         "title": error.title,
         "status": error.status,
         "detail": error.detail,

@@ -1,11 +1,12 @@
-"""Freshness thresholds for a GTIN: the product's GPC brick from the catalog, the caller's
-organisation rules, and the plugins' first answer."""
+"""Freshness thresholds for a GTIN: the product's GPC brick from the catalog, the rules of the
+caller's organisation and of the organisation that claims the product's brand, and the
+plugins' first answer."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from . import gs1
+from . import brands, gs1
 from .auth import Principal
 from .plugins.builtin.freshness import OrgRule, Scope
 from .storage import models
@@ -14,13 +15,22 @@ if TYPE_CHECKING:
     from .services import Services
 
 
-def _org_rules(principal: Principal) -> list[OrgRule]:
+def _caller_org(principal: Principal) -> int | None:
     org_id = principal.default_org_id
     if org_id is None and len(principal.org_ids) == 1:
         org_id = next(iter(principal.org_ids))
-    if org_id is None:
+    return org_id
+
+
+def _org_rules(org_ids: list[int]) -> list[OrgRule]:
+    """The stored rules of these organisations, the first organisation's first (the
+    provider takes the first rule for a scope and code)."""
+    if not org_ids:
         return []
-    rows = models.FreshnessRule.select().where(models.FreshnessRule.organization == org_id)
+    rows = list(
+        models.FreshnessRule.select().where(models.FreshnessRule.organization.in_(org_ids))
+    )
+    rows.sort(key=lambda r: org_ids.index(r.organization_id))
     return [
         OrgRule(
             scope=cast(Scope, r.scope),  # stored by 'freshness set', which checks it
@@ -39,10 +49,19 @@ def thresholds(services: Services, principal: Principal, raw_gtin: str) -> dict[
     except ValueError:
         gtin = ""  # malformed: the fallback layers answer
     brick = ""
+    org_ids: list[int] = []
+    caller = _caller_org(principal)
+    if caller is not None:
+        org_ids.append(caller)
     if gtin:
         product = models.Product.get_or_none(models.Product.gtin == gtin)
-        brick = product.gpc_brick_code if product is not None else ""
-    result = services.plugins.freshness_thresholds(gtin, brick, _org_rules(principal))
+        if product is not None:
+            brick = product.gpc_brick_code
+            # Per-brand overrides: the organisation that claims the brand, after the caller's.
+            owner = brands.owner_of(product.brand)
+            if owner is not None and owner not in org_ids:
+                org_ids.append(owner)
+    result = services.plugins.freshness_thresholds(gtin, brick, _org_rules(org_ids))
     return {
         "warningDays": result.warning_days,
         "criticalDays": result.critical_days,

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth import API_KEY_HEADER, SESSION_COOKIE, Credentials, Principal, anonymous, authenticate
 from .errors import (
+    DEFAULT_PROBLEM_TYPE_BASE,
     PROBLEM_CONTENT_TYPE,
     InternalError,
     PayloadTooLarge,
@@ -72,9 +74,13 @@ def _headers_of(scope: Scope) -> dict[str, str]:
 
 
 async def send_problem(
-    send: Send, error: ScanserveError, extra_headers: Mapping[str, str]
+    send: Send,
+    error: ScanserveError,
+    extra_headers: Mapping[str, str],
+    *,
+    type_base: str = DEFAULT_PROBLEM_TYPE_BASE,
 ) -> None:
-    body = json.dumps(problem_body(error)).encode()
+    body = json.dumps(problem_body(error, type_base=type_base)).encode()
     headers = {**error.headers, **extra_headers, "content-type": PROBLEM_CONTENT_TYPE}
     headers["content-length"] = str(len(body))
     await send(
@@ -123,9 +129,19 @@ def _too_large(limit: int) -> PayloadTooLarge:
 
 
 class GatewayMiddleware:
-    def __init__(self, app: ASGIApp, services: Services):
+    """``public`` holds (method, path pattern) pairs of the operations anyone may call
+    (``security`` admits ``{}``): there a credential that fails is ignored, not refused."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        services: Services,
+        public: Iterable[tuple[str, re.Pattern[str]]] = (),
+    ):
         self.app = app
         self.services = services
+        self.public = tuple(public)
+        self._type_base = services.settings.problem_type_base
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -134,7 +150,7 @@ class GatewayMiddleware:
         headers = _headers_of(scope)
         principal, rate_headers, refusal = await self._admit(scope, headers)
         if refusal is not None:
-            await send_problem(send, refusal, rate_headers)
+            await send_problem(send, refusal, rate_headers, type_base=self._type_base)
             return
 
         scope[PRINCIPAL_KEY] = principal
@@ -145,7 +161,9 @@ class GatewayMiddleware:
             # body is read here, within the limit, and passed on with its length.
             body = await _read_body(receive, limit)
             if body is None:
-                await send_problem(send, _too_large(limit), rate_headers)
+                await send_problem(
+                    send, _too_large(limit), rate_headers, type_base=self._type_base
+                )
                 return
             scope["headers"] = [
                 (k, v)
@@ -183,7 +201,7 @@ class GatewayMiddleware:
             if started:
                 raise
             error = exc if isinstance(exc, ScanserveError) else InternalError()
-            await send_problem(send, error, rate_headers)
+            await send_problem(send, error, rate_headers, type_base=self._type_base)
 
     async def _admit(
         self, scope: Scope, headers: Mapping[str, str]
@@ -196,8 +214,11 @@ class GatewayMiddleware:
             creds = _credentials(headers)
             principal = await to_thread.run_sync(authenticate, creds, client_host, settings)
         except Unauthorized as exc:
-            refusal = exc
-            principal = anonymous(client_host, settings)
+            if self._is_public(scope):
+                principal = await self._lenient(headers, client_host)
+            else:
+                refusal = exc
+                principal = anonymous(client_host, settings)
         verdict = await to_thread.run_sync(
             self.services.limiter.hit, principal.rate_key, principal.per_minute, principal.per_day
         )
@@ -209,6 +230,24 @@ class GatewayMiddleware:
             if declared is not None and declared.isdigit() and int(declared) > limit:
                 refusal = _too_large(limit)
         return principal, verdict.headers, refusal
+
+    def _is_public(self, scope: Scope) -> bool:
+        method, path = scope.get("method", ""), scope.get("path", "")
+        return any(m == method and p.fullmatch(path) for m, p in self.public)
+
+    async def _lenient(self, headers: Mapping[str, str], client_host: str) -> Principal:
+        """A public operation's caller: a valid API key still counts (beside, say, a proxy's
+        Basic credentials); anything that fails makes the call anonymous."""
+        settings = self.services.settings
+        api_key = headers.get(API_KEY_HEADER)
+        if api_key is not None:
+            try:
+                return await to_thread.run_sync(
+                    authenticate, Credentials(api_key=api_key), client_host, settings
+                )
+            except Unauthorized:
+                pass
+        return anonymous(client_host, settings)
 
     def _body_limit(self, scope: Scope, headers: Mapping[str, Any]) -> int:
         settings = self.services.settings

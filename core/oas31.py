@@ -1,4 +1,4 @@
-"""Serve an OpenAPI 3.1 document with Connexion 3.3, validating with JSON Schema 2020-12.
+r"""Serve an OpenAPI 3.1 document with Connexion 3.3, validating with JSON Schema 2020-12.
 
 Connexion 3.3 checks every document against its bundled OpenAPI 3.0 meta-schema and validates
 requests and responses with JSON Schema draft 4, so it refuses a 3.1 document, and with a 3.0
@@ -14,7 +14,9 @@ behaves exactly as before. ::
   validator and refuses anything else. ``{{ }}`` in a file is rendered by Jinja, as Connexion does.
 - :data:`VALIDATOR_MAP` (the app's default) validates parameters, JSON and form bodies and
   JSON/text responses with ``Draft202012Validator`` and :data:`FORMAT_CHECKER`, which enforces
-  ``shortuuid`` and a strict ``uri`` besides jsonschema's own formats (date-time, uuid, ...).
+  ``shortuuid`` and a strict ``uri`` besides jsonschema's own formats (date-time, uuid, ...),
+  and reads ``pattern`` and ``patternProperties`` as ECMA-262 regular expressions (as JSON
+  Schema says) rather than Python's: ``\s``, ``\d`` and ``\w`` mean what they mean there.
 - :func:`load_spec` gives the validated document as a dict; ``<base>/openapi.json`` serves that
   document as written (``$ref`` kept, ``servers`` set to the base path), Swagger UI at
   ``<base>/ui/``.
@@ -53,6 +55,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import json
 import logging
 import pathlib
@@ -76,7 +79,7 @@ from connexion.validators import (
     JSONResponseBodyValidator,
     ParameterValidator,
 )
-from jsonschema import Draft202012Validator, FormatChecker, ValidationError
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
 from openapi_spec_validator import OpenAPIV31SpecValidator
 from starlette.formparsers import MultiPartException, MultiPartParser
 
@@ -123,8 +126,70 @@ FORMAT_CHECKER.checks("shortuuid")(_is_shortuuid)
 FORMAT_CHECKER.checks("uri")(_is_uri)
 
 
+# -- ECMA-262 patterns ------------------------------------------------------------------------
+
+# JSON Schema's `pattern` is an ECMA-262 regular expression; Python's `re` reads the class
+# escapes differently (its `\s` also takes \x1c-\x1f and \x85, not \ufeff; `\d` and `\w`
+# take every Unicode digit and letter). These are ECMA-262's, spelled for `re`.
+_ECMA_SPACE = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_ECMA_CLASS = {"d": "0-9", "w": "A-Za-z0-9_", "s": _ECMA_SPACE}
+
+
+@functools.lru_cache(maxsize=256)
+def ecma_regex(pattern: str) -> re.Pattern[str]:
+    r"""``pattern`` compiled with ECMA-262 meanings of ``\d \D \w \W \s \S``.
+
+    Outside a bracket class each becomes a class of its own; inside one, ``\d \w \s`` are
+    spelled out, while a negated escape inside a class (``[^\S]``) keeps Python's reading,
+    which no pattern of ours uses.
+    """
+    out: list[str] = []
+    in_class = False
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\" and i + 1 < len(pattern):
+            escape = pattern[i + 1]
+            members = _ECMA_CLASS.get(escape.lower())
+            if members is not None and not in_class:
+                out.append(f"[{members}]" if escape.islower() else f"[^{members}]")
+            elif members is not None and escape.islower():
+                out.append(members)
+            else:
+                out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if char == "[" and not in_class:
+            in_class = True
+        elif char == "]" and in_class:
+            in_class = False
+        out.append(char)
+        i += 1
+    return re.compile("".join(out))
+
+
+def _ecma_pattern(validator: Any, patrn: str, instance: Any, schema: Any) -> Any:
+    if validator.is_type(instance, "string") and not ecma_regex(patrn).search(instance):
+        yield ValidationError(f"{instance!r} does not match {patrn!r}")
+
+
+def _ecma_pattern_properties(validator: Any, properties: Any, instance: Any, schema: Any) -> Any:
+    if not validator.is_type(instance, "object"):
+        return
+    for patrn, subschema in properties.items():
+        for key, value in instance.items():
+            if ecma_regex(patrn).search(key):
+                yield from validator.descend(value, subschema, path=key, schema_path=patrn)
+
+
+_Draft202012ECMA = validators.extend(
+    Draft202012Validator,
+    {"pattern": _ecma_pattern, "patternProperties": _ecma_pattern_properties},
+)
+
+
 def _validator(schema: dict[str, Any]) -> Draft202012Validator:
-    return Draft202012Validator(schema, format_checker=FORMAT_CHECKER)
+    return _Draft202012ECMA(schema, format_checker=FORMAT_CHECKER)  # type: ignore[no-any-return]
 
 
 # -- errors --------------------------------------------------------------------------------

@@ -187,7 +187,7 @@ def _run(services: Services, capture: models.Capture) -> None:
         restricted = gs1.is_restricted(gtin)
         _save(capture, gtin=gtin)
     if not gtin:
-        _finish(services, capture, NOT_FOUND, "no GTIN could be read from raw_value")
+        _finish(services, capture, NOT_FOUND)  # error_message stays "": nothing failed
         return
 
     record, failures = _lookup(services, gtin, restricted)
@@ -197,7 +197,7 @@ def _run(services: Services, capture: models.Capture) -> None:
                 services, capture, FAILED, "every lookup provider failed: " + "; ".join(failures)
             )
         else:
-            _finish(services, capture, NOT_FOUND, f"no product with GTIN {gtin}")
+            _finish(services, capture, NOT_FOUND)
         return
     product = _store_product(services, record)
 

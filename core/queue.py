@@ -91,6 +91,12 @@ class Queue:
             if expired:
                 logger.info("expired %d idle sessions", expired)
 
+        @huey.periodic_task(crontab(minute="7"), name="purge_idempotency")
+        def purge_idempotency() -> None:
+            from . import idempotency
+
+            idempotency.purge(services.settings.idempotency_ttl_seconds)
+
         self._process_capture = process_capture
         self._pipeline = pipeline
 

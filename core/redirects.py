@@ -29,7 +29,8 @@ def resolve(services: Services, url: str) -> dict[str, Any]:
             "hop_count": 0,
             "error_message": "no resolver handles this URL",
         }
-    chain = [hop["url"] for hop in analysis["hops"]] or [analysis["initial_url"]]
+    # The URLs that answered: empty when the first request got no response at all.
+    chain = [hop["url"] for hop in analysis["hops"]]
     return {
         "initial_url": analysis["initial_url"],
         "final_url": analysis["final_url"],

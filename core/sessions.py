@@ -3,6 +3,8 @@ EXPIRED when idle past the TTL. Anything but ACTIVE is terminal for polling clie
 
 from __future__ import annotations
 
+import contextlib
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -16,6 +18,7 @@ from .storage import models
 from .storage.fields import utcnow
 from .storage.scoping import get_owned, visible
 
+SHORTUUID = re.compile("[2-9A-HJ-NP-Za-km-z]{22}")
 ACTIVE, COMPLETED, EXPIRED = "ACTIVE", "COMPLETED", "EXPIRED"
 
 
@@ -28,7 +31,7 @@ class SessionDetail:
 
 def _organization_for_new(principal: Principal, organization_short_id: str) -> int:
     if principal.default_org_id is not None:
-        # An API key acts for its own organisation; the contract says the field is ignored.
+        # An API key acts for its own organisation; the field is ignored, unchecked.
         return principal.default_org_id
     if not organization_short_id:
         raise ValidationFailed(
@@ -37,6 +40,10 @@ def _organization_for_new(principal: Principal, organization_short_id: str) -> i
                     "/organization_short_id", "is required when signed in with a browser session"
                 )
             ]
+        )
+    if not SHORTUUID.fullmatch(organization_short_id):
+        raise ValidationFailed(
+            [FieldError("/organization_short_id", "must be a shortuuid or its UUID form")]
         )
     org = models.Organization.get_or_none(models.Organization.short_id == organization_short_id)
     if org is None or org.id not in principal.org_ids:
@@ -143,20 +150,32 @@ def _change_status(session: models.ScanSession, **changes: Any) -> None:
 
 
 def end(principal: Principal, short_id: str) -> models.ScanSession:
+    """ACTIVE -> COMPLETED. Ending a session that is already over answers it as it is
+    (idempotent: a client that lost the first answer may simply ask again)."""
     session = get_owned(models.ScanSession, short_id, principal, "session")
-    if session.status != ACTIVE:
-        raise Conflict(f"The session is {session.status}; only an ACTIVE session can be ended.")
-    _change_status(session, status=COMPLETED)
+    if session.status == ACTIVE:
+        with contextlib.suppress(Conflict):  # ended or submitted meanwhile: over either way
+            _change_status(session, status=COMPLETED)
     return get(principal, short_id)
 
 
-def submit(principal: Principal, short_id: str) -> models.ScanSession:
+def submit(principal: Principal, short_id: str, *, again: bool = True) -> models.ScanSession:
+    """ACTIVE -> COMPLETED with extraction started. Submitting again answers the session as
+    it is; only a session that was ended (or expired) without being submitted is a 409."""
     session = get_owned(models.ScanSession, short_id, principal, "session")
     if session.status != ACTIVE:
+        if session.status == COMPLETED and session.extraction_status != "pending":
+            return get(principal, short_id)  # already submitted: idempotent
         raise Conflict(
-            f"The session is {session.status}; only an ACTIVE session can be submitted."
+            f"The session is {session.status} without having been submitted; "
+            "only an ACTIVE session can be submitted."
         )
-    _change_status(session, status=COMPLETED, extraction_status="processing")
+    try:
+        _change_status(session, status=COMPLETED, extraction_status="processing")
+    except Conflict:
+        if not again:
+            raise
+        return submit(principal, short_id, again=False)  # decide on the state that won
     return get(principal, short_id)
 
 

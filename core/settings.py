@@ -40,6 +40,14 @@ class Settings(BaseSettings):
     validate_responses: bool = False
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # Problem documents' `type` is `<problem_type_base>#<error_code>`. The default names the
+    # error reference in the source repository (docs/errors.md, as the spec's examples show);
+    # an operator who publishes the docs sets the absolute URL of that page.
+    problem_type_base: str = "docs/errors.md"
+    # Idempotency-Key: answers are kept this long; a first request still "in progress" after
+    # idempotency_lock_seconds is taken to have died with its server and may run again.
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=1)
+    idempotency_lock_seconds: int = Field(default=300, ge=1)
 
     # sessions
     session_ttl_seconds: int = Field(default=24 * 3600, ge=1)

@@ -28,6 +28,37 @@ class ShortUUID(RootModel[str]):
     ]
 
 
+class ShortUUIDOrUUID1(RootModel[str]):
+    root: Annotated[
+        str,
+        Field(
+            description="An object id as a request may give it: the 22-character shortuuid, or the canonical\nUUID form of the same id (`8-4-4-4-12` hexadecimal digits, either case).\n",
+            examples=["vytxeTZskVKR7C7WgdSP3d", "0b3c0a4e-9a8d-4d6b-8f39-2a0d6e7c1b55"],
+            pattern="^[2-9A-HJ-NP-Za-km-z]{22}$",
+        ),
+    ]
+
+
+class ShortUUIDOrUUID2(RootModel[UUID]):
+    root: Annotated[
+        UUID,
+        Field(
+            description="An object id as a request may give it: the 22-character shortuuid, or the canonical\nUUID form of the same id (`8-4-4-4-12` hexadecimal digits, either case).\n",
+            examples=["vytxeTZskVKR7C7WgdSP3d", "0b3c0a4e-9a8d-4d6b-8f39-2a0d6e7c1b55"],
+        ),
+    ]
+
+
+class ShortUUIDOrUUID(RootModel[ShortUUIDOrUUID1 | ShortUUIDOrUUID2]):
+    root: Annotated[
+        ShortUUIDOrUUID1 | ShortUUIDOrUUID2,
+        Field(
+            description="An object id as a request may give it: the 22-character shortuuid, or the canonical\nUUID form of the same id (`8-4-4-4-12` hexadecimal digits, either case).\n",
+            examples=["vytxeTZskVKR7C7WgdSP3d", "0b3c0a4e-9a8d-4d6b-8f39-2a0d6e7c1b55"],
+        ),
+    ]
+
+
 MetadataAdditionalProperty = TypeAliasType(
     "MetadataAdditionalProperty", Annotated[str, Field(max_length=500)]
 )
@@ -240,8 +271,7 @@ class SessionCreateRequest(BaseModel):
     organization_short_id: Annotated[
         str | None,
         Field(
-            description="The organisation to create the session in. Required (non-empty) when\nauthenticating with a bearer token or the session cookie, and the user must be a\nmember (`404` otherwise); ignored with an API key, whose organisation is used.\n",
-            pattern="^([2-9A-HJ-NP-Za-km-z]{22})?$",
+            description="The organisation to create the session in. Required when authenticating with a\nbearer token or the session cookie: then it must be a shortuuid (or its UUID form,\n`422` otherwise) of an organisation the user is a member of (`404` otherwise).\nIgnored, and not checked at all, with an API key, whose organisation is used.\n"
         ),
     ] = ""
     user_agent: Annotated[
@@ -338,6 +368,40 @@ class SessionPage(BaseModel):
     pagination: Pagination
 
 
+class CaptureCreateRequest(BaseModel):
+    """
+    One scanned or typed value to record.
+    """
+
+    session_id: Annotated[
+        ShortUUIDOrUUID,
+        Field(description="The `ACTIVE` session to add the capture to."),
+    ]
+    capture_type: CaptureTypeEnum
+    raw_value: Annotated[
+        str,
+        Field(
+            description="Exactly what was scanned or typed: digits, a GS1 element string, a URL, or any\nother text. The server parses it.\n",
+            max_length=500,
+            min_length=1,
+        ),
+    ]
+    metadata: MetadataUpdate | None = None
+    gtin: Annotated[
+        str | None,
+        Field(
+            description="The GTIN as the client decoded it, if it did; any string of at most 14\ncharacters is taken. The server derives the normalised GTIN-14 from `raw_value`\nitself, and that wins. This value becomes the capture's `gtin` only when\n`raw_value` yields none, is not unusable, and this is a valid GTIN-8, -12, -13 or\n-14 (check digit included); otherwise it is ignored.\n",
+            max_length=14,
+        ),
+    ] = ""
+    gs1_dl_data: Annotated[
+        dict[str, Any] | None,
+        Field(
+            description="What the client decoded itself (GS1 Application Identifiers, say), free-form, or\n`null`. It is not stored: the server decodes `raw_value` and the capture's\n`gs1_dl_data` is what it finds there.\n"
+        ),
+    ] = None
+
+
 class QrHop(BaseModel):
     """
     One response received while following a URL.
@@ -373,7 +437,8 @@ class CaptureImageUpload(BaseModel):
     """
 
     session_id: Annotated[
-        ShortUUID, Field(description="The `ACTIVE` session to add the capture to.")
+        ShortUUIDOrUUID,
+        Field(description="The `ACTIVE` session to add the capture to."),
     ]
     image: Annotated[
         bytes,
@@ -447,10 +512,9 @@ class PhotoCreateRequest(BaseModel):
     metadata: MetadataUpdate | None = None
     photo_type: Annotated[PhotoTypeEnum | None, Field(validate_default=True)] = "other"
     capture_short_id: Annotated[
-        str | None,
+        ShortUUIDOrUUID | None,
         Field(
-            description="A capture of the same session the photo belongs with, or `null`.",
-            pattern="^[2-9A-HJ-NP-Za-km-z]{22}$",
+            description="A capture of the same session the photo belongs with, or `null`."
         ),
     ] = None
     original_filename: Annotated[
@@ -502,8 +566,10 @@ class PhotoReorderRequest(BaseModel):
     """
 
     photo_short_ids: Annotated[
-        list[ShortUUID],
-        Field(description="Every photo of the session exactly once, first to last."),
+        list[ShortUUIDOrUUID],
+        Field(
+            description="Every photo of the session exactly once, first to last (an id and its UUID form\nname the same photo, so they count as a repeat).\n"
+        ),
     ]
 
 
@@ -628,7 +694,7 @@ class ResolveUrlResponse(BaseModel):
     final_url: Annotated[
         str,
         Field(
-            description="Where the redirects ended; equal to `initial_url` when none were followed."
+            description="Where the redirects ended; equal to `initial_url` when none were followed, and\nwhen there were too many.\n"
         ),
     ]
     hops: Annotated[int, Field(description="How many redirects were followed.", ge=0)]
@@ -641,7 +707,7 @@ class ResolveUrlResponse(BaseModel):
     chain: Annotated[
         list[str],
         Field(
-            description="Every URL visited, in order, from `initial_url` to `final_url` (`hops` + 1 entries)."
+            description="Every URL that answered, in order, from `initial_url` on (`hops` + 1 entries when\nresolving completed); empty when no response came at all.\n"
         ),
     ]
 
@@ -654,10 +720,10 @@ class SaveRedirectRequest(BaseModel):
     url: Annotated[
         str,
         Field(
-            description="The redirect target: an absolute `http` or `https` URL with a host name (`422`\notherwise).\n",
+            description="The redirect target: an absolute `http` or `https` URL with a host name and no\nwhite space or control characters (`422` otherwise). Patterns in this document\nare ECMA-262 regular expressions, as JSON Schema says, and the server evaluates\nthem so: `\\s` is ECMA-262 white space.\n",
             max_length=2048,
             min_length=1,
-            pattern="^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9._~!$&()*+,;=%-]+(:[0-9]*)?([/?#]\\S*)?$",
+            pattern="^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9._~!$&()*+,;=%-]+(:[0-9]*)?([/?#][^\\s\\x00-\\x1f\\x7f]*)?$",
         ),
     ]
 
@@ -740,39 +806,6 @@ class SessionStatusResponse(BaseModel):
     ]
 
 
-class CaptureCreateRequest(BaseModel):
-    """
-    One scanned or typed value to record.
-    """
-
-    session_id: Annotated[
-        ShortUUID, Field(description="The `ACTIVE` session to add the capture to.")
-    ]
-    capture_type: CaptureTypeEnum
-    raw_value: Annotated[
-        str,
-        Field(
-            description="Exactly what was scanned or typed: digits, a GS1 element string, a URL, or any\nother text. The server parses it.\n",
-            max_length=500,
-            min_length=1,
-        ),
-    ]
-    metadata: MetadataUpdate | None = None
-    gtin: Annotated[
-        str | None,
-        Field(
-            description="The GTIN as the client decoded it, if it did. The server derives the normalised\nGTIN-14 from `raw_value` itself and checks this value against it: a non-empty\n`gtin` must be a valid GTIN-8, -12, -13 or -14 (check digit included) and, when\n`raw_value` yields a GTIN, the same one, or the request is a `422`. It becomes the\ncapture's `gtin` only when `raw_value` yields none.\n",
-            max_length=14,
-        ),
-    ] = ""
-    gs1_dl_data: Annotated[
-        Gs1ElementData | None,
-        Field(
-            description="GS1 Application Identifiers the client already decoded, or `null`. The server\ndecodes `raw_value` itself and stores what it finds; every identifier sent here\nmust be among those with the same value (GTINs compared as GTIN-14), or the\nrequest is a `422`, as is any non-empty map when `raw_value` carries no GS1 data.\n"
-        ),
-    ] = None
-
-
 class QrAnalysis(BaseModel):
     """
     The result of following a QR code's URL through its redirects (at most 10, 5 seconds
@@ -835,13 +868,13 @@ class Problem(BaseModel):
     type: Annotated[
         str,
         Field(
-            description="A URI reference identifying the problem type; `about:blank` when `error_code` says it all."
+            description="The problem type: the error reference's section for `error_code`,\n`<base>#<error_code>`. The base is `docs/errors.md`, the page in the server's\nsource repository, unless the operator publishes the reference elsewhere (then\nit is that absolute URL).\n"
         ),
     ]
     title: Annotated[
         str,
         Field(
-            description="A short summary of the problem type (the HTTP reason phrase for `about:blank`)."
+            description="A short summary of the problem type (the status code's HTTP reason phrase)."
         ),
     ]
     status: Annotated[

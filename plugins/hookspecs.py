@@ -98,7 +98,9 @@ def freshness_thresholds(
 
     :param gtin: the normalised GTIN-14, or "" when the query's GTIN was malformed.
     :param brick_code: the product's GPC brick code from the catalog, or "" when unknown.
-    :param org_rules: the calling organisation's stored rules (empty when anonymous).
+    :param org_rules: the stored rules of the calling organisation, then those of the
+        organisation that claims the product's brand (per-brand overrides); empty when
+        neither applies. For one scope and code the first rule wins.
     :returns: ``Thresholds`` (with ``critical_days <= warning_days``, a non-empty label and a
         ``source`` the API knows: ``org-override``, ``org-fallback``, ``global-default``,
         ``global-fallback`` or ``built-in``) or ``None`` to let the next implementation answer.

@@ -145,12 +145,10 @@ def test_expired_cookie_is_401(scanserve_client, api_key):
     assert_401(scanserve_client.get(f"{BASE}/sessions", headers={"Cookie": "sessionid=old"}))
 
 
-def test_freshness_is_anonymous_but_a_bad_key_is_still_401(scanserve_client):
-    assert (
-        scanserve_client.get(f"{BASE}/freshness-thresholds?gtin=4006381333931").status_code == 200
+def test_freshness_is_public_and_ignores_a_bad_key(scanserve_client):
+    anonymous = scanserve_client.get(f"{BASE}/freshness-thresholds?gtin=4006381333931")
+    assert anonymous.status_code == 200
+    bad_key = scanserve_client.get(
+        f"{BASE}/freshness-thresholds?gtin=4006381333931", headers={"X-API-Key": "bad"}
     )
-    assert_401(
-        scanserve_client.get(
-            f"{BASE}/freshness-thresholds?gtin=4006381333931", headers={"X-API-Key": "bad"}
-        )
-    )
+    assert bad_key.status_code == 200 and bad_key.json() == anonymous.json()

@@ -15,12 +15,61 @@ from scanserve.plugins.hookspecs import hookimpl
 BASE = "/scanner/api/v1"
 
 
+def _spec():
+    return yaml.safe_load((files("scanserve.spec") / "openapi.yaml").read_text())
+
+
+def _spec_problem_examples(spec):
+    for response in spec["components"]["responses"].values():
+        media = response.get("content", {}).get("application/problem+json")
+        if media is None:
+            continue
+        yield from (
+            [media["example"]]
+            if "example" in media
+            else [e["value"] for e in media.get("examples", {}).values()]
+        )
+
+
+# The spec's examples name each code's `type` and `title`; the server must send the same.
+SPEC_TITLES = {}
+SPEC_TYPES = {}
+for _example in _spec_problem_examples(_spec()):
+    SPEC_TITLES.setdefault(_example["error_code"], set()).add(_example["title"])
+    SPEC_TYPES.setdefault(_example["error_code"], set()).add(_example["type"])
+
+
 @pytest.fixture(scope="module")
 def problem_validator():
-    spec = yaml.safe_load((files("scanserve.spec") / "openapi.yaml").read_text())
-    schema = {**spec["components"]["schemas"]["Problem"], "components": spec["components"]}
+    spec = _spec()
     schema = {"$ref": "#/components/schemas/Problem", "components": spec["components"]}
     return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def test_spec_examples_give_one_type_and_title_per_code():
+    assert set(SPEC_TYPES) >= {
+        "bad_request",
+        "unauthorized",
+        "not_found",
+        "conflict",
+        "payload_too_large",
+        "unsupported_media_type",
+        "validation_error",
+        "rate_limited",
+        "internal_error",
+    }
+    for code, types in SPEC_TYPES.items():
+        assert types == {f"docs/errors.md#{code}"}, code
+        assert len(SPEC_TITLES[code]) == 1, code
+
+
+def test_every_error_code_has_a_section_in_the_error_reference():
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "errors.md").read_text()
+    codes = _spec()["components"]["schemas"]["Problem"]["properties"]["error_code"]["enum"]
+    for code in codes:
+        assert f'<a id="{code}"></a>\n## {code}\n' in page, code
 
 
 class Exploding:
@@ -47,6 +96,10 @@ def check(response, status, code, validator):
     body = response.json()
     validator.validate(body)
     assert body["status"] == status and body["error_code"] == code
+    # one type URL per code, the same as in the spec's examples; the title too
+    assert body["type"] == f"docs/errors.md#{code}"
+    if code in SPEC_TITLES:
+        assert {body["title"]} == SPEC_TITLES[code], (code, body["title"])
     for header in (
         "ratelimit-policy",
         "ratelimit-limit",
@@ -69,7 +122,7 @@ def test_error_paths(scanserve_client, api_key, problem_validator, caplog):
     check(c.get(f"{BASE}/sessions/{'A' * 22}", headers=h), 404, "not_found", v)
     check(c.delete(f"{BASE}/sessions", headers=h), 405, "method_not_allowed", v)
     c.post(f"{BASE}/sessions/{session['id']}/end", headers=h)
-    check(c.post(f"{BASE}/sessions/{session['id']}/end", headers=h), 409, "conflict", v)
+    check(c.post(f"{BASE}/sessions/{session['id']}/submit", headers=h), 409, "conflict", v)
 
     bad_json = c.post(
         f"{BASE}/sessions", content=b"{not json", headers={**h, "Content-Type": "application/json"}

@@ -168,7 +168,7 @@ def test_eleven_redirects_are_too_many(loopback_server, resolver):
     assert "too many redirects" in res.error_message
     assert res.hop_count == 10
     assert len(res.hops) == 11
-    assert res.final_url == srv.url("/r10")
+    assert res.final_url == srv.url("/r0")  # an error, not the last URL reached
     assert "/r11" not in srv.paths()
     assert res.resolver_type == "UNKNOWN"
 

@@ -111,14 +111,14 @@ def test_end_and_submit_state_machine(scanserve_client, api_key):
     ended = scanserve_client.post(f"{BASE}/sessions/{first['id']}/end", headers=api_key.headers)
     assert ended.status_code == 200 and ended.json()["status"] == "COMPLETED"
     assert ended.json()["modified"] >= first["modified"]
+    # Ending again is idempotent: 200 with the session as it is, nothing changed.
     again = scanserve_client.post(f"{BASE}/sessions/{first['id']}/end", headers=api_key.headers)
-    assert again.status_code == 409 and again.json()["error_code"] == "conflict"
-    assert (
-        scanserve_client.post(
-            f"{BASE}/sessions/{first['id']}/submit", headers=api_key.headers
-        ).status_code
-        == 409
+    assert again.status_code == 200 and again.json() == ended.json()
+    # Submitting an ended session contradicts it: 409.
+    contradicting = scanserve_client.post(
+        f"{BASE}/sessions/{first['id']}/submit", headers=api_key.headers
     )
+    assert contradicting.status_code == 409 and contradicting.json()["error_code"] == "conflict"
 
     second = create(scanserve_client, api_key.headers)
     submitted = scanserve_client.post(
@@ -133,6 +133,19 @@ def test_end_and_submit_state_machine(scanserve_client, api_key):
         "extraction_status": "processing",
         "captures": [],
     }
+    # Submitting (or ending) a submitted session again answers it as it is.
+    for action in ("submit", "end"):
+        repeat = scanserve_client.post(
+            f"{BASE}/sessions/{second['id']}/{action}", headers=api_key.headers
+        )
+        assert repeat.status_code == 200, (action, repeat.text)
+        assert repeat.json() == submitted.json()
+    assert (
+        scanserve_client.get(
+            f"{BASE}/sessions/{second['id']}/status", headers=api_key.headers
+        ).json()["extraction_status"]
+        == "processing"
+    )
 
 
 def test_metadata_limits_are_validated(scanserve_client, api_key):

@@ -223,6 +223,40 @@ class FreshnessRule(BaseModel):
         indexes = ((("organization", "scope", "code"), True),)
 
 
+class BrandClaim(BaseModel):
+    """An organisation's claim on a product brand: freshness calls about the brand's products
+    use that organisation's rules (per-brand overrides). One organisation per brand;
+    ``brand_key`` is the brand case-folded and trimmed, as products are matched on it."""
+
+    organization_id: int
+    organization = peewee.ForeignKeyField(Organization, on_delete="CASCADE")
+    brand = peewee.CharField(max_length=200)
+    brand_key = peewee.CharField(max_length=200, unique=True)
+    created = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "brand_claim"
+
+
+class IdempotencyRecord(BaseModel):
+    """A POST made with an ``Idempotency-Key``: what it was (``fingerprint``) and, once it
+    finished, the answer to replay (``status`` 0 while it is still running). Keys are unique
+    per ``scope`` (an organisation, or a user)."""
+
+    scope = peewee.CharField(max_length=64)
+    key = peewee.CharField(max_length=255)
+    fingerprint = peewee.CharField(max_length=64)
+    status = peewee.IntegerField(default=0)
+    content_type = peewee.CharField(max_length=200, default="")
+    body = peewee.BlobField(null=True)
+    created = UTCDateTimeField(default=utcnow, index=True)
+    locked_at = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "idempotency_record"
+        indexes = ((("scope", "key"), True),)
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     Organization,
     ApiKey,
@@ -237,4 +271,6 @@ ALL_MODELS: list[type[BaseModel]] = [
     Proposal,
     RedirectRule,
     FreshnessRule,
+    BrandClaim,
+    IdempotencyRecord,
 ]

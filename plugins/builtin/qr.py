@@ -26,7 +26,8 @@ Behaviour
   a failure while reading a body is ignored (status and headers are the answer).
 - ``final_url`` is the last URL requested: the initial URL when no redirect was followed. A
   redirect target refused before any request (blocked address, bad scheme, one too many)
-  never becomes ``final_url``; the error names it.
+  never becomes ``final_url``; the error names it. Too many redirects is an error, not a
+  partial result: ``final_url`` is then the initial URL.
 
 Classification, first match wins
 --------------------------------
@@ -244,6 +245,10 @@ _DEFAULT_POLICY = ResolverPolicy()
 
 class _Refused(Exception):
     """A hop cannot go on; the message becomes ``error_message``."""
+
+
+class _TooManyRedirects(_Refused):
+    """More redirects than the policy allows: no answer at all, not the last one reached."""
 
 
 @dataclass
@@ -655,6 +660,8 @@ class RedirectResolver:
             self._follow(initial.strip(), chain)  # QR payloads often end in a newline
         except _Refused as exc:
             chain.error = str(exc)
+            if isinstance(exc, _TooManyRedirects):
+                chain.final = initial
             logger.debug("QR URL %r: %s", initial[:200], chain.error)
         return self._classify(initial, chain)
 
@@ -674,7 +681,7 @@ class RedirectResolver:
             if location is None:
                 raise _Refused(f"redirect ({hop.status_code}) without a Location header")
             if chain.redirects >= self._policy.max_hops:
-                raise _Refused(f"too many redirects (more than {self._policy.max_hops})")
+                raise _TooManyRedirects(f"too many redirects (more than {self._policy.max_hops})")
             try:
                 current = str(target.url.join(location))
             except (httpx.InvalidURL, ValueError, TypeError) as exc:

@@ -1,0 +1,291 @@
+"""``Idempotency-Key`` on every POST, with Stripe's semantics, in one middleware.
+
+A client that lost the answer to a POST cannot know whether it landed; sending the same
+``Idempotency-Key`` again makes the retry safe:
+
+- The first request with a key runs, and its answer (status, media type and body) is kept in
+  the database (``idempotency_record``) for ``idempotency_ttl_seconds`` (24 h), so it survives
+  a restart and every server process on the database sees it.
+- The same key with the same request (method, path, media type and body; JSON compared after
+  parsing, multipart with its boundary left out) answers the kept response again, with
+  ``Idempotent-Replayed: true``; nothing runs twice.
+- The same key with another request is ``422 validation_error`` (``header/Idempotency-Key``).
+- While the first request is still running, a repeat is ``409 conflict`` with
+  ``retryable: true`` rather than waiting. A record still running after
+  ``idempotency_lock_seconds`` is taken to have died with its server; a repeat runs it again.
+- Answers of 500 and above are not kept (they are retryable by definition): the record is
+  dropped and a repeat runs again. So is a request whose client went away before the answer
+  was complete.
+- Keys are per organisation for API keys (every key of the organisation shares them) and per
+  user for bearer tokens and browser sessions. Anonymous requests are not recorded (no POST
+  admits them; they get their 401 as usual).
+
+The middleware sits just inside the gateway (which authenticated the caller and adds the
+rate-limit headers to whatever is sent, a replay included) and outside Connexion's exception
+middleware, so it sees every answer as the client does, error documents included.
+
+Limit: the record of the answer is written after the handler's own transaction. A server that
+dies between the two leaves a record "in progress"; after the lock time a repeat runs again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import anyio
+import peewee
+from anyio import to_thread
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .errors import (
+    FieldError,
+    IdempotencyInProgress,
+    PayloadTooLarge,
+    ScanserveError,
+    ValidationFailed,
+)
+from .gateway import PRINCIPAL_KEY, send_problem
+from .storage import models
+from .storage.fields import utcnow
+
+if TYPE_CHECKING:
+    from .auth import Principal
+    from .services import Services
+
+HEADER = "idempotency-key"
+REPLAYED_HEADER = "idempotent-replayed"
+POINTER = "header/Idempotency-Key"
+# What the spec's IdempotencyKey parameter allows: 1-255 printable ASCII, no outer spaces.
+_VALID_KEY = re.compile(r"[!-~]([ -~]{0,253}[!-~])?")
+
+
+@dataclass(frozen=True)
+class Started:
+    record_id: int
+
+
+@dataclass(frozen=True)
+class Replay:
+    status: int
+    content_type: str
+    body: bytes
+
+
+class Mismatch:
+    pass
+
+
+class InFlight:
+    pass
+
+
+Outcome = Started | Replay | Mismatch | InFlight
+
+
+def scope_of(principal: Principal) -> str | None:
+    """Whose keys these are: the organisation of an API key, else the user (rate key)."""
+    if principal.is_anonymous:
+        return None
+    if principal.via == "api_key" and principal.default_org_id is not None:
+        return f"org:{principal.default_org_id}"
+    return principal.rate_key
+
+
+def fingerprint(method: str, path: str, content_type: str, body: bytes) -> str:
+    media_type, _, params = content_type.partition(";")
+    media_type = media_type.strip().lower()
+    canonical = body
+    if media_type.endswith("json"):
+        try:
+            canonical = json.dumps(
+                json.loads(body), sort_keys=True, separators=(",", ":")
+            ).encode()
+        except (ValueError, RecursionError):
+            canonical = body  # not JSON: the bytes as sent
+    elif media_type.startswith("multipart/"):
+        boundary = re.search(r'boundary="?([^";]+)"?', params)
+        if boundary:  # each client library draws its own boundary per attempt
+            canonical = body.replace(boundary.group(1).encode("latin-1"), b"")
+    digest = hashlib.sha256()
+    for part in (method.encode(), path.encode("utf-8", "surrogateescape"), media_type.encode()):
+        digest.update(part + b"\0")
+    digest.update(canonical)
+    return digest.hexdigest()
+
+
+# -- the records (blocking database calls: run them in a worker thread) --------------------
+
+
+def begin(scope: str, key: str, print_: str, *, ttl_seconds: int, lock_seconds: int) -> Outcome:
+    """Claim ``key`` for a new request, or say what an earlier one with it decides."""
+    record = models.IdempotencyRecord
+    for _ in range(3):
+        now = utcnow()
+        try:
+            with record._meta.database.atomic():
+                created = record.create(scope=scope, key=key, fingerprint=print_, locked_at=now)
+            return Started(int(created.id))
+        except peewee.IntegrityError:
+            pass
+        row = record.get_or_none(record.scope == scope, record.key == key)
+        if row is None:
+            continue  # dropped meanwhile: try again
+        if row.created < now - timedelta(seconds=ttl_seconds):
+            record.delete().where(record.id == row.id, record.created == row.created).execute()
+            continue  # expired: the key is free again
+        if row.fingerprint != print_:
+            return Mismatch()
+        if row.status:
+            return Replay(row.status, row.content_type, bytes(row.body or b""))
+        if row.locked_at < now - timedelta(seconds=lock_seconds):
+            taken = (
+                record.update(locked_at=now)
+                .where(record.id == row.id, record.status == 0, record.locked_at == row.locked_at)
+                .execute()
+            )
+            if taken:
+                return Started(int(row.id))
+        return InFlight()
+    return InFlight()
+
+
+def finish(record_id: int, status: int, content_type: str, body: bytes) -> None:
+    record = models.IdempotencyRecord
+    record.update(status=status, content_type=content_type, body=body).where(
+        record.id == record_id, record.status == 0
+    ).execute()
+
+
+def abandon(record_id: int) -> None:
+    record = models.IdempotencyRecord
+    record.delete().where(record.id == record_id, record.status == 0).execute()
+
+
+def purge(ttl_seconds: int) -> int:
+    """Delete records older than the TTL; returns how many."""
+    cutoff = utcnow() - timedelta(seconds=ttl_seconds)
+    record = models.IdempotencyRecord
+    return int(record.delete().where(record.created < cutoff).execute())
+
+
+# -- the middleware ------------------------------------------------------------------------
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+async def _read_all(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+class IdempotencyMiddleware:
+    def __init__(self, app: ASGIApp, services: Services):
+        self.app = app
+        self.services = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = _header(scope, HEADER.encode()) if scope["type"] == "http" else None
+        principal = scope.get(PRINCIPAL_KEY)
+        owner = scope_of(principal) if principal is not None else None
+        if key is None or scope["method"] != "POST" or owner is None:
+            await self.app(scope, receive, send)
+            return
+        settings = self.services.settings
+        if not _VALID_KEY.fullmatch(key):
+            message = "must be 1 to 255 printable ASCII characters, without outer spaces"
+            await self._refuse(send, ValidationFailed([FieldError(POINTER, message)]))
+            return
+        try:
+            body = await _read_all(receive)
+        except PayloadTooLarge as exc:
+            await self._refuse(send, exc)
+            return
+        print_ = fingerprint(
+            scope["method"], scope["path"], _header(scope, b"content-type") or "", body
+        )
+        outcome = await to_thread.run_sync(
+            lambda: begin(
+                owner,
+                key,
+                print_,
+                ttl_seconds=settings.idempotency_ttl_seconds,
+                lock_seconds=settings.idempotency_lock_seconds,
+            )
+        )
+        if isinstance(outcome, Replay):
+            await self._replay(send, outcome)
+        elif isinstance(outcome, Mismatch):
+            message = "was used for another request; a retry must repeat the first one exactly"
+            await self._refuse(send, ValidationFailed([FieldError(POINTER, message)]))
+        elif isinstance(outcome, InFlight):
+            await self._refuse(send, IdempotencyInProgress())
+        else:
+            await self._run(scope, body, receive, send, outcome.record_id)
+
+    async def _run(
+        self, scope: Scope, body: bytes, receive: Receive, send: Send, record_id: int
+    ) -> None:
+        sent_body = False
+        status = 0
+        content_type = ""
+        chunks: list[bytes] = []
+        complete = False
+
+        async def replay_receive() -> Message:
+            nonlocal sent_body
+            if not sent_body:
+                sent_body = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        async def recording_send(message: Message) -> None:
+            nonlocal status, content_type, complete
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                for name, value in message.get("headers", []):
+                    if name.lower() == b"content-type":
+                        content_type = value.decode("latin-1")
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                complete = not message.get("more_body", False)
+            await send(message)
+
+        try:
+            await self.app(scope, replay_receive, recording_send)
+        finally:
+            with anyio.CancelScope(shield=True):  # a client gone away must not leave it running
+                if complete and 0 < status < 500:
+                    answer = b"".join(chunks)
+                    await to_thread.run_sync(finish, record_id, status, content_type, answer)
+                else:
+                    await to_thread.run_sync(abandon, record_id)
+
+    async def _replay(self, send: Send, replay: Replay) -> None:
+        headers = [
+            (b"content-length", str(len(replay.body)).encode()),
+            (REPLAYED_HEADER.encode(), b"true"),
+        ]
+        if replay.content_type:
+            headers.append((b"content-type", replay.content_type.encode("latin-1")))
+        await send({"type": "http.response.start", "status": replay.status, "headers": headers})
+        await send({"type": "http.response.body", "body": replay.body})
+
+    async def _refuse(self, send: Send, error: ScanserveError) -> None:
+        await send_problem(send, error, {}, type_base=self.services.settings.problem_type_base)

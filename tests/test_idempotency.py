@@ -1,0 +1,293 @@
+"""Idempotency-Key on every POST: replays, mismatches, scoping, expiry, a request still in
+flight, and the records surviving a restart (a second app on the same SQLite file) and on
+PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from datetime import timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import yaml
+
+from scanserve.app import create_app, spec_path
+from scanserve.plugins.builtin.qr import QrResolution
+from scanserve.plugins.hookspecs import hookimpl
+from scanserve.settings import Settings
+from scanserve.storage import models
+from scanserve.storage.fields import utcnow
+from scanserve.testing import issue_key
+
+BASE = "/scanner/api/v1"
+
+
+def _session(client, headers):
+    return client.post(f"{BASE}/sessions", json={}, headers=headers).json()["id"]
+
+
+def _capture_body(session_id, raw_value="4006381333931"):
+    return {"session_id": session_id, "capture_type": "BARCODE", "raw_value": raw_value}
+
+
+def test_every_post_declares_the_header():
+    spec = yaml.safe_load(spec_path().read_text())
+    param = spec["components"]["parameters"]["IdempotencyKey"]
+    assert (param["name"], param["in"], param["required"]) == ("Idempotency-Key", "header", False)
+    posts = [
+        op for item in spec["paths"].values() for method, op in item.items() if method == "post"
+    ]
+    assert len(posts) == 11
+    for op in posts:
+        refs = [p.get("$ref") for p in op.get("parameters", [])]
+        assert "#/components/parameters/IdempotencyKey" in refs, op["operationId"]
+        assert {"409", "422"} <= set(op["responses"]), op["operationId"]
+
+
+def test_same_key_same_body_replays_the_first_answer(scanserve_client, api_key):
+    headers = {**api_key.headers, "Idempotency-Key": "create-capture-1"}
+    session_id = _session(scanserve_client, api_key.headers)
+    first = scanserve_client.post(
+        f"{BASE}/captures", json=_capture_body(session_id), headers=headers
+    )
+    assert first.status_code == 201
+    assert "idempotent-replayed" not in first.headers
+    # The same body, serialised differently (key order, spacing), is the same request.
+    again = scanserve_client.post(
+        f"{BASE}/captures",
+        content=b'{"raw_value": "4006381333931",  "capture_type": "BARCODE", "session_id": "'
+        + session_id.encode()
+        + b'"}',
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    assert again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.headers["content-type"] == first.headers["content-type"]
+    assert "ratelimit-remaining" in again.headers  # the gateway's headers, fresh
+    assert models.Capture.select().count() == 1  # nothing ran twice
+
+    # Sessions too, and the key is per request: another key makes another session.
+    made = [
+        scanserve_client.post(
+            f"{BASE}/sessions", json={}, headers={**api_key.headers, "Idempotency-Key": k}
+        ).json()["id"]
+        for k in ("s-1", "s-1", "s-2")
+    ]
+    assert made[0] == made[1] != made[2]
+
+
+def test_same_key_other_body_or_operation_is_422(scanserve_client, api_key):
+    headers = {**api_key.headers, "Idempotency-Key": "k-1"}
+    session_id = _session(scanserve_client, api_key.headers)
+    assert (
+        scanserve_client.post(
+            f"{BASE}/captures", json=_capture_body(session_id), headers=headers
+        ).status_code
+        == 201
+    )
+    for path, body in (
+        (f"{BASE}/captures", _capture_body(session_id, "5000112637922")),
+        (f"{BASE}/sessions", {}),
+    ):
+        other = scanserve_client.post(path, json=body, headers=headers)
+        assert other.status_code == 422, other.text
+        problem = other.json()
+        assert problem["error_code"] == "validation_error" and problem["retryable"] is False
+        assert [e["pointer"] for e in problem["errors"]] == ["header/Idempotency-Key"]
+    assert models.Capture.select().count() == 1
+    assert models.ScanSession.select().count() == 1
+
+
+def test_error_answers_are_replayed_too(scanserve_client, api_key):
+    session_id = _session(scanserve_client, api_key.headers)
+    scanserve_client.post(f"{BASE}/sessions/{session_id}/end", headers=api_key.headers)
+    headers = {**api_key.headers, "Idempotency-Key": "late"}
+    first = scanserve_client.post(
+        f"{BASE}/captures", json=_capture_body(session_id), headers=headers
+    )
+    assert first.status_code == 409
+    again = scanserve_client.post(
+        f"{BASE}/captures", json=_capture_body(session_id), headers=headers
+    )
+    assert again.status_code == 409 and again.json() == first.json()
+    assert again.headers["content-type"] == "application/problem+json"
+
+
+def test_keys_are_per_organisation(scanserve_client, api_key):
+    other = issue_key("Other Org")
+    same_org_key = issue_key(org_short_id=api_key.org_short_id)
+    ids = {}
+    for name, headers in (
+        ("mine", api_key.headers),
+        ("other", other.headers),
+        ("mine, another key", same_org_key.headers),
+    ):
+        response = scanserve_client.post(
+            f"{BASE}/sessions", json={}, headers={**headers, "Idempotency-Key": "shared"}
+        )
+        assert response.status_code == 201
+        ids[name] = response.json()["id"]
+    assert ids["mine"] != ids["other"]  # another organisation's key space
+    assert ids["mine"] == ids["mine, another key"]  # every key of one organisation shares it
+
+
+def test_keys_expire_after_the_ttl(scanserve_client, api_key):
+    headers = {**api_key.headers, "Idempotency-Key": "old"}
+    first = scanserve_client.post(f"{BASE}/sessions", json={}, headers=headers).json()["id"]
+    models.IdempotencyRecord.update(created=utcnow() - timedelta(hours=24, seconds=1)).execute()
+    second = scanserve_client.post(f"{BASE}/sessions", json={}, headers=headers)
+    assert second.status_code == 201 and "idempotent-replayed" not in second.headers
+    assert second.json()["id"] != first
+    assert models.IdempotencyRecord.select().count() == 1
+
+
+@pytest.mark.parametrize("key", ["", " leading", "trailing ", "x" * 256, "tab\there"])
+def test_malformed_keys_are_422(scanserve_client, api_key, key):
+    response = scanserve_client.post(
+        f"{BASE}/sessions", json={}, headers={**api_key.headers, "Idempotency-Key": key}
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["pointer"] == "header/Idempotency-Key"
+    assert models.ScanSession.select().count() == 0
+
+
+class _BlockingResolver:
+    """A QR resolver that holds its first request until released."""
+
+    name = "blocking"
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.calls = 0
+
+    def resolve(self, url: str) -> QrResolution:
+        self.calls += 1
+        self.entered.set()
+        assert self.release.wait(30), "the test never released the resolver"
+        return QrResolution(url, url, [], 0, "e.com", "DIRECT", False, "", "")
+
+    @hookimpl(tryfirst=True)
+    def register_qr_resolvers(self, register, settings):
+        register(self)
+
+
+def test_a_repeat_while_the_first_runs_is_409_then_replays(scanserve_plugins, scanserve_app):
+    resolver = _BlockingResolver()
+    scanserve_app.services.plugins.qr_resolvers.insert(0, resolver)
+    key = issue_key()
+    headers = {**key.headers, "Idempotency-Key": "slow"}
+    body = {"url": "https://e.com/a"}
+    results = {}
+    with scanserve_app.test_client() as client:
+        first = threading.Thread(
+            target=lambda: results.update(
+                first=client.post(f"{BASE}/resolve-url", json=body, headers=headers)
+            )
+        )
+        first.start()
+        try:
+            assert resolver.entered.wait(30)
+            during = client.post(f"{BASE}/resolve-url", json=body, headers=headers)
+        finally:
+            resolver.release.set()
+            first.join(30)
+        assert during.status_code == 409
+        problem = during.json()
+        assert problem["error_code"] == "conflict" and problem["retryable"] is True
+        assert results["first"].status_code == 200
+        after = client.post(f"{BASE}/resolve-url", json=body, headers=headers)
+    assert after.status_code == 200 and after.json() == results["first"].json()
+    assert after.headers["idempotent-replayed"] == "true"
+    assert resolver.calls == 1
+
+
+def test_a_request_whose_server_died_runs_again_after_the_lock_time(scanserve_client, api_key):
+    headers = {**api_key.headers, "Idempotency-Key": "orphan"}
+    scope = f"org:{api_key.org_id}"
+    # What a server that died while creating this session left behind.
+    models.IdempotencyRecord.create(
+        scope=scope, key="orphan", fingerprint=_fingerprint_of_empty_session(), locked_at=utcnow()
+    )
+    assert scanserve_client.post(f"{BASE}/sessions", json={}, headers=headers).status_code == 409
+    models.IdempotencyRecord.update(locked_at=utcnow() - timedelta(seconds=301)).execute()
+    taken_over = scanserve_client.post(f"{BASE}/sessions", json={}, headers=headers)
+    assert taken_over.status_code == 201
+    replay = scanserve_client.post(f"{BASE}/sessions", json={}, headers=headers)
+    assert replay.json() == taken_over.json()
+
+
+def _fingerprint_of_empty_session():
+    from scanserve.idempotency import fingerprint
+
+    return fingerprint("POST", f"{BASE}/sessions", "application/json", b"{}")
+
+
+def _settings(tmp_path, **extra):
+    return Settings(
+        data_dir=tmp_path / "data",
+        queue="immediate",
+        validate_responses=True,
+        load_entrypoint_plugins=False,
+        **extra,
+    )
+
+
+def _replays_across_apps(settings):
+    """One app answers; a new app on the same database replays the answer."""
+    app = create_app(settings)
+    try:
+        key = issue_key()
+        headers = {**key.headers, "Idempotency-Key": str(uuid.uuid4())}
+        with app.test_client() as client:
+            session_id = _session(client, key.headers)
+            first = client.post(
+                f"{BASE}/captures", json=_capture_body(session_id), headers=headers
+            )
+            assert first.status_code == 201
+    finally:
+        app.services.db.close()
+
+    restarted = create_app(settings)
+    try:
+        with restarted.test_client() as client:
+            again = client.post(
+                f"{BASE}/captures", json=_capture_body(session_id), headers=headers
+            )
+            assert again.status_code == 201 and again.json() == first.json()
+            assert again.headers["idempotent-replayed"] == "true"
+            other = client.post(
+                f"{BASE}/captures", json=_capture_body(session_id, "96385074"), headers=headers
+            )
+            assert other.status_code == 422
+        assert models.Capture.select().count() == 1
+    finally:
+        restarted.services.db.close()
+
+
+def test_answers_survive_a_restart(tmp_path):
+    _replays_across_apps(_settings(tmp_path))
+
+
+@pytest.fixture
+def postgres_url():
+    url = os.environ.get("SCANSERVE_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("SCANSERVE_TEST_POSTGRES_URL is not set")
+    import psycopg2
+
+    name = f"scanserve_test_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(url)
+    admin.autocommit = True
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    yield urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+    admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+@pytest.mark.postgres
+def test_answers_survive_a_restart_on_postgres(tmp_path, postgres_url):
+    _replays_across_apps(_settings(tmp_path, database_url=postgres_url))
