@@ -44,6 +44,8 @@ def test_every_post_declares_the_header():
         refs = [p.get("$ref") for p in op.get("parameters", [])]
         assert "#/components/parameters/IdempotencyKey" in refs, op["operationId"]
         assert {"409", "422"} <= set(op["responses"]), op["operationId"]
+        success = next(r for code, r in op["responses"].items() if code.startswith("2"))
+        assert "Idempotent-Replayed" in success["headers"], op["operationId"]
 
 
 def test_same_key_same_body_replays_the_first_answer(scanserve_client, api_key):
