@@ -293,3 +293,15 @@ def postgres_url():
 @pytest.mark.postgres
 def test_answers_survive_a_restart_on_postgres(tmp_path, postgres_url):
     _replays_across_apps(_settings(tmp_path, database_url=postgres_url))
+
+
+def test_the_hourly_purge_drops_only_expired_records(scanserve_app):
+    from scanserve.idempotency import purge
+
+    old = models.IdempotencyRecord.create(scope="org:1", key="old", fingerprint="f", status=201)
+    models.IdempotencyRecord.create(scope="org:1", key="new", fingerprint="f", status=201)
+    models.IdempotencyRecord.update(created=utcnow() - timedelta(hours=25)).where(
+        models.IdempotencyRecord.id == old.id
+    ).execute()
+    assert purge(24 * 3600) == 1
+    assert [r.key for r in models.IdempotencyRecord.select()] == ["new"]
