@@ -463,7 +463,7 @@ class CaptureImageUpload(BaseModel):
     gtin: Annotated[
         str | None,
         Field(
-            description="The GTIN the client decoded, if any; checked and used as in `createCapture`.",
+            description="The GTIN the client decoded, if any; used as in `createCapture` (the server's own reading wins, and this value never makes the request fail).",
             max_length=14,
         ),
     ] = ""
