@@ -305,3 +305,75 @@ def test_the_hourly_purge_drops_only_expired_records(scanserve_app):
     ).execute()
     assert purge(24 * 3600) == 1
     assert [r.key for r in models.IdempotencyRecord.select()] == ["new"]
+
+
+@pytest.mark.slow
+def test_answers_survive_a_crash_of_a_real_server(tmp_path):
+    """`scanserve serve` in a subprocess answers a keyed POST, is killed (SIGKILL, no clean
+    shutdown), and a new server on the same data directory replays the answer."""
+    import subprocess
+    import sys
+
+    import httpx
+    from loopback import unused_port
+
+    from scanserve.testing import wait_for
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCANSERVE_")}
+    env.update(
+        SCANSERVE_DATA_DIR=str(tmp_path / "data"),
+        SCANSERVE_LOAD_ENTRYPOINT_PLUGINS="false",
+        SCANSERVE_QUEUE="immediate",
+    )
+    cli = [sys.executable, "-c", "from scanserve.cli import main; main()"]
+
+    def run(*args):
+        return subprocess.run(
+            [*cli, *args], env=env, capture_output=True, text=True, check=True, timeout=60
+        ).stdout.strip()
+
+    run("orgs", "create", "Crash Shop")
+    key = run("keys", "create", "--org", "Crash Shop")
+    headers = {"X-API-Key": key, "Idempotency-Key": "crash-1"}
+
+    def serve_once(action):
+        port = unused_port()
+        proc = subprocess.Popen(
+            [*cli, "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}{BASE}", timeout=10) as http:
+
+                def listening():
+                    try:
+                        http.get("/sessions", headers={"X-API-Key": key})
+                    except httpx.TransportError:
+                        return False
+                    return True
+
+                wait_for(listening, 30, f"`scanserve serve` on port {port}", interval=0.1)
+                return action(http)
+        finally:
+            proc.kill()  # a crash: no shutdown handler runs
+            proc.wait(timeout=10)
+
+    def first(http):
+        session_id = http.post("/sessions", json={}, headers={"X-API-Key": key}).json()["id"]
+        body = _capture_body(session_id)
+        answer = http.post("/captures", json=body, headers=headers)
+        assert answer.status_code == 201, answer.text
+        return body, answer.json()
+
+    body, answer = serve_once(first)
+
+    def again(http):
+        replay = http.post("/captures", json=body, headers=headers)
+        assert replay.status_code == 201 and replay.json() == answer
+        assert replay.headers["idempotent-replayed"] == "true"
+        detail = http.get(f"/sessions/{body['session_id']}", headers={"X-API-Key": key})
+        assert detail.json()["capture_count"] == 1
+
+    serve_once(again)
