@@ -24,8 +24,10 @@ The middleware sits just inside the gateway (which authenticated the caller and 
 rate-limit headers to whatever is sent, a replay included) and outside Connexion's exception
 middleware, so it sees every answer as the client does, error documents included.
 
-Limit: the record of the answer is written after the handler's own transaction. A server that
-dies between the two leaves a record "in progress"; after the lock time a repeat runs again.
+The answer is recorded before its last byte goes out, so a client that has the whole answer
+can count on the replay. Limit: the record is written after the handler's own transaction; a
+server that dies between the two leaves a record "in progress", and after the lock time a
+repeat runs again (and acts again).
 """
 
 from __future__ import annotations
@@ -246,7 +248,7 @@ class IdempotencyMiddleware:
         status = 0
         content_type = ""
         chunks: list[bytes] = []
-        complete = False
+        recorded = False
 
         async def replay_receive() -> Message:
             nonlocal sent_body
@@ -256,7 +258,7 @@ class IdempotencyMiddleware:
             return await receive()
 
         async def recording_send(message: Message) -> None:
-            nonlocal status, content_type, complete
+            nonlocal status, content_type, recorded
             if message["type"] == "http.response.start":
                 status = int(message["status"])
                 for name, value in message.get("headers", []):
@@ -264,17 +266,21 @@ class IdempotencyMiddleware:
                         content_type = value.decode("latin-1")
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
-                complete = not message.get("more_body", False)
+                last = not message.get("more_body", False)
+                if last and 0 < status < 500:
+                    # Kept before the client has the whole answer: a client holding it may
+                    # rely on the replay, even if this server dies right after sending it.
+                    answer = b"".join(chunks)
+                    with anyio.CancelScope(shield=True):
+                        await to_thread.run_sync(finish, record_id, status, content_type, answer)
+                    recorded = True
             await send(message)
 
         try:
             await self.app(scope, replay_receive, recording_send)
         finally:
-            with anyio.CancelScope(shield=True):  # a client gone away must not leave it running
-                if complete and 0 < status < 500:
-                    answer = b"".join(chunks)
-                    await to_thread.run_sync(finish, record_id, status, content_type, answer)
-                else:
+            if not recorded:  # a 5xx, an exception, or a client gone away: a repeat runs again
+                with anyio.CancelScope(shield=True):
                     await to_thread.run_sync(abandon, record_id)
 
     async def _replay(self, send: Send, replay: Replay) -> None:

@@ -377,3 +377,41 @@ def test_answers_survive_a_crash_of_a_real_server(tmp_path):
         assert detail.json()["capture_count"] == 1
 
     serve_once(again)
+
+
+def test_the_answer_is_kept_before_its_last_byte_goes_out(scanserve_app):
+    """A client that has the whole answer can count on the replay, even if the server dies
+    the moment after sending it."""
+    import anyio
+
+    from scanserve.auth import Principal
+    from scanserve.gateway import PRINCIPAL_KEY
+    from scanserve.idempotency import IdempotencyMiddleware
+
+    async def handler(scope, receive, send):
+        await receive()
+        await send({"type": "http.response.start", "status": 201, "headers": []})
+        await send({"type": "http.response.body", "body": b'{"a":', "more_body": True})
+        await send({"type": "http.response.body", "body": b"1}"})
+
+    seen = []
+
+    async def client(message):
+        if message["type"] == "http.response.body":
+            row = models.IdempotencyRecord.get()
+            seen.append((message.get("more_body", False), row.status, bytes(row.body or b"")))
+
+    async def receive():
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    principal = Principal("api_key", frozenset({1}), 1, "key:x", 10, 10)
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": f"{BASE}/sessions",
+        "headers": [(b"idempotency-key", b"k"), (b"content-type", b"application/json")],
+        PRINCIPAL_KEY: principal,
+    }
+    middleware = IdempotencyMiddleware(handler, scanserve_app.services)
+    anyio.run(middleware, scope, receive, client)
+    assert seen == [(True, 0, b""), (False, 201, b'{"a":1}')]
