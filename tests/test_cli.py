@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from scanserve import __version__
@@ -15,6 +17,7 @@ from scanserve.storage import models
 from scanserve.storage.database import open_database
 from scanserve.storage.fields import utcnow
 from scanserve.storage.migrate import upgrade
+from scanserve.testing import wait_for
 
 
 def run(
@@ -393,3 +396,105 @@ def test_freshness_remove(data_dir):
     ]
     missing = run(data_dir, "freshness", "remove", *common, check=False)
     assert missing.returncode == 1 and "no fallback rule" in missing.stderr
+
+
+# --- serve and the demo -------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start(data_dir: Path, *flags: str) -> tuple[list[str], str]:
+    """Run ``scanserve serve`` until its base URL answers; returns the banner and the base."""
+    port = free_port()
+    env = {**os.environ, "SCANSERVE_DATA_DIR": str(data_dir)}
+    env["SCANSERVE_LOAD_ENTRYPOINT_PLUGINS"] = "false"
+    command = [sys.executable, "-c", "from scanserve.cli import main; main()", "serve"]
+    with subprocess.Popen(
+        [*command, "--port", str(port), *flags],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    ) as proc:
+        try:
+            return _banner_and_base(proc, port)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def _banner_and_base(proc: subprocess.Popen[str], port: int) -> tuple[list[str], str]:
+    assert proc.stdout is not None
+    banner = []
+    while not (line := proc.stdout.readline()).startswith(("API key", "API keys")):
+        assert line, f"serve stopped; printed {banner}"
+        banner.append(line.rstrip("\n"))
+    banner.append(line.rstrip("\n"))
+    base = f"http://127.0.0.1:{port}/scanner/api/v1"
+
+    def up() -> httpx.Response | None:
+        try:
+            return httpx.get(base, timeout=5)
+        except httpx.TransportError:
+            return None
+
+    answer = wait_for(up, 30, "the server to answer")
+    assert answer.status_code == 200 and answer.json()["reference"].endswith("/ui/")
+    assert httpx.get(f"{base}/ui/", timeout=5).status_code == 200
+    return banner, base
+
+
+def test_serve_demo_seeds_once_and_keeps_its_key(new_dir, tmp_path):
+    # The operator's own product, imported before the demo ever ran.
+    create_database(new_dir)
+    ours = tmp_path / "ours.csv"
+    ours.write_text("gtin,name\n4006381333931,Highlighter yellow\n")
+    run(new_dir, "catalog", "import", str(ours))
+
+    banner, base = start(new_dir, "--demo")
+    assert banner[0].startswith("scanserve ") and str(new_dir.resolve()) in banner[0]
+    assert f"Base URL: {base}" in banner and f"API reference: {base}/ui/" in banner
+    key = banner[-1].removeprefix("API key: ")
+    assert key.startswith("csb_")
+    key_file = new_dir / "demo-key"
+    assert key_file.read_text().strip() == key and key_file.stat().st_mode & 0o777 == 0o600
+
+    again, _ = start(new_dir, "--demo")
+    assert again[-1] == f"API key: {key}"  # reused, not another key
+    listing = run(new_dir, "keys", "list", "--org", "Demo Shop").stdout.splitlines()
+    assert len(listing) == 2 and listing[1].split("\t")[3] == "active"
+    shown = run(new_dir, "catalog", "show", "4006381333931").stdout
+    assert "name: Highlighter yellow" in shown and "source: catalog" in shown
+    demo_row = run(new_dir, "catalog", "show", "09506000134352").stdout
+    assert "source: demo" in demo_row
+    assert run(new_dir, "orgs", "list").stdout.count("Demo Shop") == 1
+
+    plain, plain_base = start(new_dir)  # without --demo: the URL and the reference too
+    assert f"Base URL: {plain_base}" in plain and f"API reference: {plain_base}/ui/" in plain
+    assert not any(line.startswith("API key:") for line in plain)
+
+
+def test_a_revoked_demo_key_is_replaced_and_older_ones_revoked(data_dir):
+    from scanserve.cli import seed_demo
+    from scanserve.settings import Settings
+
+    settings = Settings(data_dir=data_dir)
+    db = open_database(settings.effective_database_url)
+    try:
+        first = seed_demo(settings)
+        assert seed_demo(settings) == first
+        models.ApiKey.update(is_active=False).execute()  # the operator revoked it
+        second = seed_demo(settings)
+        assert second != first
+        third_run = seed_demo(settings)
+        assert third_run == second
+        (data_dir / "demo-key").unlink()  # lost: a new key, and the old one is revoked
+        fourth = seed_demo(settings)
+        active = [k.hint for k in models.ApiKey.select().where(models.ApiKey.is_active == True)]  # noqa: E712
+        assert fourth != second and active == [fourth[:10]]  # csb_ and six body characters
+    finally:
+        db.close()
