@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -498,3 +499,26 @@ def test_a_revoked_demo_key_is_replaced_and_older_ones_revoked(data_dir):
         assert fourth != second and active == [fourth[:10]]  # csb_ and six body characters
     finally:
         db.close()
+
+
+def test_the_readme_command_table_lists_every_command():
+    import click
+
+    from scanserve.cli import main
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Command line", 1)[1].split("\n## ", 1)[0]
+
+    def commands(group: click.Group, prefix: str = "") -> list[str]:
+        found = []
+        for name, command in group.commands.items():
+            if isinstance(command, click.Group):
+                found += commands(command, f"{prefix}{name} ")
+            else:
+                found.append(prefix + name)
+        return found
+
+    listed = commands(main)
+    assert {"serve", "freshness list", "freshness remove", "catalog show"} <= set(listed)
+    for command in listed:
+        assert re.search(rf"`(scanserve )?{re.escape(command)}[ `]", table), command
