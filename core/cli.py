@@ -89,24 +89,30 @@ def _open(settings: Settings | None = None, *, migrate: bool = True, create: boo
 
     settings = settings or _settings()
     _announce(settings)
-    if not create:
-        _refuse_new_database(settings)
-    db = open_database(settings.effective_database_url)
-    if migrate:
-        upgrade(db)
+    with _plugin_errors():
+        if not create:
+            _refuse_new_database(settings)
+        db = open_database(settings.effective_database_url)
+        if migrate:
+            upgrade(db)
     return db
 
 
 @contextmanager
 def _plugin_errors() -> Iterator[None]:
-    """A plugin that cannot be loaded (a misspelt hook, an import error) ends the command
-    with one line naming it, not a traceback."""
+    """A plugin that cannot be loaded (a misspelt hook, a wrong argument) or a database that
+    cannot be reached ends the command with one line saying so, not a traceback."""
+    import peewee
+
     from .plugins.manager import PluginProblem
 
     try:
         yield
     except PluginProblem as exc:
         raise click.ClickException(str(exc)) from None
+    except (peewee.OperationalError, peewee.InterfaceError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise click.ClickException(f"cannot use the database: {first}") from None
 
 
 def _org(ref: str) -> Any:
@@ -472,7 +478,8 @@ def worker(workers: int | None, log_format: str | None) -> None:
             "SCANSERVE_QUEUE=redis (or embedded)"
         )
     _announce(settings)
-    _refuse_new_database(settings)
+    with _plugin_errors():
+        _refuse_new_database(settings)
     # Otherwise the worker says nothing, not even that it started or re-queued captures.
     _configure_logging(settings, log_format)
     with _plugin_errors():

@@ -522,3 +522,13 @@ def test_the_readme_command_table_lists_every_command():
     assert {"serve", "freshness list", "freshness remove", "catalog show"} <= set(listed)
     for command in listed:
         assert re.search(rf"`(scanserve )?{re.escape(command)}[ `]", table), command
+
+
+@pytest.mark.parametrize("command", [("orgs", "list"), ("serve", "--port", "9")])
+def test_a_database_that_does_not_answer_is_one_clear_line(data_dir, command):
+    url = f"postgresql://scanserve:secret@127.0.0.1:{free_port()}/nothing"
+    result = run(data_dir, *command, check=False, env={"SCANSERVE_DATABASE_URL": url})
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "secret" not in result.stderr  # the password is never printed
+    error = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(error) == 1 and error[0].startswith("Error: cannot use the database: ")
