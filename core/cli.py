@@ -89,7 +89,7 @@ def _open(settings: Settings | None = None, *, migrate: bool = True, create: boo
 
     settings = settings or _settings()
     _announce(settings)
-    with _plugin_errors():
+    with _startup_errors():
         if not create:
             _refuse_new_database(settings)
         db = open_database(settings.effective_database_url)
@@ -99,7 +99,7 @@ def _open(settings: Settings | None = None, *, migrate: bool = True, create: boo
 
 
 @contextmanager
-def _plugin_errors() -> Iterator[None]:
+def _startup_errors() -> Iterator[None]:
     """A plugin that cannot be loaded (a misspelt hook, a wrong argument) or a database that
     cannot be reached ends the command with one line saying so, not a traceback."""
     import peewee
@@ -213,7 +213,7 @@ def serve(host: str, port: int, demo: bool, log_format: str | None) -> None:
 
     settings = _settings()
     log_config = _configure_logging(settings, log_format)
-    with _plugin_errors():
+    with _startup_errors():
         app = create_app(settings, start_queue=True)
     base = f"http://{host}:{port}{settings.base_path}"
     click.echo(f"scanserve {__version__}: {_where(settings)}")
@@ -478,11 +478,11 @@ def worker(workers: int | None, log_format: str | None) -> None:
             "SCANSERVE_QUEUE=redis (or embedded)"
         )
     _announce(settings)
-    with _plugin_errors():
+    with _startup_errors():
         _refuse_new_database(settings)
     # Otherwise the worker says nothing, not even that it started or re-queued captures.
     _configure_logging(settings, log_format)
-    with _plugin_errors():
+    with _startup_errors():
         services = build_services(settings)
     services.queue.run_worker(workers)
 
@@ -499,7 +499,7 @@ def plugins_list() -> None:
 
     settings = _settings()
     _configure_logging(settings, None)  # a disabled plugin that matches nothing is a warning
-    with _plugin_errors():
+    with _startup_errors():
         pm = build_plugin_manager(settings)
     click.echo("NAME\tVERSION\tBUILTIN\tHOOKS")
     for info in describe(pm):
