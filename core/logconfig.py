@@ -96,6 +96,8 @@ def logging_config(fmt: LogFormat = "text", level: str = "INFO") -> dict[str, An
             "uvicorn": routed,
             "uvicorn.error": {"level": level},
             "uvicorn.access": routed,
+            # one line per table at INFO; scanserve.migrate already names each migration
+            "peewee_migrate": {"level": "WARNING"},
         },
         "root": {"handlers": ["default"], "level": level},
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -408,19 +409,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start(data_dir: Path, *flags: str) -> tuple[list[str], str]:
-    """Run ``scanserve serve`` until its base URL answers; returns the banner and the base."""
+def start(data_dir: Path, *flags: str, log: Path | None = None) -> tuple[list[str], str]:
+    """Run ``scanserve serve`` until its base URL answers; returns the banner and the base.
+    Its stderr (the logs) goes to ``log`` when given."""
     port = free_port()
     env = {**os.environ, "SCANSERVE_DATA_DIR": str(data_dir)}
     env["SCANSERVE_LOAD_ENTRYPOINT_PLUGINS"] = "false"
     command = [sys.executable, "-c", "from scanserve.cli import main; main()", "serve"]
-    with subprocess.Popen(
-        [*command, "--port", str(port), *flags],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    ) as proc:
+    with (
+        open(log or os.devnull, "w") as stderr,
+        subprocess.Popen(
+            [*command, "--port", str(port), *flags],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env=env,
+        ) as proc,
+    ):
         try:
             return _banner_and_base(proc, port)
         finally:
@@ -464,8 +469,17 @@ def test_serve_demo_seeds_once_and_keeps_its_key(new_dir, tmp_path):
     key_file = new_dir / "demo-key"
     assert key_file.read_text().strip() == key and key_file.stat().st_mode & 0o777 == 0o600
 
-    again, _ = start(new_dir, "--demo")
+    log = tmp_path / "serve.log"
+    again, _ = start(new_dir, "--demo", "--log-format", "json", log=log)
     assert again[-1] == f"API key: {key}"  # reused, not another key
+    # The logs: JSON lines with time, level and logger, uvicorn's access log included, and
+    # the key only ever on stdout.
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert records and all({"time", "level", "logger", "message"} <= set(r) for r in records)
+    assert any(
+        r["logger"] == "uvicorn.access" and "GET /scanner/api/v1 " in r["message"] for r in records
+    )
+    assert key not in log.read_text()
     listing = run(new_dir, "keys", "list", "--org", "Demo Shop").stdout.splitlines()
     assert len(listing) == 2 and listing[1].split("\t")[3] == "active"
     shown = run(new_dir, "catalog", "show", "4006381333931").stdout
