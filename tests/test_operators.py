@@ -9,14 +9,16 @@ import socket
 from datetime import timedelta
 
 import pytest
+from test_postgres import postgres_url  # noqa: F401 - a fixture, used by name
 
 from scanserve import catalog
 from scanserve.app import create_app
 from scanserve.logconfig import JsonFormatter, RedactSecrets, TextFormatter
 from scanserve.plugins.providers import ProductRecord, ProviderError
+from scanserve.settings import Settings
 from scanserve.storage import models
 from scanserve.storage.fields import utcnow
-from scanserve.testing import FakeLookupProvider
+from scanserve.testing import FakeLookupProvider, issue_key
 
 BASE = "/scanner/api/v1"
 GTIN = "09506000134352"
@@ -219,3 +221,45 @@ def test_provider_failures_and_retries_are_logged_at_their_level(
     assert [(r.levelname, r.getMessage()) for r in info] == [
         ("INFO", f"capture {failed['id']} retried from FAILED")
     ]
+
+
+@pytest.mark.postgres
+def test_the_lookup_cache_on_postgres(postgres_url, tmp_path):  # noqa: F811 - the fixture
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=postgres_url,
+        queue="immediate",
+        validate_responses=True,
+        load_entrypoint_plugins=False,
+        lookup_cache_ttl_seconds=TTL,
+    )
+    provider = FakeLookupProvider(
+        {GTIN: ProductRecord(gtin=GTIN, name="Oat drink")}, name="upstream", external=True
+    )
+    app = create_app(settings, extra_plugins=[provider])
+    try:
+        key = issue_key()
+        with app.test_client() as client:
+            assert scan(client, key)["product_name"] == "Oat drink"
+            provider.products[GTIN] = ProductRecord(gtin=GTIN, name="Oat drink barista")
+            age(GTIN, TTL + 1)
+            assert scan(client, key)["product_name"] == "Oat drink barista"
+            age(GTIN, TTL + 1)
+            provider.products[GTIN] = ProviderError("upstream is down")
+            assert scan(client, key)["product_name"] == "Oat drink barista"
+        assert product().source == "upstream" and len(provider.asked) == 3
+    finally:
+        app.services.db.close()
+
+
+@pytest.mark.postgres
+def test_a_command_refuses_an_empty_postgres_database(postgres_url, tmp_path):  # noqa: F811
+    from test_cli import run
+
+    refused = run(
+        tmp_path, "orgs", "list", check=False, env={"SCANSERVE_DATABASE_URL": postgres_url}
+    )
+    assert refused.returncode == 1 and "the database has no scanserve tables" in refused.stderr
+    env = {"SCANSERVE_DATABASE_URL": postgres_url}
+    assert run(tmp_path, "db", "upgrade", env=env).returncode == 0
+    assert run(tmp_path, "orgs", "create", "Shop", env=env).returncode == 0
