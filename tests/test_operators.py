@@ -104,6 +104,17 @@ def test_imported_products_are_never_refreshed_or_overwritten(
     assert outside.asked == [GTIN]  # only for the first scan
 
 
+def test_a_removed_product_leaves_its_captures_and_is_asked_for_again(
+    outside, scanserve_client, api_key
+):
+    first = scan(scanserve_client, api_key)
+    product().delete_instance()  # what 'scanserve catalog remove' does
+    kept = scanserve_client.get(f"{BASE}/captures/{first['id']}", headers=api_key.headers)
+    assert kept.json()["status"] == "COMPLETED" and kept.json()["product_name"] is None
+    assert scan(scanserve_client, api_key)["product_name"] == "Oat drink"
+    assert outside.asked == [GTIN, GTIN]
+
+
 # --- health and the root ------------------------------------------------------------------
 
 
