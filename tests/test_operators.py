@@ -274,3 +274,16 @@ def test_a_command_refuses_an_empty_postgres_database(postgres_url, tmp_path):  
     env = {"SCANSERVE_DATABASE_URL": postgres_url}
     assert run(tmp_path, "db", "upgrade", env=env).returncode == 0
     assert run(tmp_path, "orgs", "create", "Shop", env=env).returncode == 0
+
+
+def test_a_refused_qr_url_is_logged_at_info_without_its_query(scanserve_client, api_key, caplog):
+    caplog.set_level(logging.DEBUG)
+    url = "http://127.0.0.1:9/label?token=s3cr3t#frag"
+    answer = scanserve_client.post(
+        f"{BASE}/resolve-url", json={"url": url}, headers=api_key.headers
+    )
+    assert answer.status_code == 200 and answer.json()["error_message"]
+    refused = [r for r in caplog.records if r.name.endswith(".qr")]
+    assert [r.levelname for r in refused] == ["INFO"]
+    assert "'http://127.0.0.1:9/label' refused" in refused[0].getMessage()
+    assert all("s3cr3t" not in r.getMessage() for r in caplog.records)
