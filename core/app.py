@@ -39,6 +39,7 @@ from .gateway import (
 )
 from .idempotency import IdempotencyMiddleware
 from .ids import accepting_uuid_ids
+from .index import IndexMiddleware
 from .oas31 import VALIDATOR_MAP, OpenAPI31App
 from .security import SECURITY_MAP
 from .services import Services, build_services
@@ -54,6 +55,7 @@ HANDLER_MODULES = (
     "enrichment",
     "resolve",
     "freshness",
+    "health",
 )
 
 
@@ -158,9 +160,24 @@ def _on_scanserve_error(request: ConnexionRequest, exc: Exception) -> ConnexionR
     return _problem(exc, _type_base(request))
 
 
+NO_CREDENTIALS = (
+    "No credential was sent: send an API key in the X-API-Key header "
+    "(or 'Authorization: Bearer <token>', or the sessionid cookie)."
+)
+
+
 def _on_problem(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     assert isinstance(exc, ProblemException)
-    return _problem(errors.error_for_status(exc.status, exc.detail), _type_base(request))
+    detail = exc.detail
+    if exc.status == 401:  # Connexion's security found no scheme of the operation satisfied
+        from .gateway import PRINCIPAL_KEY
+
+        principal = request.scope.get(PRINCIPAL_KEY)
+        if principal is None or principal.is_anonymous:
+            detail = NO_CREDENTIALS
+        else:
+            detail = "This operation does not accept the kind of credential sent."
+    return _problem(errors.error_for_status(exc.status, detail), _type_base(request))
 
 
 def _allowed_methods(spec: dict[str, Any]) -> Callable[[str], list[str]]:
@@ -273,6 +290,9 @@ def create_app(
     # and outside the exception middleware (it records error answers as sent).
     app.add_middleware(
         IdempotencyMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, services=services
+    )
+    app.add_middleware(
+        IndexMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, base_path=settings.base_path
     )
     app.add_middleware(RateHeadersMiddleware, position=MiddlewarePosition.BEFORE_CONTEXT)
     app.add_middleware(
