@@ -175,6 +175,7 @@ class TestBrandClaims:
                 timeout=60,
             )
 
+        run("db", "upgrade")  # only `db upgrade` and `serve` create a database
         org = run("orgs", "create", "Dairy Co").stdout.strip()
         run("orgs", "create", "Rival")
         assert run("brands", "claim", "--org", "Dairy Co", "GS1 Dairy").stdout == (

@@ -332,6 +332,7 @@ def test_answers_survive_a_crash_of_a_real_server(tmp_path):
             [*cli, *args], env=env, capture_output=True, text=True, check=True, timeout=60
         ).stdout.strip()
 
+    run("db", "upgrade")  # only `db upgrade` and `serve` create a database
     run("orgs", "create", "Crash Shop")
     key = run("keys", "create", "--org", "Crash Shop")
     headers = {"X-API-Key": key, "Idempotency-Key": "crash-1"}
