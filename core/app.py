@@ -47,6 +47,7 @@ HANDLER_MODULES = (
     "enrichment",
     "resolve",
     "freshness",
+    "plugins",
 )
 
 

@@ -311,16 +311,28 @@ def plugins() -> None:
 
 
 @plugins.command("list")
-def plugins_list() -> None:
-    """Each loaded plugin, its version and the hooks it implements."""
-    from .plugins.manager import build_plugin_manager, describe
+@click.option("--json", "as_json", is_flag=True, help="Print what GET /plugins answers.")
+def plugins_list(as_json: bool) -> None:
+    """Each loaded plugin, its version and the hooks it implements; then each provider the
+    plugins registered, by kind, in the order the server asks them."""
+    from .plugins.manager import Plugins, build_plugin_manager, describe, report
 
     settings = _settings()
     pm = build_plugin_manager(settings)
+    loaded = Plugins(pm, settings)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(report(loaded), indent=2))
+        return
     click.echo("NAME\tVERSION\tBUILTIN\tHOOKS")
     for info in describe(pm):
         builtin = "yes" if info.builtin else "no"
         click.echo(f"{info.name}\t{info.version}\t{builtin}\t{','.join(info.hooks)}")
+    click.echo("")
+    click.echo("KIND\tORDER\tPROVIDER\tPLUGIN")
+    for provider in loaded.describe_providers():
+        click.echo(f"{provider.kind}\t{provider.order}\t{provider.name}\t{provider.plugin}")
 
 
 @main.group()

@@ -68,6 +68,7 @@ EXPECTED_OPERATIONS: dict[str, tuple[str, str, str, str]] = {
         "201",
     ),
     "getFreshnessThresholds": ("get", "/freshness-thresholds", "Scanner Freshness", "200"),
+    "listPlugins": ("get", "/plugins", "Scanner Plugins", "200"),
 }
 
 EXPECTED_TAGS = [
@@ -78,6 +79,7 @@ EXPECTED_TAGS = [
     "Scanner Enrichment",
     "Scanner Resolve",
     "Scanner Freshness",
+    "Scanner Plugins",
 ]
 
 EXPECTED_SCHEMAS = {
@@ -93,6 +95,9 @@ EXPECTED_SCHEMAS = {
     "ProposalStatusEnum",
     "ResolverTypeEnum",
     "FreshnessSourceEnum",
+    "PluginList",
+    "PluginInfo",
+    "ProviderInfo",
     "SessionCreateRequest",
     "SessionResponse",
     "SessionDetail",
@@ -159,6 +164,7 @@ EXPECTED_ENUMS: dict[str, list[str]] = {
         "global-default",
         "global-fallback",
         "built-in",
+        "plugin",  # a server plugin answered (pluginName says which)
     ],
 }
 
