@@ -335,6 +335,32 @@ def plugins_list(as_json: bool) -> None:
         click.echo(f"{provider.kind}\t{provider.order}\t{provider.name}\t{provider.plugin}")
 
 
+@plugins.command("new")
+@click.argument("name")
+@click.option(
+    "--directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(),
+    show_default=True,
+    help="Where to create the package's folder.",
+)
+def plugins_new(name: str, directory: Path) -> None:
+    """Write a ready plugin package NAME: pyproject with the `scanserve` entry point, a
+    lookup provider, a README and tests using scanserve.testing, in ./scanserve-NAME."""
+    from . import plugin_template
+
+    try:
+        root = plugin_template.write(name, directory)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="NAME") from None
+    except FileExistsError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {root.resolve()}")
+    click.echo("next:")
+    click.echo(f"  cd {root} && pip install -e '.[test]' && python -m pytest")
+    click.echo("  scanserve plugins list")
+
+
 @main.group()
 def catalog() -> None:
     """The product catalog."""

@@ -237,7 +237,7 @@ def test_example_plugin_takes_part_in_the_pipeline(
 
 
 @needs_example
-@settings_with(load_entrypoint_plugins=True, disabled_plugins=["example"])
+@settings_with(load_entrypoint_plugins=True, disabled_plugins=["example", *OTHER_ENTRY_POINTS])
 def test_disabled_entry_point_plugin_is_not_loaded(
     scanserve_app, scanserve_client, api_key, session_id, tmp_path, monkeypatch
 ):
