@@ -21,6 +21,7 @@ import importlib
 import inspect
 import re
 import sys
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
@@ -165,7 +166,7 @@ class MemberDoc:
     """One field, attribute, property or method of a documented type."""
 
     name: str
-    kind: str  # "field", "attribute", "property" or "method"
+    kind: str  # "field", "key", "attribute", "property" or "method"
     signature: str  # "name: type" (with " = default" for fields that have one) or "name(...)"
     text: str
 
@@ -176,7 +177,7 @@ class TypeDoc:
 
     name: str
     path: str
-    kind: str  # "dataclass", "protocol" or "exception"
+    kind: str  # "dataclass", "protocol", "typeddict", "model" or "exception"
     definition: str
     summary: str
     members: tuple[MemberDoc, ...]
@@ -224,55 +225,108 @@ def _summary_of(obj: Any) -> str:
     return parse_docstring(obj.__doc__ or "")[0] if obj.__doc__ else ""
 
 
+_Declared = tuple[str, str, list[tuple[str, str, str]]]  # kind, header, (name, kind, line)
+
+
+def _dataclass(cls: Any, name: str) -> _Declared:
+    frozen = getattr(cls, "__dataclass_params__").frozen  # noqa: B009 -- not in typeshed
+    header = ("@dataclass(frozen=True)" if frozen else "@dataclass") + f"\nclass {name}:"
+    fields = [
+        (f.name, "field", f"{f.name}: {f.type}{_default(f)}") for f in dataclasses.fields(cls)
+    ]
+    return "dataclass", header, fields
+
+
+def _protocol(cls: Any, name: str) -> _Declared:
+    annotations = vars(cls).get("__annotations__", {})
+    attributes = [(a, "attribute", f"{a}: {t}") for a, t in annotations.items()]
+    return "protocol", f"class {name}(Protocol):", attributes
+
+
+def _typeddict(cls: Any, name: str) -> _Declared:
+    required = set(getattr(cls, "__required_keys__", frozenset()))
+    # Python 3.11 misses NotRequired[...] in annotations kept as strings (PEP 563): it keeps
+    # them as ForwardRefs.
+    raw = getattr(cls, "__annotations__", {})
+    required -= {
+        key
+        for key, value in raw.items()
+        if str(getattr(value, "__forward_arg__", value)).startswith("NotRequired[")
+    }
+    keys = []
+    for attr, annotation in typing.get_type_hints(cls).items():
+        shown = inspect.formatannotation(annotation)
+        keys.append(
+            (attr, "key", f"{attr}: {shown if attr in required else f'NotRequired[{shown}]'}")
+        )
+    return "typeddict", f"class {name}(TypedDict):", keys
+
+
+def _model(cls: Any, name: str) -> _Declared:
+    fields = []
+    for attr, info in cls.model_fields.items():
+        line = f"{attr}: {inspect.formatannotation(info.annotation)}"
+        if not info.is_required():
+            line += f" = {info.get_default(call_default_factory=True)!r}"
+        fields.append((attr, "field", line))
+    return "model", f"class {name}(BaseModel):", fields
+
+
+def _exception(cls: Any, name: str) -> _Declared:
+    bases = ", ".join(base.__name__ for base in cls.__bases__)
+    header = f"class {name}({bases}):"
+    init = vars(cls).get("__init__")
+    if init is not None:
+        header += (
+            f"\n    def {_callable_signature('__init__', init).replace('(', '(self, ', 1)}: ..."
+        )
+    # An exception's attributes are those its docstring names (``:ivar:``).
+    return "exception", header, []
+
+
+def _declared(cls: Any, name: str, path: str) -> _Declared:
+    if dataclasses.is_dataclass(cls):
+        return _dataclass(cls, name)
+    if getattr(cls, "_is_protocol", False):
+        return _protocol(cls, name)
+    if typing.is_typeddict(cls):
+        return _typeddict(cls, name)
+    if hasattr(cls, "model_fields"):  # a pydantic model
+        return _model(cls, name)
+    if isinstance(cls, type) and issubclass(cls, BaseException):
+        return _exception(cls, name)
+    raise TypeError(
+        f"{path}: only dataclasses, protocols, TypedDicts, pydantic models and exceptions"
+        " are documented"
+    )
+
+
 def type_doc(path: str) -> TypeDoc:
     """The reference of one type, ``module.Name``, from its class and docstring."""
     module_name, _, name = path.rpartition(".")
     cls = getattr(importlib.import_module(module_name), name)
     summary, texts, _, body = parse_docstring(cls.__doc__ or "")
-    members: list[MemberDoc] = []
-    bases = [base.__name__ for base in cls.__bases__ if base is not object]
-    if dataclasses.is_dataclass(cls):
-        kind = "dataclass"
-        frozen = getattr(cls, "__dataclass_params__").frozen  # noqa: B009 -- not in typeshed
-        definition = ("@dataclass(frozen=True)" if frozen else "@dataclass") + f"\nclass {name}:"
-        for f in dataclasses.fields(cls):
-            signature = f"{f.name}: {f.type}{_default(f)}"
-            definition += f"\n    {signature}"
-            members.append(MemberDoc(f.name, "field", signature, texts.get(f.name, "")))
-    elif getattr(cls, "_is_protocol", False):
-        kind = "protocol"
-        definition = f"class {name}(Protocol):"
-        for attr, annotation in vars(cls).get("__annotations__", {}).items():
-            signature = f"{attr}: {annotation}"
-            definition += f"\n    {signature}"
-            members.append(MemberDoc(attr, "attribute", signature, texts.get(attr, "")))
-    elif issubclass(cls, BaseException):
-        kind = "exception"
-        definition = f"class {name}({', '.join(bases)}):"
-        init = vars(cls).get("__init__")
-        if init is not None:
-            signature = _callable_signature("__init__", init).replace("(", "(self, ", 1)
-            definition += f"\n    def {signature}: ..."
-        for attr, text in texts.items():
-            members.append(MemberDoc(attr, "attribute", attr, text))
-    else:
-        raise TypeError(f"{path}: only dataclasses, protocols and exceptions are documented")
+    kind, definition, declared = _declared(cls, name, path)
+    members = [MemberDoc(attr, what, line, texts.get(attr, "")) for attr, what, line in declared]
+    definition += "".join(f"\n    {line}" for _, _, line in declared)
+    if kind == "exception":
+        members += [MemberDoc(attr, "attribute", attr, text) for attr, text in texts.items()]
     for attr, value in _own_public(cls):
         if isinstance(value, property):
             annotation = inspect.signature(value.fget).return_annotation  # type: ignore[arg-type]
-            signature = f"{attr}: {annotation}"
             definition += f"\n    @property\n    def {attr}(self) -> {annotation}: ..."
-            members.append(MemberDoc(attr, "property", signature, _summary_of(value.fget)))
+            members.append(
+                MemberDoc(attr, "property", f"{attr}: {annotation}", _summary_of(value.fget))
+            )
         else:
             signature = _callable_signature(attr, value)
             definition += f"\n    def {signature.replace(attr + '(', attr + '(self, ', 1)}: ..."
             members.append(MemberDoc(attr, "method", signature, _summary_of(value)))
-    definition = definition.replace("(self, )", "(self)")
     return TypeDoc(
         name=name,
         path=path,
         kind=kind,
-        definition=definition,
+        definition=definition.replace("(self, )", "(self)"),
         summary=summary,
         members=tuple(members),
         body=body,
@@ -290,6 +344,8 @@ _KIND_NOTE = {
     "protocol": "A protocol: any object with these attributes and methods will do (no need to"
     " subclass).",
     "exception": "An exception a provider raises.",
+    "typeddict": "A dict with these keys (a `TypedDict`); `NotRequired` keys may be left out.",
+    "model": "A pydantic model: build it with keyword arguments; it checks its values.",
 }
 
 

@@ -56,14 +56,6 @@ class ProviderInfo:
     plugin: str
 
 
-# register_* hook -> the provider kind it registers.
-PROVIDER_HOOKS = {
-    "register_lookup_providers": "lookup",
-    "register_enrichment_providers": "enrichment",
-    "register_qr_resolvers": "qr-resolver",
-}
-
-
 def build_plugin_manager(
     settings: Settings, extra_plugins: Iterable[Any] = ()
 ) -> pluggy.PluginManager:

@@ -9,13 +9,15 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import NotRequired, TypedDict
 
 import pluggy
 import pytest
+from pydantic import BaseModel
 
 import scanserve
 from scanserve.plugins import DOCUMENTED_TYPES, hookspecs
-from scanserve.plugins.docs import hook_docs, parse_docstring, render, type_docs
+from scanserve.plugins.docs import hook_docs, parse_docstring, render, type_doc, type_docs
 
 HOOKS_MD = Path(__file__).resolve().parents[1] / "docs" / "hooks.md"
 REGENERATE = "run `python -m scanserve.plugins.docs > docs/hooks.md`"
@@ -153,3 +155,48 @@ def test_hooks_md_documents_the_types():
         assert f"### {doc.name}\n" in text
         for member in doc.members:
             assert f"- `{member.signature}` ({member.kind}): " in text, member
+
+
+class DraftDict(TypedDict):
+    """A proposal as a dict.
+
+    :ivar field_name: the product field.
+    :ivar confidence: how sure, 0 to 1.
+    """
+
+    field_name: str
+    confidence: NotRequired[float]
+
+
+class DraftModel(BaseModel):
+    """A proposal as a pydantic model.
+
+    :ivar field_name: the product field.
+    """
+
+    field_name: str
+    sources: list[str] = []
+
+
+class Undocumented(TypedDict):
+    """No field lines."""
+
+    value: int
+
+
+def test_the_renderer_documents_typeddicts_and_pydantic_models_too():
+    # So that a new type (an extractor's proposal, say) is one line in DOCUMENTED_TYPES
+    # whichever of these it is.
+    as_dict = type_doc(f"{__name__}.DraftDict")
+    assert as_dict.kind == "typeddict"
+    assert [(m.signature, m.text) for m in as_dict.members] == [
+        ("field_name: str", "the product field."),
+        ("confidence: NotRequired[float]", "how sure, 0 to 1."),
+    ]
+    model = type_doc(f"{__name__}.DraftModel")
+    assert model.kind == "model"
+    assert [m.signature for m in model.members] == ["field_name: str", "sources: list[str] = []"]
+    assert model.undocumented == ["sources"]
+    assert type_doc(f"{__name__}.Undocumented").undocumented == ["value"]
+    with pytest.raises(TypeError, match="only dataclasses"):
+        type_doc("pathlib.Path")
