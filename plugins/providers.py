@@ -131,5 +131,6 @@ class QrResolver(Protocol):
 
     def resolve(self, url: str) -> object | None:
         """A ``QrResolution`` for ``url``, or None when this resolver does not handle it (the
-        next one is asked). Failures to follow go in its ``error_message``; never raise."""
+        next one is asked). Failures to follow go in its ``error_message``; a resolver that
+        raises is logged and skipped."""
         ...
