@@ -62,9 +62,12 @@ def thresholds(services: Services, principal: Principal, raw_gtin: str) -> dict[
             if owner is not None and owner not in org_ids:
                 org_ids.append(owner)
     result = services.plugins.freshness_thresholds(gtin, brick, _org_rules(org_ids))
-    return {
+    answer: dict[str, Any] = {
         "warningDays": result.warning_days,
         "criticalDays": result.critical_days,
         "categoryLabel": result.category_label,
         "source": result.source,
     }
+    if result.source == "plugin":
+        answer["pluginName"] = result.plugin
+    return answer

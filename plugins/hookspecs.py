@@ -101,13 +101,20 @@ def freshness_thresholds(
     :param org_rules: the stored rules of the calling organisation, then those of the
         organisation that claims the product's brand (per-brand overrides); empty when
         neither applies. For one scope and code the first rule wins.
-    :returns: ``Thresholds`` (with ``critical_days <= warning_days``, a non-empty label and a
-        ``source`` the API knows: ``org-override``, ``org-fallback``, ``global-default``,
-        ``global-fallback`` or ``built-in``) or ``None`` to let the next implementation answer.
+    :returns: ``Thresholds`` (with ``critical_days <= warning_days``, day counts ``>= 0`` and
+        a non-empty label; leave ``source`` at its default, ``plugin``) or ``None`` to let
+        the next implementation answer.
 
     First answer wins. The built-in layered provider (organisation override, organisation
     fallback, global default by GPC brick, family and segment, global fallback, built-in) is
-    ``trylast`` and always answers, so a plugin that answers first replaces it.
+    ``trylast`` and always answers, so a plugin that answers first replaces it for the
+    products it answers.
+
+    Organisation rules come first: unless ``freshness_order`` is ``plugins-first``, the
+    calling organisation's matching rule (``org-override``, ``org-fallback``) answers before
+    any implementation is called. The API reports a plugin's answer as source ``plugin``
+    with the plugin's name in ``pluginName``, whatever ``source`` it set. An implementation
+    that raises or answers something invalid is logged and skipped.
     """
 
 
