@@ -413,3 +413,11 @@ def freshness_list(org_ref: str) -> None:
         rule.select().where(rule.organization == _org(org_ref)).order_by(rule.scope, rule.code)
     ):
         click.echo(f"{r.scope}\t{r.code or '-'}\t{r.warning_days}\t{r.critical_days}\t{r.label}")
+
+
+# Users, memberships and personal access tokens live in their own module.
+from .cli_credentials import members, tokens, users  # noqa: E402
+
+main.add_command(users)
+main.add_command(members)
+main.add_command(tokens)
