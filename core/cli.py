@@ -260,7 +260,10 @@ def keys_revoke(key_id: str) -> None:
     _open()
     if not models.ApiKey.update(is_active=False).where(models.ApiKey.short_id == key_id).execute():
         raise click.ClickException(f"no key with id {key_id}")
-    click.echo(f"revoked {key_id}")
+    from .websessions import end_sessions_of  # browser sessions signed in with the key end too
+
+    ended = end_sessions_of(api_key_id=models.ApiKey.get(models.ApiKey.short_id == key_id).id)
+    click.echo(f"revoked {key_id}" + (f" and ended {ended} browser session(s)" if ended else ""))
 
 
 @main.group()

@@ -45,6 +45,8 @@ def sign_in(principal: Principal, settings: Settings) -> SignedIn:
     if principal.source is None:
         raise Unauthorized("Sign in with an API key or a bearer token.")
     now = utcnow()
+    # Expired sessions are of no use to anyone; sign-in (rare) keeps the table small.
+    models.WebSession.delete().where(models.WebSession.expires_at <= now).execute()
     expires_at = now + timedelta(seconds=settings.web_session_ttl_seconds)
     if principal.expires_at is not None:
         expires_at = min(expires_at, principal.expires_at)

@@ -257,3 +257,24 @@ def test_malformed_token_is_refused_without_a_database_lookup(scanserve_client, 
     finally:
         db.execute_sql = original
     assert not [sql for sql in executed if "access_token" in sql]
+
+
+def test_revoking_with_the_cli_ends_browser_sessions(data_dir, people, client):
+    key = run(data_dir, "keys", "create", "--org", "Shop").stdout.strip()
+    token = run(data_dir, "tokens", "create", "--user", "ana@example.com").stdout.strip()
+    cookies = {}
+    for name, headers in (("key", {"X-API-Key": key}), ("token", bearer(token))):
+        signed = client.post(f"{BASE}/auth/session", headers=headers)
+        assert signed.status_code == 201
+        cookies[name] = {"Cookie": signed.headers["set-cookie"].split(";")[0]}
+        client.cookies.clear()
+        assert client.get(f"{BASE}/sessions", headers=cookies[name]).status_code == 200
+    key_id = run(data_dir, "keys", "list", "--org", "Shop").stdout.splitlines()[1].split("\t")[0]
+    out = run(data_dir, "keys", "revoke", key_id).stdout
+    assert out.strip() == f"revoked {key_id} and ended 1 browser session(s)"
+    assert client.get(f"{BASE}/sessions", headers=cookies["key"]).status_code == 401
+    assert client.get(f"{BASE}/sessions", headers=cookies["token"]).status_code == 200
+    out = run(data_dir, "tokens", "revoke", token_id(data_dir, token)).stdout
+    assert "ended 1 browser session(s)" in out
+    assert client.get(f"{BASE}/sessions", headers=cookies["token"]).status_code == 401
+    assert models.WebSession.select().count() == 0

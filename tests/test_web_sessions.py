@@ -215,3 +215,15 @@ def test_the_cookie_from_the_response_works_in_a_browser_like_client(scanserve_a
             == 204
         )
         assert browser.get(f"{BASE}/sessions").status_code == 401
+
+
+def test_sign_in_clears_out_expired_sessions(scanserve_client, api_key):
+    old, _, _ = sign_in(scanserve_client, api_key.headers)
+    models.WebSession.update(expires_at=utcnow() - timedelta(seconds=1)).execute()
+    sign_in(scanserve_client, api_key.headers)
+    assert models.WebSession.select().count() == 1
+    assert (
+        not models.WebSession.select()
+        .where(models.WebSession.session_hash == hash_secret(old))
+        .exists()
+    )
