@@ -114,8 +114,10 @@ class JwtVerifier:
         with self._lock:
             now = time.monotonic()
             age = now - self._fetched_at
-            stale = age >= self.settings.oidc_jwks_cache_seconds
-            allowed = age >= self.settings.oidc_jwks_min_refresh_seconds or not self._loaded
+            stale = age >= self.settings.oidc_jwks_cache_seconds or not self._loaded
+            # The interval holds for failed fetches too: an issuer that is down is not asked
+            # again on every request.
+            allowed = age >= self.settings.oidc_jwks_min_refresh_seconds
             if not ((stale or forced) and allowed):
                 return
             self._fetched_at = now

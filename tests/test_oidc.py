@@ -349,12 +349,26 @@ def test_issuer_keys_unavailable_is_401_not_500(tmp_path, issuer):
     try:
         org = issue_key("Unlucky Org")
         with app.test_client() as c:
-            response = c.get(
-                f"{BASE}/sessions", headers=bearer(issuer.token(org=org.org_short_id))
-            )
-        assert_refused(response, 401, "unavailable")
+            for _ in range(3):
+                response = c.get(
+                    f"{BASE}/sessions", headers=bearer(issuer.token(org=org.org_short_id))
+                )
+                assert_refused(response, 401, "unavailable")
+        # an issuer that is down is asked once per minimum interval, not once per request
+        assert issuer.jwks_fetches() == 1
     finally:
         app.services.db.close()
+
+
+def test_keys_already_held_stay_in_use_when_the_issuer_is_down(client, issuer, org):
+    token = issuer.token(org=org.org_short_id)
+    assert client.get(f"{BASE}/sessions", headers=bearer(token)).status_code == 200
+    issuer.server.route("/jwks", Route(503))
+    issuer.new_rsa("rsa-9", publish=False)  # forces a (failing) refresh
+    unknown = issuer.token("rsa-9", org=org.org_short_id)
+    assert client.get(f"{BASE}/sessions", headers=bearer(unknown)).status_code == 401
+    assert issuer.jwks_fetches() == 2
+    assert client.get(f"{BASE}/sessions", headers=bearer(token)).status_code == 200
 
 
 def test_without_an_issuer_jwts_are_refused(scanserve_client, api_key):
