@@ -5,6 +5,13 @@ that rate limits and their headers apply to every response, errors included. Con
 security layer then only checks that the operation's schemes admit the principal (see
 ``scanserve.security``). A credential that is present but wrong is refused with 401 even on
 operations that allow anonymous calls: a client with a broken key should learn it.
+
+Credentials (``docs/authentication.md``): an API key acts for its organisation with every
+scope; a personal access token (``scanserve.tokens``) for its user's organisations (or the
+one it is limited to) with its scopes; an outside JWT (``scanserve.oidc``) for the
+organisations and scopes its claims name; a ``sessionid`` cookie (``scanserve.websessions``)
+as the credential it was signed in with, re-checked on every request, so revoking that
+credential ends the session.
 """
 
 from __future__ import annotations
