@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_cli import run
+from test_cli import create_database, run
 
 from scanserve import tokens
 from scanserve.app import create_app
@@ -21,7 +21,9 @@ BASE = "/scanner/api/v1"
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "data"
+    path = tmp_path / "data"
+    create_database(path)
+    return path
 
 
 @pytest.fixture
