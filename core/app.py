@@ -50,6 +50,7 @@ HANDLER_MODULES = (
     "freshness",
     "auth",
     "health",
+    "plugins",
 )
 
 

@@ -70,6 +70,7 @@ EXPECTED_OPERATIONS: dict[str, tuple[str, str, str, str]] = {
     "getFreshnessThresholds": ("get", "/freshness-thresholds", "Scanner Freshness", "200"),
     "getLiveness": ("get", "/health/live", "Health", "200"),
     "getReadiness": ("get", "/health/ready", "Health", "200"),
+    "listPlugins": ("get", "/plugins", "Scanner Plugins", "200"),
     "signIn": ("post", "/auth/session", "Authentication", "201"),
     "signOut": ("delete", "/auth/session", "Authentication", "204"),
 }
@@ -83,6 +84,7 @@ EXPECTED_TAGS = [
     "Scanner Resolve",
     "Scanner Freshness",
     "Health",
+    "Scanner Plugins",
     "Authentication",
 ]
 
@@ -99,6 +101,9 @@ EXPECTED_SCHEMAS = {
     "ProposalStatusEnum",
     "ResolverTypeEnum",
     "FreshnessSourceEnum",
+    "PluginList",
+    "PluginInfo",
+    "ProviderInfo",
     "SessionCreateRequest",
     "SessionResponse",
     "SessionDetail",
@@ -167,6 +172,7 @@ EXPECTED_ENUMS: dict[str, list[str]] = {
         "global-default",
         "global-fallback",
         "built-in",
+        "plugin",  # a server plugin answered (pluginName says which)
     ],
 }
 
