@@ -15,7 +15,8 @@ A client that lost the answer to a POST cannot know whether it landed; sending t
   ``idempotency_lock_seconds`` is taken to have died with its server; a repeat runs it again.
 - Answers of 500 and above are not kept (they are retryable by definition): the record is
   dropped and a repeat runs again. So is a request whose client went away before the answer
-  was complete.
+  was complete, and an answer that sets a cookie (signing in): the server never stores a
+  session secret, so such a request runs again each time.
 - Keys are per organisation for API keys (every key of the organisation shares them) and per
   user for bearer tokens and browser sessions. Anonymous requests are not recorded (no POST
   admits them; they get their 401 as usual).
@@ -249,6 +250,7 @@ class IdempotencyMiddleware:
         content_type = ""
         chunks: list[bytes] = []
         recorded = False
+        keep = True
 
         async def replay_receive() -> Message:
             nonlocal sent_body
@@ -258,16 +260,18 @@ class IdempotencyMiddleware:
             return await receive()
 
         async def recording_send(message: Message) -> None:
-            nonlocal status, content_type, recorded
+            nonlocal status, content_type, recorded, keep
             if message["type"] == "http.response.start":
                 status = int(message["status"])
                 for name, value in message.get("headers", []):
                     if name.lower() == b"content-type":
                         content_type = value.decode("latin-1")
+                    elif name.lower() == b"set-cookie":
+                        keep = False  # a session secret: never stored
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
                 last = not message.get("more_body", False)
-                if last and 0 < status < 500:
+                if last and keep and 0 < status < 500:
                     # Kept before the client has the whole answer: a client holding it may
                     # rely on the replay, even if this server dies right after sending it.
                     answer = b"".join(chunks)

@@ -286,10 +286,11 @@ class TestOrganizationShortId:
         models.Membership.create(user=user, organization=api_key.org_id)
         models.WebSession.create(
             session_hash=keys.hash_secret("cookie"),
+            csrf_hash=keys.hash_secret("csrf"),
             user=user,
             expires_at=utcnow() + timedelta(hours=1),
         )
-        headers = {"Cookie": "sessionid=cookie"}
+        headers = {"Cookie": "sessionid=cookie", "X-CSRF-Token": "csrf"}
 
         def create(value):
             return scanserve_client.post(
