@@ -44,6 +44,7 @@ EXPECTED_OPERATIONS: dict[str, tuple[str, str, str, str]] = {
         "Scanner Upload",
         "200",
     ),
+    "receiveUpload": ("post", "/uploads", "Scanner Upload", "204"),
     "registerPhoto": ("post", "/sessions/{session_id}/photos", "Scanner Photos", "201"),
     "reorderPhotos": (
         "post",
@@ -106,6 +107,7 @@ EXPECTED_SCHEMAS = {
     "QrHop",
     "Gs1ElementData",
     "CaptureImageUpload",
+    "PresignedUpload",
     "PresignedUploadResponse",
     "PhotoCreateRequest",
     "PhotoResponse",
@@ -206,6 +208,10 @@ EXPECTED_409 = {
     "createCapture",
     "uploadCaptureImage",
     "registerPhoto",
+    "reorderPhotos",
+    "updatePhoto",
+    "getPresignedUploadUrl",
+    "receiveUpload",
     "submitSession",
     "endSession",
     "retryCapture",
@@ -757,8 +763,10 @@ def test_security_schemes(spec: dict[str, Any]) -> None:
         {"BearerAuth": []},
         {"CookieAuth": []},
     ]
+    # the local storage's upload endpoint: its signed policy is the credential
+    assert ops["receiveUpload"]["security"] == [{}]
     for op_id, op in ops.items():
-        if op_id != "getFreshnessThresholds":
+        if op_id not in ("getFreshnessThresholds", "receiveUpload"):
             assert "security" not in op, f"{op_id} overrides the global security"
 
 
