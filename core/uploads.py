@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from . import gs1, imaging, photos, sessions
+from . import captures, gs1, imaging, photos, sessions
 from .auth import Principal
 from .errors import (
     Conflict,
@@ -87,8 +87,6 @@ def create_image_capture(
 ) -> models.Capture:
     """Store the image and create its capture. Without a ``raw_value`` the capture waits,
     PENDING, for the queue to decode the image (:mod:`scanserve.pipeline`)."""
-    from . import captures
-
     session = (
         visible(models.ScanSession.select(), models.ScanSession, principal)
         .where(models.ScanSession.short_id == form["session_id"])

@@ -38,8 +38,11 @@ def test_version(data_dir):
 
 
 def test_db_upgrade_is_idempotent(data_dir):
+    from scanserve.storage.migrate import MIGRATIONS_DIR
+
+    shipped = sorted(p.stem for p in MIGRATIONS_DIR.glob("[0-9]*.py"))
     first = run(data_dir, "db", "upgrade").stdout
-    assert "applied 1 migration(s): 001_initial" in first
+    assert f"applied {len(shipped)} migration(s): {', '.join(shipped)}" in first
     assert (data_dir / "scanserve.db").exists()
     assert run(data_dir, "db", "upgrade").stdout.strip() == "database is up to date"
 

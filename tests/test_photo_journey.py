@@ -191,6 +191,13 @@ def test_photo_journey_over_http(backend, tmp_path, request):
             target = target.json()
             if backend == "s3":
                 assert target["upload_url"].startswith(options["s3_endpoint_url"])
+                # scanserve's own receiving end is not in use
+                local = http.post(
+                    f"{base}/uploads",
+                    data={**target["upload_fields"], "x-scanserve-signature": "0" * 64},
+                    files={"file": (filename, _jpeg(), "image/jpeg")},
+                )
+                assert local.status_code == 404, local.text
             else:
                 assert target["upload_url"] == f"{base}/uploads"
             data = _jpeg(color)

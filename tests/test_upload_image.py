@@ -355,3 +355,45 @@ def test_decoding_happens_on_the_queue_not_in_the_request(tmp_path):
             assert body["raw_value"] == "4006381333931"
     finally:
         app.services.db.close()
+
+
+def test_webp_and_gs1_128_images(scanserve_client, api_key, session_id, lookup):
+    out = io.BytesIO()
+    qr("https://id.gs1.org/01/04006381333931").convert("RGB").save(
+        out, format="WEBP", lossless=True
+    )
+    created = upload(scanserve_client, api_key, session_id, out.getvalue(), "a.bin", "image/webp")
+    assert created.status_code == 201, created.text
+    assert created.json()["uploaded_image_key"].endswith(".webp")
+    body = scanserve_client.get(
+        f"{BASE}/captures/{created.json()['id']}", headers=api_key.headers
+    ).json()
+    assert body["gtin"] == "04006381333931"
+
+    symbol = zxingcpp.create_barcode(
+        "(01)09506000134352(10)LOT42(17)261231", zxingcpp.BarcodeFormat.Code128, gs1=True
+    )
+    bitmap = zxingcpp.write_barcode_to_image(symbol, scale=3)
+    height, width = bitmap.shape[:2]
+    drawn = Image.frombuffer("L", (width, height), bytes(memoryview(bitmap)), "raw", "L", 0, 1)
+    canvas = Image.new("L", (width + 80, height + 80), 255)
+    canvas.paste(drawn, (40, 40))
+    created = upload(scanserve_client, api_key, session_id, _png(canvas)).json()
+    body = scanserve_client.get(f"{BASE}/captures/{created['id']}", headers=api_key.headers).json()
+    assert body["raw_value"] == f"]C1010950600013435210LOT42{GS}17261231"
+    assert body["gs1_dl_data"] == {"01": "09506000134352", "10": "LOT42", "17": "261231"}
+    assert body["status"] == "COMPLETED"
+
+
+def test_a_concrete_path_answers_only_its_own_methods(scanserve_client, api_key, session_id):
+    # /captures/upload-image also fits /captures/{id}; .../photos/reorder fits .../{photo_id}
+    for method, path, allow in (
+        ("GET", f"{BASE}/captures/upload-image", "POST"),
+        ("PATCH", f"{BASE}/sessions/{session_id}/photos/reorder", "POST"),
+    ):
+        response = scanserve_client.request(method, path, headers=api_key.headers)
+        body = _problem(response, 405, "method_not_allowed")
+        assert response.headers["allow"] == allow, body
+    # the templates themselves are untouched
+    response = scanserve_client.get(f"{BASE}/captures/{'2' * 22}", headers=api_key.headers)
+    _problem(response, 404, "not_found")
