@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import peewee
 from peewee import JOIN
 
-from . import sessions
+from . import imaging, sessions
 from .auth import Principal
 from .errors import Conflict, FieldError, NotFound, ValidationFailed
 from .metadata import initial, merge
@@ -168,6 +168,17 @@ def register(
     if size is None:
         raise ValidationFailed(
             [FieldError("/s3_key", "no object has been uploaded under this key yet")]
+        )
+    # An S3 presigned POST checks the declared Content-Type and the size, never the bytes:
+    # what was stored is judged here, from its first bytes.
+    limit = services.settings.max_upload_bytes
+    if size > limit:
+        raise ValidationFailed(
+            [FieldError("/s3_key", f"the uploaded object is larger than {limit} bytes")]
+        )
+    if imaging.sniff(services.objects.peek(key, 16)) is None:
+        raise ValidationFailed(
+            [FieldError("/s3_key", "the uploaded object is not a JPEG, PNG or WebP image")]
         )
     metadata = initial(body.get("metadata"))
     try:

@@ -261,3 +261,44 @@ def test_photo_journey_over_http(backend, tmp_path, request):
         assert app.services.objects.size(decoded["uploaded_image_key"]) == len(
             _ean13_png("400638133393")
         )
+
+
+def test_register_judges_what_s3_stored(s3_settings, tmp_path):
+    # S3 checks a presigned POST's Content-Type field and size, never the bytes (and moto
+    # checks neither): registering judges the stored object itself.
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        queue="immediate",
+        validate_responses=True,
+        load_entrypoint_plugins=False,
+        max_upload_bytes=4096,
+        **s3_settings,
+    )
+    app = create_app(settings)
+    try:
+        with app.test_client() as client, httpx.Client(timeout=30) as http:
+            key = issue_key()
+            sid = client.post(f"{BASE}/sessions", json={}, headers=key.headers).json()["id"]
+            for data, reason in (
+                (b"MZ\x90\x00 not an image at all", "not a JPEG, PNG or WebP"),
+                (_jpeg() + b"\0" * 5000, "larger than 4096 bytes"),
+            ):
+                target = client.get(
+                    f"{BASE}/sessions/{sid}/presigned-upload-url", headers=key.headers
+                ).json()
+                posted = http.post(
+                    target["upload_url"],
+                    data=target["upload_fields"],
+                    files={"file": ("x.jpg", data, "image/jpeg")},
+                )
+                assert posted.status_code in (200, 201, 204), posted.text
+                response = client.post(
+                    f"{BASE}/sessions/{sid}/photos",
+                    json={"s3_key": target["s3_key"]},
+                    headers=key.headers,
+                )
+                assert response.status_code == 422, response.text
+                assert reason in response.json()["detail"]
+            assert app.services.objects.peek(target["s3_key"], 3) == b"\xff\xd8\xff"
+    finally:
+        app.services.db.close()

@@ -324,6 +324,12 @@ def test_register_refuses_foreign_missing_and_malformed_keys(
     )
     assert "uploaded" in body["detail"]
 
+    # an object under a good key that is no image (only the server itself could put it there)
+    text = f"org/{api_key.org_short_id}/sessions/{session_id}/other/{models.new_short_id()}.png"
+    scanserve_app.services.objects.put(text, b"plain text", content_type="image/png")
+    body = _problem(register(scanserve_client, api_key, session_id, text), 422, "validation_error")
+    assert "not a JPEG, PNG or WebP" in body["detail"]
+
     # escapes, other prefixes (a capture image's key), other types
     for bad in (
         f"org/{api_key.org_short_id}/sessions/{session_id}/../{other_session}/front/x.jpg",

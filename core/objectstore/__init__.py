@@ -81,6 +81,11 @@ class ObjectStore(Protocol):
         """The stored object's size in bytes, or None when there is no such object."""
         ...
 
+    def peek(self, key: str, length: int) -> bytes:
+        """The object's first ``length`` bytes (fewer if it is shorter), without reading the
+        rest; raises :class:`ObjectNotFound`."""
+        ...
+
     def delete(self, key: str) -> None:
         """Remove the object if it exists."""
         ...

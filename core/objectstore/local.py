@@ -46,6 +46,13 @@ class LocalObjectStore:
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise ObjectNotFound(key) from None
 
+    def peek(self, key: str, length: int) -> bytes:
+        try:
+            with self._path(key).open("rb") as stored:
+                return stored.read(length)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise ObjectNotFound(key) from None
+
     def size(self, key: str) -> int | None:
         try:
             stat = self._path(key).stat()

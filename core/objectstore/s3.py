@@ -84,6 +84,23 @@ class S3ObjectStore:
         finally:
             body.close()
 
+    def peek(self, key: str, length: int) -> bytes:
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.client.get_object(
+                Bucket=self.bucket, Key=check_key(key), Range=f"bytes=0-{max(0, length - 1)}"
+            )
+        except ClientError as exc:
+            if self._code(exc) in ("NoSuchKey", "404", "NotFound"):
+                raise ObjectNotFound(key) from None
+            raise
+        body = response["Body"]
+        try:
+            return bytes(body.read(length))
+        finally:
+            body.close()
+
     def size(self, key: str) -> int | None:
         from botocore.exceptions import ClientError
 
