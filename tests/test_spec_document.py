@@ -69,6 +69,8 @@ EXPECTED_OPERATIONS: dict[str, tuple[str, str, str, str]] = {
         "201",
     ),
     "getFreshnessThresholds": ("get", "/freshness-thresholds", "Scanner Freshness", "200"),
+    "getLiveness": ("get", "/health/live", "Health", "200"),
+    "getReadiness": ("get", "/health/ready", "Health", "200"),
 }
 
 EXPECTED_TAGS = [
@@ -79,6 +81,7 @@ EXPECTED_TAGS = [
     "Scanner Enrichment",
     "Scanner Resolve",
     "Scanner Freshness",
+    "Health",
 ]
 
 EXPECTED_SCHEMAS = {
@@ -121,6 +124,7 @@ EXPECTED_SCHEMAS = {
     "SaveRedirectRequest",
     "RedirectRule",
     "FreshnessThresholds",
+    "HealthStatus",
     "Problem",
     "ProblemFieldError",
 }
@@ -190,6 +194,7 @@ EXPECTED_INLINE_ENUMS: dict[tuple[str, str], list[str]] = {
         "rate_limited",
         "internal_error",
         "not_implemented",
+        "service_unavailable",
     ],
 }
 
@@ -763,10 +768,13 @@ def test_security_schemes(spec: dict[str, Any]) -> None:
         {"BearerAuth": []},
         {"CookieAuth": []},
     ]
+    for op_id in ("getLiveness", "getReadiness"):  # probes: no credential at all
+        assert ops[op_id]["security"] == [{}]
     # the local storage's upload endpoint: its signed policy is the credential
     assert ops["receiveUpload"]["security"] == [{}]
+    exempt = ("getFreshnessThresholds", "getLiveness", "getReadiness", "receiveUpload")
     for op_id, op in ops.items():
-        if op_id not in ("getFreshnessThresholds", "receiveUpload"):
+        if op_id not in exempt:
             assert "security" not in op, f"{op_id} overrides the global security"
 
 
