@@ -54,6 +54,7 @@ HANDLER_MODULES = (
     "resolve",
     "freshness",
     "health",
+    "plugins",
 )
 
 

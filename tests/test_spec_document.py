@@ -71,6 +71,7 @@ EXPECTED_OPERATIONS: dict[str, tuple[str, str, str, str]] = {
     "getFreshnessThresholds": ("get", "/freshness-thresholds", "Scanner Freshness", "200"),
     "getLiveness": ("get", "/health/live", "Health", "200"),
     "getReadiness": ("get", "/health/ready", "Health", "200"),
+    "listPlugins": ("get", "/plugins", "Scanner Plugins", "200"),
 }
 
 EXPECTED_TAGS = [
@@ -82,6 +83,7 @@ EXPECTED_TAGS = [
     "Scanner Resolve",
     "Scanner Freshness",
     "Health",
+    "Scanner Plugins",
 ]
 
 EXPECTED_SCHEMAS = {
@@ -97,6 +99,9 @@ EXPECTED_SCHEMAS = {
     "ProposalStatusEnum",
     "ResolverTypeEnum",
     "FreshnessSourceEnum",
+    "PluginList",
+    "PluginInfo",
+    "ProviderInfo",
     "SessionCreateRequest",
     "SessionResponse",
     "SessionDetail",
@@ -165,6 +170,7 @@ EXPECTED_ENUMS: dict[str, list[str]] = {
         "global-default",
         "global-fallback",
         "built-in",
+        "plugin",  # a server plugin answered (pluginName says which)
     ],
 }
 
