@@ -37,7 +37,11 @@ def test_every_post_declares_the_header():
     param = spec["components"]["parameters"]["IdempotencyKey"]
     assert (param["name"], param["in"], param["required"]) == ("Idempotency-Key", "header", False)
     posts = [
-        op for item in spec["paths"].values() for method, op in item.items() if method == "post"
+        op
+        for item in spec["paths"].values()
+        for method, op in item.items()
+        # the storage upload target takes no credential: no organisation to keep keys for
+        if method == "post" and op.get("security") != [{}]
     ]
     assert len(posts) >= 11
     for op in posts:

@@ -44,6 +44,7 @@ EXPECTED_OPERATIONS: dict[str, tuple[str, str, str, str]] = {
         "Scanner Upload",
         "200",
     ),
+    "receiveUpload": ("post", "/uploads", "Scanner Upload", "204"),
     "registerPhoto": ("post", "/sessions/{session_id}/photos", "Scanner Photos", "201"),
     "reorderPhotos": (
         "post",
@@ -118,6 +119,7 @@ EXPECTED_SCHEMAS = {
     "QrHop",
     "Gs1ElementData",
     "CaptureImageUpload",
+    "PresignedUpload",
     "PresignedUploadResponse",
     "PhotoCreateRequest",
     "PhotoResponse",
@@ -222,6 +224,10 @@ EXPECTED_409 = {
     "createCapture",
     "uploadCaptureImage",
     "registerPhoto",
+    "reorderPhotos",
+    "updatePhoto",
+    "getPresignedUploadUrl",
+    "receiveUpload",
     "submitSession",
     "endSession",
     "retryCapture",
@@ -736,9 +742,10 @@ def test_operations_declare_their_error_responses(spec: dict[str, Any]) -> None:
         security = op.get("security", global_security)
 
         assert {"429", "500"} <= codes, op_id
-        if security and {} not in security:
+        public_read = {} in security and _method == "get"
+        if security and not public_read:
             assert "401" in codes, f"{op_id} is secured but lacks 401"
-        if {} in security:  # public: failing credentials are ignored, never a 401
+        if public_read:  # public reads ignore failing credentials: never a 401
             assert "401" not in codes, f"{op_id} is public but declares 401"
         if params or has_body:
             assert "422" in codes, f"{op_id} takes input but lacks 422"
@@ -802,6 +809,7 @@ def test_security_schemes(spec: dict[str, Any]) -> None:
         "signOut": [{"CookieAuth": [], "CsrfToken": []}],
         "getLiveness": [{}],  # probes: no credential at all
         "getReadiness": [{}],
+        "receiveUpload": [{}],  # the local upload endpoint: its signed policy is the credential
     }
     for op_id, (method, security) in ops.items():
         expected = special.get(op_id, read if method == "get" else write)
@@ -813,11 +821,11 @@ def test_security_schemes(spec: dict[str, Any]) -> None:
 
 
 def test_every_authenticated_operation_declares_403(spec: dict[str, Any]) -> None:
-    for _, _, op, _ in iter_operations(spec):
+    for _, method, op, _ in iter_operations(spec):
         if op.get("security") == [{}]:
             continue  # no credential taken, none refused for its scope
-        if {} in op.get("security", []):
-            # public: a credential that fails is ignored, never a 401 (see the 401 test)
+        if {} in op.get("security", []) and method == "get":
+            # a public read: a credential that fails is ignored, never a 401 (see above)
             assert "401" not in op["responses"] and "403" in op["responses"], op["operationId"]
             continue
         assert "401" in op["responses"] and "403" in op["responses"], op["operationId"]
