@@ -112,6 +112,7 @@ def test_error_paths(scanserve_client, api_key, problem_validator, caplog):
         boom = c.get(f"{BASE}/freshness-thresholds?gtin=4006381333931")
     body = check(boom, 500, "internal_error", v)
     assert "secret internal detail" not in boom.text
+    assert body["retryable"] is False  # a bug answers the same way every time
     assert "secret internal detail" in caplog.text  # the traceback is logged
 
     unimplemented = c.patch(

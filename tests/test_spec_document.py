@@ -188,6 +188,8 @@ EXPECTED_INLINE_ENUMS: dict[tuple[str, str], list[str]] = {
         "rate_limited",
         "internal_error",
         "not_implemented",
+        "request_timeout",
+        "headers_too_large",
     ],
 }
 
