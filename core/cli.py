@@ -95,8 +95,7 @@ def main() -> None:
 )
 def serve(host: str, port: int, demo: bool) -> None:
     """Run the API server (migrating the database first) with the embedded queue's consumer."""
-    import uvicorn
-
+    from . import server
     from .app import create_app
 
     settings = _settings()
@@ -113,7 +112,7 @@ def serve(host: str, port: int, demo: bool) -> None:
             '-H \'Content-Type: application/json\' -d \'{"metadata": {"store": "demo"}}\''
         )
         sys.stdout.flush()
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    server.run(app, settings, host=host, port=port)
 
 
 def seed_demo() -> str:
