@@ -243,6 +243,14 @@ class GatewayMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        too_large = self._header_problem(scope["headers"])
+        if too_large is not None:  # first, before any header is read
+            peer = anonymous((scope.get("client") or ("unknown", 0))[0], self.services.settings)
+            verdict = await to_thread.run_sync(
+                self.services.limiter.hit, peer.rate_key, peer.per_minute, peer.per_day
+            )
+            await send_problem(send, too_large, verdict.headers)
+            return
         headers = _headers_of(scope)
         route = self.routes.find(scope["method"], scope["path"])
         principal, rate_headers, refusal = await self._admit(scope, headers, route)
@@ -349,31 +357,26 @@ class GatewayMiddleware:
     ) -> tuple[Principal, dict[str, str], ScanserveError | None]:
         """Who is calling, the rate-limit headers for them, and why not (or None).
 
-        Cheap checks come first: the size of the headers (before any header is parsed),
-        then the credential; a refused one counts against the address's budget of failed
-        credentials (``429`` once spent), an accepted one against its own budget.
+        The headers are within their limits (checked first, in ``__call__``). A refused
+        credential counts against the address's budget of failed credentials (``429`` once
+        spent), an accepted one against its own budget.
         """
         settings = self.services.settings
         limiter = self.services.limiter
         peer = (scope.get("client") or ("unknown", 0))[0]
         client_host = client_address(peer, scope["headers"], self.trusted_proxies)
         anon = anonymous(client_host, settings)
-
-        too_large = self._header_problem(scope["headers"])
-        if too_large is not None:
-            verdict = await to_thread.run_sync(
-                limiter.hit, anon.rate_key, anon.per_minute, anon.per_day
-            )
-            return anon, verdict.headers, too_large
-
         # A credential is always checked: refusing good keys because others failed from the
         # same (shared, NATed) address would let anyone there lock everyone out. Failures
         # count against their own budget, never the address's anonymous one.
         failed_key = f"authfail:{client_host}"
         failed_budget = (settings.failed_auth_per_minute, settings.failed_auth_per_day)
+
+        def identify() -> Principal:  # header parsing too stays off the event loop
+            return authenticate(_credentials(headers, scope["headers"]), client_host, settings)
+
         try:
-            creds = _credentials(headers, scope["headers"])
-            principal = await to_thread.run_sync(authenticate, creds, client_host, settings)
+            principal = await to_thread.run_sync(identify)
         except Unauthorized as exc:
             verdict = await to_thread.run_sync(limiter.hit, failed_key, *failed_budget)
             if not verdict.allowed:

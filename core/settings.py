@@ -41,10 +41,11 @@ Hostile input (every limit answers a problem document, never a 500)
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -108,6 +109,13 @@ class Settings(BaseSettings):
     qr_allow_private: bool = False
     qr_allowed_networks: list[str] = Field(default_factory=list)
     qr_own_resolver_hosts: list[str] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            ipaddress.ip_network(entry.strip(), strict=False)  # ValueError names the entry
+        return value
 
     @property
     def sqlite_path(self) -> Path:

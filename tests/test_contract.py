@@ -105,6 +105,8 @@ def contract_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         rate_limit_per_day=UNLIMITED,
         anonymous_rate_limit_per_minute=UNLIMITED,
         anonymous_rate_limit_per_day=UNLIMITED,
+        failed_auth_per_minute=UNLIMITED,
+        failed_auth_per_day=UNLIMITED,
     )
     app = create_app(settings, extra_plugins=[_OfflineWeb()])
     csv = root / "catalog.csv"
