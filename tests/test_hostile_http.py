@@ -140,9 +140,14 @@ def status_of(raw: bytes) -> int:
     return int(raw.split(b" ", 2)[1]) if raw.startswith(b"HTTP/1.1 ") else 0
 
 
-def test_client_disconnect_mid_body_logs_no_error(serve):
+def test_client_disconnect_mid_body_logs_no_error_and_stores_nothing(serve):
     server = serve()
-    for framing in ("Content-Length: 1000", "Transfer-Encoding: chunked"):
+    for framing, sent in (
+        ("Content-Length: 1000", b'{"metadata":'),
+        ("Transfer-Encoding: chunked", b'a\r\n{"metadata"\r\n'),
+        # a prefix that is valid JSON on its own, and the end of the body never comes
+        ("Transfer-Encoding: chunked", b"2\r\n{}\r\n"),
+    ):
         sock = server.connect()
         sock.sendall(
             head(
@@ -154,25 +159,44 @@ def test_client_disconnect_mid_body_logs_no_error(serve):
                 "Content-Type: application/json",
             )
         )
-        sock.sendall(b'{"metadata":' if "Length" in framing else b'a\r\n{"metadata"\r\n')
+        sock.sendall(sent)
         time.sleep(0.2)  # let the server start reading the body
         sock.close()
-    # the server is fine and has answered something after both disconnects
-    assert server.get("/sessions", headers={"X-API-Key": server.key}).status_code == 200
+    time.sleep(0.5)
+    # the server is fine, and a body that never ended was not taken as a whole one
+    listed = server.get("/sessions", headers={"X-API-Key": server.key})
+    assert listed.status_code == 200 and listed.json()["data"] == []
     time.sleep(0.5)
     said = server.said()
     assert "Traceback" not in said and "unhandled" not in said and "ERROR" not in said, said
 
 
+def _trickle_until_closed(sock: socket.socket, data: bytes) -> bool:
+    """Send ``data`` a byte at a time, slowly; True when the server closed the connection
+    before all of it was sent (a slowloris client is cut off)."""
+    sock.settimeout(0.25)
+    for byte in data:
+        try:
+            sock.sendall(bytes([byte]))
+            if sock.recv(1024) == b"":
+                return True
+        except TimeoutError:
+            continue  # nothing from the server yet: go on
+        except OSError:
+            return True  # reset or broken pipe: closed
+    return False
+
+
 def test_partial_request_heads_are_closed(serve):
     server = serve(header_timeout_seconds="1")
     silent = server.connect()  # sends nothing at all
-    partial = server.connect()
-    partial.sendall(f"GET {BASE}/sessions HTTP/1.1\r\nHost: x\r\nX-Slow: ".encode())
-    assert read_response(partial) == b""  # closed by the server, no answer
-    assert read_response(silent) == b""
+    assert read_response(silent) == b""  # closed by the server, no answer
     silent.close()
-    partial.close()
+    slow = server.connect()
+    # ~80 bytes at one per 0.25 s: 20 s of head, which a 1 s head timeout cuts short
+    dribble = f"GET {BASE}/sessions HTTP/1.1\r\nHost: x\r\n".encode() + b"X-Slow: " + b"a" * 40
+    assert _trickle_until_closed(slow, dribble)
+    slow.close()
     assert server.get("/sessions", headers={"X-API-Key": server.key}).status_code == 200
 
 
