@@ -230,6 +230,18 @@ def test_every_string_field_refuses_text_that_cannot_be_served_back(client, key)
     assert again["metadata"] == {"store": "Köln 🛒"}
 
 
+def test_multipart_fields_refuse_nul(client, key):
+    session = client.post(f"{BASE}/sessions", json={}, headers=key.headers).json()["id"]
+    answer = client.post(
+        f"{BASE}/captures/upload-image",
+        data={"session_id": session, "raw_value": "ab\x00cd"},
+        files={"image": ("a.png", b"\x89PNG\r\n\x1a\n", "image/png")},
+        headers=key.headers,
+    )
+    assert answer.status_code == 422, answer.text
+    assert "/raw_value" in [e["pointer"] for e in answer.json()["errors"]]
+
+
 def test_query_parameters_refuse_nul(client, key):
     answer = client.get(f"{BASE}/freshness-thresholds?gtin=4006381333931%00")
     assert answer.status_code == 422
