@@ -373,6 +373,10 @@ def test_multipart_takes_the_upload_limit_only_where_an_operation_takes_multipar
     assert as_json.status_code == 413  # JSON is held to the 1 MiB body limit
     upload = client.post(f"{BASE}/captures/upload-image", content=two_mib, headers={**h, **form})
     assert upload.status_code != 413  # within the 10 MiB upload limit (whatever else it is)
+    # a multipart Content-Type no longer lifts the limit of operations that take no multipart
+    session = client.post(f"{BASE}/sessions", json={}, headers=h).json()["id"]
+    ended = client.post(f"{BASE}/sessions/{session}/end", content=two_mib, headers={**h, **form})
+    assert ended.status_code == 413, ended.text
 
 
 class DatabaseGoneAway:
