@@ -283,3 +283,17 @@ def test_trailing_slash_redirect_is_relative(serve):
     )
     assert 300 <= answer.status_code < 400
     assert answer.headers["location"] == f"{BASE}/sessions"
+
+
+def test_a_body_without_content_type_on_the_wire_is_a_415(serve):
+    # what `curl -H 'Content-Type:'` sends: the header removed, the body kept
+    server = serve()
+    for path in ("/sessions", "/captures", "/resolve-url"):
+        for header in ("Content-Type:", None):
+            lines = [f"X-API-Key: {server.key}", "Content-Length: 2"]
+            sock = server.connect()
+            sock.sendall(head(server, "POST", path, *lines, *([header] if header else [])) + b"{}")
+            raw = read_response(sock)
+            sock.close()
+            assert status_of(raw) == 415, (path, header, raw[:500])
+            assert b"application/problem+json" in raw.partition(b"\r\n\r\n")[0]
