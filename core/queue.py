@@ -104,8 +104,13 @@ class Queue:
         )
         for short_id in stale:
             self.enqueue_capture(short_id)
-        if stale:
-            logger.info("re-queued %d stale captures", len(stale))
+        if stale:  # a worker died or stalled on them: worth an operator's attention
+            logger.warning(
+                "re-queued %d capture(s) stuck past %d s: %s",
+                len(stale),
+                self.services.settings.capture_stale_seconds,
+                ", ".join(stale[:20]) + (" ..." if len(stale) > 20 else ""),
+            )
         return len(stale)
 
     def consumer(self, workers: int | None = None, *, handle_signals: bool = False) -> Consumer:

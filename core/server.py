@@ -10,15 +10,13 @@
   kept-alive connections close after ``keep_alive_seconds``.
 - ``proxy_headers`` is off: uvicorn would trust ``X-Forwarded-For`` from loopback. The
   gateway honours it only from ``trusted_proxies``.
-- The access log goes through :class:`RedactSecrets`: the values of query parameters that
-  carry credentials (``api_key``, ``token``, ...) never reach a log line.
+- Logging is :mod:`scanserve.logconfig`'s (``log_config``), whose filter redacts the values of
+  query parameters that carry credentials (``api_key``, ``token``, ...) in access-log lines.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import re
 from typing import Any
 
 import h11
@@ -26,30 +24,6 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .settings import Settings
-
-ACCESS_LOGGER = "uvicorn.access"
-
-_SECRET_PARAMETER = re.compile(
-    r"(?i)([?&;](?:[^=&;#]*?[_-])?"
-    r"(?:api[_-]?key|key|token|access[_-]?token|secret|password|passwd|sessionid|auth|"
-    r"authorization|signature|sig|code)=)[^&;#\s]*"
-)
-
-
-def redact(text: str) -> str:
-    """``text`` with the value of every credential-like query parameter replaced."""
-    return _SECRET_PARAMETER.sub(r"\1[redacted]", text)
-
-
-class RedactSecrets(logging.Filter):
-    """Rewrites log records so query-string credentials never reach a handler."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
-        elif isinstance(record.msg, str):
-            record.msg = redact(record.msg)
-        return True
 
 
 class _GuardedH11Protocol(H11Protocol):
@@ -94,7 +68,9 @@ class _GuardedH11Protocol(H11Protocol):
             self.transport.close()
 
 
-def uvicorn_config(app: Any, settings: Settings, *, host: str, port: int) -> uvicorn.Config:
+def uvicorn_config(
+    app: Any, settings: Settings, *, host: str, port: int, log_config: dict[str, Any] | None = None
+) -> uvicorn.Config:
     protocol = type(
         "ScanserveH11Protocol",
         (_GuardedH11Protocol,),
@@ -104,7 +80,9 @@ def uvicorn_config(app: Any, settings: Settings, *, host: str, port: int) -> uvi
         app,
         host=host,
         port=port,
-        log_level="info",
+        # with our log_config, its levels stand (SCANSERVE_LOG_LEVEL)
+        log_level=None if log_config else "info",
+        log_config=log_config,
         http=protocol,
         h11_max_incomplete_event_size=settings.max_header_bytes,
         timeout_keep_alive=max(1, round(settings.keep_alive_seconds)),
@@ -113,8 +91,9 @@ def uvicorn_config(app: Any, settings: Settings, *, host: str, port: int) -> uvi
     )
 
 
-def run(app: Any, settings: Settings, *, host: str, port: int) -> None:
+def run(
+    app: Any, settings: Settings, *, host: str, port: int, log_config: dict[str, Any] | None = None
+) -> None:
     """Serve ``app`` until SIGINT/SIGTERM."""
-    config = uvicorn_config(app, settings, host=host, port=port)
-    logging.getLogger(ACCESS_LOGGER).addFilter(RedactSecrets())
+    config = uvicorn_config(app, settings, host=host, port=port, log_config=log_config)
     uvicorn.Server(config).run()

@@ -37,6 +37,17 @@ Hostile input (every limit answers a problem document, never a 500)
     Timeouts of ``scanserve serve``: ``header_timeout_seconds`` (10) for a connection to
     send a whole request head, ``body_timeout_seconds`` (30) for the body (``408``), and
     ``keep_alive_seconds`` (5) for an idle kept-alive connection.
+Command line
+    ``create_database`` (false): let a command other than ``db upgrade`` and ``serve`` create
+    a new, empty database where none is (``scanserve --create ...`` does the same); otherwise
+    it refuses, so a command run from the wrong folder cannot mint keys nobody will see.
+Logging
+    ``log_format``: ``text`` (one line: time, level, logger, message) or ``json`` (one JSON
+    object a line, for log shippers); ``log_level`` (``INFO``).
+Product lookups
+    ``lookup_cache_ttl_seconds`` (7 days): a product an outside provider found is kept in the
+    catalog with its source and the time it was fetched, and asked for again once it is older
+    than this (0: at every lookup). Imported products never expire.
 """
 
 from __future__ import annotations
@@ -45,8 +56,10 @@ import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+ENV_PREFIX = "SCANSERVE_"
 
 
 class Settings(BaseSettings):
@@ -110,6 +123,16 @@ class Settings(BaseSettings):
     qr_allowed_networks: list[str] = Field(default_factory=list)
     qr_own_resolver_hosts: list[str] = Field(default_factory=list)
 
+    # command line
+    create_database: bool = False
+
+    # logging
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # product lookups
+    lookup_cache_ttl_seconds: int = Field(default=7 * 86_400, ge=0)
+
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
@@ -124,3 +147,29 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.sqlite_path}"
+
+
+class SettingsProblem(ValueError):
+    """The environment holds a setting that cannot be used; the message is one line naming
+    the variable(s) and what is wrong."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """``Settings(**overrides)``, with any error turned into one :class:`SettingsProblem`."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except SettingsError as exc:
+        # pydantic-settings says only which field failed to parse; list fields are JSON.
+        field = str(exc).split('"')[1] if '"' in str(exc) else ""
+        name = ENV_PREFIX + field.upper() if field else "a setting"
+        raise SettingsProblem(
+            f'{name} is not valid JSON (a list is written ["a", "b"]): {exc.__cause__ or exc}'
+        ) from None
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"])
+            value = error.get("input")
+            shown = f" (got {value!r})" if isinstance(value, str | int | float) else ""
+            problems.append(f"{ENV_PREFIX}{field.upper()}: {error['msg']}{shown}")
+        raise SettingsProblem("invalid setting " + "; ".join(problems)) from None

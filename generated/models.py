@@ -714,6 +714,15 @@ class FreshnessThresholds(BaseModel):
     source: FreshnessSourceEnum
 
 
+class HealthStatus(BaseModel):
+    """
+    A health probe's answer; `checks` names each dependency looked at.
+    """
+
+    status: Literal["ok"]
+    checks: dict[str, str]
+
+
 class ProblemFieldError(BaseModel):
     """
     One validation failure.
@@ -863,6 +872,7 @@ class Problem(BaseModel):
             "rate_limited",
             "internal_error",
             "not_implemented",
+            "service_unavailable",
             "request_timeout",
             "headers_too_large",
         ],
@@ -882,6 +892,12 @@ class Problem(BaseModel):
     errors: Annotated[
         list[ProblemFieldError] | None,
         Field(description="On `422` only, one entry per offending field or parameter."),
+    ] = None
+    checks: Annotated[
+        dict[str, str] | None,
+        Field(
+            description="On `503` from the readiness probe only, each dependency and its state."
+        ),
     ] = None
 
 
