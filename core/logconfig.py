@@ -35,12 +35,17 @@ _API_KEY = re.compile(r"\b(csb|csu|cpk)_[A-Za-z0-9]{32}_[0-9a-f]{8}\b")
 _QUERY_SECRET = re.compile(
     r"(?i)([?&;](?:[^=&;#\s]*?[_-])?"
     r"(?:api[_-]?key|key|token|access[_-]?token|secret|password|passwd|sessionid|auth|"
-    r"authorization|signature|sig|code)=)[^&;#\s\"]*"
+    r"authorization|signature|sig|code)=)([^&;#\s\"]*)"
 )
 
 
 def _query_secrets(text: str) -> str:
-    return _QUERY_SECRET.sub(r"\1[redacted]", text)
+    def clean(match: re.Match[str]) -> str:
+        if match.group(2).endswith("[redacted]"):
+            return match.group(0)  # an API key, already cut to its kind (csb_[redacted])
+        return match.group(1) + "[redacted]"
+
+    return _QUERY_SECRET.sub(clean, text)
 
 
 # Functions str -> str run over every message after the API-key pattern; append to add one.

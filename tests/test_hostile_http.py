@@ -260,7 +260,7 @@ def test_query_string_secrets_never_reach_the_log(serve):
     assert server.get("/sessions", headers={"X-API-Key": server.key}).status_code == 200
     time.sleep(0.5)
     said = server.said()
-    assert "api_key=[redacted]&page=1&access_token=[redacted]" in said, said[-2000:]
+    assert "api_key=csb_[redacted]&page=1&access_token=[redacted]" in said, said[-2000:]
     assert server.key not in said and "s3cr3t-t0ken" not in said
 
 
