@@ -56,6 +56,7 @@ HANDLER_MODULES = (
     "resolve",
     "freshness",
     "health",
+    "plugins",
 )
 
 
