@@ -17,7 +17,6 @@ import pytest
 
 from scanserve import catalog, untrusted
 from scanserve.app import contract, create_app
-from scanserve.plugins.hookspecs import hookimpl
 from scanserve.settings import Settings
 from scanserve.testing import issue_key
 
@@ -379,24 +378,34 @@ def test_multipart_takes_the_upload_limit_only_where_an_operation_takes_multipar
     assert ended.status_code == 413, ended.text
 
 
-class DatabaseGoneAway:
-    """A freshness plugin whose database connection dropped: a 500 a retry may cure."""
+@pytest.mark.parametrize(
+    ("failure", "retryable"),
+    [
+        # the database connection dropped, or SQLite stayed locked: a retry may succeed
+        (peewee.OperationalError("server closed the connection unexpectedly"), True),
+        (peewee.InterfaceError("connection already closed"), True),
+        # a bug (or data it cannot handle) answers the same way every time
+        (RuntimeError("secret internal detail"), False),
+        (peewee.IntegrityError("violates check constraint"), False),
+    ],
+)
+def test_only_transient_500s_are_retryable(tmp_path, monkeypatch, failure, retryable):
+    from scanserve import sessions
 
-    @hookimpl(tryfirst=True)
-    def freshness_thresholds(self, gtin, brick_code, org_rules):
-        raise peewee.OperationalError("server closed the connection unexpectedly")
+    def fail(*_args: Any, **_kwargs: Any) -> Any:
+        raise failure
 
-
-def test_only_transient_500s_are_retryable(tmp_path, caplog):
     settings = Settings(
         data_dir=tmp_path / "data", queue="immediate", load_entrypoint_plugins=False
     )
-    app = create_app(settings, extra_plugins=[DatabaseGoneAway()])
+    app = create_app(settings)
     try:
+        key = issue_key()
+        monkeypatch.setattr(sessions, "page", fail)  # the storage layer fails under the handler
         with app.test_client() as client:
-            answer = client.get(f"{BASE}/freshness-thresholds?gtin=4006381333931")
+            answer = client.get(f"{BASE}/sessions", headers=key.headers)
         assert answer.status_code == 500
-        assert answer.json()["retryable"] is True
-        assert "server closed the connection" not in answer.text
+        assert answer.json()["retryable"] is retryable
+        assert str(failure) not in answer.text
     finally:
         app.services.db.close()
