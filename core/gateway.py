@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .auth import API_KEY_HEADER, SESSION_COOKIE, Credentials, Principal, anonymous, authenticate
 from .errors import (
     PROBLEM_CONTENT_TYPE,
+    Forbidden,
     HeadersTooLarge,
     InternalError,
     PayloadTooLarge,
@@ -38,6 +39,7 @@ from .errors import (
     UnsupportedMediaType,
     problem_body,
 )
+from .websessions import CSRF_HEADER, SAFE_METHODS, csrf_ok
 
 if TYPE_CHECKING:
     from .services import Services
@@ -47,6 +49,7 @@ logger = logging.getLogger("scanserve.gateway")
 PRINCIPAL_KEY = "scanserve.principal"
 SERVICES_KEY = "scanserve.services"
 RATE_HEADERS_KEY = "scanserve.rate_headers"
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
 def _with_rate_headers(message: Message, rate_headers: list[tuple[bytes, bytes]]) -> Message:
@@ -373,7 +376,8 @@ class GatewayMiddleware:
         failed_budget = (settings.failed_auth_per_minute, settings.failed_auth_per_day)
 
         def identify() -> Principal:  # header parsing too stays off the event loop
-            return authenticate(_credentials(headers, scope["headers"]), client_host, settings)
+            creds = _credentials(headers, scope["headers"])
+            return authenticate(creds, client_host, settings, self.services.jwt_verifier)
 
         try:
             principal = await to_thread.run_sync(identify)
@@ -387,6 +391,20 @@ class GatewayMiddleware:
         )
         if not verdict.allowed:
             return principal, verdict.headers, RateLimited(verdict.retry_after)
+        if (
+            principal.via == "cookie"
+            and scope["method"] not in SAFE_METHODS
+            and not csrf_ok(principal, headers.get(CSRF_HEADER.lower()))
+        ):
+            # Cookie sessions need the CSRF token on unsafe methods (scanserve.websessions).
+            return (
+                principal,
+                verdict.headers,
+                Forbidden(
+                    f"A request signed in with the session cookie must send the {CSRF_HEADER} "
+                    "header with the token returned at sign-in."
+                ),
+            )
         return principal, verdict.headers, self._body_problem(headers, route)
 
     @staticmethod
@@ -438,7 +456,9 @@ class GatewayMiddleware:
         media_type = _media_type(headers)
         multipart = media_type.startswith("multipart/")
         if multipart and route is not None and media_type in route.media_types:
-            return settings.max_upload_bytes
+            # the file may be max_upload_bytes; the form's other fields and part headers
+            # get some room besides (the handlers hold the file itself to the limit)
+            return settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES
         return settings.max_body_bytes
 
 
@@ -511,3 +531,25 @@ class IgnoreBodyWithoutContract:
             return {"type": "http.request", "body": b"", "more_body": False}
 
         await self.app(scope, empty, send)
+
+
+class MostSpecificPath:
+    """A request path answers only the methods of the contract's path that fits it best.
+
+    ``/captures/upload-image`` (POST) also fits the template ``/captures/{id}`` (GET), and
+    ``.../photos/reorder`` (POST) fits ``.../photos/{photo_id}`` (PATCH); routing would hand
+    a GET of the first to ``getCapture``, whose id check then answers 422. OpenAPI matches
+    concrete paths before templated ones, so any other method there is a 405, which the
+    exception middleware renders (with ``Allow``) like every other.
+    """
+
+    def __init__(self, app: ASGIApp, paths: Any):
+        self.app = app
+        self.paths = paths  # scanserve.app.PathMethods
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.paths.refuses(scope["path"], scope["method"]):
+            from starlette.exceptions import HTTPException
+
+            raise HTTPException(405)
+        await self.app(scope, receive, send)

@@ -12,6 +12,13 @@ Queue
     ``queue``: ``embedded`` (Huey on SQLite in ``data_dir``, consumer threads inside
     ``scanserve serve``), ``redis`` (Huey on ``redis_url``; run ``scanserve worker``
     processes), or ``immediate`` (tasks run in the calling thread; for tests and scripts).
+Object storage
+    Photos and uploaded images go to ``<data_dir>/objects`` unless ``s3_bucket`` is set; then
+    to that bucket of ``s3_endpoint_url`` (empty: AWS) in ``s3_region``, with
+    ``s3_access_key_id`` / ``s3_secret_access_key`` (empty: boto3's credential chain).
+    ``s3_addressing_style`` is ``path`` for most S3-compatible servers (MinIO, moto).
+    Presigned uploads expire after ``upload_url_expires_seconds``; a photo or an uploaded image
+    may be at most ``max_upload_bytes``.
 Rate limits
     Defaults per key per window; a key's own non-zero limits override them. ``cpk``
     (publishable) keys get ``publishable_rate_limit_per_minute``. Counters live in
@@ -37,6 +44,17 @@ Hostile input (every limit answers a problem document, never a 500)
     Timeouts of ``scanserve serve``: ``header_timeout_seconds`` (10) for a connection to
     send a whole request head, ``body_timeout_seconds`` (30) for the body (``408``), and
     ``keep_alive_seconds`` (5) for an idle kept-alive connection.
+Credentials (see ``docs/authentication.md``)
+    Personal access tokens need no setting. ``oidc_issuer`` turns on OAuth 2.0
+    resource-server mode: bearer JWTs signed by that issuer are accepted when their ``aud``
+    holds ``oidc_audience`` (required then), checked against the issuer's JWKS
+    (``oidc_jwks_url``, found through the issuer's discovery document when empty, or a local
+    ``oidc_jwks_file`` for offline use), with ``oidc_leeway_seconds`` of clock skew on
+    ``exp``/``nbf``/``iat``. The organisation comes from the ``oidc_org_claim`` claim (one
+    organisation id or a list), scopes from ``oidc_scope_claim`` (a space-separated string
+    or a list). Browser sign-in cookies live ``web_session_ttl_seconds`` at most;
+    ``session_cookie_secure`` forces the cookie's ``Secure`` flag on or off (default: on
+    exactly when the request came over HTTPS).
 Command line
     ``create_database`` (false): let a command other than ``db upgrade`` and ``serve`` create
     a new, empty database where none is (``scanserve --create ...`` does the same); otherwise
@@ -56,7 +74,7 @@ import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 ENV_PREFIX = "SCANSERVE_"
@@ -83,6 +101,15 @@ class Settings(BaseSettings):
     body_timeout_seconds: float = Field(default=30.0, gt=0)
     keep_alive_seconds: float = Field(default=5.0, gt=0)
     trusted_proxies: list[str] = Field(default_factory=list)
+
+    # object storage (local files under data_dir unless s3_bucket is set)
+    upload_url_expires_seconds: int = Field(default=900, ge=1, le=7 * 24 * 3600)
+    s3_bucket: str = ""
+    s3_endpoint_url: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: SecretStr = SecretStr("")
+    s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
 
     # sessions
     session_ttl_seconds: int = Field(default=24 * 3600, ge=1)
@@ -136,6 +163,46 @@ class Settings(BaseSettings):
 
     # product lookups
     lookup_cache_ttl_seconds: int = Field(default=7 * 86_400, ge=0)
+
+    # credentials: outside OIDC issuer (resource-server mode) and browser sessions
+    oidc_issuer: str = ""
+    oidc_audience: str = ""
+    oidc_jwks_url: str = ""
+    oidc_jwks_file: Path | None = None
+    oidc_algorithms: list[str] = Field(
+        default_factory=lambda: [
+            "RS256",
+            "RS384",
+            "RS512",
+            "PS256",
+            "PS384",
+            "PS512",
+            "ES256",
+            "ES384",
+            "ES512",
+            "EdDSA",
+        ]
+    )
+    oidc_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    oidc_org_claim: str = "org"
+    oidc_scope_claim: str = "scope"
+    oidc_jwks_cache_seconds: int = Field(default=3600, ge=0)
+    oidc_jwks_min_refresh_seconds: int = Field(default=30, ge=0)
+    oidc_http_timeout_seconds: float = Field(default=5.0, gt=0)
+    web_session_ttl_seconds: int = Field(default=8 * 3600, ge=60)
+    session_cookie_secure: bool | None = None
+
+    @model_validator(mode="after")
+    def _check_oidc(self) -> Settings:
+        if self.oidc_issuer and not self.oidc_audience:
+            raise ValueError("SCANSERVE_OIDC_AUDIENCE is required with SCANSERVE_OIDC_ISSUER")
+        unsafe = [a for a in self.oidc_algorithms if a.upper() == "NONE" or a.startswith("HS")]
+        if unsafe:
+            # An issuer's public key must never verify a token as an HMAC secret.
+            raise ValueError(
+                f"SCANSERVE_OIDC_ALGORITHMS may hold asymmetric algorithms only, not {unsafe}"
+            )
+        return self
 
     @field_validator("trusted_proxies")
     @classmethod

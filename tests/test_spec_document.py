@@ -44,6 +44,7 @@ EXPECTED_OPERATIONS: dict[str, tuple[str, str, str, str]] = {
         "Scanner Upload",
         "200",
     ),
+    "receiveUpload": ("post", "/uploads", "Scanner Upload", "204"),
     "registerPhoto": ("post", "/sessions/{session_id}/photos", "Scanner Photos", "201"),
     "reorderPhotos": (
         "post",
@@ -71,6 +72,8 @@ EXPECTED_OPERATIONS: dict[str, tuple[str, str, str, str]] = {
     "getLiveness": ("get", "/health/live", "Health", "200"),
     "getReadiness": ("get", "/health/ready", "Health", "200"),
     "listPlugins": ("get", "/plugins", "Scanner Plugins", "200"),
+    "signIn": ("post", "/auth/session", "Authentication", "201"),
+    "signOut": ("delete", "/auth/session", "Authentication", "204"),
 }
 
 EXPECTED_TAGS = [
@@ -83,6 +86,7 @@ EXPECTED_TAGS = [
     "Scanner Freshness",
     "Health",
     "Scanner Plugins",
+    "Authentication",
 ]
 
 EXPECTED_SCHEMAS = {
@@ -114,6 +118,7 @@ EXPECTED_SCHEMAS = {
     "QrHop",
     "Gs1ElementData",
     "CaptureImageUpload",
+    "PresignedUpload",
     "PresignedUploadResponse",
     "PhotoCreateRequest",
     "PhotoResponse",
@@ -130,6 +135,7 @@ EXPECTED_SCHEMAS = {
     "HealthStatus",
     "Problem",
     "ProblemFieldError",
+    "WebSession",
 }
 
 EXPECTED_ENUMS: dict[str, list[str]] = {
@@ -219,6 +225,10 @@ EXPECTED_409 = {
     "createCapture",
     "uploadCaptureImage",
     "registerPhoto",
+    "reorderPhotos",
+    "updatePhoto",
+    "getPresignedUploadUrl",
+    "receiveUpload",
     "submitSession",
     "endSession",
     "retryCapture",
@@ -762,19 +772,52 @@ def test_security_schemes(spec: dict[str, Any]) -> None:
         "in": "cookie",
         "name": "sessionid",
     }
-    assert spec["security"] == [{"ApiKeyAuth": []}, {"BearerAuth": []}, {"CookieAuth": []}]
-    ops = {op["operationId"]: op for _, _, op, _ in iter_operations(spec)}
-    assert ops["getFreshnessThresholds"]["security"] == [
-        {},
+    assert schemes["BearerAuth"]["bearerFormat"]
+    assert schemes["CsrfToken"] == {
+        **schemes["CsrfToken"],
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-CSRF-Token",
+    }
+    read = [{"ApiKeyAuth": []}, {"BearerAuth": ["scanner:read"]}, {"CookieAuth": ["scanner:read"]}]
+    write = [
         {"ApiKeyAuth": []},
-        {"BearerAuth": []},
-        {"CookieAuth": []},
+        {"BearerAuth": ["scanner:write"]},
+        {"CookieAuth": ["scanner:write"], "CsrfToken": []},
     ]
-    for op_id in ("getLiveness", "getReadiness"):  # probes: no credential at all
-        assert ops[op_id]["security"] == [{}]
-    for op_id, op in ops.items():
-        if op_id not in ("getFreshnessThresholds", "getLiveness", "getReadiness"):
-            assert "security" not in op, f"{op_id} overrides the global security"
+    # Operations that change data take the global requirement; reading ones state their own.
+    assert spec["security"] == write
+    ops = {
+        op["operationId"]: (method, op.get("security", spec["security"]))
+        for _, method, op, _ in iter_operations(spec)
+    }
+    special = {
+        "getFreshnessThresholds": [{}, *read],
+        "getPresignedUploadUrl": [
+            {"ApiKeyAuth": []},
+            {"BearerAuth": ["scanner:write"]},
+            {"CookieAuth": ["scanner:write"]},
+        ],
+        "signIn": [{"ApiKeyAuth": []}, {"BearerAuth": []}],
+        "signOut": [{"CookieAuth": [], "CsrfToken": []}],
+        "getLiveness": [{}],  # probes: no credential at all
+        "getReadiness": [{}],
+        "receiveUpload": [{}],  # the local upload endpoint: its signed policy is the credential
+    }
+    for op_id, (method, security) in ops.items():
+        expected = special.get(op_id, read if method == "get" else write)
+        assert security == expected, op_id
+        if method not in ("get", "head", "options"):
+            # cookie authentication on an unsafe method always goes with the CSRF token
+            for requirement in security:
+                assert "CookieAuth" not in requirement or "CsrfToken" in requirement, op_id
+
+
+def test_every_authenticated_operation_declares_403(spec: dict[str, Any]) -> None:
+    for _, _, op, _ in iter_operations(spec):
+        if op.get("security") == [{}]:
+            continue  # no credential taken, none refused for its scope
+        assert "401" in op["responses"] and "403" in op["responses"], op["operationId"]
 
 
 # --------------------------------------------------------------------------- links
