@@ -20,6 +20,7 @@ from importlib.resources import files
 from typing import Any
 from urllib.parse import urlsplit
 
+import peewee
 import yaml
 from connexion import ConnexionMiddleware
 from connexion.exceptions import ProblemException
@@ -29,6 +30,7 @@ from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from . import errors
 from .gateway import (
@@ -37,6 +39,7 @@ from .gateway import (
     IgnoreBodyWithoutContract,
     MostSpecificPath,
     RateHeadersMiddleware,
+    RouteTable,
 )
 from .idempotency import IdempotencyMiddleware
 from .ids import accepting_uuid_ids
@@ -238,24 +241,6 @@ def _allowed_methods(spec: dict[str, Any]) -> Callable[[str], list[str]]:
     return PathMethods(spec)
 
 
-def _public_operations(spec: dict[str, Any]) -> list[tuple[str, re.Pattern[str]]]:
-    """(method, path pattern) of every reading operation (GET) whose ``security`` admits
-    anonymous calls: there a credential that fails is ignored. A public write (the storage
-    upload target) still refuses a broken credential."""
-    base_path = urlsplit(spec["servers"][0]["url"]).path.rstrip("/")
-    public = []
-    for template, item in spec["paths"].items():
-        for method, op in item.items():
-            if method != "get" or {} not in op.get("security", spec.get("security", [])):
-                continue
-            literals = re.split(r"\{[^/{}]+\}", base_path + template)
-            pattern = re.compile("[^/]+".join(map(re.escape, literals)))
-            public.append((method.upper(), pattern))
-            if method == "get":
-                public.append(("HEAD", pattern))
-    return public
-
-
 def _http_exception_handler(
     allowed_methods: Callable[[str], list[str]],
 ) -> Callable[[ConnexionRequest, Exception], ConnexionResponse]:
@@ -277,7 +262,16 @@ def _http_exception_handler(
 
 def _on_unexpected(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     logger.error("unhandled exception", exc_info=exc)
+    if isinstance(exc, (peewee.OperationalError, peewee.InterfaceError)):
+        # the database was unreachable, locked or restarting: the same request may succeed
+        return _problem(errors.TransientError(), _type_base(request))
     return _problem(errors.InternalError(), _type_base(request))
+
+
+def _on_disconnect(_request: ConnexionRequest, _exc: Exception) -> ConnexionResponse:
+    # The client went away mid-body: not an error of ours, and nobody reads the answer.
+    logger.info("client left before sending the whole body")
+    return _problem(errors.BadRequest("The client disconnected before the body was complete."))
 
 
 def create_app(
@@ -319,12 +313,13 @@ def create_app(
     app.add_error_handler(errors.ScanserveError, _on_scanserve_error)
     app.add_error_handler(ProblemException, _on_problem)
     app.add_error_handler(HTTPException, _http_exception_handler(_allowed_methods(spec)))
+    app.add_error_handler(ClientDisconnect, _on_disconnect)
     app.add_error_handler(Exception, _on_unexpected)
     app.add_middleware(
         GatewayMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         services=services,
-        public=_public_operations(spec),
+        routes=RouteTable.from_spec(spec),
     )
     # Inside the gateway (it needs the caller, and the gateway's headers go on replays too)
     # and outside the exception middleware (it records error answers as sent).

@@ -286,7 +286,8 @@ class SessionCreateRequest(BaseModel):
     device_context: Annotated[
         dict[str, Any] | None,
         Field(
-            description="Free-form facts about the capturing device (platform, camera, screen, locale,\n...), stored as given for diagnostics.\n"
+            description="Free-form facts about the capturing device (platform, camera, screen, locale,\n...), stored as given for diagnostics. At most 256 object members and array\nitems in all, nested at most 8 levels below `device_context` (`422` otherwise).\n",
+            max_length=256,
         ),
     ] = {}
     capture_mode: Annotated[CaptureModeEnum | None, Field(validate_default=True)] = (
@@ -399,7 +400,7 @@ class CaptureCreateRequest(BaseModel):
     gs1_dl_data: Annotated[
         dict[str, Any] | None,
         Field(
-            description="What the client decoded itself (GS1 Application Identifiers, say), free-form, or\n`null`. It is not stored: the server decodes `raw_value` and the capture's\n`gs1_dl_data` is what it finds there.\n"
+            description="What the client decoded itself (GS1 Application Identifiers, say), free-form, or\n`null`. It is not stored: the server decodes `raw_value` and the capture's\n`gs1_dl_data` is what it finds there.\nLike every free-form object, at most 256 members and items in all, nested at\nmost 8 levels (`422` otherwise).\n"
         ),
     ] = None
 
@@ -796,7 +797,7 @@ class RedirectRule(BaseModel):
     position: Annotated[
         int,
         Field(
-            description="The rule's place among the product's rules, from 0; new rules go last.",
+            description="The rule's place among the product's rules of the caller's organisation, from 0;\nnew rules go last. Each organisation numbers (and sees) only its own rules.\n",
             ge=0,
         ),
     ]
@@ -1050,6 +1051,8 @@ class Problem(BaseModel):
             "internal_error",
             "not_implemented",
             "service_unavailable",
+            "request_timeout",
+            "headers_too_large",
         ],
         Field(description="Stable machine-readable error code."),
     ]
