@@ -268,10 +268,13 @@ def _on_unexpected(request: ConnexionRequest, exc: Exception) -> ConnexionRespon
     return _problem(errors.InternalError(), _type_base(request))
 
 
-def _on_disconnect(_request: ConnexionRequest, _exc: Exception) -> ConnexionResponse:
+def _on_disconnect(request: ConnexionRequest, _exc: Exception) -> ConnexionResponse:
     # The client went away mid-body: not an error of ours, and nobody reads the answer.
     logger.info("client left before sending the whole body")
-    return _problem(errors.BadRequest("The client disconnected before the body was complete."))
+    return _problem(
+        errors.BadRequest("The client disconnected before the body was complete."),
+        _type_base(request),
+    )
 
 
 def create_app(
