@@ -11,6 +11,7 @@ from . import gs1, sessions
 from .auth import Principal
 from .errors import Conflict, NotFound, ValidationFailed
 from .metadata import initial
+from .products import overlay_names
 from .storage import models
 from .storage.fields import utcnow
 from .storage.scoping import visible
@@ -42,6 +43,7 @@ def get(principal: Principal, short_id: str) -> models.Capture:
     )
     if row is None:
         raise NotFound(f"No capture with id {short_id}.")
+    overlay_names([row])
     return row  # type: ignore[no-any-return]
 
 

@@ -312,8 +312,9 @@ def plugins() -> None:
 
 @plugins.command("list")
 def plugins_list() -> None:
-    """Each loaded plugin, its version and the hooks it implements."""
-    from .plugins.manager import build_plugin_manager, describe
+    """Each loaded plugin, its version and the hooks it implements; then each extractor,
+    the photo types routed to it, and whether it can run here."""
+    from .plugins.manager import Plugins, build_plugin_manager, describe
 
     settings = _settings()
     pm = build_plugin_manager(settings)
@@ -321,6 +322,12 @@ def plugins_list() -> None:
     for info in describe(pm):
         builtin = "yes" if info.builtin else "no"
         click.echo(f"{info.name}\t{info.version}\t{builtin}\t{','.join(info.hooks)}")
+    click.echo("")
+    click.echo("EXTRACTOR\tPHOTO TYPES\tSTATUS")
+    for extractor in Plugins(pm, settings).extractor_infos():
+        types = ",".join(extractor.photo_types) or "(product)"
+        state = f"unavailable: {extractor.unavailable}" if extractor.unavailable else "available"
+        click.echo(f"{extractor.name}\t{types}\t{state}")
 
 
 @main.group()

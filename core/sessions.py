@@ -12,6 +12,7 @@ from peewee import JOIN, fn
 from .auth import Principal
 from .errors import Conflict, FieldError, NotFound, ValidationFailed
 from .metadata import initial, merge
+from .products import overlay_names
 from .storage import models
 from .storage.fields import utcnow
 from .storage.scoping import get_owned, visible
@@ -107,6 +108,7 @@ def detail(principal: Principal, short_id: str) -> SessionDetail:
         .where(models.Photo.session == session.id)
         .order_by(models.Photo.sort_order, models.Photo.id)
     )
+    overlay_names(captures)
     session.capture_count = len(captures)
     session.photo_count = len(photos)
     return SessionDetail(session=session, captures=captures, photos=photos)
@@ -156,7 +158,9 @@ def submit(principal: Principal, short_id: str) -> models.ScanSession:
         raise Conflict(
             f"The session is {session.status}; only an ACTIVE session can be submitted."
         )
-    _change_status(session, status=COMPLETED, extraction_status="processing")
+    from .extraction import queued_fields  # the handler queues the extraction
+
+    _change_status(session, status=COMPLETED, **queued_fields())
     return get(principal, short_id)
 
 

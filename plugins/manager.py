@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from . import hookspecs
-from .providers import EnrichmentProvider, LookupProvider, QrResolver, Thresholds
+from .providers import EnrichmentProvider, Extractor, LookupProvider, QrResolver, Thresholds
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -33,6 +33,8 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "scanserve.plugins.builtin.qr_plugin",
     "scanserve.plugins.builtin.freshness_plugin",
     "scanserve.plugins.builtin.gpc_enrichment",
+    "scanserve.plugins.builtin.extractors",
+    "scanserve.plugins.builtin.openai_vision",
 )
 
 
@@ -42,6 +44,16 @@ class PluginInfo:
     version: str
     hooks: tuple[str, ...]
     builtin: bool
+
+
+@dataclass(frozen=True)
+class ExtractorInfo:
+    """A registered extractor: the photo types routed to it (empty: a product extractor) and
+    why it cannot run here, or "" when it can."""
+
+    name: str
+    photo_types: tuple[str, ...]
+    unavailable: str
 
 
 def build_plugin_manager(
@@ -78,6 +90,23 @@ class Plugins:
             register=self.enrichment_providers.append, settings=settings
         )
         pm.hook.register_qr_resolvers(register=self.qr_resolvers.append, settings=settings)
+        self.extractors: list[Extractor] = []
+        pm.hook.register_extractors(
+            register=self.extractors.append,
+            settings=settings,
+            lookup_providers=tuple(self.lookup_providers),
+        )
+
+    def extractor_infos(self) -> list[ExtractorInfo]:
+        """Every registered extractor, in order, and whether it can run here."""
+        return [
+            ExtractorInfo(
+                name=extractor.name,
+                photo_types=tuple(sorted(extractor.photo_types)),
+                unavailable=unavailable_reason(extractor),
+            )
+            for extractor in self.extractors
+        ]
 
     def analyse_url(self, url: str) -> dict[str, Any] | None:
         """The first registered resolver's answer for ``url`` as a ``qr_analysis`` dict, or
@@ -125,6 +154,18 @@ class Plugins:
 
     def describe(self) -> list[PluginInfo]:
         return describe(self.pm)
+
+
+def unavailable_reason(extractor: Extractor) -> str:
+    """Why ``extractor`` cannot run on this machine, or "" when it can (an extractor whose
+    check itself fails counts as unavailable)."""
+    check = getattr(extractor, "unavailable_reason", None)
+    if check is None:
+        return ""
+    try:
+        return str(check() or "")
+    except Exception as exc:
+        return f"availability check failed: {exc}"
 
 
 def describe(pm: pluggy.PluginManager) -> list[PluginInfo]:
