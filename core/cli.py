@@ -357,6 +357,34 @@ def catalog_import(file: Path, fmt: str) -> None:
         sys.exit(1)
 
 
+@catalog.command("show")
+@click.argument("gtin")
+@click.option("--org", "org_ref", help="Organisation id or name: show its own values too.")
+def catalog_show(gtin: str, org_ref: str | None) -> None:
+    """One product as JSON: the catalog's values, or what an organisation sees (the catalog
+    with the values its applied proposals wrote)."""
+    import json
+
+    from . import gs1, products
+    from .storage import models
+
+    _open()
+    try:
+        gtin14 = gs1.normalise_gtin(gtin)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="GTIN") from None
+    product = models.Product.get_or_none(models.Product.gtin == gtin14)
+    if product is None:
+        raise click.ClickException(f"no product with GTIN {gtin14}")
+    values = (
+        products.current_values(_org(org_ref).id, product)
+        if org_ref
+        else products.catalog_values(product)
+    )
+    body = {"product_short_id": product.short_id, "gtin": product.gtin, **values}
+    click.echo(json.dumps(body, ensure_ascii=False, indent=2))
+
+
 @main.group()
 def freshness() -> None:
     """An organisation's freshness thresholds (they win over the global GPC defaults)."""

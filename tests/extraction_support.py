@@ -4,20 +4,35 @@ operation does), and images made with Pillow and python-barcode."""
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import io
+import json
+import shutil
+import threading
 from typing import Any
 
+import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from scanserve.pipeline import product_short_id
 from scanserve.storage import models
 
 BASE = "/scanner/api/v1"
+
+# The OCR extractor degrades to "unavailable" without Tesseract (.ci/run installs it); only
+# the tests that read its output need it.
+needs_tesseract = pytest.mark.skipif(
+    shutil.which("tesseract") is None, reason="Tesseract is not installed (Debian tesseract-ocr)"
+)
 GTIN13 = "4006381333931"
 GTIN14 = "0" + GTIN13
 
 
 def add_product(gtin14: str = GTIN14, name: str = "Highlighter Yellow", **fields: Any) -> Any:
+    existing = models.Product.get_or_none(models.Product.gtin == gtin14)
+    if existing is not None:
+        return existing
     return models.Product.create(
         short_id=product_short_id(gtin14), gtin=gtin14, name=name, **fields
     )
@@ -105,3 +120,57 @@ def proposals(client: Any, headers: dict[str, str], capture_id: str) -> list[dic
     response = client.get(f"{BASE}/captures/{capture_id}/proposals", headers=headers)
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
+
+
+class FakeOpenAI:
+    """POST /v1/chat/completions answering the scripted ``reply`` (status, body bytes, delay);
+    every request's headers and JSON body are kept."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[dict[str, str], dict[str, Any]]] = []
+        self.reply: tuple[int, bytes] = (200, b"{}")
+        self.delay = 0.0
+        self._stop = threading.Event()
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                body = json.loads(self.rfile.read(length) or b"null")
+                owner.requests.append((dict(self.headers.items()), body))
+                if self.path != "/v1/chat/completions":
+                    code, payload = 404, b'{"error": "no such path"}'
+                else:
+                    code, payload = owner.reply
+                if owner.delay and owner._stop.wait(owner.delay):
+                    return
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                with contextlib.suppress(OSError):  # the client gave up (timeout test)
+                    self.wfile.write(payload)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def answer(self, content: Any, status: int = 200) -> None:
+        body = {"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]}
+        self.reply = (status, json.dumps(body).encode())
+
+    def close(self) -> None:
+        self._stop.set()
+        self.server.shutdown()
+        self.server.server_close()

@@ -52,6 +52,7 @@ UNLIMITED = 1_000_000_000
 
 # schemathesis' default expected statuses for positive_data_acceptance, plus 422 (see below).
 CAPTURE_ACCEPTS = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
+NEEDS_PRODUCT_ACCEPTS = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
 
 # 09506000134352 is the GTIN the spec's createSession -> createCapture link scans.
 CATALOG = """\
@@ -88,6 +89,23 @@ class _OfflineWeb:
         )
 
 
+class _Summaries:
+    """A product extractor proposing an ``ai_summary`` for every capture with a product, so
+    a submitted session has proposals for the links to list, review and apply."""
+
+    name = "contract-summaries"
+    photo_types: frozenset[str] = frozenset()
+
+    def extract(self, item: Any) -> list[Any]:
+        from scanserve.plugins.providers import ProposalDraft
+
+        return [ProposalDraft("ai_summary", f"About {item.current['name']}.", 0.5, "a test")]
+
+    @hookimpl
+    def register_extractors(self, register: Callable[[Any], None]) -> None:
+        register(self)
+
+
 @functools.cache
 def _unimplemented() -> list[str]:
     return unimplemented_operations(load_spec(spec_path()))
@@ -106,7 +124,7 @@ def contract_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         anonymous_rate_limit_per_minute=UNLIMITED,
         anonymous_rate_limit_per_day=UNLIMITED,
     )
-    app = create_app(settings, extra_plugins=[_OfflineWeb()])
+    app = create_app(settings, extra_plugins=[_OfflineWeb(), _Summaries()])
     csv = root / "catalog.csv"
     csv.write_text(CATALOG)
     report = catalog.import_file(csv)
@@ -147,6 +165,14 @@ def _load_schema(app: Any, key: IssuedKey, *, security_parameters: bool) -> Any:
                     # documents and JSON Schema cannot express.
                     "include-operation-id": "createCapture",
                     "checks": {"positive_data_acceptance": {"expected-statuses": CAPTURE_ACCEPTS}},
+                },
+                {
+                    # A capture with no product yet (NOT_FOUND, FAILED, a URL) has nothing to
+                    # write to: 400 by contract (NoLinkedProduct), whatever the request says.
+                    "include-operation-id": ["applyCaptureProposals", "saveCaptureRedirect"],
+                    "checks": {
+                        "positive_data_acceptance": {"expected-statuses": NEEDS_PRODUCT_ACCEPTS}
+                    },
                 },
             ],
         }
@@ -189,6 +215,7 @@ def test_operation_conforms(case: schemathesis.Case) -> None:
 def _forget_scans(org_id: int) -> None:
     """Delete what the organisation's requests created; keys and the catalog stay."""
     for model in (
+        models.ProductOverride,
         models.RedirectRule,
         models.Proposal,
         models.Photo,

@@ -20,6 +20,7 @@ from extraction_support import (
     add_product,
     capture,
     ean13_image,
+    needs_tesseract,
     open_session,
     proposals,
     status,
@@ -105,6 +106,7 @@ def test_session_without_photos_reaches_ready(scanserve_client, api_key):
     }
 
 
+@needs_tesseract
 def test_ocr_proposes_cleaned_ingredients(scanserve_app, scanserve_client, api_key):
     add_product()
     session = open_session(scanserve_client, api_key.headers)
@@ -130,6 +132,7 @@ def test_ocr_proposes_cleaned_ingredients(scanserve_app, scanserve_client, api_k
     assert 0.5 <= float(proposal["confidence"]) <= 1.0
 
 
+@needs_tesseract
 def test_nutrition_photo_proposes_only_a_labelled_list(scanserve_app, scanserve_client, api_key):
     add_product()
     session = open_session(scanserve_client, api_key.headers)
@@ -168,6 +171,7 @@ def test_photos_are_routed_by_type_in_gallery_order(
     assert {p["metadata"]["photo_id"] for p in found} == {first.short_id, second.short_id}
 
 
+@needs_tesseract
 def test_an_extractor_that_raises_is_skipped(
     recorder, scanserve_app, scanserve_client, api_key, caplog
 ):
@@ -230,6 +234,7 @@ def test_missing_tesseract_is_skipped_and_listed_unavailable(
     assert lines["barcode"].split("\t")[1:] == ["barcode", "available"]
 
 
+@needs_tesseract
 def test_plugins_list_shows_tesseract_available(tmp_path, monkeypatch):
     monkeypatch.setenv("SCANSERVE_DATA_DIR", str(tmp_path / "cli"))
     monkeypatch.setenv("SCANSERVE_LOAD_ENTRYPOINT_PLUGINS", "false")
@@ -308,6 +313,7 @@ def test_lookup_data_proposes_what_the_product_lacks(scanserve_plugins, scanserv
     assert outside.asked == [GTIN14]
 
 
+@needs_tesseract
 def test_extraction_waits_for_running_captures(scanserve_app, scanserve_client, api_key):
     add_product()
     session = open_session(scanserve_client, api_key.headers)
@@ -345,6 +351,7 @@ def _leave_processing(session_id: str, *, claimed: bool, age: timedelta, attempt
     ).where(models.ScanSession.short_id == session_id).execute()
 
 
+@needs_tesseract
 def test_sweep_finishes_an_extraction_a_dead_worker_left(scanserve_app, scanserve_client, api_key):
     add_product()
     session = open_session(scanserve_client, api_key.headers)

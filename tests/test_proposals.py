@@ -218,3 +218,32 @@ def test_apply_with_nothing_accepted_is_empty(scanserve_client, api_key, reviewe
     assert response.status_code == 200
     assert response.json()["applied"] == []
     assert models.ProductOverride.select().count() == 0
+
+
+def test_catalog_show_gives_the_organisations_view(
+    scanserve_settings, scanserve_client, api_key, reviewed, monkeypatch
+):
+    import json
+
+    from click.testing import CliRunner
+
+    from scanserve.cli import main as cli_main
+
+    review(
+        scanserve_client, api_key.headers, reviewed["proposals"]["ingredients"]["id"], "ACCEPTED"
+    )
+    apply(scanserve_client, api_key.headers, reviewed["capture"]["id"])
+    monkeypatch.setenv("SCANSERVE_DATA_DIR", str(scanserve_settings.data_dir))
+    runner = CliRunner()
+    mine = runner.invoke(
+        cli_main, ["catalog", "show", "4006381333931", "--org", api_key.org_short_id]
+    )
+    assert mine.exit_code == 0, mine.output
+    assert json.loads(mine.output)["ingredients"] == "Water, pigment."
+    shared = runner.invoke(cli_main, ["catalog", "show", "4006381333931"])
+    assert json.loads(shared.output)["ingredients"] == ""
+    assert json.loads(shared.output)["gtin"] == GTIN14
+    missing = runner.invoke(cli_main, ["catalog", "show", "5000112637922"])
+    assert missing.exit_code == 1 and "no product with GTIN 05000112637922" in missing.output
+    bad = runner.invoke(cli_main, ["catalog", "show", "12345"])
+    assert bad.exit_code == 2
