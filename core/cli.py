@@ -323,8 +323,12 @@ def plugins_list() -> None:
         builtin = "yes" if info.builtin else "no"
         click.echo(f"{info.name}\t{info.version}\t{builtin}\t{','.join(info.hooks)}")
     click.echo("")
+    try:  # the register hooks run here; a misconfigured provider raises
+        extractors = Plugins(pm, settings).extractor_infos()
+    except Exception as exc:
+        raise click.ClickException(f"the providers could not be registered: {exc}") from None
     click.echo("EXTRACTOR\tPHOTO TYPES\tSTATUS")
-    for extractor in Plugins(pm, settings).extractor_infos():
+    for extractor in extractors:
         types = ",".join(extractor.photo_types) or "(product)"
         state = f"unavailable: {extractor.unavailable}" if extractor.unavailable else "available"
         click.echo(f"{extractor.name}\t{types}\t{state}")

@@ -14,8 +14,8 @@ review. An extractor that raises or overruns ``extraction_timeout_seconds`` is l
 skipped; it never fails the session.
 
 Which capture a photo's proposals belong to: the photo's own capture
-(``capture_short_id``), else the session's only capture with a product; a photo with
-neither is skipped (logged).
+(``capture_short_id``), else, when the session's captures with a product all name the same
+product, the first of them; otherwise the photo is skipped (logged).
 
 Ownership, as for captures (:mod:`scanserve.pipeline`): a worker claims the extraction by
 setting ``extraction_claimed`` and incrementing ``extraction_attempts``, compare-and-set on
@@ -233,12 +233,13 @@ def _extract(services: Services, session: models.ScanSession) -> list[dict[str, 
 def _target_of(
     photo: models.Photo, targets: dict[int, _Target], with_product: list[_Target]
 ) -> _Target | None:
-    """The photo's own capture, else the session's only capture with a product."""
+    """The photo's own capture, else the session's first capture with a product when all its
+    captures with a product name the same one (a session photographing one product)."""
     if photo.capture_id is not None and photo.capture_id in targets:
         return targets[photo.capture_id]
-    if len(with_product) == 1:
+    if len({t.capture.product_id for t in with_product}) == 1:
         return with_product[0]
-    logger.info("photo %s belongs to no capture with a product: skipped", photo.short_id)
+    logger.info("photo %s belongs to no single product of the session: skipped", photo.short_id)
     return None
 
 

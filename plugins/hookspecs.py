@@ -140,9 +140,10 @@ def register_extractors(
     deadline (60 s by default); an extractor that raises or overruns is logged and skipped,
     and the session still reaches ``ready``.
     The proposals it returns belong to the photo's capture (or, for a photo linked to no
-    capture, to the session's only capture with a product). Built-ins: ``barcode`` (barcode
-    photos), ``tesseract-ocr`` (ingredients and nutrition photos) and ``lookup-data``
-    (product extractor), plus ``openai-vision``, off unless configured.
+    capture, to the session's first capture with a product when all of them name one
+    product). Built-ins: ``barcode`` (barcode photos), ``tesseract-ocr`` (ingredients and
+    nutrition photos) and ``lookup-data`` (product extractor), plus ``openai-vision``, off
+    unless configured.
     """
 
 

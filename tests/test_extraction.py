@@ -142,7 +142,7 @@ def test_nutrition_photo_proposes_only_a_labelled_list(scanserve_app, scanserve_
     add_photo(services, session["id"], text_image(INGREDIENTS_PANEL), "nutrition", sort_order=1)
     submit(scanserve_client, api_key.headers, session["id"])
     # The unlabelled panel gave nothing; the labelled one gave the list, and both photos
-    # (linked to no capture) went to the session's only capture with a product.
+    # (linked to no capture) went to the session's one capture with a product.
     assert [
         p["proposed_value"] for p in proposals(scanserve_client, api_key.headers, cap["id"])
     ] == [CLEAN]
@@ -416,3 +416,32 @@ def test_run_extraction_ignores_sessions_not_processing(scanserve_app, scanserve
     extraction.run_extraction(_services(scanserve_app), session["id"])
     extraction.run_extraction(_services(scanserve_app), "NoSuchSessionAnywhere22")
     assert _session_row(session["id"]).extraction_status == "pending"
+
+
+def test_unlinked_photos_go_to_the_sessions_one_product(
+    recorder, scanserve_app, scanserve_client, api_key, caplog
+):
+    add_product()
+    add_product("05000112637922", "Cola Classic 330 ml")
+    services = _services(scanserve_app)
+    # Scanned twice, one product: the unlinked photo belongs to the first scan.
+    one = open_session(scanserve_client, api_key.headers)
+    first = capture(scanserve_client, api_key.headers, one["id"])
+    second = capture(scanserve_client, api_key.headers, one["id"])
+    add_photo(services, one["id"], text_image(["front"]), "front")
+    submit(scanserve_client, api_key.headers, one["id"])
+    assert len(proposals(scanserve_client, api_key.headers, first["id"])) == 1
+    assert proposals(scanserve_client, api_key.headers, second["id"]) == []
+    # Two products: an unlinked photo is nobody's; a linked one is its capture's.
+    two = open_session(scanserve_client, api_key.headers)
+    pen = capture(scanserve_client, api_key.headers, two["id"])
+    cola = capture(scanserve_client, api_key.headers, two["id"], raw="5000112637922")
+    unlinked = add_photo(services, two["id"], text_image(["front"]), "front")
+    add_photo(
+        services, two["id"], text_image(["front"]), "front", capture_id=cola["id"], sort_order=1
+    )
+    with caplog.at_level(logging.INFO, logger="scanserve.extraction"):
+        submit(scanserve_client, api_key.headers, two["id"])
+    assert f"photo {unlinked.short_id} belongs to no single product" in caplog.text
+    assert proposals(scanserve_client, api_key.headers, pen["id"]) == []
+    assert len(proposals(scanserve_client, api_key.headers, cola["id"])) == 1

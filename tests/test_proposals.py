@@ -247,3 +247,27 @@ def test_catalog_show_gives_the_organisations_view(
     assert missing.exit_code == 1 and "no product with GTIN 05000112637922" in missing.output
     bad = runner.invoke(cli_main, ["catalog", "show", "12345"])
     assert bad.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("target", "body", "expected"),
+    [
+        ("not-a-uuid", {"status": "ACCEPTED"}, (404, 422)),
+        ("00000000-0000-0000-0000-000000000000", {"status": "ACCEPTED"}, (404,)),
+        ("{pid}", {}, (422,)),
+        ("{pid}", {"status": "MAYBE"}, (422,)),
+        ("{pid}", {"status": "ACCEPTED", "metadata": {"k": 5}}, (422,)),
+    ],
+)
+def test_bad_reviews_get_problem_documents(
+    scanserve_client, api_key, reviewed, target, body, expected
+):
+    pid = reviewed["proposals"]["name"]["id"]
+    response = review_raw(scanserve_client, api_key.headers, target.format(pid=pid), body)
+    assert response.status_code in expected, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert models.Proposal.get_by_id(uuid.UUID(pid)).status == "PENDING"
+
+
+def review_raw(client: Any, headers: dict[str, str], proposal_id: str, body: dict[str, Any]):
+    return client.patch(f"{BASE}/proposals/{proposal_id}", json=body, headers=headers)
