@@ -445,3 +445,27 @@ def test_unlinked_photos_go_to_the_sessions_one_product(
     assert f"photo {unlinked.short_id} belongs to no single product" in caplog.text
     assert proposals(scanserve_client, api_key.headers, pen["id"]) == []
     assert len(proposals(scanserve_client, api_key.headers, cola["id"])) == 1
+
+
+def test_lookup_data_never_sends_restricted_gtins(scanserve_settings):
+    from scanserve.app import create_app
+    from scanserve.testing import issue_key
+
+    restricted = "02000000000008"  # GS1 prefix 20: a store-internal number
+    outside = FakeLookupProvider(
+        products={restricted: ProductRecord(gtin=restricted, name="x", brand="Leak")},
+        external=True,
+    )
+    app = create_app(scanserve_settings, extra_plugins=[outside])
+    try:
+        key = issue_key()
+        with app.test_client() as client:
+            add_product(restricted, "Store bread")
+            session = open_session(client, key.headers)
+            cap = capture(client, key.headers, session["id"], raw="2000000000008")
+            assert cap["product_name"] == "Store bread"
+            submit(client, key.headers, session["id"])
+            assert proposals(client, key.headers, cap["id"]) == []
+    finally:
+        app.services.db.close()
+    assert outside.asked == []
