@@ -10,6 +10,7 @@ changes through imports and lookups.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -97,3 +98,26 @@ def set_override(org_id: int, product_id: int, field: str, value: str, proposal:
         )
         .execute()
     )
+
+
+# proposal field_name -> product column (ai_summary has none)
+_COLUMNS = {"brand_name": "brand", "images": "image_urls"}
+
+
+def own_values(org_id: int, product: models.Product) -> dict[str, str]:
+    """The fields organisation ``org_id`` has its own values for, by product column name
+    (``image_urls`` as space-separated URLs; ``ai_summary`` as is)."""
+    rows = models.ProductOverride.select(
+        models.ProductOverride.field, models.ProductOverride.value
+    ).where(
+        models.ProductOverride.organization == org_id,
+        models.ProductOverride.product == product.id,
+    )
+    values = {}
+    for row in rows:
+        value = row.value
+        if row.field == "images":
+            with contextlib.suppress(ValueError, TypeError):  # kept as stored otherwise
+                value = " ".join(json.loads(value or "[]"))
+        values[_COLUMNS.get(row.field, row.field)] = value
+    return values

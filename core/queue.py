@@ -115,15 +115,25 @@ class Queue:
         )
         for short_id in stale:
             self.enqueue_capture(short_id)
-        if stale:
-            logger.info("re-queued %d stale captures", len(stale))
+        if stale:  # a worker died or stalled on them: worth an operator's attention
+            logger.warning(
+                "re-queued %d capture(s) stuck past %d s: %s",
+                len(stale),
+                self.services.settings.capture_stale_seconds,
+                ", ".join(stale[:20]) + (" ..." if len(stale) > 20 else ""),
+            )
         sessions = self._extraction.requeue_stale(
             self.services, self.services.settings.extraction_stale_seconds
         )
         for short_id in sessions:
             self.enqueue_extraction(short_id)
         if sessions:
-            logger.info("re-queued %d stale extractions", len(sessions))
+            logger.warning(
+                "re-queued %d extraction(s) stuck past %d s: %s",
+                len(sessions),
+                self.services.settings.extraction_stale_seconds,
+                ", ".join(sessions[:20]) + (" ..." if len(sessions) > 20 else ""),
+            )
         return len(stale) + len(sessions)
 
     def consumer(self, workers: int | None = None, *, handle_signals: bool = False) -> Consumer:

@@ -713,6 +713,15 @@ class FreshnessThresholds(BaseModel):
     source: FreshnessSourceEnum
 
 
+class HealthStatus(BaseModel):
+    """
+    A health probe's answer; `checks` names each dependency looked at.
+    """
+
+    status: Literal["ok"]
+    checks: dict[str, str]
+
+
 class ProblemFieldError(BaseModel):
     """
     One validation failure.
@@ -862,6 +871,7 @@ class Problem(BaseModel):
             "rate_limited",
             "internal_error",
             "not_implemented",
+            "service_unavailable",
         ],
         Field(description="Stable machine-readable error code."),
     ]
@@ -879,6 +889,12 @@ class Problem(BaseModel):
     errors: Annotated[
         list[ProblemFieldError] | None,
         Field(description="On `422` only, one entry per offending field or parameter."),
+    ] = None
+    checks: Annotated[
+        dict[str, str] | None,
+        Field(
+            description="On `503` from the readiness probe only, each dependency and its state."
+        ),
     ] = None
 
 

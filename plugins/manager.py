@@ -10,8 +10,10 @@ The core never touches ``pm.hook`` directly; it calls :class:`Plugins`.
 
 from __future__ import annotations
 
+import difflib
 import importlib.metadata
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -56,24 +58,70 @@ class ExtractorInfo:
     unavailable: str
 
 
+class PluginProblem(pluggy.PluginValidationError):
+    """A plugin cannot be loaded (a misspelt hook, a hook with wrong arguments); the message
+    is one line naming the plugin and the hook."""
+
+
+def _name_of(pm: pluggy.PluginManager, plugin: object) -> str:
+    name = pm.get_name(plugin)
+    if name and not name.isdigit():  # objects registered without a name get their id()
+        return name
+    return getattr(plugin, "__name__", "") or type(plugin).__name__
+
+
+def _problem(pm: pluggy.PluginManager, exc: pluggy.PluginValidationError) -> PluginProblem:
+    message = str(exc)
+    unknown = re.search(r"unknown hook '([^']+)'", message)
+    if unknown:
+        hook = unknown.group(1)
+        marker = f"{hookspecs.PROJECT_NAME}_spec"
+        known = [name for name, fn in vars(hookspecs).items() if hasattr(fn, marker)]
+        close = difflib.get_close_matches(hook, known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        message = f"implements {hook!r}, which is not a scanserve hook{hint}"
+    else:  # pluggy's message spans lines and repeats the plugin's repr
+        message = " ".join(line.strip() for line in message.splitlines()[1:] or [message])
+    name = _name_of(pm, exc.plugin)
+    return PluginProblem(exc.plugin, f"plugin {name!r} cannot be loaded: {message}")
+
+
+def _warn_unmatched_disabled(settings: Settings) -> None:
+    known = {ep.name for ep in importlib.metadata.entry_points(group=hookspecs.PROJECT_NAME)}
+    for module_name in BUILTIN_PLUGINS:
+        known |= {module_name, module_name.rsplit(".", 1)[-1]}
+    for name in settings.disabled_plugins:
+        if name not in known:
+            logger.warning(
+                "SCANSERVE_DISABLED_PLUGINS names %r, which is no installed or built-in "
+                "plugin (see 'scanserve plugins list')",
+                name,
+            )
+
+
 def build_plugin_manager(
     settings: Settings, extra_plugins: Iterable[Any] = ()
 ) -> pluggy.PluginManager:
+    """Raises :class:`PluginProblem` when a plugin cannot be loaded."""
     pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
+    _warn_unmatched_disabled(settings)
     for name in settings.disabled_plugins:
         pm.set_blocked(name)
-    if settings.load_entrypoint_plugins:
-        pm.load_setuptools_entrypoints(hookspecs.PROJECT_NAME)
-    for module_name in BUILTIN_PLUGINS:
-        short = module_name.rsplit(".", 1)[-1]
-        if pm.is_blocked(short) or pm.is_blocked(module_name):
-            continue
-        module = importlib.import_module(module_name)
-        pm.register(module, name=module_name)
-    for plugin in extra_plugins:
-        pm.register(plugin)
-    pm.check_pending()
+    try:
+        if settings.load_entrypoint_plugins:
+            pm.load_setuptools_entrypoints(hookspecs.PROJECT_NAME)
+        for module_name in BUILTIN_PLUGINS:
+            short = module_name.rsplit(".", 1)[-1]
+            if pm.is_blocked(short) or pm.is_blocked(module_name):
+                continue
+            module = importlib.import_module(module_name)
+            pm.register(module, name=module_name)
+        for plugin in extra_plugins:
+            pm.register(plugin)
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise _problem(pm, exc) from exc
     return pm
 
 

@@ -655,7 +655,9 @@ class RedirectResolver:
             self._follow(initial.strip(), chain)  # QR payloads often end in a newline
         except _Refused as exc:
             chain.error = str(exc)
-            logger.debug("QR URL %r: %s", initial[:200], chain.error)
+            # INFO: the scanned input was refused, the server is fine. No query string or
+            # fragment in the line: a scanned URL may carry a token.
+            logger.info("QR URL %r refused: %s", _loggable(initial), chain.error)
         return self._classify(initial, chain)
 
     def _follow(self, current: str, chain: _Chain) -> None:
@@ -812,3 +814,8 @@ class RedirectResolver:
             extracted_gtin=gtin,
             error_message=chain.error,
         )
+
+
+def _loggable(url: str) -> str:
+    """``url`` without its query string and fragment, at most 200 characters."""
+    return url.split("?", 1)[0].split("#", 1)[0][:200]
