@@ -245,6 +245,10 @@ def test_catalog_show_gives_the_organisations_view(
     assert shared.exit_code == 0, shared.output
     assert "ingredients: " in shared.output.splitlines()
     assert "ai_summary" not in shared.output
+    assert models.ProductOverride.select().count() == 2
+    removed = runner.invoke(cli_main, ["catalog", "remove", "4006381333931"])
+    assert removed.exit_code == 0, removed.output
+    assert models.ProductOverride.select().count() == 0  # the organisation's values went too
 
 
 @pytest.mark.parametrize(
