@@ -49,6 +49,7 @@ HANDLER_MODULES = (
     "resolve",
     "freshness",
     "health",
+    "plugins",
 )
 
 

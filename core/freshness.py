@@ -43,9 +43,12 @@ def thresholds(services: Services, principal: Principal, raw_gtin: str) -> dict[
         product = models.Product.get_or_none(models.Product.gtin == gtin)
         brick = product.gpc_brick_code if product is not None else ""
     result = services.plugins.freshness_thresholds(gtin, brick, _org_rules(principal))
-    return {
+    answer: dict[str, Any] = {
         "warningDays": result.warning_days,
         "criticalDays": result.critical_days,
         "categoryLabel": result.category_label,
         "source": result.source,
     }
+    if result.source == "plugin":
+        answer["pluginName"] = result.plugin
+    return answer

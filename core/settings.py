@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     # plugins
     load_entrypoint_plugins: bool = True
     disabled_plugins: list[str] = Field(default_factory=list)
+    # Freshness: the calling organisation's own rules answer before any freshness plugin
+    # ("org-rules-first"), or plugins answer first and the rules come after them, with the
+    # built-in layers ("plugins-first").
+    freshness_order: Literal["org-rules-first", "plugins-first"] = "org-rules-first"
 
     # Open Food Facts lookup (off unless enabled; the service asks for a descriptive User-Agent)
     openfoodfacts_enabled: bool = False

@@ -13,7 +13,23 @@ from typing import Protocol, runtime_checkable
 
 @dataclass(frozen=True)
 class ProductRecord:
-    """A product as a lookup provider found it. ``gtin`` is the normalised GTIN-14."""
+    """A product as a lookup provider found it (and as enrichment providers pass it on).
+
+    :ivar gtin: the normalised GTIN-14 (14 digits, check digit verified): the one the
+        provider was asked for.
+    :ivar name: the product's name as shown to users (``product_name`` in the API); not empty.
+    :ivar brand: the brand name, "" when unknown.
+    :ivar description: a longer text about the product, "" when unknown.
+    :ivar category: a free-text category (an Open Food Facts category, a shop's own), "".
+    :ivar gpc_brick_code: the GS1 GPC brick (8 digits) when known, else "": it picks the
+        freshness thresholds and the GPC label enrichment.
+    :ivar gpc_brick_label: the brick's name, "" when unknown (the built-in enrichment fills it
+        from the brick code).
+    :ivar ingredients: the ingredient list as printed, "" when unknown.
+    :ivar image_urls: URLs of product images, most useful first.
+    :ivar source: what found the product (your provider's ``name`` is a good choice); the
+        catalog keeps it with the copy it stores.
+    """
 
     gtin: str
     name: str
@@ -32,7 +48,11 @@ class ProviderError(Exception):
 
 
 class ProviderUnavailable(ProviderError):
-    """The provider's upstream said 'not now' (429/503); ``retry_after`` in seconds if known."""
+    """The provider's upstream said 'not now' (429/503); ``retry_after`` in seconds if known.
+
+    :ivar retry_after: seconds after which the upstream may answer again (from its
+        ``Retry-After``), or None when it did not say.
+    """
 
     def __init__(self, message: str, retry_after: float | None = None):
         super().__init__(message)
@@ -47,41 +67,73 @@ class LookupProvider(Protocol):
     provider sends the GTIN outside this server: restricted-circulation numbers (GS1 prefixes
     02 and 20-29) are never given to such providers. ``lookup`` returns None when the product
     is unknown and raises :class:`ProviderError` when it cannot tell.
+
+    :ivar name: the provider's name in logs, in a capture's ``error_message`` and in
+        ``scanserve plugins list``.
+    :ivar external: True when ``lookup`` sends the GTIN outside this server.
     """
 
     name: str
     external: bool
 
-    def lookup(self, gtin: str) -> ProductRecord | None: ...
+    def lookup(self, gtin: str) -> ProductRecord | None:
+        """The product with GTIN-14 ``gtin``, None when unknown here; raise ProviderError when
+        the provider cannot tell (the next provider is asked either way)."""
+        ...
 
 
 @runtime_checkable
 class EnrichmentProvider(Protocol):
-    """Adds to a found product. Returns a new record (or the same one) with fields filled in."""
+    """Adds to a found product. Returns a new record (or the same one) with fields filled in.
+
+    :ivar name: the provider's name in logs and in ``scanserve plugins list``.
+    """
 
     name: str
 
-    def enrich(self, product: ProductRecord) -> ProductRecord: ...
+    def enrich(self, product: ProductRecord) -> ProductRecord:
+        """The product with what this provider knows filled in (``dataclasses.replace``); it
+        gets the previous enrichment provider's result."""
+        ...
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Freshness thresholds for one product: ``critical_days`` <= ``warning_days``."""
+    """Freshness thresholds for one product: ``critical_days`` <= ``warning_days``.
+
+    :ivar warning_days: with at least this many days left the product is fresh (``>= 0``).
+    :ivar critical_days: with fewer days left it counts as expired; ``<= warning_days``.
+    :ivar category_label: what the thresholds are for, shown to users; not empty.
+    :ivar source: the layer that answered, as the API reports it: ``plugin`` (the default,
+        and what the API reports for every answer a plugin gives, whatever it set here), or
+        one of the built-in layers ``org-override``, ``org-fallback``, ``global-default``,
+        ``global-fallback``, ``built-in``.
+    :ivar plugin: the name of the plugin that answered (its entry-point name, as
+        ``scanserve plugins list`` shows it); scanserve fills it in, a plugin leaves it "".
+    """
 
     warning_days: int
     critical_days: int
     category_label: str
-    source: str
+    source: str = "plugin"
+    plugin: str = ""
 
 
 @runtime_checkable
 class QrResolver(Protocol):
-    """Follows a scanned URL. ``resolve`` returns a ``QrResolution`` (see
-    ``scanserve.plugins.builtin.qr``) or None when this resolver does not handle the URL."""
+    """Follows a scanned URL: the first resolver that answers gives the capture's
+    ``qr_analysis`` and ``POST /resolve-url``'s answer.
+
+    :ivar name: the resolver's name in logs and in ``scanserve plugins list``.
+    """
 
     name: str
 
-    def resolve(self, url: str) -> object | None: ...
+    def resolve(self, url: str) -> object | None:
+        """A ``QrResolution`` for ``url``, or None when this resolver does not handle it (the
+        next one is asked). Failures to follow go in its ``error_message``; a resolver that
+        raises is logged and skipped."""
+        ...
 
 
 # --- vision extraction ---------------------------------------------------------------------
@@ -100,8 +152,15 @@ PROPOSAL_FIELDS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class PhotoInput:
-    """One product photo handed to an extractor. ``content_type`` is judged from the bytes
-    (``image/jpeg``, ``image/png``, ``image/webp``, or ``application/octet-stream``)."""
+    """One product photo handed to an extractor.
+
+    :ivar short_id: the photo's id (``PhotoResponse.id``), e.g. for a proposal's metadata.
+    :ivar photo_type: its ``PhotoTypeEnum`` value (what routed it to the extractor).
+    :ivar data: the image bytes as stored.
+    :ivar content_type: judged from the bytes: ``image/jpeg``, ``image/png``, ``image/webp``,
+        or ``application/octet-stream`` for anything else.
+    :ivar original_filename: the client's file name, "" when it gave none.
+    """
 
     short_id: str
     photo_type: str
@@ -112,13 +171,16 @@ class PhotoInput:
 
 @dataclass(frozen=True)
 class ExtractionInput:
-    """What an extractor works on: one photo (None for product extractors, see
-    :class:`Extractor`) and the product of the capture the proposals will belong to.
+    """What an extractor works on: one photo and the product of the capture the proposals
+    will belong to.
 
-    ``product`` is the catalog record (None when the capture has no product yet); ``current``
-    holds the organisation's current value of every field in :data:`PROPOSAL_FIELDS`, as the
-    text a proposal carries ("" when empty; ``images`` as a JSON array of URLs); ``gtin`` is
-    the capture's GTIN-14 ("" when none); ``capture_id`` the capture's short id.
+    :ivar photo: the photo (a ``PhotoInput``), None for product extractors (see ``Extractor``).
+    :ivar product: the catalog record of the capture's product, None when it has none yet.
+    :ivar current: the organisation's current value of every proposal field (name,
+        description, brand_name, category, ingredients, ai_summary, images) as the text a
+        proposal carries: "" when empty, ``images`` as a JSON array of URLs.
+    :ivar gtin: the capture's GTIN-14, "" when none.
+    :ivar capture_id: the capture's short id.
     """
 
     photo: PhotoInput | None
@@ -132,11 +194,16 @@ class ExtractionInput:
 class ProposalDraft:
     """A suggested value for one product field, as an extractor returns it.
 
-    ``field_name`` is one of :data:`PROPOSAL_FIELDS`; ``proposed_value`` the value as text;
-    ``confidence`` from 0.0 to 1.0; ``reasoning`` says why; ``source`` names what produced it
-    (the extractor's ``name`` when empty); ``current_value`` is filled in by the core from
-    ``ExtractionInput.current`` when None. ``metadata`` is a flat string map shown with the
-    proposal.
+    :ivar field_name: one of name, description, brand_name, category, ingredients,
+        ai_summary, images; a draft naming anything else is dropped (and logged).
+    :ivar proposed_value: the suggested value as text (``images``: a JSON array of URLs).
+    :ivar confidence: from 0.0 to 1.0 (clamped), shown as a two-decimal string.
+    :ivar reasoning: why, for the reviewer.
+    :ivar source: what produced it; the extractor's ``name`` when "".
+    :ivar current_value: the value it would replace; None lets the core fill it from
+        ``ExtractionInput.current``.
+    :ivar metadata: a flat string map shown with the proposal (50 keys of 40 characters,
+        values of 500, at most).
     """
 
     field_name: str
@@ -162,9 +229,16 @@ class Extractor(Protocol):
     An extractor may also define ``unavailable_reason() -> str | None``: a reason it cannot
     run on this machine (a missing program, no configuration), or None when it can. An
     unavailable extractor is listed as such by ``scanserve plugins list`` and never called.
+
+    :ivar name: the extractor's name in logs, in ``scanserve plugins list`` and as the
+        proposals' ``source`` when a draft names none.
+    :ivar photo_types: the photo types routed to it; empty for a product extractor.
     """
 
     name: str
     photo_types: frozenset[str]
 
-    def extract(self, item: ExtractionInput) -> list[ProposalDraft]: ...
+    def extract(self, item: ExtractionInput) -> list[ProposalDraft]:
+        """The proposals for ``item`` (empty when nothing was found); raise to be logged and
+        skipped for this photo."""
+        ...

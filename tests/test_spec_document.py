@@ -70,6 +70,7 @@ EXPECTED_OPERATIONS: dict[str, tuple[str, str, str, str]] = {
     "getFreshnessThresholds": ("get", "/freshness-thresholds", "Scanner Freshness", "200"),
     "getLiveness": ("get", "/health/live", "Health", "200"),
     "getReadiness": ("get", "/health/ready", "Health", "200"),
+    "listPlugins": ("get", "/plugins", "Scanner Plugins", "200"),
 }
 
 EXPECTED_TAGS = [
@@ -81,6 +82,7 @@ EXPECTED_TAGS = [
     "Scanner Resolve",
     "Scanner Freshness",
     "Health",
+    "Scanner Plugins",
 ]
 
 EXPECTED_SCHEMAS = {
@@ -96,6 +98,9 @@ EXPECTED_SCHEMAS = {
     "ProposalStatusEnum",
     "ResolverTypeEnum",
     "FreshnessSourceEnum",
+    "PluginList",
+    "PluginInfo",
+    "ProviderInfo",
     "SessionCreateRequest",
     "SessionResponse",
     "SessionDetail",
@@ -163,6 +168,7 @@ EXPECTED_ENUMS: dict[str, list[str]] = {
         "global-default",
         "global-fallback",
         "built-in",
+        "plugin",  # a server plugin answered (pluginName says which)
     ],
 }
 
