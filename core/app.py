@@ -48,6 +48,7 @@ HANDLER_MODULES = (
     "enrichment",
     "resolve",
     "freshness",
+    "auth",
     "health",
     "plugins",
 )
@@ -226,6 +227,8 @@ def create_app(
             yield
         finally:
             services.queue.stop_embedded()
+            if services.jwt_verifier is not None:
+                services.jwt_verifier.close()
             if not services.db.is_closed():
                 services.db.close()
 

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .auth import API_KEY_HEADER, SESSION_COOKIE, Credentials, Principal, anonymous, authenticate
 from .errors import (
     PROBLEM_CONTENT_TYPE,
+    Forbidden,
     InternalError,
     PayloadTooLarge,
     RateLimited,
@@ -28,6 +29,7 @@ from .errors import (
     Unauthorized,
     problem_body,
 )
+from .websessions import CSRF_HEADER, SAFE_METHODS, csrf_ok
 
 if TYPE_CHECKING:
     from .services import Services
@@ -194,7 +196,9 @@ class GatewayMiddleware:
         refusal: ScanserveError | None = None
         try:
             creds = _credentials(headers)
-            principal = await to_thread.run_sync(authenticate, creds, client_host, settings)
+            principal = await to_thread.run_sync(
+                authenticate, creds, client_host, settings, self.services.jwt_verifier
+            )
         except Unauthorized as exc:
             refusal = exc
             principal = anonymous(client_host, settings)
@@ -203,6 +207,17 @@ class GatewayMiddleware:
         )
         if refusal is None and not verdict.allowed:
             refusal = RateLimited(verdict.retry_after)
+        if (
+            refusal is None
+            and principal.via == "cookie"
+            and scope["method"] not in SAFE_METHODS
+            and not csrf_ok(principal, headers.get(CSRF_HEADER.lower()))
+        ):
+            # Cookie sessions need the CSRF token on unsafe methods (scanserve.websessions).
+            refusal = Forbidden(
+                f"A request signed in with the session cookie must send the {CSRF_HEADER} "
+                "header with the token returned at sign-in."
+            )
         if refusal is None:
             limit = self._body_limit(scope, headers)
             declared = headers.get("content-length")

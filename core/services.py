@@ -25,6 +25,8 @@ class Services:
     limiter: RateLimiter
     objects: ObjectStore
     queue: Any = field(default=None)  # scanserve.queue.Queue, attached by build_services
+    # scanserve.oidc.JwtVerifier when SCANSERVE_OIDC_ISSUER is set (resource-server mode)
+    jwt_verifier: Any = field(default=None)
 
 
 def build_services(
@@ -44,4 +46,8 @@ def build_services(
     from .queue import Queue  # the queue's tasks call back into services
 
     services.queue = Queue(services)
+    if settings.oidc_issuer:
+        from .oidc import JwtVerifier
+
+        services.jwt_verifier = JwtVerifier(settings)
     return services
