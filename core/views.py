@@ -77,6 +77,10 @@ def _photo_fields(photo: models.Photo) -> dict[str, Any]:
     }
 
 
+def photo_view(photo: models.Photo) -> dict[str, Any]:
+    return _dump(api.PhotoResponse, _photo_fields(photo))
+
+
 def session_detail_view(detail: SessionDetail) -> dict[str, Any]:
     short_id = detail.session.short_id
     return _dump(
