@@ -207,8 +207,7 @@ def _configure_logging(settings: Settings, log_format: str | None) -> dict[str, 
 @_log_format_option
 def serve(host: str, port: int, demo: bool, log_format: str | None) -> None:
     """Run the API server (migrating the database first) with the embedded queue's consumer."""
-    import uvicorn
-
+    from . import server
     from .app import create_app
 
     settings = _settings()
@@ -231,7 +230,7 @@ def serve(host: str, port: int, demo: bool, log_format: str | None) -> None:
     else:
         click.echo("API keys: scanserve keys create --org ORG (see scanserve --help)")
     sys.stdout.flush()
-    uvicorn.run(app, host=host, port=port, log_config=log_config)
+    server.run(app, settings, host=host, port=port, log_config=log_config)
 
 
 DEMO_KEY_FILE = "demo-key"

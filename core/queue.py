@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
 from huey.consumer import Consumer
 
+from .storage.database import private_file
+
 if TYPE_CHECKING:
     from .services import Services
 
@@ -41,10 +43,8 @@ def _make_huey(services: Services) -> Huey:
         return MemoryHuey(settings.queue_name, immediate=True, results=False)
     if settings.queue == "redis":
         return RedisHuey(settings.queue_name, url=settings.redis_url, results=False)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey(
-        settings.queue_name, filename=str(settings.data_dir / "queue.db"), results=False
-    )
+    path = private_file(settings.data_dir / "queue.db")
+    return SqliteHuey(settings.queue_name, filename=str(path), results=False)
 
 
 def _every(seconds: int) -> Callable[[datetime], bool]:

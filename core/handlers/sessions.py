@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .. import sessions, views
+from .. import sessions, untrusted, views
 from ..context import principal, services
 
 
 def create_session(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    untrusted.check_free_forms(body, ["device_context"], services().settings)
     session = sessions.create(principal(), body)
     return views.session_view(sessions.get(principal(), session.short_id)), 201
 
