@@ -12,6 +12,7 @@ from . import gs1, sessions
 from .auth import Principal
 from .errors import Conflict, NotFound
 from .metadata import initial
+from .products import overlay_names
 from .storage import models
 from .storage.fields import utcnow
 from .storage.scoping import visible
@@ -45,6 +46,7 @@ def get(principal: Principal, short_id: str) -> models.Capture:
     )
     if row is None:
         raise NotFound(f"No capture with id {short_id}.")
+    overlay_names([row])
     return row  # type: ignore[no-any-return]
 
 

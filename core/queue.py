@@ -8,7 +8,8 @@ broker.
 
 The database, not the queue, is the truth about a capture. A task carries only a capture's
 short id; a worker killed mid-task loses that message, and the periodic sweep re-queues
-every capture left in a non-terminal state past ``capture_stale_seconds``. Every pipeline
+every capture left in a non-terminal state past ``capture_stale_seconds``, and every
+session's vision extraction left ``processing`` past ``extraction_stale_seconds``. Every pipeline
 step is safe to run twice. A starting worker sweeps once at once, so recovery does not wait
 for the next minute.
 
@@ -73,13 +74,17 @@ class Queue:
         self.services = services
         self.huey = _make_huey(services)
         self._consumer: Consumer | None = None
-        from . import pipeline, sessions
+        from . import extraction, pipeline, sessions
 
         huey = self.huey
 
         @huey.task(name="process_capture")
         def process_capture(capture_short_id: str) -> None:
             pipeline.process_capture(services, capture_short_id)
+
+        @huey.task(name="extract_session")
+        def extract_session(session_short_id: str) -> None:
+            extraction.run_extraction(services, session_short_id)
 
         @huey.periodic_task(_every(services.settings.sweep_interval_seconds), name="sweep")
         def sweep() -> None:
@@ -98,13 +103,19 @@ class Queue:
             idempotency.purge(services.settings.idempotency_ttl_seconds)
 
         self._process_capture = process_capture
+        self._extract_session = extract_session
         self._pipeline = pipeline
+        self._extraction = extraction
 
     def enqueue_capture(self, capture_short_id: str) -> None:
         self._process_capture(capture_short_id)
 
+    def enqueue_extraction(self, session_short_id: str) -> None:
+        self._extract_session(session_short_id)
+
     def sweep(self) -> int:
-        """Re-queue captures stuck in a non-terminal state; returns how many."""
+        """Re-queue captures stuck in a non-terminal state, and extractions left
+        ``processing``; returns how many captures and sessions."""
         stale = self._pipeline.requeue_stale(
             self.services, self.services.settings.capture_stale_seconds
         )
@@ -117,7 +128,19 @@ class Queue:
                 self.services.settings.capture_stale_seconds,
                 ", ".join(stale[:20]) + (" ..." if len(stale) > 20 else ""),
             )
-        return len(stale)
+        sessions = self._extraction.requeue_stale(
+            self.services, self.services.settings.extraction_stale_seconds
+        )
+        for short_id in sessions:
+            self.enqueue_extraction(short_id)
+        if sessions:
+            logger.warning(
+                "re-queued %d extraction(s) stuck past %d s: %s",
+                len(sessions),
+                self.services.settings.extraction_stale_seconds,
+                ", ".join(sessions[:20]) + (" ..." if len(sessions) > 20 else ""),
+            )
+        return len(stale) + len(sessions)
 
     def consumer(self, workers: int | None = None, *, handle_signals: bool = False) -> Consumer:
         """A consumer of this queue in threads; ``start()`` it and ``stop()`` it, or ``run()``

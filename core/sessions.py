@@ -14,6 +14,7 @@ from peewee import JOIN, fn
 from .auth import Principal
 from .errors import Conflict, FieldError, NotFound, ValidationFailed
 from .metadata import initial, merge
+from .products import overlay_names
 from .storage import models
 from .storage.fields import utcnow
 from .storage.scoping import get_owned, visible
@@ -114,6 +115,7 @@ def detail(principal: Principal, short_id: str) -> SessionDetail:
         .where(models.Photo.session == session.id)
         .order_by(models.Photo.sort_order, models.Photo.id)
     )
+    overlay_names(captures)
     session.capture_count = len(captures)
     session.photo_count = len(photos)
     return SessionDetail(session=session, captures=captures, photos=photos)
@@ -170,8 +172,10 @@ def submit(principal: Principal, short_id: str, *, again: bool = True) -> models
             f"The session is {session.status} without having been submitted; "
             "only an ACTIVE session can be submitted."
         )
+    from .extraction import queued_fields  # the handler queues the extraction
+
     try:
-        _change_status(session, status=COMPLETED, extraction_status="processing")
+        _change_status(session, status=COMPLETED, **queued_fields())
     except Conflict:
         if not again:
             raise
