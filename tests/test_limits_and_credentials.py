@@ -316,7 +316,7 @@ def test_migration_renumbers_existing_rules_per_organisation(tmp_path, monkeypat
     for i, org in enumerate([a, b, a, b, a]):  # one shared sequence, as before
         db.execute_sql(insert, (f"r{i}".ljust(22, "x"), product.id, org.id, f"https://{i}", i))
     monkeypatch.undo()
-    assert "003_redirect_position_per_org" in migrate.upgrade(db)
+    assert "008_redirect_position_per_org" in migrate.upgrade(db)
     rows = db.execute_sql(
         "SELECT organization_id, url, position FROM redirect_rule ORDER BY organization_id, position"
     ).fetchall()

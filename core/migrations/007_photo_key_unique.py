@@ -1,4 +1,4 @@
-"""Peewee migrations -- 003_photo_key_unique.py.
+"""Peewee migrations -- 007_photo_key_unique.py.
 
 An object is registered as at most one photo: a unique index on ``photo.s3_key`` makes a
 second registration of the same object fail even when two requests race.
