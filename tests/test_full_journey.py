@@ -165,14 +165,10 @@ def test_the_whole_photo_journey_over_http(backend, tmp_path, request):
             assert get(f"/captures/{cid}")["product_name"] == NEW_NAME
             assert get(f"/captures/{image['id']}")["product_name"] == NEW_NAME
 
-            # Submitting closed the session. Ending it again is idempotent by contract (200,
-            # the session as it is), which the API-fidelity branch brings; until then 409.
+            # Submitting closed the session; ending it too answers the session as it is.
             ended = http.post(f"{base}/sessions/{sid}/end", headers=h)
-            if ended.status_code == 200:
-                assert ended.json()["status"] == "COMPLETED"
-            else:
-                assert ended.status_code == 409, ended.text
-                assert ended.json()["error_code"] == "conflict"
+            assert ended.status_code == 200, ended.text
+            assert ended.json()["status"] == "COMPLETED"
             assert get(f"/sessions/{sid}")["status"] == "COMPLETED"
             late = http.post(
                 f"{base}/captures",
