@@ -31,6 +31,7 @@ from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 
 from . import errors
+from .encoding import OrjsonJsonifier
 from .gateway import GatewayMiddleware, IgnoreBodyWithoutContract, RateHeadersMiddleware
 from .oas31 import VALIDATOR_MAP, OpenAPI31App
 from .security import SECURITY_MAP
@@ -211,7 +212,7 @@ def create_app(
             if not services.db.is_closed():
                 services.db.close()
 
-    app = OpenAPI31App(__name__, lifespan=lifespan)
+    app = OpenAPI31App(__name__, lifespan=lifespan, jsonifier=OrjsonJsonifier())
     spec = contract()
     app.add_api(
         spec,

@@ -13,6 +13,7 @@ from .errors import Conflict, NotFound, ValidationFailed
 from .metadata import initial
 from .storage import models
 from .storage.fields import utcnow
+from .storage.prepared import Prepared, seq
 from .storage.scoping import visible
 
 if TYPE_CHECKING:
@@ -45,7 +46,29 @@ def get(principal: Principal, short_id: str) -> models.Capture:
     return row  # type: ignore[no-any-return]
 
 
-def create(services: Services, principal: Principal, body: dict[str, Any]) -> models.Capture:
+_GET_ROW = Prepared(
+    lambda ph: (
+        models.Capture.select(*sessions.capture_columns(models.ScanSession.short_id))
+        .join(models.ScanSession)
+        .switch(models.Capture)
+        .join(models.Product, JOIN.LEFT_OUTER)
+        .where(
+            models.Capture.organization.in_(ph("orgs", as_int=True)),
+            models.Capture.short_id == ph("short_id"),
+        )
+    )
+)
+
+
+def get_row(principal: Principal, short_id: str) -> dict[str, Any]:
+    """The capture as its response row (``sessions.capture_columns``), in one query."""
+    row = _GET_ROW.first(orgs=seq(principal.org_ids), short_id=short_id)
+    if row is None:
+        raise NotFound(f"No capture with id {short_id}.")
+    return row
+
+
+def create(services: Services, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
     session = (
         visible(models.ScanSession.select(), models.ScanSession, principal)
         .where(models.ScanSession.short_id == body["session_id"])
@@ -83,10 +106,10 @@ def create(services: Services, principal: Principal, body: dict[str, Any]) -> mo
     sessions.touch(session.id)
     if capture.status == PENDING:
         services.queue.enqueue_capture(capture.short_id)
-    return get(principal, capture.short_id)
+    return get_row(principal, capture.short_id)
 
 
-def retry(services: Services, principal: Principal, short_id: str) -> models.Capture:
+def retry(services: Services, principal: Principal, short_id: str) -> dict[str, Any]:
     capture = get(principal, short_id)
     if capture.status not in RETRYABLE:
         raise Conflict(
@@ -104,4 +127,4 @@ def retry(services: Services, principal: Principal, short_id: str) -> models.Cap
         raise Conflict("The capture changed meanwhile; fetch it again.")
     services.plugins.capture_state_changed(capture.short_id, capture.status, PENDING)
     services.queue.enqueue_capture(capture.short_id)
-    return get(principal, short_id)
+    return get_row(principal, short_id)

@@ -9,9 +9,26 @@ from . import gs1
 from .auth import Principal
 from .plugins.builtin.freshness import OrgRule, Scope
 from .storage import models
+from .storage.prepared import Prepared
 
 if TYPE_CHECKING:
     from .services import Services
+
+
+_BRICK = Prepared(
+    lambda ph: models.Product.select(models.Product.gpc_brick_code).where(
+        models.Product.gtin == ph("gtin")
+    )
+)
+_RULES = Prepared(
+    lambda ph: models.FreshnessRule.select(
+        models.FreshnessRule.scope,
+        models.FreshnessRule.code,
+        models.FreshnessRule.warning_days,
+        models.FreshnessRule.critical_days,
+        models.FreshnessRule.label,
+    ).where(models.FreshnessRule.organization == ph("org", as_int=True))
+)
 
 
 def _org_rules(principal: Principal) -> list[OrgRule]:
@@ -20,16 +37,16 @@ def _org_rules(principal: Principal) -> list[OrgRule]:
         org_id = next(iter(principal.org_ids))
     if org_id is None:
         return []
-    rows = models.FreshnessRule.select().where(models.FreshnessRule.organization == org_id)
     return [
+        # scope was stored by 'freshness set', which checks it
         OrgRule(
-            scope=cast(Scope, r.scope),  # stored by 'freshness set', which checks it
-            code=r.code,
-            warning_days=r.warning_days,
-            critical_days=r.critical_days,
-            label=r.label,
+            scope=cast(Scope, r["scope"]),
+            code=r["code"],
+            warning_days=r["warning_days"],
+            critical_days=r["critical_days"],
+            label=r["label"],
         )
-        for r in rows
+        for r in _RULES.dicts(org=org_id)
     ]
 
 
@@ -40,8 +57,8 @@ def thresholds(services: Services, principal: Principal, raw_gtin: str) -> dict[
         gtin = ""  # malformed: the fallback layers answer
     brick = ""
     if gtin:
-        product = models.Product.get_or_none(models.Product.gtin == gtin)
-        brick = product.gpc_brick_code if product is not None else ""
+        row = _BRICK.first(gtin=gtin)
+        brick = row["gpc_brick_code"] if row is not None else ""
     result = services.plugins.freshness_thresholds(gtin, brick, _org_rules(principal))
     return {
         "warningDays": result.warning_days,

@@ -19,6 +19,7 @@ from anyio import to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth import API_KEY_HEADER, SESSION_COOKIE, Credentials, Principal, anonymous, authenticate
+from .authcache import AuthCache
 from .errors import (
     PROBLEM_CONTENT_TYPE,
     InternalError,
@@ -126,6 +127,10 @@ class GatewayMiddleware:
     def __init__(self, app: ASGIApp, services: Services):
         self.app = app
         self.services = services
+        self.auth_cache = AuthCache(services.settings.auth_cache_seconds)
+        # memory:// counters are a dict behind a lock: counting on the event loop costs less
+        # than the thread hop; Redis counters are network round trips and go to a thread.
+        self._limits_in_memory = services.settings.rate_limit_storage_url.startswith("memory:")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -194,13 +199,23 @@ class GatewayMiddleware:
         refusal: ScanserveError | None = None
         try:
             creds = _credentials(headers)
-            principal = await to_thread.run_sync(authenticate, creds, client_host, settings)
+            cached = self.auth_cache.get(creds)
+            if cached is None:
+                checked_at = self.auth_cache.now()
+                principal = await to_thread.run_sync(authenticate, creds, client_host, settings)
+                self.auth_cache.put(creds, principal, checked_at)
+            else:
+                principal = cached
         except Unauthorized as exc:
             refusal = exc
             principal = anonymous(client_host, settings)
-        verdict = await to_thread.run_sync(
-            self.services.limiter.hit, principal.rate_key, principal.per_minute, principal.per_day
-        )
+        limiter = self.services.limiter
+        if self._limits_in_memory:
+            verdict = limiter.hit(principal.rate_key, principal.per_minute, principal.per_day)
+        else:
+            verdict = await to_thread.run_sync(
+                limiter.hit, principal.rate_key, principal.per_minute, principal.per_day
+            )
         if refusal is None and not verdict.allowed:
             refusal = RateLimited(verdict.retry_after)
         if refusal is None:

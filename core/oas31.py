@@ -123,8 +123,19 @@ FORMAT_CHECKER.checks("shortuuid")(_is_shortuuid)
 FORMAT_CHECKER.checks("uri")(_is_uri)
 
 
+_VALIDATORS: dict[int, tuple[dict[str, Any], Draft202012Validator]] = {}
+
+
 def _validator(schema: dict[str, Any]) -> Draft202012Validator:
-    return Draft202012Validator(schema, format_checker=FORMAT_CHECKER)
+    # Parameters are validated on every request: build each schema's validator once (by
+    # identity; the entry keeps the schema alive, so its id is not reused while cached).
+    entry = _VALIDATORS.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        if len(_VALIDATORS) > 10_000:  # many apps built in one process (tests)
+            _VALIDATORS.clear()
+        entry = (schema, Draft202012Validator(schema, format_checker=FORMAT_CHECKER))
+        _VALIDATORS[id(schema)] = entry
+    return entry[1]
 
 
 # -- errors --------------------------------------------------------------------------------

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     anonymous_rate_limit_per_minute: int = Field(default=60, ge=1)
     anonymous_rate_limit_per_day: int = Field(default=5_000, ge=1)
     rate_limit_storage_url: str = "memory://"
+    # How long a process may answer a key (token, cookie) from memory after checking it in
+    # the database: a revocation bites everywhere within this time (see scanserve.authcache).
+    auth_cache_seconds: float = Field(default=0.5, ge=0, le=1)
 
     # queue and pipeline
     queue: Literal["embedded", "redis", "immediate"] = "embedded"

@@ -4,8 +4,9 @@ Use it as a pytest plugin (``pytest_plugins = ["scanserve.testing"]``) to get:
 
 ``scanserve_settings``
     :class:`~scanserve.settings.Settings` on a fresh SQLite file in ``tmp_path``, the
-    ``immediate`` queue (the pipeline runs inside the request), response validation on, and
-    no entry-point plugins (add yours through ``scanserve_plugins``).
+    ``immediate`` queue (the pipeline runs inside the request), response validation on, no
+    entry-point plugins (add yours through ``scanserve_plugins``), and no authentication
+    cache (a key changed in the database is seen by the very next request).
 ``scanserve_plugins``
     A list; append plugin objects to it before ``scanserve_app`` is built.
 ``scanserve_app`` / ``scanserve_client``
@@ -133,6 +134,7 @@ def scanserve_settings(tmp_path: Path) -> Settings:
         queue="immediate",
         validate_responses=True,
         load_entrypoint_plugins=False,
+        auth_cache_seconds=0,
     )
 
 
