@@ -93,17 +93,21 @@ def create(services: Services, principal: Principal, body: dict[str, Any]) -> di
             "error_message": interpretation.error,
             "processed_at": utcnow(),
         }
-    capture = models.Capture.create(
-        organization=session.organization_id,
-        session=session.id,
-        capture_type=body["capture_type"],
-        raw_value=raw_value,
-        gtin=gtin,
-        gs1_dl_data=interpretation.ai_data,
-        metadata=initial(body.get("metadata")),
-        **fields,
-    )
-    sessions.touch(session.id)
+    # One transaction: the capture and the session's activity are written together. The
+    # PENDING row is itself the durable message: if the process dies before the queue has
+    # it, the queue's start-up recovery finds the row and queues it (Queue.recover).
+    with services.db.atomic():
+        capture = models.Capture.create(
+            organization=session.organization_id,
+            session=session.id,
+            capture_type=body["capture_type"],
+            raw_value=raw_value,
+            gtin=gtin,
+            gs1_dl_data=interpretation.ai_data,
+            metadata=initial(body.get("metadata")),
+            **fields,
+        )
+        sessions.touch(session.id)
     if capture.status == PENDING:
         services.queue.enqueue_capture(capture.short_id)
     return get_row(principal, capture.short_id)

@@ -10,7 +10,9 @@ The database, not the queue, is the truth about a capture. A task carries only a
 short id; a worker killed mid-task loses that message, and the periodic sweep re-queues
 every capture left in a non-terminal state past ``capture_stale_seconds``. Every pipeline
 step is safe to run twice. A starting worker sweeps once at once, so recovery does not wait
-for the next minute.
+for the next minute; the embedded queue, which runs inside the only server there is, goes
+further at start-up and queues every unfinished capture at once, whatever its age
+(:meth:`Queue.recover`): a PENDING row is the durable form of its message.
 
 Signals: only ``scanserve worker`` lets Huey's consumer install its SIGINT/SIGTERM handlers.
 Inside ``scanserve serve`` the process belongs to uvicorn, whose handlers must stay in place
@@ -27,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
 from huey.consumer import Consumer
+from huey.storage import SqliteStorage
 
 if TYPE_CHECKING:
     from .services import Services
@@ -42,8 +45,25 @@ def _make_huey(services: Services) -> Huey:
         return RedisHuey(settings.queue_name, url=settings.redis_url, results=False)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return SqliteHuey(
-        settings.queue_name, filename=str(settings.data_dir / "queue.db"), results=False
+        settings.queue_name,
+        filename=str(settings.data_dir / "queue.db"),
+        results=False,
+        storage_class=_QueueStorage,
     )
+
+
+class _QueueStorage(SqliteStorage):
+    """Huey's SQLite storage with ``synchronous=NORMAL`` (as scanserve.db has): in WAL mode
+    a commit then waits for no fsync. Huey's default (FULL) fsyncs every enqueue while
+    holding the one lock every request thread and consumer thread share, which capped
+    ingestion at about a hundred captures a second. What a power loss could take (the last
+    messages) the capture rows still hold: the embedded queue's start-up recovery queues
+    every unfinished capture again (:meth:`Queue.recover`)."""
+
+    def _create_connection(self) -> Any:
+        conn = super()._create_connection()
+        conn.execute("pragma synchronous=NORMAL")
+        return conn
 
 
 def _every(seconds: int) -> Callable[[datetime], bool]:
@@ -123,11 +143,25 @@ class Queue:
             max_delay=1.0,
         )
 
+    def recover(self) -> int:
+        """Queue every capture not in a terminal state, whatever its age: at start-up of the
+        embedded queue, what is not terminal was left by a crash (PENDING rows whose message
+        never reached the queue, or captures mid-step), and waiting for
+        ``capture_stale_seconds`` would only delay it. A capture that does have a message
+        too is processed once: the second message finds it claimed or done."""
+        recovered = self._pipeline.requeue_stale(self.services, 0)
+        for short_id in recovered:
+            self.enqueue_capture(short_id)
+        if recovered:
+            logger.info("recovered %d unfinished captures at start-up", len(recovered))
+        return len(recovered)
+
     def start_embedded(self) -> None:
-        """Start consumer threads in this process (``serve`` with the embedded queue)."""
+        """Start consumer threads in this process (``serve`` with the embedded queue), after
+        :meth:`recover`."""
         if self.services.settings.queue != "embedded" or self._consumer is not None:
             return
-        self.sweep()
+        self.recover()
         self._consumer = self.consumer()
         self._consumer.start()
 

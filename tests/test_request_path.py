@@ -20,6 +20,7 @@ from scanserve.storage import models
 from scanserve.testing import issue_key, wait_for
 
 BASE = "/scanner/api/v1"
+CLI = (sys.executable, "-c", "from scanserve.cli import main; main()")
 
 
 def _spy(db):
@@ -155,8 +156,7 @@ def test_revocation_bites_within_a_second_in_every_process(tmp_path: Path, cache
         "SCANSERVE_AUTH_CACHE_SECONDS": "0.5",
     }
     server = subprocess.Popen(
-        [sys.executable, "-c", "from scanserve.cli import main; main()", "serve"]
-        + ["--port", str(port)],
+        [*CLI, "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -175,8 +175,7 @@ def test_revocation_bites_within_a_second_in_every_process(tmp_path: Path, cache
         with app.test_client() as client:
             assert client.get(f"{BASE}/sessions", headers=key.headers).status_code == 200
             revoke = subprocess.run(
-                [sys.executable, "-c", "from scanserve.cli import main; main()"]
-                + ["keys", "revoke", key.key_id],
+                [*CLI, "keys", "revoke", key.key_id],
                 env=env,
                 capture_output=True,
                 text=True,
