@@ -23,6 +23,7 @@ class Services:
     plugins: Plugins
     limiter: RateLimiter
     queue: Any = field(default=None)  # scanserve.queue.Queue, attached by build_services
+    resolve_lane: Any = field(default=None)  # scanserve.lanes.ResolveLane
 
 
 def build_services(
@@ -38,7 +39,12 @@ def build_services(
         plugins=Plugins(pm, settings),
         limiter=RateLimiter(settings.rate_limit_storage_url),
     )
+    from .lanes import ResolveLane
     from .queue import Queue  # the queue's tasks call back into services
+
+    services.resolve_lane = ResolveLane(
+        settings.resolve_concurrency, settings.resolve_concurrency_per_caller
+    )
 
     services.queue = Queue(services)
     return services

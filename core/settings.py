@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     qr_allow_private: bool = False
     qr_allowed_networks: list[str] = Field(default_factory=list)
     qr_own_resolver_hosts: list[str] = Field(default_factory=list)
+    # POST /resolve-url runs apart from other requests (scanserve.lanes): at most this many
+    # at once in a process, and at most ..._per_caller of them for one key, user or address.
+    resolve_concurrency: int = Field(default=8, ge=1)
+    resolve_concurrency_per_caller: int = Field(default=2, ge=1)
 
     @property
     def sqlite_path(self) -> Path:
