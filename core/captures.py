@@ -109,7 +109,7 @@ def create(services: Services, principal: Principal, body: dict[str, Any]) -> di
         )
         sessions.touch(session.id)
     if capture.status == PENDING:
-        services.queue.enqueue_capture(capture.short_id)
+        services.queue.enqueue_capture(capture.short_id, slow=interpretation.url is not None)
     return get_row(principal, capture.short_id)
 
 
@@ -130,5 +130,7 @@ def retry(services: Services, principal: Principal, short_id: str) -> dict[str, 
     if not updated:
         raise Conflict("The capture changed meanwhile; fetch it again.")
     services.plugins.capture_state_changed(capture.short_id, capture.status, PENDING)
-    services.queue.enqueue_capture(capture.short_id)
+    services.queue.enqueue_capture(
+        capture.short_id, slow=gs1.interpret(capture.raw_value).url is not None
+    )
     return get_row(principal, short_id)

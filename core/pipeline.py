@@ -71,6 +71,25 @@ def call_with_deadline(fn: Callable[[], T], timeout: float) -> T:
         executor.shutdown(wait=False)
 
 
+def is_slow(raw_value: str) -> bool:
+    """Does processing this value follow a URL (network, up to the QR timeout)? Such
+    captures go to the queue's slow lane."""
+    return gs1.interpret(raw_value).url is not None
+
+
+def slow_ones(short_ids: list[str]) -> set[str]:
+    """Which of these captures are slow (:func:`is_slow`)."""
+    slow: set[str] = set()
+    for start in range(0, len(short_ids), 500):
+        rows = (
+            models.Capture.select(models.Capture.short_id, models.Capture.raw_value)
+            .where(models.Capture.short_id.in_(short_ids[start : start + 500]))
+            .tuples()
+        )
+        slow.update(short_id for short_id, raw in rows if is_slow(raw))
+    return slow
+
+
 def requeue_stale(services: Services, stale_seconds: int) -> list[str]:
     """Put every capture left in a non-terminal state for longer than ``stale_seconds`` back
     to PENDING, as of now; returns their short ids, for the caller to queue. Each reset is a

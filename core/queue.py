@@ -37,15 +37,19 @@ if TYPE_CHECKING:
 logger = logging.getLogger("scanserve.queue")
 
 
-def _make_huey(services: Services) -> Huey:
+SLOW_LANE_SUFFIX = "_slow"
+
+
+def _make_huey(services: Services, suffix: str = "") -> Huey:
     settings = services.settings
+    name = settings.queue_name + suffix
     if settings.queue == "immediate":
-        return MemoryHuey(settings.queue_name, immediate=True, results=False)
+        return MemoryHuey(name, immediate=True, results=False)
     if settings.queue == "redis":
-        return RedisHuey(settings.queue_name, url=settings.redis_url, results=False)
+        return RedisHuey(name, url=settings.redis_url, results=False)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return SqliteHuey(
-        settings.queue_name,
+        name,
         filename=str(settings.data_dir / "queue.db"),
         results=False,
         storage_class=_QueueStorage,
@@ -92,13 +96,22 @@ class Queue:
     def __init__(self, services: Services):
         self.services = services
         self.huey = _make_huey(services)
+        # The slow lane: captures whose processing follows a URL (seconds, or a timeout, per
+        # capture) have their own queue and consumer threads, so a tenant scanning slow links
+        # never holds up anyone's plain barcodes (see enqueue_capture).
+        self.slow_huey = _make_huey(services, SLOW_LANE_SUFFIX)
         self._consumer: Consumer | None = None
+        self._slow_consumer: Consumer | None = None
         from . import pipeline, sessions
 
         huey = self.huey
 
         @huey.task(name="process_capture")
         def process_capture(capture_short_id: str) -> None:
+            pipeline.process_capture(services, capture_short_id)
+
+        @self.slow_huey.task(name="process_capture")
+        def process_capture_slow(capture_short_id: str) -> None:
             pipeline.process_capture(services, capture_short_id)
 
         @huey.periodic_task(_every(services.settings.sweep_interval_seconds), name="sweep")
@@ -112,31 +125,42 @@ class Queue:
                 logger.info("expired %d idle sessions", expired)
 
         self._process_capture = process_capture
+        self._process_capture_slow = process_capture_slow
         self._pipeline = pipeline
 
-    def enqueue_capture(self, capture_short_id: str) -> None:
-        self._process_capture(capture_short_id)
+    def enqueue_capture(self, capture_short_id: str, *, slow: bool = False) -> None:
+        """Queue a capture; ``slow`` (its raw value is a URL to follow: see
+        ``pipeline.is_slow``) puts it on the slow lane."""
+        (self._process_capture_slow if slow else self._process_capture)(capture_short_id)
+
+    def _requeue(self, short_ids: list[str]) -> None:
+        slow = self._pipeline.slow_ones(short_ids)
+        for short_id in short_ids:
+            self.enqueue_capture(short_id, slow=short_id in slow)
 
     def sweep(self) -> int:
         """Re-queue captures stuck in a non-terminal state; returns how many."""
         stale = self._pipeline.requeue_stale(
             self.services, self.services.settings.capture_stale_seconds
         )
-        for short_id in stale:
-            self.enqueue_capture(short_id)
+        self._requeue(stale)
         if stale:
             logger.info("re-queued %d stale captures", len(stale))
         return len(stale)
 
-    def consumer(self, workers: int | None = None, *, handle_signals: bool = False) -> Consumer:
-        """A consumer of this queue in threads; ``start()`` it and ``stop()`` it, or ``run()``
-        it in the foreground with ``handle_signals=True``."""
+    def consumer(
+        self, workers: int | None = None, *, handle_signals: bool = False, slow: bool = False
+    ) -> Consumer:
+        """A consumer of this queue (``slow``: of its slow lane) in threads; ``start()`` it
+        and ``stop()`` it, or ``run()`` it in the foreground with ``handle_signals=True``.
+        Periodic tasks run on the main lane's consumer."""
+        settings = self.services.settings
         return _Consumer(
-            self.huey,
+            self.slow_huey if slow else self.huey,
             handle_signals=handle_signals,
-            workers=workers or self.services.settings.worker_threads,
+            workers=(settings.slow_worker_threads if slow else workers or settings.worker_threads),
             worker_type="thread",
-            periodic=True,
+            periodic=not slow,
             check_worker_health=True,
             # The SQLite queue is polled; Huey's default 10 s ceiling would let a capture
             # posted after a quiet spell wait that long. (Redis blocks on the list instead.)
@@ -150,8 +174,7 @@ class Queue:
         ``capture_stale_seconds`` would only delay it. A capture that does have a message
         too is processed once: the second message finds it claimed or done."""
         recovered = self._pipeline.requeue_stale(self.services, 0)
-        for short_id in recovered:
-            self.enqueue_capture(short_id)
+        self._requeue(recovered)
         if recovered:
             logger.info("recovered %d unfinished captures at start-up", len(recovered))
         return len(recovered)
@@ -162,18 +185,27 @@ class Queue:
         if self.services.settings.queue != "embedded" or self._consumer is not None:
             return
         self.recover()
+        self._slow_consumer = self.consumer(slow=True)
+        self._slow_consumer.start()
         self._consumer = self.consumer()
         self._consumer.start()
 
     def stop_embedded(self) -> None:
-        if self._consumer is not None:
-            self._consumer.stop(graceful=True)
-            self._consumer = None
+        for consumer in (self._consumer, self._slow_consumer):
+            if consumer is not None:
+                consumer.stop(graceful=True)
+        self._consumer = self._slow_consumer = None
 
     def run_worker(self, workers: int | None = None) -> None:  # pragma: no cover - blocks
-        """Run a consumer in the foreground until SIGINT/SIGTERM (``scanserve worker``)."""
+        """Run the consumers until SIGINT/SIGTERM (``scanserve worker``): the slow lane's in
+        threads, the main lane's in the foreground, which owns the signal handling."""
         self.sweep()
-        self.consumer(workers, handle_signals=True).run()
+        slow = self.consumer(slow=True)
+        slow.start()
+        try:
+            self.consumer(workers, handle_signals=True).run()
+        finally:
+            slow.stop(graceful=True)
 
     def pending_count(self) -> Any:
-        return self.huey.pending_count()
+        return self.huey.pending_count() + self.slow_huey.pending_count()

@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     queue_name: str = "scanserve"
     worker_threads: int = Field(default=2, ge=1)
+    # Threads of the slow lane: captures that follow a URL (scanserve.queue, enqueue_capture).
+    slow_worker_threads: int = Field(default=2, ge=1)
     capture_stale_seconds: int = Field(default=300, ge=1)
     sweep_interval_seconds: int = Field(default=60, ge=1)
     provider_timeout_seconds: float = Field(default=10.0, gt=0)

@@ -127,3 +127,61 @@ def test_resolve_calls_to_a_host_that_never_answers_do_not_delay_others(
         target.close()
         flooding.join(timeout=60)
         loop.close()
+
+
+def test_one_organisations_slow_captures_do_not_delay_anothers(tmp_path: Path) -> None:
+    """Org A scans a dozen links to a host that never answers; org B's catalog hit, posted
+    after them, completes while every one of A's is still pending: links follow on the
+    queue's slow lane, barcodes on the main one."""
+    from importlib.resources import as_file, files
+
+    from scanserve import catalog
+    from scanserve.app import create_app
+    from scanserve.captures import TERMINAL
+    from scanserve.storage import models
+
+    target = LoopbackServer({"/hang": Route(200, delay=120)})
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        queue="embedded",
+        queue_name=f"fair{os.getpid()}{threading.get_ident() % 10_000}",
+        load_entrypoint_plugins=False,
+        auth_cache_seconds=0,
+        qr_allow_private=True,
+        qr_timeout_seconds=120,
+    )
+    app = create_app(settings, start_queue=True)
+    try:
+        with as_file(files("scanserve") / "demo" / "demo_catalog.csv") as path:
+            catalog.import_file(path)
+        org_a, org_b = issue_key("A"), issue_key("B")
+        with app.test_client() as client:
+
+            def post(key: IssuedKey, raw_value: str) -> str:
+                sid = client.post(f"{BASE}/sessions", json={}, headers=key.headers).json()["id"]
+                created = client.post(
+                    f"{BASE}/captures",
+                    json={"session_id": sid, "capture_type": "BARCODE", "raw_value": raw_value},
+                    headers=key.headers,
+                )
+                assert created.status_code == 201, created.text
+                return str(created.json()["id"])
+
+            slow = [post(org_a, target.url(f"/hang?n={i}")) for i in range(12)]
+            wait_for(lambda: len(target.requests) >= 2, 60, "org A's captures to reach the host")
+            fast = post(org_b, "4006381333931")
+
+            def completed() -> dict[str, Any] | None:
+                got = client.get(f"{BASE}/captures/{fast}", headers=org_b.headers).json()
+                return got if got["status"] == "COMPLETED" else None
+
+            wait_for(completed, 60, "org B's catalog hit to complete")
+            statuses = [
+                models.Capture.get(models.Capture.short_id == short_id).status for short_id in slow
+            ]
+            assert not any(status in TERMINAL for status in statuses), statuses
+            target.close()  # lets the hanging resolves fail before the lifespan stops the queue
+    finally:
+        target.close()
+        app.services.queue.stop_embedded()
+        app.services.db.close()
