@@ -93,14 +93,31 @@ def main() -> None:
     is_flag=True,
     help="Create a demo organisation, key and catalog, and print how to call the API.",
 )
-def serve(host: str, port: int, demo: bool) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Server processes. More than one needs SCANSERVE_RATE_LIMIT_STORAGE_URL=redis://...",
+)
+def serve(host: str, port: int, demo: bool, workers: int) -> None:
     """Run the API server (migrating the database first) with the embedded queue's consumer."""
     import uvicorn
 
     from .app import create_app
 
     settings = _settings()
-    app = create_app(settings, start_queue=True)
+    if workers > 1 and settings.rate_limit_storage_url.startswith("memory:"):
+        raise click.UsageError(
+            f"--workers {workers} needs rate limits shared by the server processes: set "
+            "SCANSERVE_RATE_LIMIT_STORAGE_URL=redis://host:6379/N (with memory:// each "
+            f"process would count alone, and every limit would be {workers} times too high)"
+        )
+    app: Any = None
+    if workers == 1:
+        app = create_app(settings, start_queue=True)
+    else:
+        _open(settings).close()  # migrate once, before the processes start
     if demo:
         key = seed_demo()
         base = f"http://{host}:{port}{settings.base_path}"
@@ -113,7 +130,21 @@ def serve(host: str, port: int, demo: bool) -> None:
             '-H \'Content-Type: application/json\' -d \'{"metadata": {"store": "demo"}}\''
         )
         sys.stdout.flush()
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    else:
+        from .storage.database import database_proxy
+
+        if database_proxy.obj is not None and not database_proxy.is_closed():
+            database_proxy.close()
+        uvicorn.run(
+            "scanserve.asgi:served_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+        )
 
 
 def seed_demo() -> str:
