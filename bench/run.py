@@ -179,6 +179,7 @@ def seed(data_dir: Path, database_url: str = "") -> Fixture:
         queue="immediate",
         load_entrypoint_plugins=False,
     )
+    data_dir.mkdir(parents=True, exist_ok=True)
     services = build_services(settings)
     key = issue_key("Bench")
     csv = data_dir / "catalog.csv"
@@ -277,6 +278,7 @@ def session_detail_queries(fx: Fixture) -> None:
         load_entrypoint_plugins=False,
         rate_limit_per_minute=10**9,
         rate_limit_per_day=10**9,
+        auth_cache_seconds=0,  # every request looks its key up: the count includes it
     )
     app = create_app(settings)
     print("\n## GET /sessions/{id} by session size (in process, test client)")

@@ -4,7 +4,10 @@ written as RFC 3339 with ``Z`` for UTC (as pydantic wrote them before)."""
 
 from __future__ import annotations
 
+import datetime
 import decimal
+import json
+import uuid
 from typing import Any
 
 import orjson
@@ -19,8 +22,22 @@ def _default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=datetime.UTC)
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return _default(value)
+
+
 def dumps(data: Any) -> bytes:
-    return orjson.dumps(data, default=_default, option=_OPTIONS)
+    try:
+        return orjson.dumps(data, default=_default, option=_OPTIONS)
+    except TypeError:
+        # what orjson refuses (integers past 64 bits, echoed from a request) json writes
+        return json.dumps(data, default=_json_default, separators=(",", ":")).encode()
 
 
 class OrjsonJsonifier(Jsonifier):
