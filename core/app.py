@@ -33,6 +33,7 @@ from starlette.exceptions import HTTPException
 from . import errors
 from .encoding import OrjsonJsonifier
 from .gateway import GatewayMiddleware, IgnoreBodyWithoutContract, RateHeadersMiddleware
+from .index import IndexMiddleware
 from .oas31 import VALIDATOR_MAP, OpenAPI31App
 from .security import SECURITY_MAP
 from .services import Services, build_services
@@ -48,6 +49,8 @@ HANDLER_MODULES = (
     "enrichment",
     "resolve",
     "freshness",
+    "health",
+    "plugins",
 )
 
 
@@ -139,9 +142,24 @@ def _on_scanserve_error(_request: ConnexionRequest, exc: Exception) -> Connexion
     return _problem(exc)
 
 
-def _on_problem(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+NO_CREDENTIALS = (
+    "No credential was sent: send an API key in the X-API-Key header "
+    "(or 'Authorization: Bearer <token>', or the sessionid cookie)."
+)
+
+
+def _on_problem(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     assert isinstance(exc, ProblemException)
-    return _problem(errors.error_for_status(exc.status, exc.detail))
+    detail = exc.detail
+    if exc.status == 401:  # Connexion's security found no scheme of the operation satisfied
+        from .gateway import PRINCIPAL_KEY
+
+        principal = request.scope.get(PRINCIPAL_KEY)
+        if principal is None or principal.is_anonymous:
+            detail = NO_CREDENTIALS
+        else:
+            detail = "This operation does not accept the kind of credential sent."
+    return _problem(errors.error_for_status(exc.status, detail))
 
 
 def _allowed_methods(spec: dict[str, Any]) -> Callable[[str], list[str]]:
@@ -230,6 +248,9 @@ def create_app(
     app.add_error_handler(Exception, _on_unexpected)
     app.add_middleware(
         GatewayMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, services=services
+    )
+    app.add_middleware(
+        IndexMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, base_path=settings.base_path
     )
     app.add_middleware(RateHeadersMiddleware, position=MiddlewarePosition.BEFORE_CONTEXT)
     app.add_middleware(

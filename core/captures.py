@@ -3,6 +3,7 @@ handed to the background pipeline."""
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from peewee import JOIN
@@ -23,6 +24,8 @@ PENDING, LOOKING_UP, ENRICHING, RESOLVING = "PENDING", "LOOKING_UP", "ENRICHING"
 COMPLETED, FAILED, NOT_FOUND = "COMPLETED", "FAILED", "NOT_FOUND"
 TERMINAL = frozenset({COMPLETED, FAILED, NOT_FOUND})
 RETRYABLE = frozenset({FAILED, NOT_FOUND})
+
+logger = logging.getLogger("scanserve.captures")
 
 
 def capture_query() -> Any:
@@ -129,6 +132,7 @@ def retry(services: Services, principal: Principal, short_id: str) -> dict[str, 
     )
     if not updated:
         raise Conflict("The capture changed meanwhile; fetch it again.")
+    logger.info("capture %s retried from %s", capture.short_id, capture.status)
     services.plugins.capture_state_changed(capture.short_id, capture.status, PENDING)
     services.queue.enqueue_capture(
         capture.short_id, slow=gs1.interpret(capture.raw_value).url is not None

@@ -21,6 +21,12 @@ BATCH = 500
 class ImportReport:
     upserted: int = 0
     errors: list[RowError] = field(default_factory=list)
+    # GTIN -> how many later rows of the file repeated it (those rows are not imported)
+    duplicates: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rejected(self) -> int:
+        return len(self.errors) + sum(self.duplicates.values())
 
 
 def _values(row: CatalogRow, now: Any) -> dict[str, Any]:
@@ -36,6 +42,7 @@ def _values(row: CatalogRow, now: Any) -> dict[str, Any]:
         "ingredients": row.ingredients,
         "image_urls": list(row.image_urls),
         "source": "catalog",
+        "fetched_at": None,  # imported: the operator's row, never refreshed from a provider
         "created": now,
         "modified": now,
     }
@@ -56,6 +63,7 @@ def _flush(batch: dict[str, CatalogRow]) -> int:
         P.ingredients,
         P.image_urls,
         P.source,
+        P.fetched_at,
         P.modified,
     ]
     with P._meta.database.atomic():
@@ -80,16 +88,47 @@ def _rows(path: Path, fmt: str, progress: bool) -> Iterator[CatalogRow | RowErro
 
 
 def import_file(path: Path, *, fmt: str = "auto", progress: bool = False) -> ImportReport:
-    """Upsert every valid row of ``path``; later rows for the same GTIN win."""
+    """Upsert every valid row of ``path``. A GTIN seen again in the file is counted in
+    ``report.duplicates`` and its later rows are skipped: the first row wins."""
     report = ImportReport()
     batch: dict[str, CatalogRow] = {}
+    seen: set[int] = set()  # GTINs as integers: a multi-million-row export stays small
     for item in _rows(Path(path), fmt, progress):
         if isinstance(item, RowError):
             report.errors.append(item)
             continue
+        number = int(item.gtin)
+        if number in seen:
+            report.duplicates[item.gtin] = report.duplicates.get(item.gtin, 0) + 1
+            continue
+        seen.add(number)
         batch[item.gtin] = item
         if len(batch) >= BATCH:
             report.upserted += _flush(batch)
             batch = {}
     report.upserted += _flush(batch)
     return report
+
+
+def seed_file(path: Path, *, source: str) -> int:
+    """Insert the valid rows of ``path`` whose GTIN is not in the catalog yet, marked with
+    ``source``; existing products are left exactly as they are. Returns how many were added."""
+    P = models.Product
+    now = utcnow()
+    rows = [
+        {**_values(item, now), "source": source}
+        for item in read_catalog(Path(path))
+        if not isinstance(item, RowError)
+    ]
+    added = 0
+    with P._meta.database.atomic():
+        for start in range(0, len(rows), BATCH):
+            chunk = rows[start : start + BATCH]
+            known = {
+                p.gtin for p in P.select(P.gtin).where(P.gtin.in_([r["gtin"] for r in chunk]))
+            }
+            fresh = [r for r in chunk if r["gtin"] not in known]
+            if fresh:
+                P.insert_many(fresh).on_conflict_ignore().execute()
+                added += len(fresh)
+    return added

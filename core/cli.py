@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -18,18 +21,98 @@ DEMO_ORG_NAME = "Demo Shop"
 
 
 def _settings() -> Settings:
-    return Settings()
+    from .settings import SettingsProblem, load_settings
+
+    try:
+        return load_settings()
+    except SettingsProblem as exc:
+        raise click.ClickException(str(exc)) from None
 
 
-def _open(settings: Settings | None = None, *, migrate: bool = True) -> Any:
+def _where(settings: Settings) -> str:
+    """The data directory (absolute) and, when it is not SQLite there, the database."""
+    where = f"data directory {settings.data_dir.resolve()}"
+    if settings.database_url:
+        where += f", database {_without_password(settings.database_url)}"
+    return where
+
+
+def _without_password(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{netloc}"))
+
+
+def _announce(settings: Settings) -> None:
+    # stderr: stdout of some commands (keys create) is only their result.
+    click.echo(f"scanserve: {_where(settings)}", err=True)
+
+
+def _may_create() -> bool:
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx and ctx.find_root().params.get("create"))
+
+
+def _refuse_new_database(settings: Settings) -> None:
+    """Stop a command that would create a new, empty database (see ``create_database``)."""
+    if settings.create_database or _may_create():
+        return
+    if settings.database_url:
+        from .storage.database import open_database
+
+        db = open_database(settings.effective_database_url)
+        try:
+            empty = "organization" not in db.get_tables()
+        finally:
+            db.close()
+        what = "the database has no scanserve tables"
+    else:
+        empty = not settings.sqlite_path.exists()
+        what = f"there is no database in {settings.data_dir.resolve()}"
+    if empty:
+        raise click.ClickException(
+            f"{what}; this command would create a new, empty one. Point SCANSERVE_DATA_DIR "
+            "(or SCANSERVE_DATABASE_URL) at the existing data, or create it with "
+            "'scanserve db upgrade' (or run 'scanserve --create ...')."
+        )
+
+
+def _open(settings: Settings | None = None, *, migrate: bool = True, create: bool = False) -> Any:
+    """Open (and migrate) the database for a command, saying which; refuses to create a new
+    empty one unless ``create`` (``db upgrade``) or the operator said so."""
     from .storage.database import open_database
     from .storage.migrate import upgrade
 
     settings = settings or _settings()
-    db = open_database(settings.effective_database_url)
-    if migrate:
-        upgrade(db)
+    _announce(settings)
+    with _startup_errors():
+        if not create:
+            _refuse_new_database(settings)
+        db = open_database(settings.effective_database_url)
+        if migrate:
+            upgrade(db)
     return db
+
+
+@contextmanager
+def _startup_errors() -> Iterator[None]:
+    """A plugin that cannot be loaded (a misspelt hook, a wrong argument) or a database that
+    cannot be reached ends the command with one line saying so, not a traceback."""
+    import peewee
+
+    from .plugins.manager import PluginProblem
+
+    try:
+        yield
+    except PluginProblem as exc:
+        raise click.ClickException(str(exc)) from None
+    except (peewee.OperationalError, peewee.InterfaceError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise click.ClickException(f"cannot use the database: {first}") from None
 
 
 def _org(ref: str) -> Any:
@@ -78,11 +161,38 @@ def _expiry(value: str | None) -> datetime | None:
 
 @click.group()
 @click.version_option(__version__, prog_name="scanserve")
-def main() -> None:
-    """scanserve: a contract-first server for the Scanner API."""
+@click.option(
+    "--create",
+    is_flag=True,
+    help="Let the command create a new, empty database where there is none "
+    "(also SCANSERVE_CREATE_DATABASE=true). Without it only 'db upgrade' and 'serve' do.",
+)
+def main(create: bool) -> None:
+    """scanserve: a contract-first server for the Scanner API.
+
+    Every command that uses the database says on stderr which data directory it uses
+    (SCANSERVE_DATA_DIR, default ./scanserve-data).
+    """
     # Connexion imports starlette.testclient at import time, which warns about httpx on every
     # start of the CLI; it says nothing about scanserve.
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+
+
+def _log_format_option(fn: Any) -> Any:
+    return click.option(
+        "--log-format",
+        type=click.Choice(["text", "json"]),
+        default=None,
+        help="Log lines as text or JSON objects (default: SCANSERVE_LOG_FORMAT, text).",
+    )(fn)
+
+
+def _configure_logging(settings: Settings, log_format: str | None) -> dict[str, Any]:
+    from .logconfig import configure_logging, logging_config
+
+    fmt = cast("Any", log_format or settings.log_format)
+    configure_logging(fmt, settings.log_level)
+    return logging_config(fmt, settings.log_level)
 
 
 @main.command()
@@ -91,7 +201,8 @@ def main() -> None:
 @click.option(
     "--demo",
     is_flag=True,
-    help="Create a demo organisation, key and catalog, and print how to call the API.",
+    help="Create (once) a demo organisation and catalog, keep one demo key, and print how to "
+    "call the API.",
 )
 @click.option(
     "--workers",
@@ -100,7 +211,8 @@ def main() -> None:
     show_default=True,
     help="Server processes. More than one needs SCANSERVE_RATE_LIMIT_STORAGE_URL=redis://...",
 )
-def serve(host: str, port: int, demo: bool, workers: int) -> None:
+@_log_format_option
+def serve(host: str, port: int, demo: bool, workers: int, log_format: str | None) -> None:
     """Run the API server (migrating the database first) with the embedded queue's consumer."""
     import uvicorn
 
@@ -113,42 +225,53 @@ def serve(host: str, port: int, demo: bool, workers: int) -> None:
             "SCANSERVE_RATE_LIMIT_STORAGE_URL=redis://host:6379/N (with memory:// each "
             f"process would count alone, and every limit would be {workers} times too high)"
         )
-    app: Any = None
-    if workers == 1:
-        app = create_app(settings, start_queue=True)
-    else:
-        _open(settings).close()  # migrate once, before the processes start
+    log_config = _configure_logging(settings, log_format)
+    with _startup_errors():
+        # With several processes this one only checks and migrates; each process builds its
+        # own app (scanserve.asgi) with its queue consumer.
+        app = create_app(settings, start_queue=workers == 1)
+    base = f"http://{host}:{port}{settings.base_path}"
+    click.echo(f"scanserve {__version__}: {_where(settings)}")
+    click.echo(f"Base URL: {base}")
+    click.echo(f"API reference: {base}/ui/")
+    click.echo(f"Health: {base}/health/live, {base}/health/ready")
     if demo:
-        key = seed_demo()
-        base = f"http://{host}:{port}{settings.base_path}"
-        click.echo(f"scanserve {__version__} demo: data in {settings.data_dir}")
-        click.echo(f"Base URL: {base}")
+        key = seed_demo(settings)
         click.echo(f"API key: {key}")
         click.echo("Try:")
         click.echo(
             f"  curl -s -X POST {base}/sessions -H 'X-API-Key: {key}' "
             '-H \'Content-Type: application/json\' -d \'{"metadata": {"store": "demo"}}\''
         )
-        sys.stdout.flush()
-    if workers == 1:
-        uvicorn.run(app, host=host, port=port, log_level="info")
     else:
-        from .storage.database import database_proxy
+        click.echo("API keys: scanserve keys create --org ORG (see scanserve --help)")
+    sys.stdout.flush()
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, log_config=log_config)
+        return
+    app.services.db.close()
+    uvicorn.run(
+        "scanserve.asgi:served_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=log_config,
+    )
 
-        if database_proxy.obj is not None and not database_proxy.is_closed():
-            database_proxy.close()
-        uvicorn.run(
-            "scanserve.asgi:served_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level="info",
-        )
+
+DEMO_KEY_FILE = "demo-key"
+DEMO_KEY_NAME = "demo"
 
 
-def seed_demo() -> str:
-    """Create (once) the demo organisation and catalog, and a fresh key; returns the key."""
+def seed_demo(settings: Settings) -> str:
+    """Seed the demo once and return its key.
+
+    The organisation is created when missing; the demo catalog's products are inserted only
+    where no product with their GTIN exists (source ``demo``), so an operator's rows are never
+    overwritten. The key is kept in ``<data dir>/demo-key`` (mode 0600) and reused while it is
+    valid; otherwise a new one replaces it and every older demo key is revoked.
+    """
     from importlib.resources import as_file, files
 
     from . import catalog
@@ -160,17 +283,41 @@ def seed_demo() -> str:
     if org is None:
         org = models.Organization.create(name=DEMO_ORG_NAME)
     with as_file(files("scanserve") / "demo" / "demo_catalog.csv") as path:
-        catalog.import_file(path)
+        catalog.seed_file(path, source="demo")
+
+    key_file = settings.data_dir / DEMO_KEY_FILE
+    if key_file.exists():
+        raw = key_file.read_text(encoding="ascii").strip()
+        kept = models.ApiKey.get_or_none(
+            models.ApiKey.key_hash == hash_secret(raw), models.ApiKey.organization == org
+        )
+        if (
+            kept is not None
+            and kept.is_active
+            and (kept.expires_at is None or kept.expires_at > utcnow())
+        ):
+            return raw
+    # Replace: revoke every earlier demo key, mint one, and keep it for the next start.
+    models.ApiKey.update(is_active=False).where(
+        models.ApiKey.organization == org,
+        models.ApiKey.name.startswith(DEMO_KEY_NAME),  # older releases named them "demo <date>"
+        models.ApiKey.is_active == True,  # noqa: E712 - a peewee expression
+    ).execute()
     raw = generate_key("csb")
     parsed = parse_key(raw)
     assert parsed is not None
     models.ApiKey.create(
         organization=org,
         kind="csb",
-        name=f"demo {utcnow():%Y-%m-%d %H:%M}",
+        name=DEMO_KEY_NAME,
         key_hash=hash_secret(raw),
         hint=parsed.hint,
     )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    key_file.unlink(missing_ok=True)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(raw + "\n")
     return raw
 
 
@@ -184,7 +331,7 @@ def db_upgrade() -> None:
     """Apply pending schema migrations."""
     from .storage.migrate import upgrade
 
-    applied = upgrade(_open(migrate=False))
+    applied = upgrade(_open(migrate=False, create=True))
     click.echo(
         f"applied {len(applied)} migration(s): {', '.join(applied)}"
         if applied
@@ -200,10 +347,22 @@ def orgs() -> None:
 @orgs.command("create")
 @click.argument("name")
 def orgs_create(name: str) -> None:
-    """Create an organisation; prints its id."""
+    """Create an organisation; prints its id. Names must be unique (ignoring case)."""
+    import peewee
+
     from .storage import models
 
+    name = name.strip()
+    if not name:
+        raise click.BadParameter("the name must not be empty", param_hint="NAME")
     _open()
+    existing = models.Organization.get_or_none(
+        peewee.fn.LOWER(models.Organization.name) == name.lower()
+    )
+    if existing is not None:
+        raise click.ClickException(
+            f"an organisation named {existing.name!r} already exists (id {existing.short_id})"
+        )
     click.echo(models.Organization.create(name=name).short_id)
 
 
@@ -245,6 +404,13 @@ def keys_create(
     _open()
     org = _org(org_ref)
     expires_at = _expiry(expires)
+    if expires_at is not None:
+        from .storage.fields import utcnow
+
+        if expires_at <= utcnow():
+            raise click.BadParameter(
+                f"{expires_at.isoformat()} is in the past", param_hint="--expires"
+            )
     raw = generate_key(kind)  # type: ignore[arg-type]
     parsed = parse_key(raw)
     assert parsed is not None
@@ -264,19 +430,29 @@ def keys_create(
 @keys.command("list")
 @click.option("--org", "org_ref", required=True)
 def keys_list(org_ref: str) -> None:
-    """List an organisation's keys (never the keys themselves)."""
+    """List an organisation's keys (never the keys themselves). STATUS is active, revoked or
+    expired."""
     from .storage import models
+    from .storage.fields import utcnow
 
     _open()
     org = _org(org_ref)
-    click.echo("KEY_ID\tHINT\tKIND\tACTIVE\tEXPIRES\tLAST_USED\tNAME")
+    now = utcnow()
+    click.echo("KEY_ID\tHINT\tKIND\tSTATUS\tEXPIRES\tLAST_USED\tNAME")
     for key in (
         models.ApiKey.select()
         .where(models.ApiKey.organization == org)
         .order_by(models.ApiKey.created)
     ):
+        status = (
+            "revoked"
+            if not key.is_active
+            else "expired"
+            if key.expires_at is not None and key.expires_at <= now
+            else "active"
+        )
         click.echo(
-            f"{key.short_id}\t{key.hint}…\t{key.kind}\t{'yes' if key.is_active else 'no'}\t"
+            f"{key.short_id}\t{key.hint}…\t{key.kind}\t{status}\t"
             f"{key.expires_at.isoformat() if key.expires_at else '-'}\t"
             f"{key.last_used.isoformat() if key.last_used else '-'}\t{key.name}"
         )
@@ -316,10 +492,9 @@ def sessions_expire() -> None:
     default=None,
     help="Worker threads (default: settings).",
 )
-def worker(workers: int | None) -> None:
+@_log_format_option
+def worker(workers: int | None, log_format: str | None) -> None:
     """Run a queue worker in the foreground (for the redis queue)."""
-    import logging
-
     from .services import build_services
 
     settings = _settings()
@@ -328,11 +503,13 @@ def worker(workers: int | None) -> None:
             "the immediate queue runs tasks where they are queued; a worker needs "
             "SCANSERVE_QUEUE=redis (or embedded)"
         )
+    _announce(settings)
+    with _startup_errors():
+        _refuse_new_database(settings)
     # Otherwise the worker says nothing, not even that it started or re-queued captures.
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    services = build_services(settings)
+    _configure_logging(settings, log_format)
+    with _startup_errors():
+        services = build_services(settings)
     services.queue.run_worker(workers)
 
 
@@ -342,16 +519,56 @@ def plugins() -> None:
 
 
 @plugins.command("list")
-def plugins_list() -> None:
-    """Each loaded plugin, its version and the hooks it implements."""
-    from .plugins.manager import build_plugin_manager, describe
+@click.option("--json", "as_json", is_flag=True, help="Print what GET /plugins answers.")
+def plugins_list(as_json: bool) -> None:
+    """Each loaded plugin, its version and the hooks it implements; then each provider the
+    plugins registered, by kind, in the order the server asks them."""
+    from .plugins.manager import Plugins, build_plugin_manager, describe, report
 
     settings = _settings()
-    pm = build_plugin_manager(settings)
+    _configure_logging(settings, None)  # a disabled plugin that matches nothing is a warning
+    with _startup_errors():
+        pm = build_plugin_manager(settings)
+        loaded = Plugins(pm, settings)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(report(loaded), indent=2))
+        return
     click.echo("NAME\tVERSION\tBUILTIN\tHOOKS")
     for info in describe(pm):
         builtin = "yes" if info.builtin else "no"
         click.echo(f"{info.name}\t{info.version}\t{builtin}\t{','.join(info.hooks)}")
+    click.echo("")
+    click.echo("KIND\tORDER\tPROVIDER\tPLUGIN")
+    for provider in loaded.describe_providers():
+        click.echo(f"{provider.kind}\t{provider.order}\t{provider.name}\t{provider.plugin}")
+
+
+@plugins.command("new")
+@click.argument("name")
+@click.option(
+    "--directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(),
+    show_default=True,
+    help="Where to create the package's folder.",
+)
+def plugins_new(name: str, directory: Path) -> None:
+    """Write a ready plugin package NAME: pyproject with the `scanserve` entry point, a
+    lookup provider, a README and tests using scanserve.testing, in ./scanserve-NAME."""
+    from . import plugin_template
+
+    try:
+        root = plugin_template.write(name, directory)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="NAME") from None
+    except FileExistsError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {root.resolve()}")
+    click.echo("next:")
+    click.echo(f"  cd {root} && pip install -e '.[test]' && python -m pytest")
+    click.echo("  scanserve plugins list")
 
 
 @main.group()
@@ -359,7 +576,19 @@ def catalog() -> None:
     """The product catalog."""
 
 
-@catalog.command("import")
+CATALOG_FORMATS_HELP = """
+\b
+Formats (each may be gzip-compressed; see docs/catalog.md):
+  CSV    a header row; columns gtin, name (required), brand, description,
+         category, gpc_brick_code, gpc_brick_label, ingredients, image_urls
+         (separated by | or spaces); delimiter , or ; or tab
+  JSONL  one object a line with the same field names (image_urls a list),
+         or an Open Food Facts JSONL export (code, product_name, brands,
+         categories, ingredients_text, image_front_url, ...)
+"""
+
+
+@catalog.command("import", epilog=CATALOG_FORMATS_HELP)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--format",
@@ -367,18 +596,89 @@ def catalog() -> None:
     type=click.Choice(["auto", "csv", "jsonl"]),
     default="auto",
     show_default=True,
+    help="auto goes by the extension: .csv, .jsonl or .ndjson, each optionally .gz.",
 )
-def catalog_import(file: Path, fmt: str) -> None:
-    """Load products from CSV or JSON Lines (Open Food Facts export names accepted)."""
+@click.option(
+    "--allow-rejects",
+    is_flag=True,
+    help="Exit 0 even when rows were rejected (they are still reported).",
+)
+def catalog_import(file: Path, fmt: str, allow_rejects: bool) -> None:
+    """Load products into the catalog, replacing products with the same GTIN.
+
+    Every rejected row is reported on stderr with its line; a GTIN that appears again in the
+    file is reported and its later rows are rejected (the first one is imported). The exit
+    status is 1 when any row was rejected, unless --allow-rejects.
+    """
     from . import catalog as service
 
     _open()
-    report = service.import_file(file, fmt=fmt, progress=True)
+    try:
+        report = service.import_file(file, fmt=fmt, progress=True)
+    except ValueError as exc:  # an unknown extension, before any row is read
+        raise click.BadParameter(str(exc), param_hint="FILE") from None
     for error in report.errors:
         click.echo(f"line {error.line}: {error.message}", err=True)
-    click.echo(f"imported {report.upserted} product(s), rejected {len(report.errors)} row(s)")
-    if report.errors and not report.upserted:
+    for gtin, count in report.duplicates.items():
+        click.echo(
+            f"GTIN {gtin}: {count} more row(s) with this GTIN rejected (the first one was kept)",
+            err=True,
+        )
+    click.echo(f"imported {report.upserted} product(s), rejected {report.rejected} row(s)")
+    if report.rejected and not allow_rejects:
         sys.exit(1)
+
+
+def _product(gtin: str) -> Any:
+    from .gs1 import InvalidGtin, normalise_gtin
+    from .storage import models
+
+    try:
+        normalised = normalise_gtin(gtin)
+    except InvalidGtin as exc:
+        raise click.BadParameter(str(exc), param_hint="GTIN") from None
+    product = models.Product.get_or_none(models.Product.gtin == normalised)
+    if product is None:
+        raise click.ClickException(f"no product with GTIN {normalised} in the catalog")
+    return product
+
+
+@catalog.command("show")
+@click.argument("gtin")
+def catalog_show(gtin: str) -> None:
+    """Show one product: every field, where it came from and how old it is."""
+    from .storage.fields import utcnow
+
+    _open()
+    product = _product(gtin)
+    fields = ("short_id", "gtin", "name", "brand", "description", "category")
+    for name in (*fields, "gpc_brick_code", "gpc_brick_label", "ingredients"):
+        click.echo(f"{name}: {getattr(product, name)}")
+    click.echo(f"image_urls: {' '.join(product.image_urls or []) or '-'}")
+    click.echo(f"source: {product.source}")
+    if product.fetched_at is not None:
+        age = int((utcnow() - product.fetched_at).total_seconds())
+        click.echo(f"fetched: {product.fetched_at.isoformat()} ({_age(age)} ago)")
+    else:
+        click.echo("fetched: - (imported; never refreshed)")
+    click.echo(f"modified: {product.modified.isoformat()}")
+
+
+def _age(seconds: int) -> str:
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{max(seconds, 0)}s"
+
+
+@catalog.command("remove")
+@click.argument("gtin")
+def catalog_remove(gtin: str) -> None:
+    """Remove one product. Captures that found it keep their history but lose the link."""
+    _open()
+    product = _product(gtin)
+    product.delete_instance()
+    click.echo(f"removed {product.gtin} ({product.name})")
 
 
 @main.group()
@@ -436,11 +736,35 @@ def freshness_set(
 @freshness.command("list")
 @click.option("--org", "org_ref", required=True)
 def freshness_list(org_ref: str) -> None:
+    """An organisation's rules: scope, GPC code, warning and critical days, label."""
     from .storage import models
 
     _open()
     rule = models.FreshnessRule
+    click.echo("SCOPE\tCODE\tWARNING_DAYS\tCRITICAL_DAYS\tLABEL")
     for r in (
         rule.select().where(rule.organization == _org(org_ref)).order_by(rule.scope, rule.code)
     ):
         click.echo(f"{r.scope}\t{r.code or '-'}\t{r.warning_days}\t{r.critical_days}\t{r.label}")
+
+
+@freshness.command("remove")
+@click.option("--org", "org_ref", required=True, help="Organisation id or name.")
+@click.option(
+    "--scope", type=click.Choice(["brick", "family", "segment", "fallback"]), required=True
+)
+@click.option("--code", default="", help="The rule's GPC code (empty for --scope fallback).")
+def freshness_remove(*, org_ref: str, scope: str, code: str) -> None:
+    """Remove one rule (as ``freshness list`` shows it)."""
+    from .storage import models
+
+    _open()
+    rule = models.FreshnessRule
+    removed = (
+        rule.delete()
+        .where(rule.organization == _org(org_ref), rule.scope == scope, rule.code == code)
+        .execute()
+    )
+    if not removed:
+        raise click.ClickException(f"no {scope} rule {code or '-'} for that organisation")
+    click.echo(f"removed {scope} {code or '-'}")

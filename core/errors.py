@@ -20,7 +20,9 @@ and the members the contract's ``Problem`` schema names::
     │                                                          [{pointer, message}], one per field
     ├── RateLimited                      429 rate_limited     carries ``retry_after_seconds``
     ├── InternalError                    500 internal_error   generic detail; traceback is logged
-    └── NotImplementedYet                501 not_implemented  contract operation not built yet
+    ├── NotImplementedYet                501 not_implemented  contract operation not built yet
+    └── ServiceUnavailable               503 service_unavailable  readiness: a dependency is down;
+                                                               carries ``checks``
 
 Lower layers raise these (or their own exceptions, which the app maps at the boundary in
 ``scanserve.app``); handlers never build error responses by hand.
@@ -172,6 +174,21 @@ class NotImplementedYet(ScanserveError):
     error_code = "not_implemented"
     title = "Not Implemented"
     default_detail = "This operation of the contract is not implemented yet."
+
+
+class ServiceUnavailable(ScanserveError):
+    status = 503
+    error_code = "service_unavailable"
+    title = "Service Unavailable"
+    retryable = True
+    default_detail = "The server cannot do its work right now."
+
+    def __init__(self, checks: Mapping[str, str], detail: str | None = None, **kwargs: Any):
+        self.checks = dict(checks)
+        super().__init__(detail, **kwargs)
+
+    def extra_members(self) -> dict[str, Any]:
+        return {"checks": self.checks}
 
 
 _BY_STATUS: dict[int, type[ScanserveError]] = {

@@ -60,9 +60,12 @@ def thresholds(services: Services, principal: Principal, raw_gtin: str) -> dict[
         row = _BRICK.first(gtin=gtin)
         brick = row["gpc_brick_code"] if row is not None else ""
     result = services.plugins.freshness_thresholds(gtin, brick, _org_rules(principal))
-    return {
+    answer: dict[str, Any] = {
         "warningDays": result.warning_days,
         "criticalDays": result.critical_days,
         "categoryLabel": result.category_label,
         "source": result.source,
     }
+    if result.source == "plugin":
+        answer["pluginName"] = result.plugin
+    return answer

@@ -44,7 +44,8 @@ from .captures import (
     TERMINAL,
     capture_query,
 )
-from .plugins.providers import ProductRecord
+from .plugins.builtin.catalog import CatalogLookupProvider
+from .plugins.providers import LookupProvider, ProductRecord
 from .storage import models
 from .storage.fields import utcnow
 
@@ -209,16 +210,9 @@ def _run(services: Services, capture: models.Capture) -> None:
         _finish(services, capture, NOT_FOUND, "no GTIN could be read from raw_value")
         return
 
-    record, failures = _lookup(services, gtin, restricted)
-    if record is None:
-        if failures:
-            _finish(
-                services, capture, FAILED, "every lookup provider failed: " + "; ".join(failures)
-            )
-        else:
-            _finish(services, capture, NOT_FOUND, f"no product with GTIN {gtin}")
+    product = _find_product(services, capture, gtin, restricted)
+    if product is None:
         return
-    product = _store_product(services, record)
 
     _move(services, capture, ENRICHING, product=product.id)
     _enrich(services, product)
@@ -227,6 +221,30 @@ def _run(services: Services, capture: models.Capture) -> None:
     if interpretation.url and capture.qr_analysis is None:
         _save(capture, qr_analysis=services.plugins.analyse_url(interpretation.url))
     _finish(services, capture, COMPLETED)
+
+
+def _find_product(
+    services: Services, capture: models.Capture, gtin: str, restricted: bool
+) -> models.Product | None:
+    """The product for ``gtin`` from the lookup providers, stored in the catalog; or None
+    after finishing the capture NOT_FOUND or FAILED."""
+    record, provider, failures = _lookup(services, gtin, restricted)
+    if record is not None:
+        return _store_product(services, record, provider)
+    cached = models.Product.get_or_none(models.Product.gtin == gtin)
+    if cached is not None:  # a provider's answer past its TTL that none could refresh
+        logger.info(
+            "no lookup provider answered for %s; using the copy from %s fetched %s",
+            gtin,
+            cached.source,
+            cached.fetched_at.isoformat() if cached.fetched_at else "-",
+        )
+        return cached
+    if failures:
+        _finish(services, capture, FAILED, "every lookup provider failed: " + "; ".join(failures))
+    else:
+        _finish(services, capture, NOT_FOUND, f"no product with GTIN {gtin}")
+    return None
 
 
 def _save(capture: models.Capture, **fields: Any) -> None:
@@ -242,7 +260,8 @@ def _save(capture: models.Capture, **fields: Any) -> None:
 
 def _lookup(
     services: Services, gtin: str, restricted: bool
-) -> tuple[ProductRecord | None, list[str]]:
+) -> tuple[ProductRecord | None, LookupProvider | None, list[str]]:
+    """The first answer (with the provider that gave it) and the failures before it."""
     failures: list[str] = []
     timeout = services.settings.provider_timeout_seconds
     for provider in services.plugins.lookup_providers:
@@ -255,8 +274,8 @@ def _lookup(
             failures.append(f"{provider.name}: {exc or type(exc).__name__}")
             continue
         if record is not None:
-            return replace(record, gtin=gtin), failures
-    return None, failures
+            return replace(record, gtin=gtin), provider, failures
+    return None, None, failures
 
 
 def product_short_id(gtin: str) -> str:
@@ -277,16 +296,30 @@ def _product_fields(record: ProductRecord) -> dict[str, Any]:
     }
 
 
-def _store_product(services: Services, record: ProductRecord) -> models.Product:
+def _store_product(
+    services: Services, record: ProductRecord, provider: LookupProvider | None = None
+) -> models.Product:
+    """The catalog row for ``record``. An answer of the catalog itself is its own row; an
+    outside provider's answer is stored (or refreshes the stored copy) with its source and the
+    time it was fetched. Imported rows (``fetched_at`` NULL) are never overwritten."""
     product = models.Product.get_or_none(models.Product.gtin == record.gtin)
-    if product is not None:
+    ours = isinstance(provider, CatalogLookupProvider)
+    if product is not None and (ours or product.fetched_at is None):
         return product
+    now = utcnow()
+    source = record.source or (provider.name if provider is not None else "") or "lookup"
+    if product is not None:
+        models.Product.update(
+            source=source, fetched_at=now, modified=now, **_product_fields(record)
+        ).where(models.Product.id == product.id).execute()
+        return models.Product.get(models.Product.id == product.id)
     try:
         with services.db.atomic():  # PostgreSQL: the failed insert must not poison the session
             return models.Product.create(
                 short_id=product_short_id(record.gtin),
                 gtin=record.gtin,
-                source=record.source or "lookup",
+                source=source,
+                fetched_at=now,
                 **_product_fields(record),
             )
     except peewee.IntegrityError:

@@ -144,8 +144,13 @@ class Queue:
             self.services, self.services.settings.capture_stale_seconds
         )
         self._requeue(stale)
-        if stale:
-            logger.info("re-queued %d stale captures", len(stale))
+        if stale:  # a worker died or stalled on them: worth an operator's attention
+            logger.warning(
+                "re-queued %d capture(s) stuck past %d s: %s",
+                len(stale),
+                self.services.settings.capture_stale_seconds,
+                ", ".join(stale[:20]) + (" ..." if len(stale) > 20 else ""),
+            )
         return len(stale)
 
     def consumer(

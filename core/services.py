@@ -9,6 +9,7 @@ from typing import Any
 
 import peewee
 
+from .objectstore import ObjectStore, open_object_store
 from .plugins.manager import Plugins, build_plugin_manager
 from .ratelimit import RateLimiter
 from .settings import Settings
@@ -22,6 +23,7 @@ class Services:
     db: peewee.Database
     plugins: Plugins
     limiter: RateLimiter
+    objects: ObjectStore
     queue: Any = field(default=None)  # scanserve.queue.Queue, attached by build_services
     resolve_lane: Any = field(default=None)  # scanserve.lanes.ResolveLane
 
@@ -38,6 +40,7 @@ def build_services(
         db=db,
         plugins=Plugins(pm, settings),
         limiter=RateLimiter(settings.rate_limit_storage_url),
+        objects=open_object_store(settings),
     )
     from .lanes import ResolveLane
     from .queue import Queue  # the queue's tasks call back into services

@@ -17,6 +17,17 @@ Rate limits
     (publishable) keys get ``publishable_rate_limit_per_minute``. Counters live in
     ``rate_limit_storage_url`` (``memory://`` or ``redis://...``; use Redis when several
     server processes share the limits).
+Command line
+    ``create_database`` (false): let a command other than ``db upgrade`` and ``serve`` create
+    a new, empty database where none is (``scanserve --create ...`` does the same); otherwise
+    it refuses, so a command run from the wrong folder cannot mint keys nobody will see.
+Logging
+    ``log_format``: ``text`` (one line: time, level, logger, message) or ``json`` (one JSON
+    object a line, for log shippers); ``log_level`` (``INFO``).
+Product lookups
+    ``lookup_cache_ttl_seconds`` (7 days): a product an outside provider found is kept in the
+    catalog with its source and the time it was fetched, and asked for again once it is older
+    than this (0: at every lookup). Imported products never expire.
 """
 
 from __future__ import annotations
@@ -24,8 +35,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+ENV_PREFIX = "SCANSERVE_"
 
 
 class Settings(BaseSettings):
@@ -69,6 +82,10 @@ class Settings(BaseSettings):
     # plugins
     load_entrypoint_plugins: bool = True
     disabled_plugins: list[str] = Field(default_factory=list)
+    # Freshness: the calling organisation's own rules answer before any freshness plugin
+    # ("org-rules-first"), or plugins answer first and the rules come after them, with the
+    # built-in layers ("plugins-first").
+    freshness_order: Literal["org-rules-first", "plugins-first"] = "org-rules-first"
 
     # Open Food Facts lookup (off unless enabled; the service asks for a descriptive User-Agent)
     openfoodfacts_enabled: bool = False
@@ -87,6 +104,16 @@ class Settings(BaseSettings):
     resolve_concurrency: int = Field(default=8, ge=1)
     resolve_concurrency_per_caller: int = Field(default=2, ge=1)
 
+    # command line
+    create_database: bool = False
+
+    # logging
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # product lookups
+    lookup_cache_ttl_seconds: int = Field(default=7 * 86_400, ge=0)
+
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "scanserve.db"
@@ -94,3 +121,29 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.sqlite_path}"
+
+
+class SettingsProblem(ValueError):
+    """The environment holds a setting that cannot be used; the message is one line naming
+    the variable(s) and what is wrong."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """``Settings(**overrides)``, with any error turned into one :class:`SettingsProblem`."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except SettingsError as exc:
+        # pydantic-settings says only which field failed to parse; list fields are JSON.
+        field = str(exc).split('"')[1] if '"' in str(exc) else ""
+        name = ENV_PREFIX + field.upper() if field else "a setting"
+        raise SettingsProblem(
+            f'{name} is not valid JSON (a list is written ["a", "b"]): {exc.__cause__ or exc}'
+        ) from None
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"])
+            value = error.get("input")
+            shown = f" (got {value!r})" if isinstance(value, str | int | float) else ""
+            problems.append(f"{ENV_PREFIX}{field.upper()}: {error['msg']}{shown}")
+        raise SettingsProblem("invalid setting " + "; ".join(problems)) from None

@@ -214,6 +214,7 @@ class FreshnessSourceEnum(
             "global-default",
             "global-fallback",
             "built-in",
+            "plugin",
         ]
     ]
 ):
@@ -224,9 +225,10 @@ class FreshnessSourceEnum(
             "global-default",
             "global-fallback",
             "built-in",
+            "plugin",
         ],
         Field(
-            description="The configuration layer that supplied the thresholds, most specific first:\n`org-override` (the organisation's value for the product's GPC brick),\n`org-fallback` (the organisation's catch-all), `global-default` (the global value for\nthe brick), `global-fallback` (the global catch-all), `built-in` (compiled-in values).\n"
+            description="The configuration layer that supplied the thresholds, most specific first:\n`org-override` (the organisation's value for the product's GPC brick),\n`org-fallback` (the organisation's catch-all), `global-default` (the global value for\nthe brick), `global-fallback` (the global catch-all), `built-in` (compiled-in values);\n`plugin` when a server plugin answered (its name is in `pluginName`).\n"
         ),
     ]
 
@@ -711,6 +713,70 @@ class FreshnessThresholds(BaseModel):
         ),
     ]
     source: FreshnessSourceEnum
+    pluginName: Annotated[
+        str | None,
+        Field(
+            description="The name of the plugin that answered (as the server's plugin listing shows it);\npresent exactly when `source` is `plugin`.\n",
+            min_length=1,
+        ),
+    ] = None
+
+
+class HealthStatus(BaseModel):
+    """
+    A health probe's answer; `checks` names each dependency looked at.
+    """
+
+    status: Literal["ok"]
+    checks: dict[str, str]
+
+
+class PluginInfo(BaseModel):
+    """
+    One loaded plugin.
+    """
+
+    name: Annotated[
+        str,
+        Field(
+            description="The plugin's name (an installed plugin's entry-point name)."
+        ),
+    ]
+    version: Annotated[
+        str,
+        Field(
+            description='The version of the package it comes from ("" when unknown).'
+        ),
+    ]
+    builtin: Annotated[
+        bool, Field(description="True for the providers that ship with the server.")
+    ]
+    hooks: Annotated[
+        list[str], Field(description="The hooks it implements, sorted by name.")
+    ]
+
+
+class ProviderInfo(BaseModel):
+    """
+    One provider a plugin registered.
+    """
+
+    kind: Annotated[
+        Literal["lookup", "enrichment", "qr-resolver", "freshness"],
+        Field(description="What the provider does."),
+    ]
+    order: Annotated[
+        int,
+        Field(
+            description="Its place among the providers of its kind; 1 is asked first.",
+            ge=1,
+        ),
+    ]
+    name: Annotated[
+        str,
+        Field(description="The provider's name (for freshness, the plugin's name)."),
+    ]
+    plugin: Annotated[str, Field(description="The plugin that registered it.")]
 
 
 class ProblemFieldError(BaseModel):
@@ -825,6 +891,15 @@ class QrAnalysis(BaseModel):
     ]
 
 
+class PluginList(BaseModel):
+    """
+    The server's plugins in load order, and their providers in asking order.
+    """
+
+    plugins: list[PluginInfo]
+    providers: list[ProviderInfo]
+
+
 class Problem(BaseModel):
     """
     An RFC 9457 problem details document. Match on `error_code`, which is stable;
@@ -862,6 +937,7 @@ class Problem(BaseModel):
             "rate_limited",
             "internal_error",
             "not_implemented",
+            "service_unavailable",
         ],
         Field(description="Stable machine-readable error code."),
     ]
@@ -879,6 +955,12 @@ class Problem(BaseModel):
     errors: Annotated[
         list[ProblemFieldError] | None,
         Field(description="On `422` only, one entry per offending field or parameter."),
+    ] = None
+    checks: Annotated[
+        dict[str, str] | None,
+        Field(
+            description="On `503` from the readiness probe only, each dependency and its state."
+        ),
     ] = None
 
 

@@ -99,13 +99,20 @@ def freshness_thresholds(
     :param gtin: the normalised GTIN-14, or "" when the query's GTIN was malformed.
     :param brick_code: the product's GPC brick code from the catalog, or "" when unknown.
     :param org_rules: the calling organisation's stored rules (empty when anonymous).
-    :returns: ``Thresholds`` (with ``critical_days <= warning_days``, a non-empty label and a
-        ``source`` the API knows: ``org-override``, ``org-fallback``, ``global-default``,
-        ``global-fallback`` or ``built-in``) or ``None`` to let the next implementation answer.
+    :returns: ``Thresholds`` (with ``critical_days <= warning_days``, day counts ``>= 0`` and
+        a non-empty label; leave ``source`` at its default, ``plugin``) or ``None`` to let
+        the next implementation answer.
 
     First answer wins. The built-in layered provider (organisation override, organisation
     fallback, global default by GPC brick, family and segment, global fallback, built-in) is
-    ``trylast`` and always answers, so a plugin that answers first replaces it.
+    ``trylast`` and always answers, so a plugin that answers first replaces it for the
+    products it answers.
+
+    Organisation rules come first: unless ``freshness_order`` is ``plugins-first``, the
+    calling organisation's matching rule (``org-override``, ``org-fallback``) answers before
+    any implementation is called. The API reports a plugin's answer as source ``plugin``
+    with the plugin's name in ``pluginName``, whatever ``source`` it set. An implementation
+    that raises or answers something invalid is logged and skipped.
     """
 
 

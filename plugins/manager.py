@@ -10,10 +10,14 @@ The core never touches ``pm.hook`` directly; it calls :class:`Plugins`.
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import importlib.metadata
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -44,25 +48,121 @@ class PluginInfo:
     builtin: bool
 
 
+@dataclass(frozen=True)
+class ProviderInfo:
+    """One registered provider: ``order`` counts from 1 within its ``kind``."""
+
+    kind: str  # "lookup", "enrichment", "qr-resolver" or "freshness"
+    order: int
+    name: str
+    plugin: str
+
+
+class PluginProblem(pluggy.PluginValidationError):
+    """A plugin cannot be loaded (a misspelt hook, a hook with wrong arguments); the message
+    is one line naming the plugin and the hook."""
+
+
+def _name_of(pm: pluggy.PluginManager, plugin: object) -> str:
+    name = pm.get_name(plugin)
+    if name and not name.isdigit():  # objects registered without a name get their id()
+        return name
+    return getattr(plugin, "__name__", "") or type(plugin).__name__
+
+
+def _problem(pm: pluggy.PluginManager, exc: pluggy.PluginValidationError) -> PluginProblem:
+    message = str(exc)
+    unknown = re.search(r"unknown hook '([^']+)'", message)
+    if unknown:
+        hook = unknown.group(1)
+        marker = f"{hookspecs.PROJECT_NAME}_spec"
+        known = [name for name, fn in vars(hookspecs).items() if hasattr(fn, marker)]
+        close = difflib.get_close_matches(hook, known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        message = f"implements {hook!r}, which is not a scanserve hook{hint}"
+    else:  # pluggy's message spans lines and repeats the plugin's repr
+        message = " ".join(line.strip() for line in message.splitlines()[1:] or [message])
+    name = _name_of(pm, exc.plugin)
+    return PluginProblem(exc.plugin, f"plugin {name!r} cannot be loaded: {message}")
+
+
+def _warn_unmatched_disabled(settings: Settings) -> None:
+    known = {ep.name for ep in importlib.metadata.entry_points(group=hookspecs.PROJECT_NAME)}
+    for module_name in BUILTIN_PLUGINS:
+        known |= {module_name, module_name.rsplit(".", 1)[-1]}
+    for name in settings.disabled_plugins:
+        if name not in known:
+            logger.warning(
+                "SCANSERVE_DISABLED_PLUGINS names %r, which is no installed or built-in "
+                "plugin (see 'scanserve plugins list')",
+                name,
+            )
+
+
 def build_plugin_manager(
     settings: Settings, extra_plugins: Iterable[Any] = ()
 ) -> pluggy.PluginManager:
+    """Raises :class:`PluginProblem` when a plugin cannot be loaded."""
     pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
+    _warn_unmatched_disabled(settings)
     for name in settings.disabled_plugins:
         pm.set_blocked(name)
-    if settings.load_entrypoint_plugins:
-        pm.load_setuptools_entrypoints(hookspecs.PROJECT_NAME)
-    for module_name in BUILTIN_PLUGINS:
-        short = module_name.rsplit(".", 1)[-1]
-        if pm.is_blocked(short) or pm.is_blocked(module_name):
-            continue
-        module = importlib.import_module(module_name)
-        pm.register(module, name=module_name)
-    for plugin in extra_plugins:
-        pm.register(plugin)
-    pm.check_pending()
+    try:
+        if settings.load_entrypoint_plugins:
+            pm.load_setuptools_entrypoints(hookspecs.PROJECT_NAME)
+        for module_name in BUILTIN_PLUGINS:
+            short = module_name.rsplit(".", 1)[-1]
+            if pm.is_blocked(short) or pm.is_blocked(module_name):
+                continue
+            module = importlib.import_module(module_name)
+            pm.register(module, name=module_name)
+        for plugin in extra_plugins:
+            pm.register(plugin, name=_name_for(pm, plugin))
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise _problem(pm, exc) from exc
     return pm
+
+
+def _name_for(pm: pluggy.PluginManager, plugin: Any) -> str:
+    """A readable name for a plugin object given to the app factory: a module's name, else
+    its class's (``ColdChainPolicy``, then ``ColdChainPolicy-2``, ...). It is what
+    ``scanserve plugins list`` and a freshness answer's ``pluginName`` show."""
+    base = plugin.__name__ if isinstance(plugin, ModuleType) else type(plugin).__name__
+    name, number = base, 1
+    while pm.has_plugin(name):
+        number += 1
+        name = f"{base}-{number}"
+    return name
+
+
+FRESHNESS_SOURCES = frozenset(
+    {"org-override", "org-fallback", "global-default", "global-fallback", "built-in"}
+)
+
+
+def _checked_thresholds(answer: object, plugin_name: str) -> Thresholds:
+    """A freshness answer as the API may show it, or ValueError saying what is wrong. A
+    plugin's answer is reported as source ``plugin`` with its name; only the built-in layered
+    provider names its own layers."""
+    if not isinstance(answer, Thresholds):
+        raise ValueError(f"returned {type(answer).__name__}, not Thresholds or None")  # noqa: TRY004
+    for field in ("warning_days", "critical_days"):
+        value = getattr(answer, field)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"{field} must be an integer >= 0, got {value!r}")
+    if answer.critical_days > answer.warning_days:
+        raise ValueError(
+            f"critical_days ({answer.critical_days}) > warning_days ({answer.warning_days})"
+        )
+    if not isinstance(answer.category_label, str) or not answer.category_label.strip():
+        raise ValueError("category_label must not be empty")
+    if plugin_name in BUILTIN_PLUGINS:
+        if answer.source not in FRESHNESS_SOURCES:
+            raise ValueError(f"unknown source {answer.source!r}")
+        return answer
+    return dataclasses.replace(answer, source="plugin", plugin=plugin_name)
 
 
 class Plugins:
@@ -70,14 +170,30 @@ class Plugins:
 
     def __init__(self, pm: pluggy.PluginManager, settings: Settings):
         self.pm = pm
-        self.lookup_providers: list[LookupProvider] = []
-        self.enrichment_providers: list[EnrichmentProvider] = []
-        self.qr_resolvers: list[QrResolver] = []
-        pm.hook.register_lookup_providers(register=self.lookup_providers.append, settings=settings)
-        pm.hook.register_enrichment_providers(
-            register=self.enrichment_providers.append, settings=settings
+        self.freshness_order = settings.freshness_order
+        # id(provider) -> the plugin that registered it, for describe_providers().
+        self._registered_by: dict[int, str] = {}
+        self.lookup_providers: list[LookupProvider] = self._register(
+            "register_lookup_providers", settings
         )
-        pm.hook.register_qr_resolvers(register=self.qr_resolvers.append, settings=settings)
+        self.enrichment_providers: list[EnrichmentProvider] = self._register(
+            "register_enrichment_providers", settings
+        )
+        self.qr_resolvers: list[QrResolver] = self._register("register_qr_resolvers", settings)
+
+    def _register(self, hook_name: str, settings: Settings) -> list[Any]:
+        """Call a ``register_*`` hook's implementations in pluggy's order, noting which plugin
+        registered each provider. An exception stops start-up, as a hook call would."""
+        providers: list[Any] = []
+        kwargs = {"settings": settings}
+        for impl in self._call_order(hook_name):
+
+            def register(provider: Any, _plugin: str = impl.plugin_name) -> None:
+                providers.append(provider)
+                self._registered_by[id(provider)] = _plugin
+
+            impl.function(**{k: register if k == "register" else kwargs[k] for k in impl.argnames})
+        return providers
 
     def analyse_url(self, url: str) -> dict[str, Any] | None:
         """The first registered resolver's answer for ``url`` as a ``qr_analysis`` dict, or
@@ -95,14 +211,35 @@ class Plugins:
     def freshness_thresholds(
         self, gtin: str, brick_code: str, org_rules: Sequence[OrgRule]
     ) -> Thresholds:
-        result = self.pm.hook.freshness_thresholds(
-            gtin=gtin, brick_code=brick_code, org_rules=org_rules
-        )
-        if result is None:  # only when the built-in was disabled and no plugin answered
-            from .builtin.freshness import BUILT_IN
+        """The first answer, in this order: the organisation's own rules (unless
+        ``freshness_order`` is ``plugins-first``), then the hook's implementations as pluggy
+        orders them (plugins, then the built-in layers, ``trylast``). An implementation that
+        raises or answers something invalid is logged and skipped."""
+        from .builtin.freshness import BUILT_IN
 
-            return BUILT_IN
-        return result  # type: ignore[no-any-return]
+        if self.freshness_order == "org-rules-first" and org_rules:
+            from .builtin.freshness import org_thresholds
+            from .builtin.freshness_plugin import default_catalog
+
+            found = org_thresholds(brick_code, catalog=default_catalog(), org_rules=org_rules)
+            if found is not None:
+                return found
+        kwargs = {"gtin": gtin, "brick_code": brick_code, "org_rules": org_rules}
+        for impl in self._call_order("freshness_thresholds"):
+            try:
+                answer = impl.function(**{k: kwargs[k] for k in impl.argnames})
+                if answer is None:
+                    continue
+                return _checked_thresholds(answer, impl.plugin_name)
+            except Exception:
+                logger.exception("plugin %s failed in freshness_thresholds", impl.plugin_name)
+        return BUILT_IN  # only when the built-in was disabled and no plugin answered
+
+    def _call_order(self, hook_name: str) -> list[Any]:
+        # pluggy calls implementations last to first (tryfirst ones, then the others, the
+        # last registered first, then trylast ones); wrappers are left out.
+        impls = getattr(self.pm.hook, hook_name).get_hookimpls()
+        return [i for i in reversed(impls) if not (i.hookwrapper or i.wrapper)]
 
     def capture_state_changed(self, capture_id: str, old_status: str, new_status: str) -> None:
         self._notify(
@@ -116,8 +253,7 @@ class Plugins:
         self._notify("capture_finished", capture=capture)
 
     def _notify(self, hook_name: str, **kwargs: Any) -> None:
-        hook = getattr(self.pm.hook, hook_name)
-        for impl in reversed(hook.get_hookimpls()):
+        for impl in self._call_order(hook_name):
             try:
                 impl.function(**{k: kwargs[k] for k in impl.argnames})
             except Exception:
@@ -125,6 +261,35 @@ class Plugins:
 
     def describe(self) -> list[PluginInfo]:
         return describe(self.pm)
+
+    def describe_providers(self) -> list[ProviderInfo]:
+        """Every provider by kind, in the order the core asks them: lookup, enrichment and QR
+        providers as registered, then the ``freshness_thresholds`` implementations."""
+        infos: list[ProviderInfo] = []
+        lists: dict[str, list[Any]] = {
+            "lookup": self.lookup_providers,
+            "enrichment": self.enrichment_providers,
+            "qr-resolver": self.qr_resolvers,
+        }
+        for kind, providers in lists.items():
+            for order, provider in enumerate(providers, start=1):
+                name = str(getattr(provider, "name", type(provider).__name__))
+                plugin = self._registered_by.get(id(provider), "")
+                infos.append(ProviderInfo(kind, order, name, plugin))
+        for order, impl in enumerate(self._call_order("freshness_thresholds"), start=1):
+            infos.append(ProviderInfo("freshness", order, impl.plugin_name, impl.plugin_name))
+        return infos
+
+
+def report(plugins: Plugins) -> dict[str, Any]:
+    """What ``scanserve plugins list --json`` prints and ``GET /plugins`` answers."""
+    return {
+        "plugins": [
+            {"name": i.name, "version": i.version, "builtin": i.builtin, "hooks": list(i.hooks)}
+            for i in plugins.describe()
+        ],
+        "providers": [dataclasses.asdict(p) for p in plugins.describe_providers()],
+    }
 
 
 def describe(pm: pluggy.PluginManager) -> list[PluginInfo]:

@@ -21,19 +21,21 @@ import pluggy
 import pytest
 from biip.gtin import Gtin
 
+from scanserve import LookupProvider, ProductRecord, ProviderError, Thresholds, hookimpl
 from scanserve.plugins.builtin.freshness import resolve_thresholds
 from scanserve.plugins.builtin.freshness_plugin import default_catalog
-from scanserve.plugins.hookspecs import hookimpl
 from scanserve.plugins.manager import (
     BUILTIN_PLUGINS,
     PluginInfo,
     Plugins,
+    ProviderInfo,
     build_plugin_manager,
     describe,
+    report,
 )
-from scanserve.plugins.providers import LookupProvider, ProductRecord, ProviderError, Thresholds
 from scanserve.settings import Settings
-from scanserve.testing import FakeLookupProvider
+from scanserve.storage import models
+from scanserve.testing import FakeLookupProvider, FakeQrResolver
 
 BASE = "/scanner/api/v1"
 EXAMPLE_SOURCE = Path(__file__).parent / "example_plugin" / "scanserve_example_plugin.py"
@@ -51,6 +53,15 @@ def _example_installed() -> bool:
         return False
     return any(ep.group == "scanserve" and ep.name == "example" for ep in dist.entry_points)
 
+
+def _other_entry_point_plugins() -> list[str]:
+    """Entry-point plugins installed beside the example (a developer's own, say): the tests
+    that load entry points disable them, so what they check does not depend on them."""
+    names = {ep.name for ep in importlib.metadata.entry_points(group="scanserve")}
+    return sorted(names - {"example"})
+
+
+OTHER_ENTRY_POINTS = _other_entry_point_plugins()
 
 needs_example = pytest.mark.skipif(
     not _example_installed(),
@@ -76,7 +87,9 @@ def settings_with(**overrides: Any) -> pytest.MarkDecorator:
     return pytest.mark.parametrize("scanserve_settings", [overrides], indirect=True, ids=[ids])
 
 
-WITH_ENTRY_POINTS = settings_with(load_entrypoint_plugins=True)
+WITH_ENTRY_POINTS = settings_with(
+    load_entrypoint_plugins=True, disabled_plugins=OTHER_ENTRY_POINTS
+)
 
 
 @pytest.fixture
@@ -110,7 +123,7 @@ def test_example_plugin_imports_only_the_public_surface():
         for alias in node.names
         if alias.name.startswith("scanserve")
     }
-    assert imported == {"scanserve.plugins.hookspecs", "scanserve.plugins.providers"}
+    assert imported == {"scanserve"}  # the short import: hookimpl and the documented types
 
 
 def test_example_gtin_has_a_valid_check_digit():
@@ -121,7 +134,9 @@ def test_example_gtin_has_a_valid_check_digit():
 
 @needs_example
 def test_entry_point_plugin_is_discovered_before_the_builtins(tmp_path):
-    settings = Settings(load_entrypoint_plugins=True, data_dir=tmp_path)
+    settings = Settings(
+        load_entrypoint_plugins=True, data_dir=tmp_path, disabled_plugins=OTHER_ENTRY_POINTS
+    )
     pm = build_plugin_manager(settings)
     infos = describe(pm)
     names = [info.name for info in infos]
@@ -157,11 +172,11 @@ def _scanserve_command() -> list[str]:
     return [sys.executable, "-c", "from scanserve.cli import main; main()"]
 
 
-def _plugins_list(tmp_path: Path, **env: str) -> dict[str, list[str]]:
+def _run_plugins_list(tmp_path: Path, *args: str, **env: str) -> str:
     clean = {k: v for k, v in os.environ.items() if not k.upper().startswith("SCANSERVE_")}
     clean.update(SCANSERVE_DATA_DIR=str(tmp_path / "data"), **env)
     result = subprocess.run(
-        [*_scanserve_command(), "plugins", "list"],
+        [*_scanserve_command(), "plugins", "list", *args],
         capture_output=True,
         text=True,
         env=clean,
@@ -169,9 +184,23 @@ def _plugins_list(tmp_path: Path, **env: str) -> dict[str, list[str]]:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    header, *rows = result.stdout.splitlines()
+    return result.stdout
+
+
+def _plugins_list(tmp_path: Path, **env: str) -> dict[str, list[str]]:
+    """The first table of `plugins list`: plugin name -> [version, builtin, hooks]."""
+    plugins, _providers = _run_plugins_list(tmp_path, **env).split("\n\n")
+    header, *rows = plugins.splitlines()
     assert header.split("\t") == ["NAME", "VERSION", "BUILTIN", "HOOKS"]
     return {row.split("\t")[0]: row.split("\t")[1:] for row in rows}
+
+
+def _providers_list(tmp_path: Path, **env: str) -> list[list[str]]:
+    """The second table of `plugins list`: [kind, order, provider, plugin] rows."""
+    _plugins, providers = _run_plugins_list(tmp_path, **env).split("\n\n")
+    header, *rows = providers.splitlines()
+    assert header.split("\t") == ["KIND", "ORDER", "PROVIDER", "PLUGIN"]
+    return [row.split("\t") for row in rows]
 
 
 @needs_example
@@ -208,7 +237,7 @@ def test_example_plugin_takes_part_in_the_pipeline(
 
 
 @needs_example
-@settings_with(load_entrypoint_plugins=True, disabled_plugins=["example"])
+@settings_with(load_entrypoint_plugins=True, disabled_plugins=["example", *OTHER_ENTRY_POINTS])
 def test_disabled_entry_point_plugin_is_not_loaded(
     scanserve_app, scanserve_client, api_key, session_id, tmp_path, monkeypatch
 ):
@@ -363,6 +392,7 @@ class ColdChainPolicy:
 
     gtin: str
     asked: list[str] = field(default_factory=list)
+    claims: str = "plugin"  # the source it sets: whatever it is, the API says "plugin"
 
     @hookimpl
     def freshness_thresholds(self, gtin: str) -> Thresholds | None:
@@ -373,7 +403,7 @@ class ColdChainPolicy:
             warning_days=4,
             critical_days=1,
             category_label="Cold chain (example policy plugin)",
-            source="org-override",
+            source=self.claims,
         )
 
 
@@ -393,7 +423,8 @@ def test_a_plugin_answering_freshness_wins_over_the_builtin(policy, scanserve_cl
         "warningDays": 4,
         "criticalDays": 1,
         "categoryLabel": "Cold chain (example policy plugin)",
-        "source": "org-override",
+        "source": "plugin",
+        "pluginName": "ColdChainPolicy",  # an in-process plugin is named after its class
     }
     assert policy.asked == [OTHER_GTIN]  # given the normalised GTIN-14
 
@@ -411,3 +442,193 @@ def test_a_plugin_returning_none_falls_through_to_the_builtin(policy, scanserve_
         "source": builtin.source,
     }
     assert policy.asked == ["04006381333931"]
+
+
+@pytest.fixture
+def liar(scanserve_plugins) -> None:
+    scanserve_plugins.append(ColdChainPolicy(OTHER_GTIN, claims="org-override"))
+
+
+def test_a_plugin_cannot_claim_a_layer_it_is_not(liar, scanserve_client):
+    body = scanserve_client.get(f"{BASE}/freshness-thresholds", params={"gtin": OTHER_GTIN}).json()
+    assert (body["source"], body["pluginName"]) == ("plugin", "ColdChainPolicy")
+
+
+def _org_fallback_rule(api_key: Any) -> None:
+    models.FreshnessRule.create(
+        organization=api_key.org_id,
+        scope="fallback",
+        code="",
+        warning_days=9,
+        critical_days=3,
+        label="Our shop's default",
+    )
+
+
+def test_organisation_rules_answer_before_plugins_by_default(policy, scanserve_client, api_key):
+    _org_fallback_rule(api_key)
+    response = scanserve_client.get(
+        f"{BASE}/freshness-thresholds", params={"gtin": OTHER_GTIN}, headers=api_key.headers
+    )
+    assert response.json() == {
+        "warningDays": 9,
+        "criticalDays": 3,
+        "categoryLabel": "Our shop's default",
+        "source": "org-fallback",
+    }
+    assert policy.asked == []  # the plugin was not asked at all
+    # Anonymous callers have no organisation rules: the plugin answers.
+    anonymous = scanserve_client.get(f"{BASE}/freshness-thresholds", params={"gtin": OTHER_GTIN})
+    assert anonymous.json()["source"] == "plugin"
+
+
+@settings_with(freshness_order="plugins-first")
+def test_plugins_first_lets_a_plugin_answer_before_organisation_rules(
+    policy, scanserve_client, api_key
+):
+    _org_fallback_rule(api_key)
+    mine = scanserve_client.get(
+        f"{BASE}/freshness-thresholds", params={"gtin": OTHER_GTIN}, headers=api_key.headers
+    ).json()
+    assert (mine["source"], mine["pluginName"]) == ("plugin", "ColdChainPolicy")
+    # For products the plugin does not handle, the organisation's rules still come next.
+    other = scanserve_client.get(
+        f"{BASE}/freshness-thresholds", params={"gtin": "4006381333931"}, headers=api_key.headers
+    ).json()
+    assert other["source"] == "org-fallback"
+
+
+class BrokenPolicy:
+    def __init__(self, answer: Any) -> None:
+        self.answer = answer
+
+    @hookimpl
+    def freshness_thresholds(self, gtin: str) -> Any:
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+@pytest.fixture
+def broken(request, scanserve_plugins) -> None:
+    scanserve_plugins.append(BrokenPolicy(request.param))
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        RuntimeError("the policy service is down"),
+        Thresholds(warning_days=1, critical_days=5, category_label="Backwards"),
+        Thresholds(warning_days=5, critical_days=1, category_label=" "),
+        Thresholds(warning_days=-1, critical_days=-2, category_label="Negative"),
+        {"warningDays": 3},
+    ],
+    ids=["raises", "critical-above-warning", "empty-label", "negative", "not-thresholds"],
+    indirect=True,
+)
+def test_a_broken_freshness_plugin_is_logged_and_skipped(broken, scanserve_client, caplog):
+    with caplog.at_level("ERROR", logger="scanserve.plugins"):
+        response = scanserve_client.get(
+            f"{BASE}/freshness-thresholds", params={"gtin": OTHER_GTIN}
+        )
+    assert response.status_code == 200, response.text
+    assert response.json()["source"] != "plugin"  # the built-in layers answered
+    assert "BrokenPolicy failed in freshness_thresholds" in caplog.text
+
+
+# --- listing providers: CLI and API ---------------------------------------------------------
+
+
+@dataclass
+class Listed:
+    """Registers two QR resolvers and answers freshness, to show up in every list."""
+
+    @hookimpl
+    def register_qr_resolvers(self, register: Callable[[Any], None]) -> None:
+        register(FakeQrResolver(name="first-qr"))
+        register(FakeQrResolver(name="second-qr"))
+
+    @hookimpl
+    def freshness_thresholds(self) -> None:
+        return None
+
+
+def test_providers_are_listed_by_kind_in_asking_order(tmp_path):
+    settings = Settings(data_dir=tmp_path, load_entrypoint_plugins=False)
+    pm = build_plugin_manager(settings, extra_plugins=[Listed(), FakeLookupProvider()])
+    plugins = Plugins(pm, settings)
+    assert plugins.describe_providers() == [
+        ProviderInfo("lookup", 1, "catalog", "scanserve.plugins.builtin.catalog"),
+        ProviderInfo("lookup", 2, "fake-lookup", "FakeLookupProvider"),
+        ProviderInfo("enrichment", 1, "gpc-labels", "scanserve.plugins.builtin.gpc_enrichment"),
+        ProviderInfo("qr-resolver", 1, "first-qr", "Listed"),
+        ProviderInfo("qr-resolver", 2, "second-qr", "Listed"),
+        ProviderInfo("qr-resolver", 3, "redirect-follower", "scanserve.plugins.builtin.qr_plugin"),
+        ProviderInfo("freshness", 1, "Listed", "Listed"),
+        ProviderInfo(
+            "freshness",
+            2,
+            "scanserve.plugins.builtin.freshness_plugin",
+            "scanserve.plugins.builtin.freshness_plugin",
+        ),
+    ]
+    # The lists the pipeline uses are in the same order.
+    assert [p.name for p in plugins.qr_resolvers] == [
+        "first-qr",
+        "second-qr",
+        "redirect-follower",
+    ]
+
+
+@needs_example
+def test_cli_lists_each_provider_with_its_kind_and_order(tmp_path):
+    rows = _providers_list(tmp_path, SCANSERVE_DISABLED_PLUGINS=json.dumps(OTHER_ENTRY_POINTS))
+    assert rows == [
+        ["lookup", "1", "catalog", "scanserve.plugins.builtin.catalog"],
+        ["lookup", "2", "example-lookup", "example"],
+        ["enrichment", "1", "gpc-labels", "scanserve.plugins.builtin.gpc_enrichment"],
+        ["qr-resolver", "1", "redirect-follower", "scanserve.plugins.builtin.qr_plugin"],
+        [
+            "freshness",
+            "1",
+            "scanserve.plugins.builtin.freshness_plugin",
+            "scanserve.plugins.builtin.freshness_plugin",
+        ],
+    ]
+
+
+@needs_example
+@WITH_ENTRY_POINTS
+def test_the_api_lists_what_the_cli_lists(scanserve_client, api_key, tmp_path):
+    response = scanserve_client.get(f"{BASE}/plugins", headers=api_key.headers)
+    assert response.status_code == 200, response.text
+    cli = _run_plugins_list(
+        tmp_path, "--json", SCANSERVE_DISABLED_PLUGINS=json.dumps(OTHER_ENTRY_POINTS)
+    )
+    assert response.json() == json.loads(cli)
+    assert {"kind": "lookup", "order": 2, "name": "example-lookup", "plugin": "example"} in (
+        response.json()["providers"]
+    )
+
+
+def test_the_plugin_list_needs_credentials(scanserve_app, scanserve_client):
+    response = scanserve_client.get(f"{BASE}/plugins")
+    assert response.status_code == 401, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.fixture
+def listed(scanserve_plugins) -> None:
+    scanserve_plugins.append(Listed())
+
+
+def test_the_api_lists_in_process_plugins(listed, scanserve_app, scanserve_client, api_key):
+    body = scanserve_client.get(f"{BASE}/plugins", headers=api_key.headers).json()
+    assert body == report(scanserve_app.services.plugins)
+    names = [p["name"] for p in body["plugins"]]
+    assert names == [*BUILTIN_PLUGINS, "Listed"]
+    assert [p for p in body["providers"] if p["plugin"] == "Listed"] == [
+        {"kind": "qr-resolver", "order": 1, "name": "first-qr", "plugin": "Listed"},
+        {"kind": "qr-resolver", "order": 2, "name": "second-qr", "plugin": "Listed"},
+        {"kind": "freshness", "order": 1, "name": "Listed", "plugin": "Listed"},
+    ]

@@ -68,6 +68,9 @@ EXPECTED_OPERATIONS: dict[str, tuple[str, str, str, str]] = {
         "201",
     ),
     "getFreshnessThresholds": ("get", "/freshness-thresholds", "Scanner Freshness", "200"),
+    "getLiveness": ("get", "/health/live", "Health", "200"),
+    "getReadiness": ("get", "/health/ready", "Health", "200"),
+    "listPlugins": ("get", "/plugins", "Scanner Plugins", "200"),
 }
 
 EXPECTED_TAGS = [
@@ -78,6 +81,8 @@ EXPECTED_TAGS = [
     "Scanner Enrichment",
     "Scanner Resolve",
     "Scanner Freshness",
+    "Health",
+    "Scanner Plugins",
 ]
 
 EXPECTED_SCHEMAS = {
@@ -93,6 +98,9 @@ EXPECTED_SCHEMAS = {
     "ProposalStatusEnum",
     "ResolverTypeEnum",
     "FreshnessSourceEnum",
+    "PluginList",
+    "PluginInfo",
+    "ProviderInfo",
     "SessionCreateRequest",
     "SessionResponse",
     "SessionDetail",
@@ -119,6 +127,7 @@ EXPECTED_SCHEMAS = {
     "SaveRedirectRequest",
     "RedirectRule",
     "FreshnessThresholds",
+    "HealthStatus",
     "Problem",
     "ProblemFieldError",
 }
@@ -159,6 +168,7 @@ EXPECTED_ENUMS: dict[str, list[str]] = {
         "global-default",
         "global-fallback",
         "built-in",
+        "plugin",  # a server plugin answered (pluginName says which)
     ],
 }
 
@@ -188,6 +198,7 @@ EXPECTED_INLINE_ENUMS: dict[tuple[str, str], list[str]] = {
         "rate_limited",
         "internal_error",
         "not_implemented",
+        "service_unavailable",
     ],
 }
 
@@ -757,8 +768,10 @@ def test_security_schemes(spec: dict[str, Any]) -> None:
         {"BearerAuth": []},
         {"CookieAuth": []},
     ]
+    for op_id in ("getLiveness", "getReadiness"):  # probes: no credential at all
+        assert ops[op_id]["security"] == [{}]
     for op_id, op in ops.items():
-        if op_id != "getFreshnessThresholds":
+        if op_id not in ("getFreshnessThresholds", "getLiveness", "getReadiness"):
             assert "security" not in op, f"{op_id} overrides the global security"
 
 

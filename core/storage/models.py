@@ -127,6 +127,9 @@ class Product(BaseModel):
     ingredients = peewee.TextField(default="")
     image_urls = JSONField(default=list)
     source = peewee.CharField(max_length=100, default="catalog")
+    # When an outside lookup provider last answered for it; None for imported products, which
+    # are never refreshed (see ``Settings.lookup_cache_ttl_seconds``).
+    fetched_at = UTCDateTimeField(null=True)
     created = UTCDateTimeField(default=utcnow)
     modified = UTCDateTimeField(default=utcnow)
 

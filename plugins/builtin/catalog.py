@@ -1,12 +1,18 @@
 """Built-in lookup provider: the product table in scanserve's own database (filled by
-``scanserve catalog import`` and by products other providers found)."""
+``scanserve catalog import`` and by products other providers found).
+
+Imported products always answer. A product an outside provider found answers while it is
+younger than ``lookup_cache_ttl_seconds``; past that this provider passes, the next providers
+are asked and the pipeline refreshes the row (or, when none can answer, keeps using it)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from ...settings import Settings
 from ...storage import models
+from ...storage.fields import utcnow
 from ..hookspecs import hookimpl
 from ..providers import LookupProvider, ProductRecord
 
@@ -15,10 +21,21 @@ class CatalogLookupProvider:
     name = "catalog"
     external = False
 
+    def __init__(self, cache_ttl_seconds: float | None = None):
+        self.cache_ttl = (
+            None if cache_ttl_seconds is None else timedelta(seconds=cache_ttl_seconds)
+        )
+
     def lookup(self, gtin: str) -> ProductRecord | None:
         product = models.Product.get_or_none(models.Product.gtin == gtin)
         if product is None:
             return None
+        if (
+            self.cache_ttl is not None
+            and product.fetched_at is not None
+            and utcnow() - product.fetched_at >= self.cache_ttl
+        ):
+            return None  # a provider's answer past its time: ask again
         from ...pipeline import record_of
 
         return record_of(product)
@@ -28,4 +45,4 @@ class CatalogLookupProvider:
 def register_lookup_providers(
     register: Callable[[LookupProvider], None], settings: Settings
 ) -> None:
-    register(CatalogLookupProvider())
+    register(CatalogLookupProvider(settings.lookup_cache_ttl_seconds))

@@ -50,6 +50,7 @@ __all__ = [
     "GpcCatalog",
     "OrgRule",
     "chip",
+    "org_thresholds",
     "resolve_thresholds",
 ]
 
@@ -74,7 +75,18 @@ def _days(where: str, name: str, value: object) -> int:
 
 @dataclass(frozen=True)
 class OrgRule:
-    """One organisation's stored threshold rule. ``fallback`` rules have ``code`` ""."""
+    """One organisation's stored threshold rule. ``fallback`` rules have ``code`` "".
+
+    Made by ``scanserve freshness set``; ``freshness_thresholds`` gets the calling
+    organisation's rules. Building one checks it (ValueError naming the problem).
+
+    :ivar scope: what the rule is for: ``brick``, ``family`` or ``segment`` (a GPC level,
+        most specific first) or ``fallback`` (every product no other rule matched).
+    :ivar code: the GPC code (8 digits) at that level; "" for ``fallback``.
+    :ivar warning_days: days left from which the product is fresh (``>= 0``).
+    :ivar critical_days: days left below which it counts as expired; ``<= warning_days``.
+    :ivar label: the category name shown with the thresholds; not empty.
+    """
 
     scope: Scope
     code: str
@@ -250,26 +262,19 @@ class GpcCatalog:
         return None if self._fallback is None else self._fallback.thresholds("global-fallback")
 
 
-def resolve_thresholds(
-    brick_code: str,
-    *,
-    catalog: GpcCatalog | None,
-    org_rules: Sequence[OrgRule] = (),
-) -> Thresholds:
-    """The thresholds for one brick code, by the layers in this module's docstring.
-
-    When ``org_rules`` holds two rules for the same scope and code, the first one wins.
-    """
+def _lineage(brick_code: str, catalog: GpcCatalog | None) -> list[tuple[str, str]]:
     if catalog is not None:
-        lineage = catalog.lineage(brick_code)
-    else:
-        code = (brick_code or "").strip()
-        lineage = [("brick", code)] if _CODE.match(code) else []
+        return catalog.lineage(brick_code)
+    code = (brick_code or "").strip()
+    return [("brick", code)] if _CODE.match(code) else []
 
+
+def _org_layers(
+    lineage: Sequence[tuple[str, str]], org_rules: Sequence[OrgRule]
+) -> Thresholds | None:
     rules: dict[tuple[str, str], OrgRule] = {}
     for rule in org_rules:
         rules.setdefault((rule.scope, rule.code), rule)
-
     for level, code in lineage:
         override = rules.get((level, code))
         if override is not None:
@@ -284,6 +289,34 @@ def resolve_thresholds(
             fallback_rule.label,
             "org-fallback",
         )
+    return None
+
+
+def org_thresholds(
+    brick_code: str, *, catalog: GpcCatalog | None, org_rules: Sequence[OrgRule]
+) -> Thresholds | None:
+    """Layers 1 and 2 alone (the organisation's rules), or None when none of them matches.
+
+    scanserve asks this before any freshness plugin unless ``freshness_order`` is
+    ``plugins-first``.
+    """
+    return _org_layers(_lineage(brick_code, catalog), org_rules)
+
+
+def resolve_thresholds(
+    brick_code: str,
+    *,
+    catalog: GpcCatalog | None,
+    org_rules: Sequence[OrgRule] = (),
+) -> Thresholds:
+    """The thresholds for one brick code, by the layers in this module's docstring.
+
+    When ``org_rules`` holds two rules for the same scope and code, the first one wins.
+    """
+    lineage = _lineage(brick_code, catalog)
+    found = _org_layers(lineage, org_rules)
+    if found is not None:
+        return found
     if catalog is not None:
         for level, code in lineage:
             default = catalog.entry(level, code)

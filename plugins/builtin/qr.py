@@ -177,7 +177,13 @@ _GetAddrInfo = Callable[..., Sequence[tuple[typing.Any, ...]]]
 
 @dataclass(frozen=True)
 class Hop:
-    """One response of the chain: the URL requested, its status, allow-listed headers."""
+    """One response of the chain: the URL requested, its status, allow-listed headers.
+
+    :ivar url: the URL that was requested.
+    :ivar status_code: the HTTP status it answered (a redirect, or the final answer).
+    :ivar headers: the allow-listed response headers, by lower-case name: ``location``,
+        ``content-type``, ``content-length``, ``server``, ``link`` (never cookies).
+    """
 
     url: str
     status_code: int
@@ -186,7 +192,20 @@ class Hop:
 
 @dataclass(frozen=True)
 class QrResolution:
-    """Where a QR code's URL led; :meth:`as_dict` is the contract's ``qr_analysis``."""
+    """Where a QR code's URL led; :meth:`as_dict` is the contract's ``qr_analysis``.
+
+    :ivar initial_url: the URL as scanned.
+    :ivar final_url: where the redirects ended; ``initial_url`` when nothing was followed or
+        the chain failed.
+    :ivar hops: each response on the way, in order (empty when no response came).
+    :ivar hop_count: the number of redirects followed.
+    :ivar resolver_domain: the host that classified the URL (the last one reached).
+    :ivar resolver_type: ``CLOSIENT``, ``GS1_DL``, ``URL_SHORTENER``, ``DIRECT`` or
+        ``UNKNOWN``.
+    :ivar is_closient_resolver: True when the chain reached this service's own resolver.
+    :ivar extracted_gtin: a GTIN-14 found in the final URL, else "".
+    :ivar error_message: why the chain could not be followed, "" when it could.
+    """
 
     initial_url: str
     final_url: str
@@ -200,9 +219,11 @@ class QrResolution:
 
     @property
     def succeeded(self) -> bool:
+        """True exactly when ``error_message`` is empty."""
         return self.error_message == ""
 
     def as_dict(self) -> dict[str, typing.Any]:
+        """The contract's ``qr_analysis`` object (JSON-ready)."""
         return {
             "initial_url": self.initial_url,
             "final_url": self.final_url,
@@ -614,6 +635,8 @@ class RedirectResolver:
     several threads at once.
     """
 
+    name = "redirect-follower"
+
     def __init__(
         self,
         policy: ResolverPolicy = _DEFAULT_POLICY,
@@ -655,7 +678,9 @@ class RedirectResolver:
             self._follow(initial.strip(), chain)  # QR payloads often end in a newline
         except _Refused as exc:
             chain.error = str(exc)
-            logger.debug("QR URL %r: %s", initial[:200], chain.error)
+            # INFO: the scanned input was refused, the server is fine. No query string or
+            # fragment in the line: a scanned URL may carry a token.
+            logger.info("QR URL %r refused: %s", _loggable(initial), chain.error)
         return self._classify(initial, chain)
 
     def _follow(self, current: str, chain: _Chain) -> None:
@@ -812,3 +837,8 @@ class RedirectResolver:
             extracted_gtin=gtin,
             error_message=chain.error,
         )
+
+
+def _loggable(url: str) -> str:
+    """``url`` without its query string and fragment, at most 200 characters."""
+    return url.split("?", 1)[0].split("#", 1)[0][:200]

@@ -7,8 +7,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from scanserve.plugins.hookspecs import hookimpl
-from scanserve.plugins.providers import LookupProvider, ProductRecord
+from scanserve import LookupProvider, ProductRecord, hookimpl
 
 # A valid GTIN-14 (check digit 2): UPC-A 012345600012 padded to 14 digits.
 EXAMPLE_GTIN = "00012345600012"
