@@ -49,6 +49,7 @@ HANDLER_MODULES = (
     "enrichment",
     "resolve",
     "freshness",
+    "auth",
     "health",
     "plugins",
 )
@@ -227,6 +228,8 @@ def create_app(
             yield
         finally:
             services.queue.stop_embedded()
+            if services.jwt_verifier is not None:
+                services.jwt_verifier.close()
             if not services.db.is_closed():
                 services.db.close()
 

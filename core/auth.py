@@ -5,20 +5,31 @@ that rate limits and their headers apply to every response, errors included. Con
 security layer then only checks that the operation's schemes admit the principal (see
 ``scanserve.security``). A credential that is present but wrong is refused with 401 even on
 operations that allow anonymous calls: a client with a broken key should learn it.
+
+Credentials (``docs/authentication.md``): an API key acts for its organisation with every
+scope; a personal access token (``scanserve.tokens``) for its user's organisations (or the
+one it is limited to) with its scopes; an outside JWT (``scanserve.oidc``) for the
+organisations and scopes its claims name; a ``sessionid`` cookie (``scanserve.websessions``)
+as the credential it was signed in with, re-checked on every request, so revoking that
+credential ends the session.
 """
 
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Literal
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
 
+from . import tokens
 from .errors import Unauthorized
 from .keys import hash_secret, parse_key
 from .settings import Settings
 from .storage import models
 from .storage.fields import utcnow
+
+if TYPE_CHECKING:
+    from .oidc import JwtVerifier, VerifiedJwt
 
 Via = Literal["api_key", "bearer", "cookie", "anonymous"]
 API_KEY_HEADER = "x-api-key"
@@ -38,6 +49,16 @@ class Principal:
     rate_key: str
     per_minute: int
     per_day: int
+    # What the credential may do (``scanserve.tokens``); None: everything (API keys).
+    scopes: frozenset[str] | None = None
+    # The credential behind it, for signing a browser in with it (and ending that session
+    # with it): ("api_key", row id), ("access_token", row id), or ("jwt", VerifiedJwt).
+    source: tuple[str, Any] | None = None
+    # When the credential stops being valid, if it says (tokens, JWTs, expiring keys).
+    expires_at: datetime | None = None
+    # Cookie principals: their WebSession row and the hash of its CSRF token.
+    web_session_id: int | None = None
+    csrf_hash: str | None = None
 
     @property
     def is_anonymous(self) -> bool:
@@ -66,14 +87,19 @@ def _alive(is_active: bool, expires_at: datetime | None, now: datetime) -> bool:
     return is_active and (expires_at is None or expires_at > now)
 
 
-def authenticate(creds: Credentials, client_host: str, settings: Settings) -> Principal:
-    """Resolve the first credential given (key, then bearer, then cookie). Runs DB queries:
-    call it from a worker thread."""
+def authenticate(
+    creds: Credentials,
+    client_host: str,
+    settings: Settings,
+    jwt_verifier: JwtVerifier | None = None,
+) -> Principal:
+    """Resolve the first credential given (key, then bearer, then cookie). Runs DB queries
+    (and may fetch the issuer's keys): call it from a worker thread."""
     now = utcnow()
     if creds.api_key is not None:
         return _by_api_key(creds.api_key, settings, now)
     if creds.bearer is not None:
-        return _by_bearer(creds.bearer, settings, now)
+        return _by_bearer(creds.bearer, settings, now, jwt_verifier)
     if creds.session_cookie is not None:
         return _by_cookie(creds.session_cookie, settings, now)
     return anonymous(client_host, settings)
@@ -93,32 +119,143 @@ def _by_api_key(raw: str, settings: Settings, now: datetime) -> Principal:
         raise Unauthorized("The API key has expired.")
     if key.last_used is None or now - key.last_used > _LAST_USED_GRANULARITY:
         models.ApiKey.update(last_used=now).where(models.ApiKey.id == key.id).execute()
+    return _key_principal("api_key", key, settings)
+
+
+def _key_principal(via: Via, key: models.ApiKey, settings: Settings) -> Principal:
     default_minute = (
         settings.publishable_rate_limit_per_minute
         if key.kind == "cpk"
         else settings.rate_limit_per_minute
     )
     return Principal(
-        via="api_key",
+        via=via,
         org_ids=frozenset({key.organization_id}),
         default_org_id=key.organization_id,
         rate_key=f"key:{key.short_id}",
         per_minute=key.rate_limit_per_minute or default_minute,
         per_day=key.rate_limit_per_day or settings.rate_limit_per_day,
+        source=("api_key", key.id),
+        expires_at=key.expires_at,
     )
 
 
-def _by_bearer(token: str, settings: Settings, now: datetime) -> Principal:
-    row = models.AccessToken.get_or_none(models.AccessToken.token_hash == hash_secret(token))
-    if row is None or not _alive(row.is_active, row.expires_at, now):
-        raise Unauthorized("The access token is not valid.")
-    return _user_principal("bearer", row.user_id, settings)
+def _by_bearer(
+    token: str, settings: Settings, now: datetime, jwt_verifier: JwtVerifier | None
+) -> Principal:
+    if tokens.looks_like_token(token):
+        return _by_access_token(token, settings, now)
+    from .oidc import looks_like_jwt
+
+    if jwt_verifier is not None and looks_like_jwt(token):
+        return _by_jwt(jwt_verifier.verify(token), settings)
+    raise Unauthorized("The access token is not valid.")
+
+
+def _by_access_token(raw: str, settings: Settings, now: datetime) -> Principal:
+    if not tokens.is_well_formed(raw):  # shape or checksum wrong: no database lookup
+        raise Unauthorized("The access token is malformed.")
+    row = models.AccessToken.get_or_none(models.AccessToken.token_hash == hash_secret(raw))
+    if row is None:
+        raise Unauthorized("The access token is not recognised.")
+    principal = _token_principal("bearer", row, settings, now)
+    if row.last_used is None or now - row.last_used > _LAST_USED_GRANULARITY:
+        models.AccessToken.update(last_used=now).where(models.AccessToken.id == row.id).execute()
+    return principal
+
+
+def _token_principal(
+    via: Via, row: models.AccessToken, settings: Settings, now: datetime
+) -> Principal:
+    if not row.is_active:
+        raise Unauthorized("The access token has been revoked.")
+    if not _alive(True, row.expires_at, now):
+        raise Unauthorized("The access token has expired.")
+    base = _user_principal(via, row.user_id, settings)
+    org_ids, default = base.org_ids, None
+    if row.organization_id is not None:
+        if row.organization_id not in org_ids:
+            raise Unauthorized("The token's user is no longer a member of its organisation.")
+        org_ids, default = frozenset({row.organization_id}), row.organization_id
+    return replace(
+        base,
+        org_ids=org_ids,
+        default_org_id=default,
+        scopes=tokens.parse_scopes(row.scopes),
+        source=("access_token", row.id),
+        expires_at=row.expires_at,
+    )
+
+
+def _by_jwt(verified: VerifiedJwt, settings: Settings) -> Principal:
+    return _jwt_principal("bearer", verified, settings)
+
+
+def _jwt_principal(via: Via, verified: VerifiedJwt, settings: Settings) -> Principal:
+    orgs = {
+        o.id: o
+        for o in models.Organization.select(models.Organization.id).where(
+            models.Organization.short_id.in_(list(verified.org_short_ids))
+        )
+    }
+    if not orgs:
+        raise Unauthorized(
+            f"The token's {settings.oidc_org_claim!r} claim names no organisation of this server."
+        )
+    subject = hash_secret(f"{verified.issuer} {verified.subject}")[:24]
+    return Principal(
+        via=via,
+        org_ids=frozenset(orgs),
+        default_org_id=next(iter(orgs)) if len(orgs) == 1 else None,
+        rate_key=f"jwt:{subject}",
+        per_minute=settings.rate_limit_per_minute,
+        per_day=settings.rate_limit_per_day,
+        scopes=verified.scopes,
+        source=("jwt", verified),
+        expires_at=datetime.fromtimestamp(verified.expires_at, UTC),
+    )
 
 
 def _by_cookie(cookie: str, settings: Settings, now: datetime) -> Principal:
     row = models.WebSession.get_or_none(models.WebSession.session_hash == hash_secret(cookie))
     if row is None or row.expires_at <= now:
-        raise Unauthorized("The browser session is not valid.")
+        raise Unauthorized("The browser session is not valid; sign in again.")
+    try:
+        principal = _web_session_principal(row, settings, now)
+    except Unauthorized:
+        # The key or token it was made from is gone: the session ends with it.
+        models.WebSession.delete().where(models.WebSession.id == row.id).execute()
+        raise Unauthorized(
+            "The browser session ended: the credential it was signed in with is no longer valid."
+        ) from None
+    return replace(principal, web_session_id=row.id, csrf_hash=row.csrf_hash)
+
+
+def _web_session_principal(row: models.WebSession, settings: Settings, now: datetime) -> Principal:
+    if row.api_key_id is not None:
+        key = models.ApiKey.get_or_none(models.ApiKey.id == row.api_key_id)
+        if key is None or not _alive(key.is_active, key.expires_at, now):
+            raise Unauthorized("The API key is no longer valid.")
+        return _key_principal("cookie", key, settings)
+    if row.access_token_id is not None:
+        token = models.AccessToken.get_or_none(models.AccessToken.id == row.access_token_id)
+        if token is None:
+            raise Unauthorized("The access token is no longer valid.")
+        return _token_principal("cookie", token, settings, now)
+    if row.org_short_ids is not None:
+        from .oidc import VerifiedJwt
+
+        verified = VerifiedJwt(
+            issuer="",
+            subject=row.subject,
+            org_short_ids=tuple(row.org_short_ids),
+            scopes=frozenset(row.scopes or ()),
+            expires_at=row.expires_at.timestamp(),
+            claims={},
+        )
+        return replace(_jwt_principal("cookie", verified, settings), rate_key=f"jwt:{row.subject}")
+    if row.user_id is None:
+        raise Unauthorized("The browser session names no credential.")
     return _user_principal("cookie", row.user_id, settings)
 
 

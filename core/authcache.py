@@ -1,12 +1,14 @@
-"""A short-lived, per-process cache of authenticated credentials.
+"""A short-lived, per-process cache of authenticated API keys.
 
 Authenticating a key is a database query (and a thread hop to make it) on every request. A
 hit here answers from memory on the event loop instead. Entries live for ``ttl`` seconds
 (``SCANSERVE_AUTH_CACHE_SECONDS``, at most 1), counted from the database check that made
-them, and are never extended by use: a key revoked (or expired, or a token withdrawn) in any
-process, through the CLI or the database, is refused by every process within that time.
-Only successful authentications are kept; a refusal is always looked up again, so a key
-that becomes valid works at once. The cache is bounded; the oldest entries leave first.
+them, and are never extended by use: a key revoked (or expired) in any process, through the
+CLI or the database, is refused by every process within that time. Only API keys that
+authenticated are kept: a refusal is always looked up again, so a key that becomes valid
+works at once, and bearer tokens and browser sessions (sign-out must end them at once, and
+a cookie's CSRF token is checked per request) are always looked up. The cache is bounded;
+the oldest entries leave first.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ class AuthCache:
 
     def put(self, creds: Credentials, principal: Principal, checked_at: float) -> None:
         """Keep ``principal`` until ``checked_at`` (the clock before the lookup) + ttl."""
-        if self.ttl <= 0 or principal.is_anonymous:
+        if self.ttl <= 0 or principal.via != "api_key":
             return
         with self._lock:
             self._entries[creds] = (checked_at + self.ttl, principal)

@@ -467,7 +467,10 @@ def keys_revoke(key_id: str) -> None:
     _open()
     if not models.ApiKey.update(is_active=False).where(models.ApiKey.short_id == key_id).execute():
         raise click.ClickException(f"no key with id {key_id}")
-    click.echo(f"revoked {key_id}")
+    from .websessions import end_sessions_of  # browser sessions signed in with the key end too
+
+    ended = end_sessions_of(api_key_id=models.ApiKey.get(models.ApiKey.short_id == key_id).id)
+    click.echo(f"revoked {key_id}" + (f" and ended {ended} browser session(s)" if ended else ""))
 
 
 @main.group()
@@ -768,3 +771,11 @@ def freshness_remove(*, org_ref: str, scope: str, code: str) -> None:
     if not removed:
         raise click.ClickException(f"no {scope} rule {code or '-'} for that organisation")
     click.echo(f"removed {scope} {code or '-'}")
+
+
+# Users, memberships and personal access tokens live in their own module.
+from .cli_credentials import members, tokens, users  # noqa: E402
+
+main.add_command(users)
+main.add_command(members)
+main.add_command(tokens)

@@ -22,6 +22,7 @@ from .auth import API_KEY_HEADER, SESSION_COOKIE, Credentials, Principal, anonym
 from .authcache import AuthCache
 from .errors import (
     PROBLEM_CONTENT_TYPE,
+    Forbidden,
     InternalError,
     PayloadTooLarge,
     RateLimited,
@@ -29,6 +30,7 @@ from .errors import (
     Unauthorized,
     problem_body,
 )
+from .websessions import CSRF_HEADER, SAFE_METHODS, csrf_ok
 
 if TYPE_CHECKING:
     from .services import Services
@@ -202,7 +204,9 @@ class GatewayMiddleware:
             cached = self.auth_cache.get(creds)
             if cached is None:
                 checked_at = self.auth_cache.now()
-                principal = await to_thread.run_sync(authenticate, creds, client_host, settings)
+                principal = await to_thread.run_sync(
+                    authenticate, creds, client_host, settings, self.services.jwt_verifier
+                )
                 self.auth_cache.put(creds, principal, checked_at)
             else:
                 principal = cached
@@ -218,6 +222,17 @@ class GatewayMiddleware:
             )
         if refusal is None and not verdict.allowed:
             refusal = RateLimited(verdict.retry_after)
+        if (
+            refusal is None
+            and principal.via == "cookie"
+            and scope["method"] not in SAFE_METHODS
+            and not csrf_ok(principal, headers.get(CSRF_HEADER.lower()))
+        ):
+            # Cookie sessions need the CSRF token on unsafe methods (scanserve.websessions).
+            refusal = Forbidden(
+                f"A request signed in with the session cookie must send the {CSRF_HEADER} "
+                "header with the token returned at sign-in."
+            )
         if refusal is None:
             limit = self._body_limit(scope, headers)
             declared = headers.get("content-length")

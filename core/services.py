@@ -26,6 +26,8 @@ class Services:
     objects: ObjectStore
     queue: Any = field(default=None)  # scanserve.queue.Queue, attached by build_services
     resolve_lane: Any = field(default=None)  # scanserve.lanes.ResolveLane
+    # scanserve.oidc.JwtVerifier when SCANSERVE_OIDC_ISSUER is set (resource-server mode)
+    jwt_verifier: Any = field(default=None)
 
 
 def build_services(
@@ -50,4 +52,8 @@ def build_services(
     )
 
     services.queue = Queue(services)
+    if settings.oidc_issuer:
+        from .oidc import JwtVerifier
+
+        services.jwt_verifier = JwtVerifier(settings)
     return services

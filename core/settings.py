@@ -17,6 +17,17 @@ Rate limits
     (publishable) keys get ``publishable_rate_limit_per_minute``. Counters live in
     ``rate_limit_storage_url`` (``memory://`` or ``redis://...``; use Redis when several
     server processes share the limits).
+Credentials (see ``docs/authentication.md``)
+    Personal access tokens need no setting. ``oidc_issuer`` turns on OAuth 2.0
+    resource-server mode: bearer JWTs signed by that issuer are accepted when their ``aud``
+    holds ``oidc_audience`` (required then), checked against the issuer's JWKS
+    (``oidc_jwks_url``, found through the issuer's discovery document when empty, or a local
+    ``oidc_jwks_file`` for offline use), with ``oidc_leeway_seconds`` of clock skew on
+    ``exp``/``nbf``/``iat``. The organisation comes from the ``oidc_org_claim`` claim (one
+    organisation id or a list), scopes from ``oidc_scope_claim`` (a space-separated string
+    or a list). Browser sign-in cookies live ``web_session_ttl_seconds`` at most;
+    ``session_cookie_secure`` forces the cookie's ``Secure`` flag on or off (default: on
+    exactly when the request came over HTTPS).
 Command line
     ``create_database`` (false): let a command other than ``db upgrade`` and ``serve`` create
     a new, empty database where none is (``scanserve --create ...`` does the same); otherwise
@@ -35,7 +46,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 ENV_PREFIX = "SCANSERVE_"
@@ -64,7 +75,7 @@ class Settings(BaseSettings):
     anonymous_rate_limit_per_minute: int = Field(default=60, ge=1)
     anonymous_rate_limit_per_day: int = Field(default=5_000, ge=1)
     rate_limit_storage_url: str = "memory://"
-    # How long a process may answer a key (token, cookie) from memory after checking it in
+    # How long a process may answer an API key from memory after checking it in
     # the database: a revocation bites everywhere within this time (see scanserve.authcache).
     auth_cache_seconds: float = Field(default=0.5, ge=0, le=1)
 
@@ -113,6 +124,46 @@ class Settings(BaseSettings):
 
     # product lookups
     lookup_cache_ttl_seconds: int = Field(default=7 * 86_400, ge=0)
+
+    # credentials: outside OIDC issuer (resource-server mode) and browser sessions
+    oidc_issuer: str = ""
+    oidc_audience: str = ""
+    oidc_jwks_url: str = ""
+    oidc_jwks_file: Path | None = None
+    oidc_algorithms: list[str] = Field(
+        default_factory=lambda: [
+            "RS256",
+            "RS384",
+            "RS512",
+            "PS256",
+            "PS384",
+            "PS512",
+            "ES256",
+            "ES384",
+            "ES512",
+            "EdDSA",
+        ]
+    )
+    oidc_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    oidc_org_claim: str = "org"
+    oidc_scope_claim: str = "scope"
+    oidc_jwks_cache_seconds: int = Field(default=3600, ge=0)
+    oidc_jwks_min_refresh_seconds: int = Field(default=30, ge=0)
+    oidc_http_timeout_seconds: float = Field(default=5.0, gt=0)
+    web_session_ttl_seconds: int = Field(default=8 * 3600, ge=60)
+    session_cookie_secure: bool | None = None
+
+    @model_validator(mode="after")
+    def _check_oidc(self) -> Settings:
+        if self.oidc_issuer and not self.oidc_audience:
+            raise ValueError("SCANSERVE_OIDC_AUDIENCE is required with SCANSERVE_OIDC_ISSUER")
+        unsafe = [a for a in self.oidc_algorithms if a.upper() == "NONE" or a.startswith("HS")]
+        if unsafe:
+            # An issuer's public key must never verify a token as an HMAC secret.
+            raise ValueError(
+                f"SCANSERVE_OIDC_ALGORITHMS may hold asymmetric algorithms only, not {unsafe}"
+            )
+        return self
 
     @property
     def sqlite_path(self) -> Path:

@@ -779,6 +779,32 @@ class ProviderInfo(BaseModel):
     plugin: Annotated[str, Field(description="The plugin that registered it.")]
 
 
+class WebSession(BaseModel):
+    """
+    A browser session just signed in (the cookie itself is in `Set-Cookie`).
+    """
+
+    csrf_token: Annotated[
+        str,
+        Field(
+            description="Send it as `X-CSRF-Token` with every request with an unsafe method made with the\ncookie. Shown only here.\n",
+            min_length=1,
+        ),
+    ]
+    expires: Annotated[
+        AwareDatetime, Field(description="When the session ends at the latest.")
+    ]
+    organization_short_ids: Annotated[
+        list[ShortUUID], Field(description="The organisations the session may act for.")
+    ]
+    scopes: Annotated[
+        list[str] | None,
+        Field(
+            description="The scopes the session holds; `null` for every scope (API keys)."
+        ),
+    ]
+
+
 class ProblemFieldError(BaseModel):
     """
     One validation failure.

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from scanserve import keys
+from scanserve import keys, tokens
 from scanserve.storage import models
 from scanserve.storage.fields import utcnow
 from scanserve.testing import issue_key
@@ -104,6 +104,7 @@ def _user_with(org_ids, *, cookie=None, token=None):
     if cookie:
         models.WebSession.create(
             session_hash=keys.hash_secret(cookie),
+            csrf_hash=keys.hash_secret("csrf-" + cookie),
             user=user,
             expires_at=utcnow() + timedelta(hours=1),
         )
@@ -112,14 +113,17 @@ def _user_with(org_ids, *, cookie=None, token=None):
     return user
 
 
+TOKEN = tokens.generate_token()
+
+
 @pytest.mark.parametrize("via", ["cookie", "bearer"])
 def test_user_credentials_need_an_organisation_to_create(scanserve_client, api_key, via):
     other = issue_key("Not a member")
-    _user_with([api_key.org_id], cookie="c-secret", token="t-secret")
+    _user_with([api_key.org_id], cookie="c-secret", token=TOKEN)
     headers = (
-        {"Cookie": "sessionid=c-secret"}
+        {"Cookie": "sessionid=c-secret", "X-CSRF-Token": "csrf-c-secret"}
         if via == "cookie"
-        else {"Authorization": "Bearer t-secret"}
+        else {"Authorization": f"Bearer {TOKEN}"}
     )
     missing = scanserve_client.post(f"{BASE}/sessions", json={}, headers=headers)
     assert missing.status_code == 422

@@ -71,6 +71,7 @@ def test_version(data_dir):
 def test_db_upgrade_is_idempotent(new_dir):
     first = run(new_dir, "db", "upgrade")
     assert "applied" in first.stdout and "001_initial" in first.stdout
+    assert "002_credentials" in first.stdout
     assert f"data directory {new_dir.resolve()}" in first.stderr
     assert (new_dir / "scanserve.db").exists()
     assert run(new_dir, "db", "upgrade").stdout.strip() == "database is up to date"

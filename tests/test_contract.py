@@ -186,6 +186,39 @@ def test_operation_conforms(case: schemathesis.Case) -> None:
     case.call_and_validate()
 
 
+@pytest.fixture(scope="module")
+def sign_out_schema(contract_app: Any, contract_key: IssuedKey) -> Any:
+    """signOut only, each case with a browser session of its own: signed in through the API
+    with the contract key just before the case, so the cookie and CSRF token are live."""
+    schema = _load_schema(contract_app, contract_key, security_parameters=False)
+
+    @schema.auth(refresh_interval=None)
+    class FreshBrowserSession:
+        def get(self, case: schemathesis.Case, context: Any) -> tuple[str, str]:
+            with contract_app.test_client() as client:
+                response = client.post(f"{BASE}/auth/session", headers=contract_key.headers)
+            assert response.status_code == 201, response.text
+            cookie = response.headers["set-cookie"].split(";")[0].split("=", 1)[1]
+            return cookie, response.json()["csrf_token"]
+
+        def set(self, case: schemathesis.Case, data: tuple[str, str], context: Any) -> None:
+            case.cookies = {**(case.cookies or {}), "sessionid": data[0]}
+            case.headers = {**(case.headers or {}), "X-CSRF-Token": data[1]}
+
+    return schema
+
+
+sign_out = schemathesis.pytest.from_fixture("sign_out_schema").include(operation_id="signOut")
+
+
+@pytest.mark.usefixtures("_schemathesis_nodeid")
+@sign_out.parametrize()
+def test_sign_out_conforms_with_a_live_session(case: schemathesis.Case) -> None:
+    response = case.call_and_validate()
+    if case.method.upper() == "DELETE":  # (the coverage phase also tries other methods)
+        assert response.status_code == 204, response.text
+
+
 def _forget_scans(org_id: int) -> None:
     """Delete what the organisation's requests created; keys and the catalog stay."""
     for model in (

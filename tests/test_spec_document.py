@@ -71,6 +71,8 @@ EXPECTED_OPERATIONS: dict[str, tuple[str, str, str, str]] = {
     "getLiveness": ("get", "/health/live", "Health", "200"),
     "getReadiness": ("get", "/health/ready", "Health", "200"),
     "listPlugins": ("get", "/plugins", "Scanner Plugins", "200"),
+    "signIn": ("post", "/auth/session", "Authentication", "201"),
+    "signOut": ("delete", "/auth/session", "Authentication", "204"),
 }
 
 EXPECTED_TAGS = [
@@ -83,6 +85,7 @@ EXPECTED_TAGS = [
     "Scanner Freshness",
     "Health",
     "Scanner Plugins",
+    "Authentication",
 ]
 
 EXPECTED_SCHEMAS = {
@@ -130,6 +133,7 @@ EXPECTED_SCHEMAS = {
     "HealthStatus",
     "Problem",
     "ProblemFieldError",
+    "WebSession",
 }
 
 EXPECTED_ENUMS: dict[str, list[str]] = {
@@ -760,19 +764,51 @@ def test_security_schemes(spec: dict[str, Any]) -> None:
         "in": "cookie",
         "name": "sessionid",
     }
-    assert spec["security"] == [{"ApiKeyAuth": []}, {"BearerAuth": []}, {"CookieAuth": []}]
-    ops = {op["operationId"]: op for _, _, op, _ in iter_operations(spec)}
-    assert ops["getFreshnessThresholds"]["security"] == [
-        {},
+    assert schemes["BearerAuth"]["bearerFormat"]
+    assert schemes["CsrfToken"] == {
+        **schemes["CsrfToken"],
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-CSRF-Token",
+    }
+    read = [{"ApiKeyAuth": []}, {"BearerAuth": ["scanner:read"]}, {"CookieAuth": ["scanner:read"]}]
+    write = [
         {"ApiKeyAuth": []},
-        {"BearerAuth": []},
-        {"CookieAuth": []},
+        {"BearerAuth": ["scanner:write"]},
+        {"CookieAuth": ["scanner:write"], "CsrfToken": []},
     ]
-    for op_id in ("getLiveness", "getReadiness"):  # probes: no credential at all
-        assert ops[op_id]["security"] == [{}]
-    for op_id, op in ops.items():
-        if op_id not in ("getFreshnessThresholds", "getLiveness", "getReadiness"):
-            assert "security" not in op, f"{op_id} overrides the global security"
+    # Operations that change data take the global requirement; reading ones state their own.
+    assert spec["security"] == write
+    ops = {
+        op["operationId"]: (method, op.get("security", spec["security"]))
+        for _, method, op, _ in iter_operations(spec)
+    }
+    special = {
+        "getFreshnessThresholds": [{}, *read],
+        "getPresignedUploadUrl": [
+            {"ApiKeyAuth": []},
+            {"BearerAuth": ["scanner:write"]},
+            {"CookieAuth": ["scanner:write"]},
+        ],
+        "signIn": [{"ApiKeyAuth": []}, {"BearerAuth": []}],
+        "signOut": [{"CookieAuth": [], "CsrfToken": []}],
+        "getLiveness": [{}],  # probes: no credential at all
+        "getReadiness": [{}],
+    }
+    for op_id, (method, security) in ops.items():
+        expected = special.get(op_id, read if method == "get" else write)
+        assert security == expected, op_id
+        if method not in ("get", "head", "options"):
+            # cookie authentication on an unsafe method always goes with the CSRF token
+            for requirement in security:
+                assert "CookieAuth" not in requirement or "CsrfToken" in requirement, op_id
+
+
+def test_every_authenticated_operation_declares_403(spec: dict[str, Any]) -> None:
+    for _, _, op, _ in iter_operations(spec):
+        if op.get("security") == [{}]:
+            continue  # no credential taken, none refused for its scope
+        assert "401" in op["responses"] and "403" in op["responses"], op["operationId"]
 
 
 # --------------------------------------------------------------------------- links

@@ -70,25 +70,47 @@ class Membership(BaseModel):
 
 
 class AccessToken(BaseModel):
-    """An OAuth 2.0 access token (``Authorization: Bearer``) of a user, who may act for each
-    organisation they are a member of."""
+    """A personal access token (``Authorization: Bearer cst_...``) of a user, who may act for
+    each organisation they are a member of, or only for ``organization`` when it is set.
+    Only the SHA-256 of the token is stored; ``scopes`` limit what it may do (see
+    ``scanserve.scopes``)."""
 
     user_id: int
+    organization_id: int | None
     token_hash = peewee.CharField(max_length=64, unique=True)
     user = peewee.ForeignKeyField(User, on_delete="CASCADE")
     expires_at = UTCDateTimeField(null=True)
     is_active = peewee.BooleanField(default=True)
     created = UTCDateTimeField(default=utcnow)
+    short_id = peewee.CharField(max_length=22, unique=True, default=new_short_id)
+    name = peewee.CharField(max_length=200, default="")
+    # The token's prefix and first body characters, to recognise it in listings.
+    hint = peewee.CharField(max_length=16, default="")
+    organization = peewee.ForeignKeyField(Organization, null=True, on_delete="CASCADE")
+    scopes = peewee.CharField(max_length=200, default="scanner:read scanner:write")
+    last_used = UTCDateTimeField(null=True)
 
 
 class WebSession(BaseModel):
-    """A browser login (``sessionid`` cookie); its user may act for each of their orgs."""
+    """A browser sign-in (``sessionid`` cookie), made from the credential that signed in: an
+    API key, a personal access token, or an outside identity provider's JWT. It acts as that
+    credential did and ends with it (a revoked key or token ends its sessions). JWT-made
+    sessions keep what the token said (``subject``, ``org_short_ids``, ``scopes``) and expire
+    no later than the token. Only hashes of the cookie and of its CSRF token are stored."""
 
-    user_id: int
+    user_id: int | None
+    api_key_id: int | None
+    access_token_id: int | None
     session_hash = peewee.CharField(max_length=64, unique=True)
-    user = peewee.ForeignKeyField(User, on_delete="CASCADE")
+    user = peewee.ForeignKeyField(User, null=True, on_delete="CASCADE")
     expires_at = UTCDateTimeField()
     created = UTCDateTimeField(default=utcnow)
+    csrf_hash = peewee.CharField(max_length=64, default="")
+    api_key = peewee.ForeignKeyField(ApiKey, null=True, on_delete="CASCADE")
+    access_token = peewee.ForeignKeyField(AccessToken, null=True, on_delete="CASCADE")
+    subject = peewee.CharField(max_length=500, default="")
+    org_short_ids = JSONField(null=True)
+    scopes = JSONField(null=True)  # None: every scope
 
 
 class ScanSession(BaseModel):
