@@ -32,7 +32,12 @@ from starlette.exceptions import HTTPException
 
 from . import errors
 from .encoding import OrjsonJsonifier
-from .gateway import GatewayMiddleware, IgnoreBodyWithoutContract, RateHeadersMiddleware
+from .gateway import (
+    GatewayMiddleware,
+    IgnoreBodyWithoutContract,
+    MostSpecificPath,
+    RateHeadersMiddleware,
+)
 from .index import IndexMiddleware
 from .oas31 import VALIDATOR_MAP, OpenAPI31App
 from .security import SECURITY_MAP
@@ -163,26 +168,59 @@ def _on_problem(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     return _problem(errors.error_for_status(exc.status, detail))
 
 
+class PathMethods:
+    """The methods the contract gives a request path, from the path template that fits it
+    best: where several fit (``/captures/upload-image`` and ``/captures/{id}``), a literal
+    segment wins over a parameter at the first place they differ, as OpenAPI has concrete
+    paths matched before templated ones."""
+
+    def __init__(self, spec: dict[str, Any]):
+        base_path = urlsplit(spec["servers"][0]["url"]).path.rstrip("/")  # as Connexion mounts it
+        self.table: list[tuple[tuple[int, ...], re.Pattern[str], frozenset[str]]] = []
+        for template, item in spec["paths"].items():
+            methods = {method.upper() for method in item if method in METHODS}
+            if "GET" in methods:
+                methods.add("HEAD")  # routes answer HEAD wherever they answer GET
+            literals = re.split(r"\{[^/{}]+\}", base_path + template)
+            pattern = re.compile("[^/]+".join(map(re.escape, literals)))
+            specificity = tuple(int("{" in segment) for segment in template.split("/"))
+            self.table.append((specificity, pattern, frozenset(methods)))
+        self.table.sort(key=lambda row: row[0])
+        # The templates a less specific one also fits (a parameter where they have a literal
+        # segment): the only ones where the router, which picks any template with the
+        # request's method, can disagree with the contract.
+        self.shadowed = [
+            (pattern, methods)
+            for _, pattern, methods in self.table
+            if sum(other.fullmatch(_sample(pattern)) is not None for _, other, _ in self.table) > 1
+        ]
+
+    def refuses(self, path: str, method: str) -> bool:
+        """Whether the best-fitting path has no such method though another template has."""
+        for pattern, methods in self.shadowed:
+            if pattern.fullmatch(path):
+                return method not in methods
+        return False
+
+    def __call__(self, path: str) -> list[str]:
+        for _, pattern, methods in self.table:
+            if pattern.fullmatch(path):
+                return sorted(methods)
+        return []
+
+
+def _sample(pattern: re.Pattern[str]) -> str:
+    """A path the pattern fits: each parameter filled with ``x``."""
+    return re.sub(r"\\(.)", r"\1", pattern.pattern.replace("[^/]+", "x"))
+
+
 def _allowed_methods(spec: dict[str, Any]) -> Callable[[str], list[str]]:
-    """The methods the contract gives a request path, over every path template it matches.
+    """The methods the contract gives a request path (see :class:`PathMethods`).
 
     Routing answers 405 from the first route whose path matched, so its ``Allow`` names that
     one operation's method, not the others on the same path (``/sessions`` has GET and POST).
     """
-    base_path = urlsplit(spec["servers"][0]["url"]).path.rstrip("/")  # as Connexion mounts it
-    table: list[tuple[re.Pattern[str], set[str]]] = []
-    for template, item in spec["paths"].items():
-        methods = {method.upper() for method in item if method in METHODS}
-        if "GET" in methods:
-            methods.add("HEAD")  # routes answer HEAD wherever they answer GET
-        literals = re.split(r"\{[^/{}]+\}", base_path + template)
-        table.append((re.compile("[^/]+".join(map(re.escape, literals))), methods))
-
-    def allowed(path: str) -> list[str]:
-        matched = [methods for pattern, methods in table if pattern.fullmatch(path)]
-        return sorted(set().union(*matched))
-
-    return allowed
+    return PathMethods(spec)
 
 
 def _http_exception_handler(
@@ -256,6 +294,9 @@ def create_app(
         IndexMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, base_path=settings.base_path
     )
     app.add_middleware(RateHeadersMiddleware, position=MiddlewarePosition.BEFORE_CONTEXT)
+    app.add_middleware(
+        MostSpecificPath, position=MiddlewarePosition.BEFORE_ROUTING, paths=PathMethods(spec)
+    )
     app.add_middleware(
         IgnoreBodyWithoutContract,
         position=MiddlewarePosition.BEFORE_CONTEXT,

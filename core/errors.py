@@ -10,7 +10,8 @@ and the members the contract's ``Problem`` schema names::
     │   └── CaptureHasNoProduct          400 bad_request      save-redirect before a product
     ├── Unauthorized                     401 unauthorized     missing/malformed/unknown/revoked/
     │                                                          expired credential
-    ├── Forbidden                        403 forbidden
+    ├── Forbidden                        403 forbidden        e.g. an upload its signed
+    │                                                          policy does not allow
     ├── NotFound                         404 not_found        unknown id, or another org's id
     ├── MethodNotAllowed                 405 method_not_allowed
     ├── Conflict                         409 conflict         state forbids the change

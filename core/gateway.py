@@ -40,6 +40,7 @@ logger = logging.getLogger("scanserve.gateway")
 PRINCIPAL_KEY = "scanserve.principal"
 SERVICES_KEY = "scanserve.services"
 RATE_HEADERS_KEY = "scanserve.rate_headers"
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
 def _with_rate_headers(message: Message, rate_headers: list[tuple[bytes, bytes]]) -> Message:
@@ -243,7 +244,9 @@ class GatewayMiddleware:
     def _body_limit(self, scope: Scope, headers: Mapping[str, Any]) -> int:
         settings = self.services.settings
         if headers.get("content-type", "").startswith("multipart/"):
-            return settings.max_upload_bytes
+            # the file may be max_upload_bytes; the form's other fields and part headers
+            # get some room besides (the handlers hold the file itself to the limit)
+            return settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES
         return settings.max_body_bytes
 
 
@@ -300,3 +303,25 @@ class IgnoreBodyWithoutContract:
             return {"type": "http.request", "body": b"", "more_body": False}
 
         await self.app(scope, empty, send)
+
+
+class MostSpecificPath:
+    """A request path answers only the methods of the contract's path that fits it best.
+
+    ``/captures/upload-image`` (POST) also fits the template ``/captures/{id}`` (GET), and
+    ``.../photos/reorder`` (POST) fits ``.../photos/{photo_id}`` (PATCH); routing would hand
+    a GET of the first to ``getCapture``, whose id check then answers 422. OpenAPI matches
+    concrete paths before templated ones, so any other method there is a 405, which the
+    exception middleware renders (with ``Allow``) like every other.
+    """
+
+    def __init__(self, app: ASGIApp, paths: Any):
+        self.app = app
+        self.paths = paths  # scanserve.app.PathMethods
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.paths.refuses(scope["path"], scope["method"]):
+            from starlette.exceptions import HTTPException
+
+            raise HTTPException(405)
+        await self.app(scope, receive, send)

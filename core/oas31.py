@@ -81,6 +81,7 @@ from connexion.validators import (
 )
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 from openapi_spec_validator import OpenAPIV31SpecValidator
+from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from scanserve.errors import BadRequest, FieldError, InternalError, ValidationFailed
@@ -310,10 +311,23 @@ class _FormDataValidator(_RequiredBody, FormDataValidator):
             raise ValidationFailed(_sorted_unique(errors))
 
 
+class _ClosingMultiPartParser(MultiPartParser):
+    """Validation only needs to know which parts are files, never their bytes: the
+    temporary files Starlette spools them to are closed as soon as the form is parsed, not
+    left to the garbage collector. (The handler gets a fresh parse of its own.)"""
+
+    async def parse(self) -> FormData:
+        form = await super().parse()
+        for _, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                await value.close()
+        return form
+
+
 class _MultiPartFormDataValidator(_FormDataValidator):
     @property
     def _form_parser_cls(self) -> type[MultiPartParser]:
-        return MultiPartParser
+        return _ClosingMultiPartParser
 
 
 # -- response validators -------------------------------------------------------------------

@@ -3,10 +3,13 @@
     PENDING -> LOOKING_UP -> ENRICHING -> RESOLVING -> COMPLETED
                    |                                   (or FAILED / NOT_FOUND)
 
-LOOKING_UP interprets ``raw_value`` (GS1, GTIN, URL), follows a URL first when it is the only
-way to a GTIN, and asks the lookup providers in order. ENRICHING runs the enrichment
-providers over the found product. RESOLVING analyses the QR chain of an http(s) value that
-has not been analysed yet. Every step writes its result before the status moves on.
+LOOKING_UP first decodes an uploaded image that came without a ``raw_value``
+(:func:`_decode_image`: the codes zxing-cpp reads become ``raw_value`` and the capture goes
+on like a scanned one), then interprets ``raw_value`` (GS1, GTIN, URL), follows a URL first
+when it is the only way to a GTIN, and asks the lookup providers in order. ENRICHING runs
+the enrichment providers over the found product. RESOLVING analyses the QR chain of an
+http(s) value that has not been analysed yet. Every step writes its result before the
+status moves on.
 
 Ownership: a worker claims a capture by moving it to LOOKING_UP and incrementing
 ``attempts``; every later write is a compare-and-set on the status and ``attempts`` it left,
@@ -193,7 +196,60 @@ def process_capture(services: Services, capture_short_id: str) -> None:
                 )
 
 
+# At most this many other codes of an image are listed in the capture's metadata.
+MAX_OTHER_CODES = 10
+
+
+def _decode_image(services: Services, capture: models.Capture) -> bool:
+    """Decode the capture's uploaded image into its ``raw_value``; False when the capture
+    ended FAILED instead.
+
+    Several codes in one image: the first, in reading order (top to bottom, left to right),
+    that names a product (an EAN/UPC, a GS1 element string or Digital Link with a GTIN)
+    becomes the capture; when none does, the first code of any kind. The capture's metadata
+    names the chosen symbology (``decoded_symbology``) and lists the others as
+    ``decoded_other_<n>``: ``<symbology>:<value>`` (up to ten), so nothing read is lost."""
+    from . import imaging
+    from .objectstore import ObjectNotFound
+
+    try:
+        data = services.objects.get(str(capture.uploaded_image_key))
+        codes = imaging.decode_codes(data)
+    except ObjectNotFound:
+        _finish(services, capture, FAILED, "the uploaded image is no longer in storage")
+        return False
+    except imaging.ImageError as exc:
+        _finish(services, capture, FAILED, f"the uploaded image cannot be decoded: {exc}")
+        return False
+    if not codes:
+        _finish(services, capture, FAILED, "no barcode or QR code could be read in the image")
+        return False
+    readings = [(code, gs1.interpret(code.value)) for code in codes]
+    chosen, interpretation = next(
+        ((c, i) for c, i in readings if i.gtin and not i.error), readings[0]
+    )
+    value = chosen.value
+    if len(value) > 500:
+        _finish(services, capture, FAILED, "the code in the image holds more than 500 characters")
+        return False
+    metadata = {**(capture.metadata or {}), "decoded_symbology": chosen.symbology}
+    others = [c for c in codes if c is not chosen][:MAX_OTHER_CODES]
+    for number, other in enumerate(others, start=1):
+        metadata[f"decoded_other_{number}"] = f"{other.symbology}:{other.value}"[:500]
+    _save(
+        capture,
+        raw_value=value,
+        gtin=interpretation.gtin or capture.gtin,
+        gs1_dl_data=interpretation.ai_data,
+        metadata=metadata,
+    )
+    return True
+
+
 def _run(services: Services, capture: models.Capture) -> None:
+    needs_decoding = not capture.raw_value and capture.uploaded_image_key
+    if needs_decoding and not _decode_image(services, capture):
+        return
     interpretation = gs1.interpret(capture.raw_value)
     if interpretation.error:
         _finish(services, capture, FAILED, interpretation.error)

@@ -12,6 +12,13 @@ Queue
     ``queue``: ``embedded`` (Huey on SQLite in ``data_dir``, consumer threads inside
     ``scanserve serve``), ``redis`` (Huey on ``redis_url``; run ``scanserve worker``
     processes), or ``immediate`` (tasks run in the calling thread; for tests and scripts).
+Object storage
+    Photos and uploaded images go to ``<data_dir>/objects`` unless ``s3_bucket`` is set; then
+    to that bucket of ``s3_endpoint_url`` (empty: AWS) in ``s3_region``, with
+    ``s3_access_key_id`` / ``s3_secret_access_key`` (empty: boto3's credential chain).
+    ``s3_addressing_style`` is ``path`` for most S3-compatible servers (MinIO, moto).
+    Presigned uploads expire after ``upload_url_expires_seconds``; a photo or an uploaded image
+    may be at most ``max_upload_bytes``.
 Rate limits
     Defaults per key per window; a key's own non-zero limits override them. ``cpk``
     (publishable) keys get ``publishable_rate_limit_per_minute``. Counters live in
@@ -46,7 +53,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 ENV_PREFIX = "SCANSERVE_"
@@ -64,6 +71,15 @@ class Settings(BaseSettings):
     validate_responses: bool = False
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+
+    # object storage (local files under data_dir unless s3_bucket is set)
+    upload_url_expires_seconds: int = Field(default=900, ge=1, le=7 * 24 * 3600)
+    s3_bucket: str = ""
+    s3_endpoint_url: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: SecretStr = SecretStr("")
+    s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
 
     # sessions
     session_ttl_seconds: int = Field(default=24 * 3600, ge=1)

@@ -406,6 +406,59 @@ class CaptureImageUpload(BaseModel):
     ] = ""
 
 
+class PresignedUpload(BaseModel):
+    """
+    The multipart form of an upload to `receiveUpload`: the `upload_fields` of
+    `getPresignedUploadUrl`, unchanged, then the file.
+
+    """
+
+    key: Annotated[
+        str,
+        Field(
+            description="The object key the policy was signed for.",
+            max_length=500,
+            min_length=1,
+        ),
+    ]
+    Content_Type: Annotated[
+        str,
+        Field(
+            alias="Content-Type",
+            description="The media type the policy allows.",
+            max_length=100,
+        ),
+    ]
+    policy: Annotated[
+        str,
+        Field(
+            description="The base64-encoded policy document.",
+            max_length=4096,
+            min_length=1,
+        ),
+    ]
+    x_scanserve_algorithm: Annotated[
+        Literal["HMAC-SHA256"] | None,
+        Field(alias="x-scanserve-algorithm", description="How the policy is signed."),
+    ] = None
+    x_scanserve_signature: Annotated[
+        str,
+        Field(
+            alias="x-scanserve-signature",
+            description="The policy's HMAC-SHA256 under the server's secret, in hexadecimal.",
+            max_length=128,
+            min_length=1,
+        ),
+    ]
+    file: Annotated[
+        bytes,
+        Field(
+            description="The photo, last in the form.",
+            json_schema_extra={"contentMediaType": "image/*"},
+        ),
+    ]
+
+
 class PresignedUploadResponse(BaseModel):
     """
     A presigned POST target for uploading one photo to object storage.

@@ -20,16 +20,22 @@ per operation is ``SCANSERVE_CONTRACT_EXAMPLES`` (the tox ``contract`` environme
 from __future__ import annotations
 
 import functools
+import io
 import os
 import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import barcode
 import httpx
 import hypothesis
 import pytest
 import schemathesis
+import segno
+from barcode.writer import ImageWriter
+from hypothesis import strategies as st
 from hypothesis.stateful import initialize
+from PIL import Image
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation.stateful.state_machine import StepInput, StepOutput
 
@@ -52,6 +58,8 @@ UNLIMITED = 1_000_000_000
 
 # schemathesis' default expected statuses for positive_data_acceptance, plus 422 (see below).
 CAPTURE_ACCEPTS = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
+# Uploads also judge the file's bytes: 415 (not an image of an accepted type), 413 (too large).
+UPLOAD_ACCEPTS = [*CAPTURE_ACCEPTS, "413", "415"]
 
 # 09506000134352 is the GTIN the spec's createSession -> createCapture link scans.
 CATALOG = """\
@@ -86,6 +94,31 @@ class _OfflineWeb:
                 policy, getaddrinfo=self._dns, transport=httpx.MockTransport(self._answer)
             )
         )
+
+
+def _image(kind: str, fmt: str) -> bytes:
+    """A real image, so uploads get past the byte check and their captures are decoded."""
+    if kind == "ean13":
+        out = io.BytesIO()
+        barcode.get("ean13", "400638133393", writer=ImageWriter()).write(out)
+        picture = Image.open(io.BytesIO(out.getvalue())).convert("RGB")
+    elif kind == "qr":
+        out = io.BytesIO()
+        segno.make("https://id.gs1.org/01/09506000134352", error="m").save(
+            out, kind="png", scale=5
+        )
+        picture = Image.open(io.BytesIO(out.getvalue())).convert("RGB")
+    else:  # a photo with no code
+        picture = Image.new("RGB", (40, 30), "olive")
+    out = io.BytesIO()
+    picture.save(out, format=fmt)
+    return out.getvalue()
+
+
+for _media_type, _fmt in (("image/jpeg", "JPEG"), ("image/png", "PNG"), ("image/webp", "WEBP")):
+    schemathesis.openapi.media_type(
+        _media_type, st.sampled_from([_image(kind, _fmt) for kind in ("ean13", "qr", "plain")])
+    )
 
 
 @functools.cache
@@ -147,6 +180,18 @@ def _load_schema(app: Any, key: IssuedKey, *, security_parameters: bool) -> Any:
                     # documents and JSON Schema cannot express.
                     "include-operation-id": "createCapture",
                     "checks": {"positive_data_acceptance": {"expected-statuses": CAPTURE_ACCEPTS}},
+                },
+                {
+                    # Schema-valid, and still refused by rules the spec documents and JSON
+                    # Schema cannot express: a photo key not issued for the session or never
+                    # uploaded, a gallery order that misses or invents photos (422); image
+                    # bytes that are no JPEG/PNG/WebP (415), or a truncated image (422).
+                    "include-operation-id": ["registerPhoto", "reorderPhotos"],
+                    "checks": {"positive_data_acceptance": {"expected-statuses": CAPTURE_ACCEPTS}},
+                },
+                {
+                    "include-operation-id": ["uploadCaptureImage", "receiveUpload"],
+                    "checks": {"positive_data_acceptance": {"expected-statuses": UPLOAD_ACCEPTS}},
                 },
             ],
         }

@@ -25,6 +25,7 @@ def rollback(migrator, database, *, fake=False):
 def test_upgrade_keeps_existing_rows(tmp_path, monkeypatch):
     db = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
     shipped = sorted(p.stem for p in migrate.MIGRATIONS_DIR.glob("[0-9]*.py"))
+    assert shipped[0] == "001_initial"
     assert migrate.upgrade(db) == shipped
     org = models.Organization.create(name="Existing Shop")
     assert migrate.upgrade(db) == []

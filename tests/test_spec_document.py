@@ -44,6 +44,7 @@ EXPECTED_OPERATIONS: dict[str, tuple[str, str, str, str]] = {
         "Scanner Upload",
         "200",
     ),
+    "receiveUpload": ("post", "/uploads", "Scanner Upload", "204"),
     "registerPhoto": ("post", "/sessions/{session_id}/photos", "Scanner Photos", "201"),
     "reorderPhotos": (
         "post",
@@ -117,6 +118,7 @@ EXPECTED_SCHEMAS = {
     "QrHop",
     "Gs1ElementData",
     "CaptureImageUpload",
+    "PresignedUpload",
     "PresignedUploadResponse",
     "PhotoCreateRequest",
     "PhotoResponse",
@@ -221,6 +223,10 @@ EXPECTED_409 = {
     "createCapture",
     "uploadCaptureImage",
     "registerPhoto",
+    "reorderPhotos",
+    "updatePhoto",
+    "getPresignedUploadUrl",
+    "receiveUpload",
     "submitSession",
     "endSession",
     "retryCapture",
@@ -794,6 +800,7 @@ def test_security_schemes(spec: dict[str, Any]) -> None:
         "signOut": [{"CookieAuth": [], "CsrfToken": []}],
         "getLiveness": [{}],  # probes: no credential at all
         "getReadiness": [{}],
+        "receiveUpload": [{}],  # the local upload endpoint: its signed policy is the credential
     }
     for op_id, (method, security) in ops.items():
         expected = special.get(op_id, read if method == "get" else write)

@@ -6,12 +6,20 @@ leading ``/``, control characters). Objects are written once: ``put`` never repl
 existing object, so a client can never overwrite another upload.
 
 Backends: :class:`~scanserve.objectstore.local.LocalObjectStore` (files under the data
-directory, the embedded default). :func:`open_object_store` picks the backend from settings.
+directory, the embedded default; presigned uploads come back to scanserve's own
+``POST /uploads``, signed by :mod:`scanserve.objectstore.policy`) and
+:class:`~scanserve.objectstore.s3.S3ObjectStore` (any S3-compatible service, through boto3,
+when ``s3_bucket`` is set). :func:`open_object_store` picks the backend from settings.
+
+Presigned uploads work the same way on both: :meth:`ObjectStore.presign_post` returns a URL
+and form fields; the client POSTs them with the file as ``multipart/form-data`` (the fields
+first, the file last, as S3 requires) before the policy expires.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -47,6 +55,16 @@ def check_key(key: str) -> str:
     return key
 
 
+@dataclass(frozen=True)
+class PresignedPost:
+    """Where and how to POST one object: ``url`` and the form ``fields`` to send, unchanged,
+    before the ``file`` part, within ``expires_in`` seconds."""
+
+    url: str
+    fields: dict[str, str] = field(default_factory=dict)
+    expires_in: int = 0
+
+
 class ObjectStore(Protocol):
     """What the services need of a storage backend."""
 
@@ -63,12 +81,37 @@ class ObjectStore(Protocol):
         """The stored object's size in bytes, or None when there is no such object."""
         ...
 
+    def peek(self, key: str, length: int) -> bytes:
+        """The object's first ``length`` bytes (fewer if it is shorter), without reading the
+        rest; raises :class:`ObjectNotFound`."""
+        ...
+
     def delete(self, key: str) -> None:
         """Remove the object if it exists."""
         ...
 
+    def presign_post(
+        self,
+        key: str,
+        *,
+        content_type: str,
+        max_bytes: int,
+        expires_in: int,
+        own_upload_url: str,
+    ) -> PresignedPost:
+        """A presigned POST that lets a client upload one object of ``content_type``, 1 to
+        ``max_bytes`` bytes, at ``key`` within ``expires_in`` seconds. ``own_upload_url`` is
+        scanserve's own receiving endpoint (``POST /uploads``), for backends that have no
+        upload endpoint of their own."""
+        ...
+
 
 def open_object_store(settings: Settings) -> ObjectStore:
-    from .local import LocalObjectStore
+    if settings.s3_bucket:
+        from .s3 import S3ObjectStore
 
-    return LocalObjectStore(settings.data_dir / "objects")
+        return S3ObjectStore.from_settings(settings)
+    from .local import LocalObjectStore
+    from .policy import PolicySigner
+
+    return LocalObjectStore(settings.data_dir / "objects", signer=PolicySigner(settings.data_dir))

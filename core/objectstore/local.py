@@ -5,13 +5,18 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import ObjectExists, ObjectNotFound, check_key
+from . import ObjectExists, ObjectNotFound, PresignedPost, check_key
+
+if TYPE_CHECKING:
+    from .policy import PolicySigner
 
 
 class LocalObjectStore:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, signer: PolicySigner | None = None):
         self.root = root
+        self.signer = signer
 
     def _path(self, key: str) -> Path:
         return self.root.joinpath(*check_key(key).split("/"))
@@ -41,6 +46,13 @@ class LocalObjectStore:
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise ObjectNotFound(key) from None
 
+    def peek(self, key: str, length: int) -> bytes:
+        try:
+            with self._path(key).open("rb") as stored:
+                return stored.read(length)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise ObjectNotFound(key) from None
+
     def size(self, key: str) -> int | None:
         try:
             stat = self._path(key).stat()
@@ -51,3 +63,22 @@ class LocalObjectStore:
     def delete(self, key: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self._path(key).unlink()
+
+    def presign_post(
+        self,
+        key: str,
+        *,
+        content_type: str,
+        max_bytes: int,
+        expires_in: int,
+        own_upload_url: str,
+    ) -> PresignedPost:
+        if self.signer is None:
+            raise RuntimeError("this local object store was built without a policy signer")
+        fields = {"key": check_key(key), "Content-Type": content_type}
+        fields.update(
+            self.signer.sign(
+                key, content_types=(content_type,), max_bytes=max_bytes, expires_in=expires_in
+            )
+        )
+        return PresignedPost(url=own_upload_url, fields=fields, expires_in=expires_in)

@@ -191,7 +191,7 @@ class Photo(BaseModel):
     session = peewee.ForeignKeyField(ScanSession, backref="photos", on_delete="CASCADE")
     capture = peewee.ForeignKeyField(Capture, null=True, on_delete="SET NULL")
     photo_type = peewee.CharField(max_length=32, default="other")
-    s3_key = peewee.CharField(max_length=500)
+    s3_key = peewee.CharField(max_length=500, unique=True)  # one photo per stored object
     original_filename = peewee.CharField(max_length=255, default="")
     sort_order = peewee.IntegerField(default=0)
     file_size = peewee.BigIntegerField(null=True)

@@ -1,0 +1,76 @@
+"""Scanner Upload operations: presigned photo uploads, the local backend's receiving end,
+and images uploaded as captures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connexion import request
+from starlette.datastructures import UploadFile
+
+from .. import photos, uploads, views
+from ..context import principal, services
+from ..errors import FieldError, ValidationFailed
+
+
+def _own_upload_url() -> str:
+    # The API's base URL as the client reached it (this operation's path with its own part,
+    # `/sessions/{id}/presigned-upload-url`, taken off), plus the receiving path.
+    url = request.url
+    base = url.path[: url.path.rindex("/sessions/")]
+    return str(url.replace(path=f"{base}/uploads", query=""))
+
+
+def get_presigned_upload_url(
+    session_id: str, photo_type: str = "other", original_filename: str = "photo.jpg"
+) -> dict[str, Any]:
+    presigned, key = photos.presign(
+        services(),
+        principal(),
+        session_id,
+        photo_type=photo_type,
+        original_filename=original_filename,
+        own_upload_url=_own_upload_url(),
+    )
+    return {
+        "upload_url": presigned.url,
+        "upload_fields": presigned.fields,
+        "s3_key": key,
+        "expires_in": presigned.expires_in,
+    }
+
+
+def _one_file(value: Any, field: str) -> UploadFile:
+    if isinstance(value, list):
+        value = value[0] if len(value) == 1 else None
+    if not isinstance(value, UploadFile):
+        raise ValidationFailed([FieldError(f"/{field}", "must be one file part")])
+    return value
+
+
+def _close(*files: Any) -> None:
+    for value in files:
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, UploadFile):
+                item.file.close()
+
+
+# The handlers take every file part (**parts): each one is closed when the request is done,
+# the ones the contract does not name included, so no spooled temporary file is left open.
+
+
+def receive_upload(body: dict[str, Any], **parts: Any) -> tuple[None, int]:
+    try:
+        uploads.receive_presigned(services(), body, _one_file(parts.get("file"), "file").file)
+    finally:
+        _close(*parts.values())
+    return None, 204
+
+
+def upload_capture_image(body: dict[str, Any], **parts: Any) -> tuple[dict[str, Any], int]:
+    try:
+        image = _one_file(parts.get("image"), "image")
+        capture = uploads.create_image_capture(services(), principal(), body, image.file)
+    finally:
+        _close(*parts.values())
+    return views.capture_view(capture), 201

@@ -1,0 +1,138 @@
+"""Objects in an S3-compatible bucket (AWS S3, MinIO, Ceph, moto...), through boto3.
+
+On when ``s3_bucket`` is set; ``s3_endpoint_url`` points at a service other than AWS,
+``s3_region`` and the credentials come from settings (or, left empty, from boto3's usual
+chain: environment, shared config, instance role). Presigned uploads are boto3's presigned
+POST: the client posts straight to the bucket, and S3 itself enforces the key, the content
+type and the size range of the policy.
+
+Write-once: ``put`` sends ``If-None-Match: *``, so S3 refuses to replace an existing object.
+A presigned POST cannot say so; its key holds a fresh random id, which no other upload gets.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from . import ObjectExists, ObjectNotFound, PresignedPost, check_key
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+
+
+class S3ObjectStore:
+    def __init__(self, client: Any, bucket: str):
+        self.client = client
+        self.bucket = bucket
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> S3ObjectStore:
+        import boto3
+        from botocore.config import Config
+
+        config = Config(
+            region_name=settings.s3_region or None,
+            signature_version="s3v4",
+            s3={"addressing_style": settings.s3_addressing_style},
+            connect_timeout=5,
+            read_timeout=30,
+            retries={"max_attempts": 3, "mode": "standard"},
+        )
+        client = boto3.session.Session().client(
+            "s3",
+            endpoint_url=settings.s3_endpoint_url or None,
+            aws_access_key_id=settings.s3_access_key_id or None,
+            aws_secret_access_key=settings.s3_secret_access_key.get_secret_value() or None,
+            config=config,
+        )
+        return cls(client, settings.s3_bucket)
+
+    @staticmethod
+    def _code(exc: Exception) -> str:
+        response = getattr(exc, "response", None) or {}
+        return str(response.get("Error", {}).get("Code", ""))
+
+    def put(self, key: str, data: bytes, *, content_type: str) -> int:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=check_key(key),
+                Body=data,
+                ContentType=content_type,
+                IfNoneMatch="*",
+            )
+        except ClientError as exc:
+            if self._code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+                raise ObjectExists(key) from None
+            raise
+        return len(data)
+
+    def get(self, key: str) -> bytes:
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=check_key(key))
+        except ClientError as exc:
+            if self._code(exc) in ("NoSuchKey", "404", "NotFound"):
+                raise ObjectNotFound(key) from None
+            raise
+        body = response["Body"]
+        try:
+            return bytes(body.read())
+        finally:
+            body.close()
+
+    def peek(self, key: str, length: int) -> bytes:
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.client.get_object(
+                Bucket=self.bucket, Key=check_key(key), Range=f"bytes=0-{max(0, length - 1)}"
+            )
+        except ClientError as exc:
+            if self._code(exc) in ("NoSuchKey", "404", "NotFound"):
+                raise ObjectNotFound(key) from None
+            raise
+        body = response["Body"]
+        try:
+            return bytes(body.read(length))
+        finally:
+            body.close()
+
+    def size(self, key: str) -> int | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.client.head_object(Bucket=self.bucket, Key=check_key(key))
+        except ClientError as exc:
+            if self._code(exc) in ("NoSuchKey", "404", "NotFound"):
+                return None
+            raise
+        return int(response["ContentLength"])
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=check_key(key))
+
+    def presign_post(
+        self,
+        key: str,
+        *,
+        content_type: str,
+        max_bytes: int,
+        expires_in: int,
+        own_upload_url: str,
+    ) -> PresignedPost:
+        presigned = self.client.generate_presigned_post(
+            Bucket=self.bucket,
+            Key=check_key(key),
+            Fields={"Content-Type": content_type},
+            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
+            ExpiresIn=expires_in,
+        )
+        return PresignedPost(
+            url=presigned["url"],
+            fields={k: str(v) for k, v in presigned["fields"].items()},
+            expires_in=expires_in,
+        )

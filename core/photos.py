@@ -1,0 +1,266 @@
+"""Product photos of a session: presigned uploads, registration, gallery order, type.
+
+Storage keys are namespaced by organisation, session and photo type::
+
+    org/<organisation short id>/sessions/<session short id>/<photo_type>/<new id><ext>
+
+The server makes every key (a client only picks the photo type and, through
+``original_filename``, one of a few extensions), and registering checks the key is one of
+this session's: a client can never name another organisation's or session's object.
+Images uploaded as captures live beside them, under ``.../captures/<capture id><ext>``, a
+prefix no photo key has.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import peewee
+from peewee import JOIN
+
+from . import imaging, sessions
+from .auth import Principal
+from .errors import Conflict, FieldError, NotFound, ValidationFailed
+from .metadata import initial, merge
+from .storage import models
+from .storage.scoping import get_owned
+
+if TYPE_CHECKING:
+    from .objectstore import PresignedPost
+    from .services import Services
+
+PHOTO_TYPES = (
+    "front",
+    "back",
+    "left",
+    "right",
+    "top",
+    "bottom",
+    "nutrition",
+    "ingredients",
+    "barcode",
+    "recycling",
+    "certification",
+    "other",
+)
+# The extensions a photo key may end in, and the content type each is uploaded as.
+CONTENT_TYPES = {
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
+}
+DEFAULT_EXTENSION = ".jpg"
+_ID = r"[2-9A-HJ-NP-Za-km-z]{22}"
+_EXT = "|".join(re.escape(e) for e in CONTENT_TYPES)
+
+
+def extension_for(original_filename: str) -> str:
+    """``.jpg``, ``.jpeg``, ``.png`` or ``.webp`` from the file name (any case); anything
+    else (no extension, ``.heic``, ``.exe``, ``../x``) gets :data:`DEFAULT_EXTENSION`."""
+    _, dot, ext = original_filename.rpartition(".")
+    candidate = f".{ext.lower()}" if dot else ""
+    return candidate if candidate in CONTENT_TYPES else DEFAULT_EXTENSION
+
+
+def session_prefix(org_short_id: str, session_short_id: str) -> str:
+    return f"org/{org_short_id}/sessions/{session_short_id}/"
+
+
+def photo_key(org_short_id: str, session_short_id: str, photo_type: str, extension: str) -> str:
+    prefix = session_prefix(org_short_id, session_short_id)
+    return f"{prefix}{photo_type}/{models.new_short_id()}{extension}"
+
+
+def capture_image_key(
+    org_short_id: str, session_short_id: str, capture_short_id: str, extension: str
+) -> str:
+    return (
+        f"{session_prefix(org_short_id, session_short_id)}captures/{capture_short_id}{extension}"
+    )
+
+
+def _photo_key_pattern(org_short_id: str, session_short_id: str) -> re.Pattern[str]:
+    prefix = re.escape(session_prefix(org_short_id, session_short_id))
+    return re.compile(f"{prefix}(?:{'|'.join(PHOTO_TYPES)})/{_ID}(?:{_EXT})")
+
+
+def _org_short_id(session: models.ScanSession) -> str:
+    return str(models.Organization.get_by_id(session.organization_id).short_id)
+
+
+def _active_session(principal: Principal, session_short_id: str) -> models.ScanSession:
+    session = get_owned(models.ScanSession, session_short_id, principal, "session")
+    sessions.require_active(session)
+    return session
+
+
+def presign(
+    services: Services,
+    principal: Principal,
+    session_short_id: str,
+    *,
+    photo_type: str,
+    original_filename: str,
+    own_upload_url: str,
+) -> tuple[PresignedPost, str]:
+    """A presigned upload for one photo of the session, and the key it lands at."""
+    session = _active_session(principal, session_short_id)
+    extension = extension_for(original_filename)
+    key = photo_key(_org_short_id(session), session.short_id, photo_type, extension)
+    settings = services.settings
+    presigned = services.objects.presign_post(
+        key,
+        content_type=CONTENT_TYPES[extension],
+        max_bytes=settings.max_upload_bytes,
+        expires_in=settings.upload_url_expires_seconds,
+        own_upload_url=own_upload_url,
+    )
+    return presigned, key
+
+
+def photo_query() -> Any:
+    """Photos with their capture's short id, in one query."""
+    return models.Photo.select(models.Photo, models.Capture.short_id).join(
+        models.Capture, JOIN.LEFT_OUTER
+    )
+
+
+def _get(session: models.ScanSession, photo_short_id: str) -> models.Photo:
+    row = (
+        photo_query()
+        .where(models.Photo.session == session.id, models.Photo.short_id == photo_short_id)
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"No photo with id {photo_short_id} in session {session.short_id}.")
+    return row  # type: ignore[no-any-return]
+
+
+def register(
+    services: Services, principal: Principal, session_short_id: str, body: dict[str, Any]
+) -> models.Photo:
+    session = _active_session(principal, session_short_id)
+    key: str = body["s3_key"]
+    if not _photo_key_pattern(_org_short_id(session), session.short_id).fullmatch(key):
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "/s3_key",
+                    "is not a photo key issued for this session; "
+                    "ask getPresignedUploadUrl for one",
+                )
+            ]
+        )
+    capture_id = None
+    capture_short_id = body.get("capture_short_id")
+    if capture_short_id:
+        capture = models.Capture.get_or_none(
+            models.Capture.short_id == capture_short_id, models.Capture.session == session.id
+        )
+        if capture is None:
+            raise NotFound(f"No capture with id {capture_short_id} in session {session.short_id}.")
+        capture_id = capture.id
+    if models.Photo.select().where(models.Photo.s3_key == key).exists():
+        raise Conflict(f"The object {key} is already registered as a photo.")
+    size = services.objects.size(key)
+    if size is None:
+        raise ValidationFailed(
+            [FieldError("/s3_key", "no object has been uploaded under this key yet")]
+        )
+    # An S3 presigned POST checks the declared Content-Type and the size, never the bytes:
+    # what was stored is judged here, from its first bytes.
+    limit = services.settings.max_upload_bytes
+    if size > limit:
+        raise ValidationFailed(
+            [FieldError("/s3_key", f"the uploaded object is larger than {limit} bytes")]
+        )
+    if imaging.sniff(services.objects.peek(key, 16)) is None:
+        raise ValidationFailed(
+            [FieldError("/s3_key", "the uploaded object is not a JPEG, PNG or WebP image")]
+        )
+    metadata = initial(body.get("metadata"))
+    try:
+        with services.db.atomic():
+            last = (
+                models.Photo.select(peewee.fn.MAX(models.Photo.sort_order))
+                .where(models.Photo.session == session.id)
+                .scalar()
+            )
+            photo = models.Photo.create(
+                organization=session.organization_id,
+                session=session.id,
+                capture=capture_id,
+                photo_type=body.get("photo_type") or "other",
+                s3_key=key,
+                original_filename=body.get("original_filename") or "",
+                sort_order=0 if last is None else last + 1,
+                # what is stored, whatever the client says
+                file_size=size,
+                metadata=metadata,
+            )
+    except peewee.IntegrityError:
+        # the unique index on s3_key: another request registered the same object meanwhile
+        raise Conflict(f"The object {key} is already registered as a photo.") from None
+    sessions.touch(session.id)
+    return _get(session, photo.short_id)
+
+
+def reorder(
+    services: Services, principal: Principal, session_short_id: str, photo_short_ids: list[str]
+) -> list[models.Photo]:
+    session = _active_session(principal, session_short_id)
+    with services.db.atomic():
+        current = {
+            p.short_id: p.id
+            for p in models.Photo.select(models.Photo.id, models.Photo.short_id).where(
+                models.Photo.session == session.id
+            )
+        }
+        problems = []
+        seen: set[str] = set()
+        for index, short_id in enumerate(photo_short_ids):
+            if short_id in seen:
+                problems.append(FieldError(f"/photo_short_ids/{index}", "is listed twice"))
+            elif short_id not in current:
+                problems.append(
+                    FieldError(f"/photo_short_ids/{index}", "is not a photo of this session")
+                )
+            seen.add(short_id)
+        missing = sorted(set(current) - seen)
+        if missing:
+            problems.append(
+                FieldError(
+                    "/photo_short_ids",
+                    "must list every photo of the session; missing: " + ", ".join(missing),
+                )
+            )
+        if problems:
+            raise ValidationFailed(problems)
+        for position, short_id in enumerate(photo_short_ids):
+            models.Photo.update(sort_order=position).where(
+                models.Photo.id == current[short_id]
+            ).execute()
+    sessions.touch(session.id)
+    return list(
+        photo_query()
+        .where(models.Photo.session == session.id)
+        .order_by(models.Photo.sort_order, models.Photo.id)
+    )
+
+
+def update(
+    principal: Principal, session_short_id: str, photo_short_id: str, body: dict[str, Any]
+) -> models.Photo:
+    session = _active_session(principal, session_short_id)
+    photo = _get(session, photo_short_id)
+    changes: dict[str, Any] = {"photo_type": body["photo_type"]}
+    if "metadata" in body:
+        changes["metadata"] = merge(photo.metadata or {}, body["metadata"])
+    models.Photo.update(**changes).where(models.Photo.id == photo.id).execute()
+    sessions.touch(session.id)
+    return _get(session, photo_short_id)
+
+
+__all__ = ["capture_image_key", "extension_for", "photo_key", "presign", "register"]
