@@ -89,7 +89,7 @@ def _photo_fields(photo: models.Photo) -> dict[str, Any]:
 
 
 def photo_view(photo: models.Photo) -> dict[str, Any]:
-    return _dump(api.PhotoResponse, _photo_fields(photo))
+    return _photo_fields(photo)
 
 
 def session_detail_view(detail: SessionDetail) -> dict[str, Any]:
