@@ -20,6 +20,7 @@ from importlib.resources import files
 from typing import Any
 from urllib.parse import urlsplit
 
+import peewee
 import yaml
 from connexion import ConnexionMiddleware
 from connexion.exceptions import ProblemException
@@ -29,6 +30,7 @@ from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from . import errors
 from .encoding import OrjsonJsonifier
@@ -37,6 +39,7 @@ from .gateway import (
     IgnoreBodyWithoutContract,
     MostSpecificPath,
     RateHeadersMiddleware,
+    RouteTable,
 )
 from .index import IndexMiddleware
 from .oas31 import VALIDATOR_MAP, OpenAPI31App
@@ -244,7 +247,16 @@ def _http_exception_handler(
 
 def _on_unexpected(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     logger.error("unhandled exception", exc_info=exc)
+    if isinstance(exc, (peewee.OperationalError, peewee.InterfaceError)):
+        # the database was unreachable, locked or restarting: the same request may succeed
+        return _problem(errors.TransientError())
     return _problem(errors.InternalError())
+
+
+def _on_disconnect(_request: ConnexionRequest, _exc: Exception) -> ConnexionResponse:
+    # The client went away mid-body: not an error of ours, and nobody reads the answer.
+    logger.info("client left before sending the whole body")
+    return _problem(errors.BadRequest("The client disconnected before the body was complete."))
 
 
 def create_app(
@@ -286,9 +298,13 @@ def create_app(
     app.add_error_handler(errors.ScanserveError, _on_scanserve_error)
     app.add_error_handler(ProblemException, _on_problem)
     app.add_error_handler(HTTPException, _http_exception_handler(_allowed_methods(spec)))
+    app.add_error_handler(ClientDisconnect, _on_disconnect)
     app.add_error_handler(Exception, _on_unexpected)
     app.add_middleware(
-        GatewayMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, services=services
+        GatewayMiddleware,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        services=services,
+        routes=RouteTable.from_spec(spec),
     )
     app.add_middleware(
         IndexMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, base_path=settings.base_path

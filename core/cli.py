@@ -214,8 +214,7 @@ def _configure_logging(settings: Settings, log_format: str | None) -> dict[str, 
 @_log_format_option
 def serve(host: str, port: int, demo: bool, workers: int, log_format: str | None) -> None:
     """Run the API server (migrating the database first) with the embedded queue's consumer."""
-    import uvicorn
-
+    from . import server
     from .app import create_app
 
     settings = _settings()
@@ -247,17 +246,10 @@ def serve(host: str, port: int, demo: bool, workers: int, log_format: str | None
         click.echo("API keys: scanserve keys create --org ORG (see scanserve --help)")
     sys.stdout.flush()
     if workers == 1:
-        uvicorn.run(app, host=host, port=port, log_config=log_config)
+        server.run(app, settings, host=host, port=port, log_config=log_config)
         return
     app.services.db.close()
-    uvicorn.run(
-        "scanserve.asgi:served_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=log_config,
-    )
+    server.run_workers(settings, workers, host=host, port=port, log_config=log_config)
 
 
 DEMO_KEY_FILE = "demo-key"

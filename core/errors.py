@@ -14,13 +14,18 @@ and the members the contract's ``Problem`` schema names::
     │                                                          policy does not allow
     ├── NotFound                         404 not_found        unknown id, or another org's id
     ├── MethodNotAllowed                 405 method_not_allowed
+    ├── RequestTimeout                   408 request_timeout  the body did not arrive in time
     ├── Conflict                         409 conflict         state forbids the change
     ├── PayloadTooLarge                  413 payload_too_large
     ├── UnsupportedMediaType             415 unsupported_media_type
     ├── ValidationFailed                 422 validation_error carries ``errors``:
     │                                                          [{pointer, message}], one per field
     ├── RateLimited                      429 rate_limited     carries ``retry_after_seconds``
-    ├── InternalError                    500 internal_error   generic detail; traceback is logged
+    ├── HeadersTooLarge                  431 headers_too_large too many or too large headers
+    ├── InternalError                    500 internal_error   generic detail; traceback is logged;
+    │   │                                                      not retryable (a bug stays a bug)
+    │   └── TransientError               500 internal_error   the database was unreachable or
+    │                                                          busy: retryable
     ├── NotImplementedYet                501 not_implemented  contract operation not built yet
     └── ServiceUnavailable               503 service_unavailable  readiness: a dependency is down;
                                                                carries ``checks``
@@ -107,6 +112,13 @@ class MethodNotAllowed(ScanserveError):
     default_detail = "The method is not allowed on this resource."
 
 
+class RequestTimeout(ScanserveError):
+    status = 408
+    error_code = "request_timeout"
+    title = "Request Timeout"
+    default_detail = "The request body did not arrive in time."
+
+
 class Conflict(ScanserveError):
     status = 409
     error_code = "conflict"
@@ -166,8 +178,23 @@ class RateLimited(ScanserveError):
         return {"retry_after_seconds": self.retry_after_seconds}
 
 
+class HeadersTooLarge(ScanserveError):
+    status = 431
+    error_code = "headers_too_large"
+    title = "Request Header Fields Too Large"
+    default_detail = "The request's headers are too many or too large."
+
+
 class InternalError(ScanserveError):
+    """A failure of ours. Not retryable: the same request would meet the same bug (or the
+    same stored data); only :class:`TransientError` says a retry may succeed."""
+
+
+class TransientError(InternalError):
+    """A 500 that a retry may cure: the database was unreachable, locked or restarting."""
+
     retryable = True
+    default_detail = "A service the server depends on was briefly unavailable; retry later."
 
 
 class NotImplementedYet(ScanserveError):
@@ -200,10 +227,12 @@ _BY_STATUS: dict[int, type[ScanserveError]] = {
         Forbidden,
         NotFound,
         MethodNotAllowed,
+        RequestTimeout,
         Conflict,
         PayloadTooLarge,
         UnsupportedMediaType,
         ValidationFailed,
+        HeadersTooLarge,
         InternalError,
         NotImplementedYet,
     )

@@ -9,13 +9,20 @@ in the ASGI scope for the security layer and the handlers.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
-from collections.abc import Mapping
+import re
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+import anyio
 from anyio import to_thread
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth import API_KEY_HEADER, SESSION_COOKIE, Credentials, Principal, anonymous, authenticate
@@ -23,13 +30,17 @@ from .authcache import AuthCache
 from .errors import (
     PROBLEM_CONTENT_TYPE,
     Forbidden,
+    HeadersTooLarge,
     InternalError,
     PayloadTooLarge,
     RateLimited,
+    RequestTimeout,
     ScanserveError,
     Unauthorized,
+    UnsupportedMediaType,
     problem_body,
 )
+from .ratelimit import Verdict
 from .websessions import CSRF_HEADER, SAFE_METHODS, csrf_ok
 
 if TYPE_CHECKING:
@@ -51,7 +62,16 @@ def _with_rate_headers(message: Message, rate_headers: list[tuple[bytes, bytes]]
     return {**message, "headers": [*message.get("headers", []), *missing]}
 
 
-def _credentials(headers: Mapping[str, str]) -> Credentials:
+def _credentials(headers: Mapping[str, str], raw: Sequence[tuple[bytes, bytes]]) -> Credentials:
+    api_keys = [v for k, v in raw if k.lower() == b"x-api-key"]
+    authorizations = [v for k, v in raw if k.lower() == b"authorization"]
+    if len(api_keys) > 1 or len(authorizations) > 1 or (api_keys and authorizations):
+        # Which credential a server picks from two is a guess, and a wrong guess acts for
+        # the wrong organisation: refuse rather than guess.
+        raise Unauthorized(
+            "Ambiguous credentials: send one X-API-Key header or one Authorization header, "
+            "not several."
+        )
     api_key = headers.get(API_KEY_HEADER)
     bearer = None
     auth = headers.get("authorization")
@@ -61,7 +81,8 @@ def _credentials(headers: Mapping[str, str]) -> Credentials:
             raise Unauthorized("Only 'Authorization: Bearer <token>' is accepted.")
         bearer = token.strip()
     cookie_value = None
-    if "cookie" in headers:
+    if api_key is None and bearer is None and "cookie" in headers:
+        # Parsed only when no other credential decides (and after the header size check).
         try:
             jar: SimpleCookie = SimpleCookie(headers["cookie"])
         except CookieError:
@@ -69,6 +90,10 @@ def _credentials(headers: Mapping[str, str]) -> Credentials:
         if SESSION_COOKIE in jar:
             cookie_value = jar[SESSION_COOKIE].value
     return Credentials(api_key=api_key, bearer=bearer, session_cookie=cookie_value)
+
+
+def _one_api_key(raw: Sequence[tuple[bytes, bytes]]) -> bool:
+    return sum(1 for k, _ in raw if k.lower() == b"x-api-key") == 1
 
 
 def _headers_of(scope: Scope) -> dict[str, str]:
@@ -99,7 +124,7 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
     while more:
         message = await receive()
         if message["type"] != "http.request":
-            break
+            raise ClientDisconnect()  # never pass a truncated body on as a whole one
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
@@ -126,10 +151,102 @@ def _too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"The request body may be at most {limit} bytes.")
 
 
+@dataclass(frozen=True)
+class Route:
+    """What the gateway needs to know of an operation before Connexion routes the request:
+    the media types its request body may have (none: it takes no body)."""
+
+    operation_id: str
+    media_types: frozenset[str]
+
+
+class RouteTable:
+    """Request method and path to the contract's :class:`Route`, for the checks that must
+    come before the body is read (which body limit applies, which media types)."""
+
+    def __init__(self, routes: Iterable[tuple[str, str, Route]]):
+        self._routes = [(method, re.compile(pattern), route) for method, pattern, route in routes]
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any]) -> RouteTable:
+        base_path = urlsplit(spec["servers"][0]["url"]).path.rstrip("/")
+        routes = []
+        for template, item in spec["paths"].items():
+            literals = re.split(r"\{[^/{}]+\}", base_path + template)
+            pattern = "[^/]+".join(map(re.escape, literals))
+            for method, op in item.items():
+                if isinstance(op, dict) and "operationId" in op:
+                    content = op.get("requestBody", {}).get("content", {})
+                    route = Route(op["operationId"], frozenset(m.lower() for m in content))
+                    routes.append((method.upper(), pattern, route))
+        # literal paths before templated ones (/captures/upload-image before /captures/{id})
+        routes.sort(key=lambda r: r[1].count("[^/]+"))
+        return cls(routes)
+
+    def find(self, method: str, path: str) -> Route | None:
+        for route_method, pattern, route in self._routes:
+            if route_method == method and pattern.fullmatch(path):
+                return route
+        return None
+
+
+def _media_type(headers: Mapping[str, str]) -> str:
+    return headers.get("content-type", "").partition(";")[0].strip().lower()
+
+
+def _has_body(headers: Mapping[str, str]) -> bool:
+    declared = headers.get("content-length", "").strip()
+    return "chunked" in headers.get("transfer-encoding", "").lower() or (declared not in {"", "0"})
+
+
+def _networks(values: Iterable[str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(v.strip(), strict=False) for v in values if v.strip())
+
+
+def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(value.strip().strip("[]"))
+    except ValueError:
+        return None
+
+
+def client_address(
+    peer: str,
+    raw_headers: Sequence[tuple[bytes, bytes]],
+    trusted: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network],
+) -> str:
+    """The client's address: the connection's peer, unless the peer is a trusted proxy; then
+    the rightmost ``X-Forwarded-For`` entry that is not a trusted proxy (entries left of it
+    were written by the client and prove nothing)."""
+
+    def is_trusted(value: str) -> bool:
+        ip = _address(value)
+        return ip is not None and any(ip in net for net in trusted)
+
+    if not trusted or not is_trusted(peer):
+        return peer
+    hops = [
+        hop.strip()
+        for k, v in raw_headers
+        if k.lower() == b"x-forwarded-for"
+        for hop in v.decode("latin-1").split(",")
+    ]
+    client = peer
+    for hop in reversed(hops):
+        if _address(hop) is None:
+            break  # garbage from the client side: the last trusted hop is all we know
+        client = str(_address(hop))
+        if not is_trusted(hop):
+            break
+    return client
+
+
 class GatewayMiddleware:
-    def __init__(self, app: ASGIApp, services: Services):
+    def __init__(self, app: ASGIApp, services: Services, routes: RouteTable | None = None):
         self.app = app
         self.services = services
+        self.routes = routes or RouteTable([])
+        self.trusted_proxies = _networks(services.settings.trusted_proxies)
         self.auth_cache = AuthCache(services.settings.auth_cache_seconds)
         # memory:// counters are a dict behind a lock: counting on the event loop costs less
         # than the thread hop; Redis counters are network round trips and go to a thread.
@@ -139,28 +256,30 @@ class GatewayMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        too_large = self._header_problem(scope["headers"])
+        if too_large is not None:  # first, before any header is read
+            peer = anonymous((scope.get("client") or ("unknown", 0))[0], self.services.settings)
+            verdict = await to_thread.run_sync(
+                self.services.limiter.hit, peer.rate_key, peer.per_minute, peer.per_day
+            )
+            await send_problem(send, too_large, verdict.headers)
+            return
         headers = _headers_of(scope)
-        principal, rate_headers, refusal = await self._admit(scope, headers)
+        route = self.routes.find(scope["method"], scope["path"])
+        principal, rate_headers, refusal = await self._admit(scope, headers, route)
         if refusal is not None:
             await send_problem(send, refusal, rate_headers)
             return
 
         scope[PRINCIPAL_KEY] = principal
         scope[SERVICES_KEY] = self.services
-        limit = self._body_limit(scope, headers)
+        limit = self._body_limit(headers, route)
+        receive = self._timed(receive, self.services.settings.body_timeout_seconds)
         if "chunked" in headers.get("transfer-encoding", "").lower():
-            # Connexion reads a body only when Content-Length says there is one; a chunked
-            # body is read here, within the limit, and passed on with its length.
-            body = await _read_body(receive, limit)
-            if body is None:
-                await send_problem(send, _too_large(limit), rate_headers)
+            replay = await self._read_chunked(scope, receive, send, limit, rate_headers)
+            if replay is None:
                 return
-            scope["headers"] = [
-                (k, v)
-                for k, v in scope["headers"]
-                if k.lower() not in (b"transfer-encoding", b"content-length")
-            ] + [(b"content-length", str(len(body)).encode())]
-            receive = _replay(body, receive)
+            receive = replay
 
         received = 0
 
@@ -181,11 +300,13 @@ class GatewayMiddleware:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message = _with_rate_headers(message, encoded_rate_headers)
+                message = _relative_redirect(_with_rate_headers(message, encoded_rate_headers))
             await send(message)
 
         try:
             await self.app(scope, limited_receive, send_with_headers)
+        except ClientDisconnect:
+            logger.info("client left before sending the whole body")
         except Exception as exc:  # the exception middleware handles errors; this is a last resort
             logger.exception("unhandled error outside the exception middleware")
             if started:
@@ -193,61 +314,190 @@ class GatewayMiddleware:
             error = exc if isinstance(exc, ScanserveError) else InternalError()
             await send_problem(send, error, rate_headers)
 
-    async def _admit(
-        self, scope: Scope, headers: Mapping[str, str]
-    ) -> tuple[Principal, dict[str, str], ScanserveError | None]:
-        """Who is calling, the rate-limit headers for them, and why not (or None)."""
-        settings = self.services.settings
-        client_host = (scope.get("client") or ("unknown", 0))[0]
-        refusal: ScanserveError | None = None
+    @staticmethod
+    async def _read_chunked(
+        scope: Scope, receive: Receive, send: Send, limit: int, rate_headers: Mapping[str, str]
+    ) -> Receive | None:
+        """Connexion reads a body only when Content-Length says there is one; a chunked body
+        is read here, within the limit, and passed on with its length. None: answered (or
+        the client left)."""
         try:
-            creds = _credentials(headers)
-            cached = self.auth_cache.get(creds)
-            if cached is None:
-                checked_at = self.auth_cache.now()
-                principal = await to_thread.run_sync(
-                    authenticate, creds, client_host, settings, self.services.jwt_verifier
-                )
-                self.auth_cache.put(creds, principal, checked_at)
-            else:
-                principal = cached
-        except Unauthorized as exc:
-            refusal = exc
-            principal = anonymous(client_host, settings)
+            body = await _read_body(receive, limit)
+        except ClientDisconnect:
+            logger.info("client left before sending the whole body")
+            return None
+        except RequestTimeout as exc:
+            await send_problem(send, exc, rate_headers)
+            return None
+        if body is None:
+            await send_problem(send, _too_large(limit), rate_headers)
+            return None
+        scope["headers"] = [
+            (k, v)
+            for k, v in scope["headers"]
+            if k.lower() not in (b"transfer-encoding", b"content-length")
+        ] + [(b"content-length", str(len(body)).encode())]
+        return _replay(body, receive)
+
+    def _timed(self, receive: Receive, seconds: float) -> Receive:
+        """``receive`` with one deadline for the whole body: a client that sends it slowly
+        (or not at all) is answered ``408`` when it runs out, not waited for. Once the body is
+        complete, waiting (for a disconnect) is not bounded."""
+        deadline = time.monotonic() + seconds
+        body_done = False
+
+        async def timed_receive() -> Message:
+            nonlocal body_done
+            if body_done:
+                return await receive()
+            try:
+                with anyio.fail_after(max(0.0, deadline - time.monotonic())):
+                    message = await receive()
+            except TimeoutError:
+                raise RequestTimeout(
+                    f"The request body did not arrive within {seconds:g} seconds."
+                ) from None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                body_done = True
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnect()
+            return message
+
+        return timed_receive
+
+    async def _admit(
+        self, scope: Scope, headers: Mapping[str, str], route: Route | None
+    ) -> tuple[Principal, dict[str, str], ScanserveError | None]:
+        """Who is calling, the rate-limit headers for them, and why not (or None).
+
+        The headers are within their limits (checked first, in ``__call__``). A refused
+        credential counts against the address's budget of failed credentials (``429`` once
+        spent), an accepted one against its own budget.
+        """
+        settings = self.services.settings
         limiter = self.services.limiter
-        if self._limits_in_memory:
-            verdict = limiter.hit(principal.rate_key, principal.per_minute, principal.per_day)
-        else:
-            verdict = await to_thread.run_sync(
-                limiter.hit, principal.rate_key, principal.per_minute, principal.per_day
-            )
-        if refusal is None and not verdict.allowed:
-            refusal = RateLimited(verdict.retry_after)
+        peer = (scope.get("client") or ("unknown", 0))[0]
+        client_host = client_address(peer, scope["headers"], self.trusted_proxies)
+        anon = anonymous(client_host, settings)
+        # A credential is always checked: refusing good keys because others failed from the
+        # same (shared, NATed) address would let anyone there lock everyone out. Failures
+        # count against their own budget, never the address's anonymous one.
+        failed_key = f"authfail:{client_host}"
+        failed_budget = (settings.failed_auth_per_minute, settings.failed_auth_per_day)
+
+        def identify() -> tuple[Credentials, Principal]:  # header parsing off the loop too
+            creds = _credentials(headers, scope["headers"])
+            return creds, authenticate(creds, client_host, settings, self.services.jwt_verifier)
+
+        async def hit(key: str, per_minute: int, per_day: int) -> Verdict:
+            if self._limits_in_memory:
+                return limiter.hit(key, per_minute, per_day)
+            return await to_thread.run_sync(limiter.hit, key, per_minute, per_day)
+
+        try:
+            # An API key checked within auth_cache_seconds answers from memory, with no thread
+            # hop and no query (scanserve.authcache): when it is the request's one credential
+            # header, the credentials _credentials would make are exactly these.
+            principal = None
+            if "authorization" not in headers and _one_api_key(scope["headers"]):
+                principal = self.auth_cache.get(Credentials(api_key=headers[API_KEY_HEADER]))
+            if principal is None:
+                checked_at = self.auth_cache.now()
+                creds, principal = await to_thread.run_sync(identify)
+                self.auth_cache.put(creds, principal, checked_at)
+        except Unauthorized as exc:
+            verdict = await hit(failed_key, *failed_budget)
+            if not verdict.allowed:
+                return anon, verdict.headers, self._failed_auth_refusal(verdict.retry_after)
+            return anon, verdict.headers, exc
+        verdict = await hit(principal.rate_key, principal.per_minute, principal.per_day)
+        if not verdict.allowed:
+            return principal, verdict.headers, RateLimited(verdict.retry_after)
         if (
-            refusal is None
-            and principal.via == "cookie"
+            principal.via == "cookie"
             and scope["method"] not in SAFE_METHODS
             and not csrf_ok(principal, headers.get(CSRF_HEADER.lower()))
         ):
             # Cookie sessions need the CSRF token on unsafe methods (scanserve.websessions).
-            refusal = Forbidden(
-                f"A request signed in with the session cookie must send the {CSRF_HEADER} "
-                "header with the token returned at sign-in."
+            return (
+                principal,
+                verdict.headers,
+                Forbidden(
+                    f"A request signed in with the session cookie must send the {CSRF_HEADER} "
+                    "header with the token returned at sign-in."
+                ),
             )
-        if refusal is None:
-            limit = self._body_limit(scope, headers)
-            declared = headers.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) > limit:
-                refusal = _too_large(limit)
-        return principal, verdict.headers, refusal
+        return principal, verdict.headers, self._body_problem(headers, route)
 
-    def _body_limit(self, scope: Scope, headers: Mapping[str, Any]) -> int:
+    @staticmethod
+    def _failed_auth_refusal(retry_after: int) -> RateLimited:
+        return RateLimited(
+            retry_after,
+            "Too many requests with failed credentials from this address; "
+            "wait before trying again.",
+        )
+
+    def _header_problem(self, raw: Sequence[tuple[bytes, bytes]]) -> HeadersTooLarge | None:
         settings = self.services.settings
-        if headers.get("content-type", "").startswith("multipart/"):
+        if len(raw) > settings.max_header_count:
+            return HeadersTooLarge(
+                f"A request may carry at most {settings.max_header_count} header fields."
+            )
+        if sum(len(k) + len(v) for k, v in raw) > settings.max_header_bytes:
+            return HeadersTooLarge(
+                f"The request's header fields may hold at most {settings.max_header_bytes} "
+                "bytes in all."
+            )
+        return None
+
+    def _body_problem(
+        self, headers: Mapping[str, str], route: Route | None
+    ) -> ScanserveError | None:
+        """Refusals decided by the headers alone, before a byte of the body is read."""
+        if route is not None and route.media_types and _has_body(headers):
+            media_type = _media_type(headers)
+            accepted = ", ".join(sorted(route.media_types))
+            if not media_type:
+                return UnsupportedMediaType(
+                    f"The request body has no Content-Type; send {accepted}."
+                )
+            if media_type.startswith("multipart/") and media_type not in route.media_types:
+                return UnsupportedMediaType(
+                    f"Content-Type {media_type!r} is not accepted here; send {accepted}."
+                )
+        limit = self._body_limit(headers, route)
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            return _too_large(limit)
+        return None
+
+    def _body_limit(self, headers: Mapping[str, Any], route: Route | None) -> int:
+        """The upload limit for a multipart body to an operation that takes one (the image
+        upload); the body limit for everything else."""
+        settings = self.services.settings
+        media_type = _media_type(headers)
+        multipart = media_type.startswith("multipart/")
+        if multipart and route is not None and media_type in route.media_types:
             # the file may be max_upload_bytes; the form's other fields and part headers
             # get some room besides (the handlers hold the file itself to the limit)
             return settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES
         return settings.max_body_bytes
+
+
+def _relative_redirect(message: Message) -> Message:
+    """A redirect's ``Location`` without scheme and host: Starlette builds them from the
+    request's ``Host`` header, which the client chose (``Host: evil.example``)."""
+    if not 300 <= message.get("status", 0) < 400:
+        return message
+    headers = []
+    for name, value in message.get("headers", []):
+        parts = urlsplit(value.decode("latin-1")) if name.lower() == b"location" else None
+        if parts is not None and (parts.scheme or parts.netloc):
+            relative = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            headers.append((name, relative.encode("latin-1")))
+        else:
+            headers.append((name, value))
+    return {**message, "headers": headers}
 
 
 class RateHeadersMiddleware:

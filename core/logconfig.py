@@ -29,8 +29,27 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 _API_KEY = re.compile(r"\b(csb|csu|cpk)_[A-Za-z0-9]{32}_[0-9a-f]{8}\b")
 
+# The value of a query parameter named like a credential (``?api_key=``, ``&access_token=``):
+# clients put keys in URLs although the API refuses them there, and the access log writes
+# every request's URL.
+_QUERY_SECRET = re.compile(
+    r"(?i)([?&;](?:[^=&;#\s]*?[_-])?"
+    r"(?:api[_-]?key|key|token|access[_-]?token|secret|password|passwd|sessionid|auth|"
+    r"authorization|signature|sig|code)=)([^&;#\s\"]*)"
+)
+
+
+def _query_secrets(text: str) -> str:
+    def clean(match: re.Match[str]) -> str:
+        if match.group(2).endswith("[redacted]"):
+            return match.group(0)  # an API key, already cut to its kind (csb_[redacted])
+        return match.group(1) + "[redacted]"
+
+    return _QUERY_SECRET.sub(clean, text)
+
+
 # Functions str -> str run over every message after the API-key pattern; append to add one.
-REDACTORS: list[Callable[[str], str]] = []
+REDACTORS: list[Callable[[str], str]] = [_query_secrets]
 
 
 def redact(text: str) -> str:

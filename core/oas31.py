@@ -84,6 +84,7 @@ from openapi_spec_validator import OpenAPIV31SpecValidator
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
+from scanserve import untrusted
 from scanserve.errors import BadRequest, FieldError, InternalError, ValidationFailed
 
 __all__ = [
@@ -148,6 +149,8 @@ _MAX_MESSAGE = 300  # jsonschema quotes the instance; a large one must not flood
 
 
 def _short(message: str) -> str:
+    # jsonschema quotes the instance, which may hold what no response can carry
+    message = message.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
     first_line = message.splitlines()[0] if message else message
     return first_line if len(first_line) <= _MAX_MESSAGE else first_line[: _MAX_MESSAGE - 1] + "…"
 
@@ -239,6 +242,9 @@ class _ParameterValidator(ParameterValidator):
             # a failed cast leaves the string, and the schema says what is wrong with it
             with contextlib.suppress(TypeValidationError):
                 value = coerce_type(param, value, location, name)
+        text_problem = untrusted.string_problem(value) if isinstance(value, str) else None
+        if text_problem:
+            return [FieldError(pointer, text_problem)]
         errors = _validator(schema).iter_errors(value)
         return [FieldError(pointer, _short(error.message)) for error in errors]
 
@@ -269,23 +275,18 @@ class _JSONRequestBodyValidator(_RequiredBody, JSONRequestBodyValidator):
             text = raw.decode(self._encoding)
         except (LookupError, UnicodeDecodeError) as exc:
             raise BadRequest(f"The request body is not valid {self._encoding} text.") from exc
-        try:
-            return json.loads(text, parse_constant=_refuse_constant)
-        except ValueError as exc:
-            raise BadRequest(f"The request body is not valid JSON: {exc}") from exc
+        services = scope.get("scanserve.services")
+        max_depth = services.settings.max_json_depth if services else untrusted.MAX_JSON_DEPTH
+        return untrusted.loads(text, max_depth)
 
     def _validate(self, body: Any) -> None:
         if body is _NO_BODY:
             if self._required:
                 raise _body_required()
             return
-        errors = _schema_errors(_validator(self._schema), body)
+        errors = untrusted.problems(body) + _schema_errors(_validator(self._schema), body)
         if errors:
-            raise ValidationFailed(errors)
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")  # Python's json accepts NaN and Infinity
+            raise ValidationFailed(_sorted_unique(errors))
 
 
 class _FormDataValidator(_RequiredBody, FormDataValidator):
@@ -306,6 +307,8 @@ class _FormDataValidator(_RequiredBody, FormDataValidator):
             errors += [
                 FieldError(_pointer([k]), "Unknown form field") for k in body if k not in known
             ]
+        fields = {k: v for k, v in body.items() if isinstance(v, (str, list))}
+        errors += untrusted.problems(fields)
         errors += _schema_errors(self._validator, body)
         if errors:
             raise ValidationFailed(_sorted_unique(errors))

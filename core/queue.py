@@ -31,6 +31,8 @@ from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
 from huey.consumer import Consumer
 from huey.storage import SqliteStorage
 
+from .storage.database import private_file
+
 if TYPE_CHECKING:
     from .services import Services
 
@@ -47,13 +49,8 @@ def _make_huey(services: Services, suffix: str = "") -> Huey:
         return MemoryHuey(name, immediate=True, results=False)
     if settings.queue == "redis":
         return RedisHuey(name, url=settings.redis_url, results=False)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey(
-        name,
-        filename=str(settings.data_dir / "queue.db"),
-        results=False,
-        storage_class=_QueueStorage,
-    )
+    path = private_file(settings.data_dir / "queue.db")
+    return SqliteHuey(name, filename=str(path), results=False, storage_class=_QueueStorage)
 
 
 class _QueueStorage(SqliteStorage):

@@ -7,12 +7,14 @@ can share one budget by pointing ``SCANSERVE_RATE_LIMIT_STORAGE_URL`` at Redis.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 import time
 from dataclasses import dataclass
 
 from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerMinute
-from limits.storage import storage_from_string
+from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
 
@@ -25,18 +27,40 @@ class Verdict:
 
 class RateLimiter:
     def __init__(self, storage_url: str):
-        self._limiter = FixedWindowRateLimiter(storage_from_string(storage_url))
+        storage = storage_from_string(storage_url)
+        self._limiter = FixedWindowRateLimiter(storage)
+        # limits' memory storage increments under a lock but reads the count back after
+        # releasing it, so two threads can both see the later count; one lock around our
+        # increments makes each hit's answer its own. Redis increments atomically (a Lua
+        # script) and needs none: the lock would not reach other processes anyway.
+        self._lock: threading.Lock | contextlib.nullcontext[None] = (
+            threading.Lock() if isinstance(storage, MemoryStorage) else contextlib.nullcontext()
+        )
+
+    @staticmethod
+    def _windows(per_minute: int, per_day: int) -> list[tuple[RateLimitItem, int]]:
+        return [(RateLimitItemPerMinute(per_minute), 60), (RateLimitItemPerDay(per_day), 86_400)]
 
     def hit(self, rate_key: str, per_minute: int, per_day: int) -> Verdict:
-        """Count one request for ``rate_key`` unless a window is exhausted."""
-        windows: list[tuple[RateLimitItem, int]] = [
-            (RateLimitItemPerMinute(per_minute), 60),
-            (RateLimitItemPerDay(per_day), 86_400),
-        ]
-        allowed = all(self._limiter.test(item, rate_key) for item, _ in windows)
-        if allowed:
+        """Count one request for ``rate_key``; allowed unless that count exceeds a window.
+
+        Each window is hit (incremented, then compared: one atomic step in the storage), so
+        of N concurrent requests exactly the budget is admitted, across threads and, on
+        Redis, across processes. A request refused by the minute window does not count
+        against the day; one refused by the day window has used a minute slot.
+        """
+        windows = self._windows(per_minute, per_day)
+        allowed = True
+        with self._lock:
             for item, _ in windows:
-                self._limiter.hit(item, rate_key)
+                if not self._limiter.hit(item, rate_key):
+                    allowed = False
+                    break
+        return self._verdict(windows, rate_key, allowed)
+
+    def _verdict(
+        self, windows: list[tuple[RateLimitItem, int]], rate_key: str, allowed: bool
+    ) -> Verdict:
         now = time.time()
         stats = [(item, self._limiter.get_window_stats(item, rate_key)) for item, _ in windows]
         # The most restrictive window is the one with the fewest requests left; among

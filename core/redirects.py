@@ -60,7 +60,10 @@ def save_redirect(principal: Principal, capture_short_id: str, url: str) -> mode
             with db.atomic():
                 last = (
                     models.RedirectRule.select(fn.MAX(models.RedirectRule.position))
-                    .where(models.RedirectRule.product == capture.product_id)
+                    .where(
+                        models.RedirectRule.product == capture.product_id,
+                        models.RedirectRule.organization == capture.organization_id,
+                    )
                     .scalar()
                 )
                 return models.RedirectRule.create(

@@ -23,7 +23,27 @@ Rate limits
     Defaults per key per window; a key's own non-zero limits override them. ``cpk``
     (publishable) keys get ``publishable_rate_limit_per_minute``. Counters live in
     ``rate_limit_storage_url`` (``memory://`` or ``redis://...``; use Redis when several
-    server processes share the limits).
+    server processes share the limits). Anonymous calls are limited per client address;
+    requests whose credential fails get a budget of their own per address
+    (``failed_auth_per_minute`` / ``_per_day``), answered ``429`` when spent, so guessing
+    keys is slow and cannot use up the anonymous budget of that address.
+Clients behind proxies
+    ``trusted_proxies`` (empty by default): addresses or networks (``10.0.0.0/8``) of the
+    reverse proxies in front of the server. Only a connection from one of them may name the
+    client in ``X-Forwarded-For``; the client is the rightmost address there that is not a
+    trusted proxy. With the default, ``X-Forwarded-For`` is ignored and the client is the
+    connection's peer.
+Hostile input (every limit answers a problem document, never a 500)
+    ``max_body_bytes`` (1 MiB) for every body, ``max_upload_bytes`` (10 MiB) only for
+    ``multipart/form-data`` to an operation that takes it (the image upload).
+    ``max_json_depth`` (32): deeper JSON bodies are ``400``. ``free_form_max_depth`` (8) and
+    ``free_form_max_items`` (256) bound free-form objects (``device_context``,
+    ``gs1_dl_data``): levels of nesting below them, and object members plus array items in
+    all (``422``). ``max_header_count`` (100) and ``max_header_bytes`` (16 KiB, names and
+    values of all headers together) are checked first, before credentials are read (``431``).
+    Timeouts of ``scanserve serve``: ``header_timeout_seconds`` (10) for a connection to
+    send a whole request head, ``body_timeout_seconds`` (30) for the body (``408``), and
+    ``keep_alive_seconds`` (5) for an idle kept-alive connection.
 Credentials (see ``docs/authentication.md``)
     Personal access tokens need no setting. ``oidc_issuer`` turns on OAuth 2.0
     resource-server mode: bearer JWTs signed by that issuer are accepted when their ``aud``
@@ -50,10 +70,11 @@ Product lookups
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 ENV_PREFIX = "SCANSERVE_"
@@ -71,6 +92,15 @@ class Settings(BaseSettings):
     validate_responses: bool = False
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_json_depth: int = Field(default=32, ge=2, le=500)
+    free_form_max_depth: int = Field(default=8, ge=0, le=32)
+    free_form_max_items: int = Field(default=256, ge=1)
+    max_header_count: int = Field(default=100, ge=10)
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024)
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
+    keep_alive_seconds: float = Field(default=5.0, gt=0)
+    trusted_proxies: list[str] = Field(default_factory=list)
 
     # object storage (local files under data_dir unless s3_bucket is set)
     upload_url_expires_seconds: int = Field(default=900, ge=1, le=7 * 24 * 3600)
@@ -91,6 +121,8 @@ class Settings(BaseSettings):
     anonymous_rate_limit_per_minute: int = Field(default=60, ge=1)
     anonymous_rate_limit_per_day: int = Field(default=5_000, ge=1)
     rate_limit_storage_url: str = "memory://"
+    failed_auth_per_minute: int = Field(default=10, ge=1)
+    failed_auth_per_day: int = Field(default=200, ge=1)
     # How long a process may answer an API key from memory after checking it in
     # the database: a revocation bites everywhere within this time (see scanserve.authcache).
     auth_cache_seconds: float = Field(default=0.5, ge=0, le=1)
@@ -180,6 +212,13 @@ class Settings(BaseSettings):
                 f"SCANSERVE_OIDC_ALGORITHMS may hold asymmetric algorithms only, not {unsafe}"
             )
         return self
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            ipaddress.ip_network(entry.strip(), strict=False)  # ValueError names the entry
+        return value
 
     @property
     def sqlite_path(self) -> Path:

@@ -256,7 +256,8 @@ class SessionCreateRequest(BaseModel):
     device_context: Annotated[
         dict[str, Any] | None,
         Field(
-            description="Free-form facts about the capturing device (platform, camera, screen, locale,\n...), stored as given for diagnostics.\n"
+            description="Free-form facts about the capturing device (platform, camera, screen, locale,\n...), stored as given for diagnostics. At most 256 object members and array\nitems in all, nested at most 8 levels below `device_context` (`422` otherwise).\n",
+            max_length=256,
         ),
     ] = {}
     capture_mode: Annotated[CaptureModeEnum | None, Field(validate_default=True)] = (
@@ -730,7 +731,7 @@ class RedirectRule(BaseModel):
     position: Annotated[
         int,
         Field(
-            description="The rule's place among the product's rules, from 0; new rules go last.",
+            description="The rule's place among the product's rules of the caller's organisation, from 0;\nnew rules go last. Each organisation numbers (and sees) only its own rules.\n",
             ge=0,
         ),
     ]
@@ -913,7 +914,7 @@ class CaptureCreateRequest(BaseModel):
     gs1_dl_data: Annotated[
         Gs1ElementData | None,
         Field(
-            description="GS1 Application Identifiers the client already decoded, or `null`. The server\ndecodes `raw_value` itself and stores what it finds; every identifier sent here\nmust be among those with the same value (GTINs compared as GTIN-14), or the\nrequest is a `422`, as is any non-empty map when `raw_value` carries no GS1 data.\n"
+            description="GS1 Application Identifiers the client already decoded, or `null`. The server\ndecodes `raw_value` itself and stores what it finds; every identifier sent here\nmust be among those with the same value (GTINs compared as GTIN-14), or the\nrequest is a `422`, as is any non-empty map when `raw_value` carries no GS1 data.\nLike every free-form object, at most 256 members and items in all, nested at\nmost 8 levels (`422` otherwise).\n"
         ),
     ] = None
 
@@ -1017,6 +1018,8 @@ class Problem(BaseModel):
             "internal_error",
             "not_implemented",
             "service_unavailable",
+            "request_timeout",
+            "headers_too_large",
         ],
         Field(description="Stable machine-readable error code."),
     ]

@@ -78,6 +78,20 @@ def test_error_paths(scanserve_client, api_key, problem_validator, caplog, monke
         f"{BASE}/sessions", content=b"user_agent=x", headers={**h, "Content-Type": "text/plain"}
     )
     check(wrong_type, 415, "unsupported_media_type", v)
+    no_type = c.post(f"{BASE}/sessions", content=b"{}", headers=h)
+    check(no_type, 415, "unsupported_media_type", v)
+    duplicate = c.post(
+        f"{BASE}/sessions",
+        content=b'{"a": 1, "a": 2}',
+        headers={**h, "Content-Type": "application/json"},
+    )
+    check(duplicate, 400, "bad_request", v)
+    nul = c.post(f"{BASE}/sessions", json={"user_agent": "a\x00b"}, headers=h)
+    check(nul, 422, "validation_error", v)
+    crowded = c.get(
+        f"{BASE}/sessions", headers=[*h.items(), *[(f"X-{i}", "1") for i in range(120)]]
+    )
+    check(crowded, 431, "headers_too_large", v)
 
     invalid = c.post(f"{BASE}/sessions", json={"capture_mode": "nope", "user_agent": 5}, headers=h)
     body = check(invalid, 422, "validation_error", v)
@@ -106,6 +120,7 @@ def test_error_paths(scanserve_client, api_key, problem_validator, caplog, monke
         boom = c.get(f"{BASE}/freshness-thresholds?gtin=4006381333931")
     body = check(boom, 500, "internal_error", v)
     assert "secret internal detail" not in boom.text
+    assert body["retryable"] is False  # a bug answers the same way every time
     assert "secret internal detail" in caplog.text  # the traceback is logged
 
     unimplemented = c.patch(

@@ -205,6 +205,8 @@ EXPECTED_INLINE_ENUMS: dict[tuple[str, str], list[str]] = {
         "internal_error",
         "not_implemented",
         "service_unavailable",
+        "request_timeout",
+        "headers_too_large",
     ],
 }
 

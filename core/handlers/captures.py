@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import captures, views
+from .. import captures, untrusted, views
 from ..context import principal, read, services
 
 
 def create_capture(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    untrusted.check_free_forms(body, ["gs1_dl_data"], services().settings)
     return views.capture_view(captures.create(services(), principal(), body)), 201
 
 

@@ -7,11 +7,12 @@ from typing import Any
 
 from anyio import to_thread
 
-from .. import sessions, views
-from ..context import principal, reads_inline
+from .. import sessions, untrusted, views
+from ..context import principal, reads_inline, services
 
 
 def create_session(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    untrusted.check_free_forms(body, ["device_context"], services().settings)
     session = sessions.create(principal(), body)
     return views.session_view(sessions.get(principal(), session.short_id)), 201
 

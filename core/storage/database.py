@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,29 @@ _SQLITE_PRAGMAS = {
     "busy_timeout": 10_000,
     "synchronous": "normal",
 }
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and its parents) if missing; a directory we create is ``0700``: it
+    holds every organisation's data and the key hashes."""
+    if not path.exists():
+        path.mkdir(parents=True, exist_ok=True)
+        path.chmod(0o700)  # mkdir's mode is masked by the umask; chmod is not
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """Make sure ``path`` exists and only its owner can read it (``0600``), before a library
+    creates it with the umask's permissions. SQLite gives its ``-wal`` and ``-shm`` files the
+    main file's permissions."""
+    private_dir(path.parent)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    return path
 
 
 _READS = ("SELECT", "PRAGMA", "EXPLAIN", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
@@ -87,8 +111,7 @@ class SerialisedSqliteDatabase(peewee.SqliteDatabase):
 def open_database(url: str) -> peewee.Database:
     """Open ``url``, bind every model to it, and return it."""
     if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = private_file(Path(url.removeprefix("sqlite:///")))
         db: peewee.Database = SerialisedSqliteDatabase(str(path), pragmas=_SQLITE_PRAGMAS)
     else:
         db = connect(url)

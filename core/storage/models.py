@@ -230,7 +230,8 @@ class RedirectRule(BaseModel):
     created = UTCDateTimeField(default=utcnow)
 
     class Meta:
-        indexes = ((("product", "position"), True),)
+        # numbered per organisation: each sees only its own rules of a shared product
+        indexes = ((("product", "organization", "position"), True),)
 
 
 class FreshnessRule(BaseModel):

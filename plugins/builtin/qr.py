@@ -724,7 +724,9 @@ class RedirectResolver:
                 raise _Refused(f"blocked host {target.host!r}: unusable DNS answer") from None
             problem = _address_problem(ip, policy.allow_private, self._allowed)
             if problem:
-                raise _Refused(f"blocked address: {target.host} resolves to {ip}: {problem}")
+                # Where an internal name points is itself internal: say only that it is
+                # refused, never the address.
+                raise _Refused(f"blocked host {target.host!r}: the target is not allowed")
             if str(ip) not in addresses:
                 addresses.append(str(ip))
         if not addresses:

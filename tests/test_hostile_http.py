@@ -1,0 +1,299 @@
+"""`scanserve serve` against clients that misbehave on the wire: raw sockets on loopback
+against the real server process, its log read afterwards."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from scanserve.storage import migrate
+from scanserve.storage.database import open_database
+from scanserve.testing import issue_key
+
+BASE = "/scanner/api/v1"
+SERVE = [sys.executable, "-c", "from scanserve.cli import main; main()", "serve"]
+WAIT = 20.0  # a socket's patience: far above every timeout configured below
+
+
+def unused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    port: int
+    key: str
+    log: Path
+    out: Path
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}{BASE}"
+
+    def said(self) -> str:
+        return self.log.read_text(errors="replace") + self.out.read_text(errors="replace")
+
+    def connect(self) -> socket.socket:
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=WAIT)
+        return sock
+
+    def get(self, path: str, **kwargs) -> httpx.Response:
+        return httpx.get(self.base + path, timeout=WAIT, **kwargs)
+
+
+def read_response(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (or WAIT passes)."""
+    chunks = []
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if b"\r\n\r\n" in b"".join(chunks) and _complete(b"".join(chunks)):
+                break
+    except (ConnectionResetError, TimeoutError):
+        pass
+    return b"".join(chunks)
+
+
+def _complete(raw: bytes) -> bool:
+    head, _, body = raw.partition(b"\r\n\r\n")
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            return len(body) >= int(line.split(b":")[1])
+    return False
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator:
+    started: list[subprocess.Popen] = []
+
+    def start(**settings: str) -> Server:
+        data = tmp_path / f"data{len(started)}"
+        db = open_database(f"sqlite:///{data / 'scanserve.db'}")
+        migrate.upgrade(db)
+        key = issue_key().key
+        db.close()
+        port = unused_port()
+        env = {
+            **os.environ,
+            "SCANSERVE_DATA_DIR": str(data),
+            "SCANSERVE_QUEUE": "immediate",
+            "SCANSERVE_LOAD_ENTRYPOINT_PLUGINS": "false",
+            **{f"SCANSERVE_{k.upper()}": v for k, v in settings.items()},
+        }
+        log, out = tmp_path / f"serve{len(started)}.err", tmp_path / f"serve{len(started)}.out"
+        with log.open("wb") as err_file, out.open("wb") as out_file:
+            proc = subprocess.Popen(
+                [*SERVE, "--port", str(port)],
+                env=env,
+                stdout=out_file,
+                stderr=err_file,
+            )
+        started.append(proc)
+        server = Server(port=port, key=key, log=log, out=out)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if server.get("/openapi.json").status_code == 200:
+                    return server
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"scanserve serve did not come up:\n{server.said()[-3000:]}")
+            time.sleep(0.1)
+
+    yield start
+    for proc in started:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def head(server: Server, method: str, path: str, *lines: str) -> bytes:
+    return (
+        "\r\n".join(
+            [f"{method} {BASE}{path} HTTP/1.1", f"Host: 127.0.0.1:{server.port}", *lines]
+        ).encode()
+        + b"\r\n\r\n"
+    )
+
+
+def status_of(raw: bytes) -> int:
+    return int(raw.split(b" ", 2)[1]) if raw.startswith(b"HTTP/1.1 ") else 0
+
+
+def test_client_disconnect_mid_body_logs_no_error_and_stores_nothing(serve):
+    server = serve()
+    for framing, sent in (
+        ("Content-Length: 1000", b'{"metadata":'),
+        ("Transfer-Encoding: chunked", b'a\r\n{"metadata"\r\n'),
+        # a prefix that is valid JSON on its own, and the end of the body never comes
+        ("Transfer-Encoding: chunked", b"2\r\n{}\r\n"),
+    ):
+        sock = server.connect()
+        sock.sendall(
+            head(
+                server,
+                "POST",
+                "/sessions",
+                f"X-API-Key: {server.key}",
+                framing,
+                "Content-Type: application/json",
+            )
+        )
+        sock.sendall(sent)
+        time.sleep(0.2)  # let the server start reading the body
+        sock.close()
+    time.sleep(0.5)
+    # the server is fine, and a body that never ended was not taken as a whole one
+    listed = server.get("/sessions", headers={"X-API-Key": server.key})
+    assert listed.status_code == 200 and listed.json()["data"] == []
+    time.sleep(0.5)
+    said = server.said()
+    assert "Traceback" not in said and "unhandled" not in said and "ERROR" not in said, said
+
+
+def _trickle_until_closed(sock: socket.socket, data: bytes) -> bool:
+    """Send ``data`` a byte at a time, slowly; True when the server closed the connection
+    before all of it was sent (a slowloris client is cut off)."""
+    sock.settimeout(0.25)
+    for byte in data:
+        try:
+            sock.sendall(bytes([byte]))
+            if sock.recv(1024) == b"":
+                return True
+        except TimeoutError:
+            continue  # nothing from the server yet: go on
+        except OSError:
+            return True  # reset or broken pipe: closed
+    return False
+
+
+def test_partial_request_heads_are_closed(serve):
+    server = serve(header_timeout_seconds="1")
+    silent = server.connect()  # sends nothing at all
+    assert read_response(silent) == b""  # closed by the server, no answer
+    silent.close()
+    slow = server.connect()
+    # ~80 bytes at one per 0.25 s: 20 s of head, which a 1 s head timeout cuts short
+    dribble = f"GET {BASE}/sessions HTTP/1.1\r\nHost: x\r\n".encode() + b"X-Slow: " + b"a" * 40
+    assert _trickle_until_closed(slow, dribble)
+    slow.close()
+    assert server.get("/sessions", headers={"X-API-Key": server.key}).status_code == 200
+
+
+def test_a_body_that_does_not_arrive_gets_a_408(serve):
+    server = serve(body_timeout_seconds="1")
+    sock = server.connect()
+    sock.sendall(
+        head(
+            server,
+            "POST",
+            "/sessions",
+            f"X-API-Key: {server.key}",
+            "Content-Type: application/json",
+            "Content-Length: 100",
+        )
+    )
+    sock.sendall(b'{"metadata": ')
+    raw = read_response(sock)
+    sock.close()
+    assert status_of(raw) == 408, raw[:500]
+    body = json.loads(raw.partition(b"\r\n\r\n")[2])
+    assert body["error_code"] == "request_timeout" and body["retryable"] is False
+
+
+def test_a_chunked_multipart_body_to_a_json_operation_is_refused_before_it_is_read(serve):
+    server = serve()
+    sock = server.connect()
+    sock.sendall(
+        head(
+            server,
+            "POST",
+            "/sessions",
+            f"X-API-Key: {server.key}",
+            "Content-Type: multipart/form-data; boundary=x",
+            "Transfer-Encoding: chunked",
+        )
+    )
+    sock.sendall(b"4\r\n--x\n\r\n")  # and never the rest: the answer must not wait for it
+    raw = read_response(sock)
+    sock.close()
+    assert status_of(raw) == 415, raw[:500]
+
+
+def test_a_4_mb_cookie_is_refused_at_the_door(serve):
+    server = serve()
+    sock = server.connect()
+    with contextlib.suppress(OSError):  # the server may close before taking it all
+        sock.sendall(head(server, "GET", "/sessions", "Cookie: sessionid=" + "x" * 4_000_000))
+    raw = read_response(sock)
+    sock.close()
+    assert status_of(raw) in (0, 400, 431), raw[:300]  # 0: reset before an answer
+    assert status_of(raw) != 401  # it never reached authentication
+    # still serving, and the 16 KiB just below the limit's reach are fine
+    assert server.get("/sessions", headers={"X-API-Key": server.key}).status_code == 200
+
+
+def test_query_string_secrets_never_reach_the_log(serve):
+    server = serve()
+    answer = server.get(f"/sessions?api_key={server.key}&page=1&access_token=s3cr3t-t0ken")
+    assert answer.status_code == 401
+    assert server.get("/sessions", headers={"X-API-Key": server.key}).status_code == 200
+    time.sleep(0.5)
+    said = server.said()
+    assert "api_key=csb_[redacted]&page=1&access_token=[redacted]" in said, said[-2000:]
+    assert server.key not in said and "s3cr3t-t0ken" not in said
+
+
+def test_forwarded_for_from_loopback_is_not_trusted_by_default(serve):
+    server = serve()
+    url = "/freshness-thresholds?gtin=4006381333931"
+    first = server.get(url, headers={"X-Forwarded-For": "203.0.113.1"})
+    second = server.get(url, headers={"X-Forwarded-For": "203.0.113.2"})
+    # one budget, the real peer's (start-up polling has used some of it)
+    remaining = int(first.headers["ratelimit-remaining"])
+    assert int(second.headers["ratelimit-remaining"]) == remaining - 1
+
+
+def test_trailing_slash_redirect_is_relative(serve):
+    server = serve()
+    answer = server.get(
+        "/sessions/",
+        headers={"X-API-Key": server.key, "Host": "evil.example"},
+        follow_redirects=False,
+    )
+    assert 300 <= answer.status_code < 400
+    assert answer.headers["location"] == f"{BASE}/sessions"
+
+
+def test_a_body_without_content_type_on_the_wire_is_a_415(serve):
+    # what `curl -H 'Content-Type:'` sends: the header removed, the body kept
+    server = serve()
+    for path in ("/sessions", "/captures", "/resolve-url"):
+        for header in ("Content-Type:", None):
+            lines = [f"X-API-Key: {server.key}", "Content-Length: 2"]
+            sock = server.connect()
+            sock.sendall(head(server, "POST", path, *lines, *([header] if header else [])) + b"{}")
+            raw = read_response(sock)
+            sock.close()
+            assert status_of(raw) == 415, (path, header, raw[:500])
+            assert b"application/problem+json" in raw.partition(b"\r\n\r\n")[0]
