@@ -398,13 +398,15 @@ class GatewayMiddleware:
             # An API key checked within auth_cache_seconds answers from memory, with no thread
             # hop and no query (scanserve.authcache): when it is the request's one credential
             # header, the credentials _credentials would make are exactly these.
-            principal = None
+            cached: Principal | None = None
             if "authorization" not in headers and _one_api_key(scope["headers"]):
-                principal = self.auth_cache.get(Credentials(api_key=headers[API_KEY_HEADER]))
-            if principal is None:
+                cached = self.auth_cache.get(Credentials(api_key=headers[API_KEY_HEADER]))
+            if cached is None:
                 checked_at = self.auth_cache.now()
                 creds, principal = await to_thread.run_sync(identify)
                 self.auth_cache.put(creds, principal, checked_at)
+            else:
+                principal = cached
         except Unauthorized as exc:
             verdict = await hit(failed_key, *failed_budget)
             if not verdict.allowed:
