@@ -12,6 +12,7 @@ from . import gs1, sessions
 from .auth import Principal
 from .errors import Conflict, NotFound, ValidationFailed
 from .metadata import initial
+from .products import overlay_names
 from .storage import models
 from .storage.fields import utcnow
 from .storage.prepared import Prepared, seq
@@ -46,6 +47,7 @@ def get(principal: Principal, short_id: str) -> models.Capture:
     )
     if row is None:
         raise NotFound(f"No capture with id {short_id}.")
+    overlay_names([row])
     return row  # type: ignore[no-any-return]
 
 
@@ -55,6 +57,16 @@ _GET_ROW = Prepared(
         .join(models.ScanSession)
         .switch(models.Capture)
         .join(models.Product, JOIN.LEFT_OUTER)
+        .switch(models.Capture)
+        .join(
+            models.ProductOverride,
+            JOIN.LEFT_OUTER,
+            on=(
+                (models.ProductOverride.product == models.Capture.product)
+                & (models.ProductOverride.organization == models.Capture.organization)
+                & (models.ProductOverride.field == "name")
+            ),
+        )
         .where(
             models.Capture.organization.in_(ph("orgs", as_int=True)),
             models.Capture.short_id == ph("short_id"),

@@ -517,7 +517,8 @@ def plugins() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print what GET /plugins answers.")
 def plugins_list(as_json: bool) -> None:
     """Each loaded plugin, its version and the hooks it implements; then each provider the
-    plugins registered, by kind, in the order the server asks them."""
+    plugins registered, by kind, in the order the server asks them; then each extractor, the
+    photo types routed to it, and whether it can run here."""
     from .plugins.manager import Plugins, build_plugin_manager, describe, report
 
     settings = _settings()
@@ -538,6 +539,13 @@ def plugins_list(as_json: bool) -> None:
     click.echo("KIND\tORDER\tPROVIDER\tPLUGIN")
     for provider in loaded.describe_providers():
         click.echo(f"{provider.kind}\t{provider.order}\t{provider.name}\t{provider.plugin}")
+
+    click.echo("")
+    click.echo("EXTRACTOR\tPHOTO TYPES\tSTATUS")
+    for extractor in loaded.extractor_infos():
+        types = ",".join(extractor.photo_types) or "(product)"
+        state = f"unavailable: {extractor.unavailable}" if extractor.unavailable else "available"
+        click.echo(f"{extractor.name}\t{types}\t{state}")
 
 
 @plugins.command("new")
@@ -640,16 +648,31 @@ def _product(gtin: str) -> Any:
 
 @catalog.command("show")
 @click.argument("gtin")
-def catalog_show(gtin: str) -> None:
+@click.option(
+    "--org",
+    "org_ref",
+    help="Organisation id or name: show the product as it sees it (with the values its "
+    "applied proposals wrote; the catalog is shared, those values are its own).",
+)
+def catalog_show(gtin: str, org_ref: str | None) -> None:
     """Show one product: every field, where it came from and how old it is."""
     from .storage.fields import utcnow
 
     _open()
     product = _product(gtin)
+    own: dict[str, str] = {}
+    if org_ref:
+        from .products import own_values
+
+        own = own_values(_org(org_ref).id, product)
     fields = ("short_id", "gtin", "name", "brand", "description", "category")
     for name in (*fields, "gpc_brick_code", "gpc_brick_label", "ingredients"):
-        click.echo(f"{name}: {getattr(product, name)}")
-    click.echo(f"image_urls: {' '.join(product.image_urls or []) or '-'}")
+        click.echo(f"{name}: {own.get(name, getattr(product, name))}")
+    images = own["image_urls"] if "image_urls" in own else " ".join(product.image_urls or [])
+    click.echo(f"image_urls: {images or '-'}")
+    if org_ref:
+        click.echo(f"ai_summary: {own.get('ai_summary', '') or '-'}")
+        click.echo(f"organisation's own values: {', '.join(sorted(own)) or '-'}")
     click.echo(f"source: {product.source}")
     if product.fetched_at is not None:
         age = int((utcnow() - product.fetched_at).total_seconds())

@@ -162,10 +162,14 @@ def _finish(
     services: Services, capture: models.Capture, status: str, error: str = "", **fields: Any
 ) -> None:
     _move(services, capture, status, error_message=error, processed_at=utcnow(), **fields)
+    from .extraction import capture_finished
+    from .products import overlay_names
     from .views import capture_view
 
     fresh = capture_query().where(models.Capture.id == capture.id).first()
+    overlay_names([fresh])
     services.plugins.capture_finished(capture_view(fresh))
+    capture_finished(services, capture.session_id)
 
 
 def process_capture(services: Services, capture_short_id: str) -> None:

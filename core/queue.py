@@ -8,7 +8,8 @@ broker.
 
 The database, not the queue, is the truth about a capture. A task carries only a capture's
 short id; a worker killed mid-task loses that message, and the periodic sweep re-queues
-every capture left in a non-terminal state past ``capture_stale_seconds``. Every pipeline
+every capture left in a non-terminal state past ``capture_stale_seconds``, and every
+session's vision extraction left ``processing`` past ``extraction_stale_seconds``. Every pipeline
 step is safe to run twice. A starting worker sweeps once at once, so recovery does not wait
 for the next minute; the embedded queue, which runs inside the only server there is, goes
 further at start-up and queues every unfinished capture at once, whatever its age
@@ -99,7 +100,7 @@ class Queue:
         self.slow_huey = _make_huey(services, SLOW_LANE_SUFFIX)
         self._consumer: Consumer | None = None
         self._slow_consumer: Consumer | None = None
-        from . import pipeline, sessions
+        from . import extraction, pipeline, sessions
 
         huey = self.huey
 
@@ -110,6 +111,10 @@ class Queue:
         @self.slow_huey.task(name="process_capture")
         def process_capture_slow(capture_short_id: str) -> None:
             pipeline.process_capture(services, capture_short_id)
+
+        @huey.task(name="extract_session")
+        def extract_session(session_short_id: str) -> None:
+            extraction.run_extraction(services, session_short_id)
 
         @huey.periodic_task(_every(services.settings.sweep_interval_seconds), name="sweep")
         def sweep() -> None:
@@ -123,7 +128,9 @@ class Queue:
 
         self._process_capture = process_capture
         self._process_capture_slow = process_capture_slow
+        self._extract_session = extract_session
         self._pipeline = pipeline
+        self._extraction = extraction
 
     def enqueue_capture(self, capture_short_id: str, *, slow: bool = False) -> None:
         """Queue a capture; ``slow`` (its raw value is a URL to follow: see
@@ -135,8 +142,12 @@ class Queue:
         for short_id in short_ids:
             self.enqueue_capture(short_id, slow=short_id in slow)
 
+    def enqueue_extraction(self, session_short_id: str) -> None:
+        self._extract_session(session_short_id)
+
     def sweep(self) -> int:
-        """Re-queue captures stuck in a non-terminal state; returns how many."""
+        """Re-queue captures stuck in a non-terminal state, and extractions left
+        ``processing``; returns how many captures and sessions."""
         stale = self._pipeline.requeue_stale(
             self.services, self.services.settings.capture_stale_seconds
         )
@@ -148,7 +159,19 @@ class Queue:
                 self.services.settings.capture_stale_seconds,
                 ", ".join(stale[:20]) + (" ..." if len(stale) > 20 else ""),
             )
-        return len(stale)
+        sessions = self._extraction.requeue_stale(
+            self.services, self.services.settings.extraction_stale_seconds
+        )
+        for short_id in sessions:
+            self.enqueue_extraction(short_id)
+        if sessions:
+            logger.warning(
+                "re-queued %d extraction(s) stuck past %d s: %s",
+                len(sessions),
+                self.services.settings.extraction_stale_seconds,
+                ", ".join(sessions[:20]) + (" ..." if len(sessions) > 20 else ""),
+            )
+        return len(stale) + len(sessions)
 
     def consumer(
         self, workers: int | None = None, *, handle_signals: bool = False, slow: bool = False

@@ -58,10 +58,26 @@ def capture_columns(session_short_id: Any) -> tuple[Any, ...]:
         c.metadata,
         c.gs1_dl_data,
         p.short_id.alias("product_short_id"),
-        p.name.alias("product_name"),
+        # the capture's organisation's own name for the product wins (products.overlay_names)
+        fn.COALESCE(models.ProductOverride.value, p.name).alias("product_name"),
         c.processed_at,
         c.uploaded_image_key,
         c.qr_analysis,
+    )
+
+
+def join_name_override(query: Any) -> Any:
+    """Join the organisation's name override of each capture's product (see
+    :func:`capture_columns`); the query's current join context must be Capture."""
+    o = models.ProductOverride
+    return query.join(
+        o,
+        JOIN.LEFT_OUTER,
+        on=(
+            (o.product == models.Capture.product)
+            & (o.organization == models.Capture.organization)
+            & (o.field == "name")
+        ),
     )
 
 
@@ -104,8 +120,11 @@ def _detail_queries() -> tuple[Prepared, Prepared, Prepared]:
     c, p = models.Capture, models.Photo
     captures = Prepared(
         lambda ph: (
-            c.select(*capture_columns(Value(ph("short_id"))))
-            .join(models.Product, JOIN.LEFT_OUTER)
+            join_name_override(
+                c.select(*capture_columns(Value(ph("short_id"))))
+                .join(models.Product, JOIN.LEFT_OUTER)
+                .switch(c)
+            )
             .where(c.session == ph("pk", as_int=True))
             .order_by(c.created, c.id)
         )
@@ -277,7 +296,9 @@ def submit(principal: Principal, short_id: str) -> models.ScanSession:
         raise Conflict(
             f"The session is {session.status}; only an ACTIVE session can be submitted."
         )
-    _change_status(session, status=COMPLETED, extraction_status="processing")
+    from .extraction import queued_fields  # the handler queues the extraction
+
+    _change_status(session, status=COMPLETED, **queued_fields())
     return get(principal, short_id)
 
 

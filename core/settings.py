@@ -152,6 +152,24 @@ class Settings(BaseSettings):
     openfoodfacts_user_agent: str = ""
     openfoodfacts_cache_ttl_seconds: float = 86_400.0
 
+    # vision extraction (scanserve.extraction): extractions left processing longer than
+    # extraction_stale_seconds are re-queued by the sweep; each extractor call has
+    # extraction_timeout_seconds.
+    extraction_stale_seconds: int = Field(default=600, ge=1)
+    extraction_timeout_seconds: float = Field(default=60.0, gt=0)
+    # the built-in OCR extractor runs this Tesseract program (skipped when it is missing)
+    tesseract_cmd: str = "tesseract"
+    tesseract_languages: str = "eng"
+    # the example remote vision plugin (off unless vision_openai_url is set): an
+    # OpenAI-compatible chat completions endpoint, e.g. https://api.openai.com/v1
+    vision_openai_url: str = ""
+    vision_openai_api_key: str = ""
+    vision_openai_model: str = "gpt-4o-mini"
+    vision_openai_timeout_seconds: float = Field(default=30.0, gt=0)
+    vision_openai_photo_types: list[str] = Field(
+        default_factory=lambda: ["front", "back", "ingredients", "nutrition"]
+    )
+
     # QR resolving
     qr_timeout_seconds: float = Field(default=5.0, gt=0)
     qr_max_hops: int = Field(default=10, ge=0, le=10)

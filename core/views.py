@@ -56,7 +56,10 @@ def _capture_fields(
         "metadata": capture.metadata or {},
         "gs1_dl_data": capture.gs1_dl_data,
         "product_short_id": product.short_id if product else None,
-        "product_name": product.name if product else None,
+        # an organisation's own name for the product (products.overlay_names) wins
+        "product_name": (
+            getattr(capture, "product_name_override", None) or product.name if product else None
+        ),
         "processed_at": capture.processed_at,
         "uploaded_image_key": capture.uploaded_image_key,
         "qr_analysis": capture.qr_analysis,
@@ -117,4 +120,31 @@ def redirect_rule_view(rule: models.RedirectRule) -> dict[str, Any]:
         "url": rule.url,
         "position": rule.position,
         "created": rule.created,
+    }
+
+
+def proposal_view(proposal: models.Proposal) -> dict[str, Any]:
+    return _proposal_fields(proposal)
+
+
+def _proposal_fields(proposal: models.Proposal) -> dict[str, Any]:
+    return {
+        "id": str(proposal.id),
+        "field_name": proposal.field_name,
+        "current_value": proposal.current_value,
+        "proposed_value": proposal.proposed_value,
+        "confidence": proposal.confidence,
+        "reasoning": proposal.reasoning,
+        "source": proposal.source,
+        "status": proposal.status,
+        "created": proposal.created,
+        "metadata": proposal.metadata or {},
+        "reviewed_at": proposal.reviewed_at,
+    }
+
+
+def apply_view(product_short_id: str, applied: list[models.Proposal]) -> dict[str, Any]:
+    return {
+        "product_short_id": product_short_id,
+        "applied": [_proposal_fields(p) for p in applied],
     }

@@ -22,6 +22,10 @@ DOCUMENTED_TYPES: tuple[str, ...] = (
     "scanserve.plugins.providers.QrResolver",
     "scanserve.plugins.providers.ProviderError",
     "scanserve.plugins.providers.ProviderUnavailable",
+    "scanserve.plugins.providers.Extractor",
+    "scanserve.plugins.providers.ExtractionInput",
+    "scanserve.plugins.providers.PhotoInput",
+    "scanserve.plugins.providers.ProposalDraft",
 )
 
 

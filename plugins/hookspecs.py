@@ -20,7 +20,13 @@ import pluggy
 if TYPE_CHECKING:
     from ..settings import Settings
     from .builtin.freshness import OrgRule
-    from .providers import EnrichmentProvider, LookupProvider, QrResolver, Thresholds
+    from .providers import (
+        EnrichmentProvider,
+        Extractor,
+        LookupProvider,
+        QrResolver,
+        Thresholds,
+    )
 
 PROJECT_NAME = "scanserve"
 
@@ -113,6 +119,38 @@ def freshness_thresholds(
     any implementation is called. The API reports a plugin's answer as source ``plugin``
     with the plugin's name in ``pluginName``, whatever ``source`` it set. An implementation
     that raises or answers something invalid is logged and skipped.
+    """
+
+
+# --- vision extraction -----------------------------------------------------------------------
+
+
+@hookspec
+def register_extractors(
+    register: Callable[[Extractor], None],
+    settings: Settings,
+    lookup_providers: Sequence[LookupProvider],
+) -> None:
+    """Register vision extractors by calling ``register(extractor)`` for each.
+
+    :param register: takes an object implementing ``Extractor`` (``name``, ``photo_types``,
+        ``extract(item: ExtractionInput) -> list[ProposalDraft]``, and optionally
+        ``unavailable_reason() -> str | None``).
+    :param settings: the server's settings, to configure the extractor.
+    :param lookup_providers: the product lookup providers the pipeline uses, in order, for
+        extractors that compare the product with what other sources know.
+    :returns: nothing; every implementation is called.
+
+    When a session is submitted, each of its photos goes to every available extractor whose
+    ``photo_types`` contains the photo's ``photo_type``; extractors with no ``photo_types``
+    run once per capture with a product. Each call has the ``extraction_timeout_seconds``
+    deadline (60 s by default); an extractor that raises or overruns is logged and skipped,
+    and the session still reaches ``ready``.
+    The proposals it returns belong to the photo's capture (or, for a photo linked to no
+    capture, to the session's first capture with a product when all of them name one
+    product). Built-ins: ``barcode`` (barcode photos), ``tesseract-ocr`` (ingredients and
+    nutrition photos) and ``lookup-data`` (product extractor), plus ``openai-vision``, off
+    unless configured.
     """
 
 

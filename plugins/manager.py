@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from . import hookspecs
-from .providers import EnrichmentProvider, LookupProvider, QrResolver, Thresholds
+from .providers import EnrichmentProvider, Extractor, LookupProvider, QrResolver, Thresholds
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -37,6 +37,8 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "scanserve.plugins.builtin.qr_plugin",
     "scanserve.plugins.builtin.freshness_plugin",
     "scanserve.plugins.builtin.gpc_enrichment",
+    "scanserve.plugins.builtin.extractors",
+    "scanserve.plugins.builtin.openai_vision",
 )
 
 
@@ -46,6 +48,16 @@ class PluginInfo:
     version: str
     hooks: tuple[str, ...]
     builtin: bool
+
+
+@dataclass(frozen=True)
+class ExtractorInfo:
+    """A registered extractor: the photo types routed to it (empty: a product extractor) and
+    why it cannot run here, or "" when it can."""
+
+    name: str
+    photo_types: tuple[str, ...]
+    unavailable: str
 
 
 @dataclass(frozen=True)
@@ -180,12 +192,15 @@ class Plugins:
             "register_enrichment_providers", settings
         )
         self.qr_resolvers: list[QrResolver] = self._register("register_qr_resolvers", settings)
+        self.extractors: list[Extractor] = self._register(
+            "register_extractors", settings, lookup_providers=tuple(self.lookup_providers)
+        )
 
-    def _register(self, hook_name: str, settings: Settings) -> list[Any]:
+    def _register(self, hook_name: str, settings: Settings, **extra: Any) -> list[Any]:
         """Call a ``register_*`` hook's implementations in pluggy's order, noting which plugin
         registered each provider. An exception stops start-up, as a hook call would."""
         providers: list[Any] = []
-        kwargs = {"settings": settings}
+        kwargs = {"settings": settings, **extra}
         for impl in self._call_order(hook_name):
 
             def register(provider: Any, _plugin: str = impl.plugin_name) -> None:
@@ -194,6 +209,17 @@ class Plugins:
 
             impl.function(**{k: register if k == "register" else kwargs[k] for k in impl.argnames})
         return providers
+
+    def extractor_infos(self) -> list[ExtractorInfo]:
+        """Every registered extractor, in order, and whether it can run here."""
+        return [
+            ExtractorInfo(
+                name=extractor.name,
+                photo_types=tuple(sorted(extractor.photo_types)),
+                unavailable=unavailable_reason(extractor),
+            )
+            for extractor in self.extractors
+        ]
 
     def analyse_url(self, url: str) -> dict[str, Any] | None:
         """The first registered resolver's answer for ``url`` as a ``qr_analysis`` dict, or
@@ -290,6 +316,18 @@ def report(plugins: Plugins) -> dict[str, Any]:
         ],
         "providers": [dataclasses.asdict(p) for p in plugins.describe_providers()],
     }
+
+
+def unavailable_reason(extractor: Extractor) -> str:
+    """Why ``extractor`` cannot run on this machine, or "" when it can (an extractor whose
+    check itself fails counts as unavailable)."""
+    check = getattr(extractor, "unavailable_reason", None)
+    if check is None:
+        return ""
+    try:
+        return str(check() or "")
+    except Exception as exc:
+        return f"availability check failed: {exc}"
 
 
 def describe(pm: pluggy.PluginManager) -> list[PluginInfo]:

@@ -134,3 +134,111 @@ class QrResolver(Protocol):
         next one is asked). Failures to follow go in its ``error_message``; a resolver that
         raises is logged and skipped."""
         ...
+
+
+# --- vision extraction ---------------------------------------------------------------------
+
+#: The product fields a proposal may name (the contract's ``Proposal.field_name``).
+PROPOSAL_FIELDS: tuple[str, ...] = (
+    "name",
+    "description",
+    "brand_name",
+    "category",
+    "ingredients",
+    "ai_summary",
+    "images",
+)
+
+
+@dataclass(frozen=True)
+class PhotoInput:
+    """One product photo handed to an extractor.
+
+    :ivar short_id: the photo's id (``PhotoResponse.id``), e.g. for a proposal's metadata.
+    :ivar photo_type: its ``PhotoTypeEnum`` value (what routed it to the extractor).
+    :ivar data: the image bytes as stored.
+    :ivar content_type: judged from the bytes: ``image/jpeg``, ``image/png``, ``image/webp``,
+        or ``application/octet-stream`` for anything else.
+    :ivar original_filename: the client's file name, "" when it gave none.
+    """
+
+    short_id: str
+    photo_type: str
+    data: bytes
+    content_type: str
+    original_filename: str = ""
+
+
+@dataclass(frozen=True)
+class ExtractionInput:
+    """What an extractor works on: one photo and the product of the capture the proposals
+    will belong to.
+
+    :ivar photo: the photo (a ``PhotoInput``), None for product extractors (see ``Extractor``).
+    :ivar product: the catalog record of the capture's product, None when it has none yet.
+    :ivar current: the organisation's current value of every proposal field (name,
+        description, brand_name, category, ingredients, ai_summary, images) as the text a
+        proposal carries: "" when empty, ``images`` as a JSON array of URLs.
+    :ivar gtin: the capture's GTIN-14, "" when none.
+    :ivar capture_id: the capture's short id.
+    """
+
+    photo: PhotoInput | None
+    product: ProductRecord | None
+    current: dict[str, str]
+    gtin: str = ""
+    capture_id: str = ""
+
+
+@dataclass(frozen=True)
+class ProposalDraft:
+    """A suggested value for one product field, as an extractor returns it.
+
+    :ivar field_name: one of name, description, brand_name, category, ingredients,
+        ai_summary, images; a draft naming anything else is dropped (and logged).
+    :ivar proposed_value: the suggested value as text (``images``: a JSON array of URLs).
+    :ivar confidence: from 0.0 to 1.0 (clamped), shown as a two-decimal string.
+    :ivar reasoning: why, for the reviewer.
+    :ivar source: what produced it; the extractor's ``name`` when "".
+    :ivar current_value: the value it would replace; None lets the core fill it from
+        ``ExtractionInput.current``.
+    :ivar metadata: a flat string map shown with the proposal (50 keys of 40 characters,
+        values of 500, at most).
+    """
+
+    field_name: str
+    proposed_value: str
+    confidence: float
+    reasoning: str = ""
+    source: str = ""
+    current_value: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Extractor(Protocol):
+    """Reads product photos (or product data) and proposes field values.
+
+    ``photo_types`` names the ``PhotoTypeEnum`` values routed to it: ``extract`` is called
+    once per photo of those types. An extractor with an empty ``photo_types`` is a *product
+    extractor*: it is called once per capture that has a product, with ``photo=None``.
+    ``extract`` returns a list of :class:`ProposalDraft` (empty when it found nothing) and may
+    raise: the failure is logged and the extractor skipped for that photo; the session's
+    extraction still ends ``ready``.
+
+    An extractor may also define ``unavailable_reason() -> str | None``: a reason it cannot
+    run on this machine (a missing program, no configuration), or None when it can. An
+    unavailable extractor is listed as such by ``scanserve plugins list`` and never called.
+
+    :ivar name: the extractor's name in logs, in ``scanserve plugins list`` and as the
+        proposals' ``source`` when a draft names none.
+    :ivar photo_types: the photo types routed to it; empty for a product extractor.
+    """
+
+    name: str
+    photo_types: frozenset[str]
+
+    def extract(self, item: ExtractionInput) -> list[ProposalDraft]:
+        """The proposals for ``item`` (empty when nothing was found); raise to be logged and
+        skipped for this photo."""
+        ...

@@ -189,7 +189,7 @@ def _run_plugins_list(tmp_path: Path, *args: str, **env: str) -> str:
 
 def _plugins_list(tmp_path: Path, **env: str) -> dict[str, list[str]]:
     """The first table of `plugins list`: plugin name -> [version, builtin, hooks]."""
-    plugins, _providers = _run_plugins_list(tmp_path, **env).split("\n\n")
+    plugins, _providers, _extractors = _run_plugins_list(tmp_path, **env).split("\n\n")
     header, *rows = plugins.splitlines()
     assert header.split("\t") == ["NAME", "VERSION", "BUILTIN", "HOOKS"]
     return {row.split("\t")[0]: row.split("\t")[1:] for row in rows}
@@ -197,7 +197,7 @@ def _plugins_list(tmp_path: Path, **env: str) -> dict[str, list[str]]:
 
 def _providers_list(tmp_path: Path, **env: str) -> list[list[str]]:
     """The second table of `plugins list`: [kind, order, provider, plugin] rows."""
-    _plugins, providers = _run_plugins_list(tmp_path, **env).split("\n\n")
+    _plugins, providers, _extractors = _run_plugins_list(tmp_path, **env).split("\n\n")
     header, *rows = providers.splitlines()
     assert header.split("\t") == ["KIND", "ORDER", "PROVIDER", "PLUGIN"]
     return [row.split("\t") for row in rows]

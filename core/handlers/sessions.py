@@ -58,7 +58,11 @@ async def get_session_status(id_: str) -> dict[str, Any]:
 
 
 def submit_session(id_: str) -> dict[str, Any]:
-    return views.session_view(sessions.submit(principal(), id_))
+    session = sessions.submit(principal(), id_)
+    if session.extraction_status == "processing":
+        # Queued again on a repeated submit too: harmless, the task claims it only once.
+        services().queue.enqueue_extraction(session.short_id)
+    return views.session_view(session)
 
 
 def end_session(id_: str) -> dict[str, Any]:

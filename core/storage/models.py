@@ -130,6 +130,11 @@ class ScanSession(BaseModel):
     modified = UTCDateTimeField(default=utcnow)
     # Last time a client did something with the session; the expiry job compares it to the TTL.
     last_activity = UTCDateTimeField(default=utcnow, index=True)
+    # Vision extraction's ownership (see scanserve.extraction): when extraction last changed
+    # hands (queued, claimed, re-queued), whether a worker holds it, and how many claims so far.
+    extraction_changed_at = UTCDateTimeField(null=True, index=True)
+    extraction_claimed = peewee.BooleanField(default=False)
+    extraction_attempts = peewee.IntegerField(default=0)
 
     class Meta:
         table_name = "scan_session"
@@ -215,6 +220,29 @@ class Proposal(BaseModel):
     metadata = JSONField(default=dict)
     created = UTCDateTimeField(default=utcnow)
     reviewed_at = UTCDateTimeField(null=True)
+    # When apply wrote the value (to the organisation's ProductOverride); null until then.
+    applied_at = UTCDateTimeField(null=True)
+
+
+class ProductOverride(BaseModel):
+    """One organisation's value for one field of a catalog product, written by applying an
+    accepted proposal. The catalog row is shared by every organisation and never changed by
+    one organisation's review; each organisation sees the catalog with its own overrides.
+    ``field`` is a proposal ``field_name`` (name, description, brand_name, category,
+    ingredients, ai_summary, images); ``value`` is the proposal's text form."""
+
+    organization_id: int
+    product_id: int
+    organization = peewee.ForeignKeyField(Organization, on_delete="CASCADE")
+    product = peewee.ForeignKeyField(Product, on_delete="CASCADE")
+    field = peewee.CharField(max_length=50)
+    value = peewee.TextField()
+    proposal = peewee.UUIDField(null=True)
+    modified = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "product_override"
+        indexes = ((("organization", "product", "field"), True),)
 
 
 class RedirectRule(BaseModel):
@@ -263,4 +291,5 @@ ALL_MODELS: list[type[BaseModel]] = [
     Proposal,
     RedirectRule,
     FreshnessRule,
+    ProductOverride,
 ]
