@@ -33,6 +33,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
 from . import errors
+from .encoding import OrjsonJsonifier
 from .gateway import (
     SERVICES_KEY,
     GatewayMiddleware,
@@ -301,7 +302,7 @@ def create_app(
             if not services.db.is_closed():
                 services.db.close()
 
-    app = OpenAPI31App(__name__, lifespan=lifespan)
+    app = OpenAPI31App(__name__, lifespan=lifespan, jsonifier=OrjsonJsonifier())
     spec = contract()
     app.add_api(
         spec,

@@ -15,6 +15,7 @@ from .metadata import initial
 from .products import overlay_names
 from .storage import models
 from .storage.fields import utcnow
+from .storage.prepared import Prepared, seq
 from .storage.scoping import visible
 
 if TYPE_CHECKING:
@@ -50,7 +51,39 @@ def get(principal: Principal, short_id: str) -> models.Capture:
     return row  # type: ignore[no-any-return]
 
 
-def create(services: Services, principal: Principal, body: dict[str, Any]) -> models.Capture:
+_GET_ROW = Prepared(
+    lambda ph: (
+        models.Capture.select(*sessions.capture_columns(models.ScanSession.short_id))
+        .join(models.ScanSession)
+        .switch(models.Capture)
+        .join(models.Product, JOIN.LEFT_OUTER)
+        .switch(models.Capture)
+        .join(
+            models.ProductOverride,
+            JOIN.LEFT_OUTER,
+            on=(
+                (models.ProductOverride.product == models.Capture.product)
+                & (models.ProductOverride.organization == models.Capture.organization)
+                & (models.ProductOverride.field == "name")
+            ),
+        )
+        .where(
+            models.Capture.organization.in_(ph("orgs", as_int=True)),
+            models.Capture.short_id == ph("short_id"),
+        )
+    )
+)
+
+
+def get_row(principal: Principal, short_id: str) -> dict[str, Any]:
+    """The capture as its response row (``sessions.capture_columns``), in one query."""
+    row = _GET_ROW.first(orgs=seq(principal.org_ids), short_id=short_id)
+    if row is None:
+        raise NotFound(f"No capture with id {short_id}.")
+    return row
+
+
+def create(services: Services, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
     session = (
         visible(models.ScanSession.select(), models.ScanSession, principal)
         .where(models.ScanSession.short_id == body["session_id"])
@@ -62,22 +95,28 @@ def create(services: Services, principal: Principal, body: dict[str, Any]) -> mo
 
     raw_value: str = body["raw_value"]
     interpretation = gs1.interpret(raw_value)
-    capture = models.Capture.create(
-        organization=session.organization_id,
-        session=session.id,
-        capture_type=body["capture_type"],
-        raw_value=raw_value,
-        # The server's reading of raw_value wins; the client's own `gtin` is used only when
-        # raw_value yields none and it is a valid GTIN, and its `gs1_dl_data` never. Neither
-        # can make the request fail: a barcode that cannot be read fails in the pipeline.
-        gtin=interpretation.gtin
-        or ("" if interpretation.error else _client_gtin(body.get("gtin") or "")),
-        gs1_dl_data=interpretation.ai_data,
-        metadata=initial(body.get("metadata")),
+    # The server's reading of raw_value wins; the client's own `gtin` is used only when
+    # raw_value yields none and it is a valid GTIN, and its `gs1_dl_data` never. Neither can
+    # make the request fail: a barcode that cannot be read fails in the pipeline.
+    gtin = interpretation.gtin or (
+        "" if interpretation.error else _client_gtin(body.get("gtin") or "")
     )
-    sessions.touch(session.id)
-    services.queue.enqueue_capture(capture.short_id)
-    return get(principal, capture.short_id)
+    # One transaction: the capture and the session's activity are written together. The
+    # PENDING row is itself the durable message: if the process dies before the queue has
+    # it, the queue's start-up recovery finds the row and queues it (Queue.recover).
+    with services.db.atomic():
+        capture = models.Capture.create(
+            organization=session.organization_id,
+            session=session.id,
+            capture_type=body["capture_type"],
+            raw_value=raw_value,
+            gtin=gtin,
+            gs1_dl_data=interpretation.ai_data,
+            metadata=initial(body.get("metadata")),
+        )
+        sessions.touch(session.id)
+    services.queue.enqueue_capture(capture.short_id, slow=interpretation.url is not None)
+    return get_row(principal, capture.short_id)
 
 
 def _client_gtin(value: str) -> str:
@@ -87,7 +126,7 @@ def _client_gtin(value: str) -> str:
         return ""  # the client's decoding is a hint, never a reason to refuse the capture
 
 
-def retry(services: Services, principal: Principal, short_id: str) -> models.Capture:
+def retry(services: Services, principal: Principal, short_id: str) -> dict[str, Any]:
     capture = get(principal, short_id)
     if capture.status not in RETRYABLE:
         raise Conflict(
@@ -105,5 +144,7 @@ def retry(services: Services, principal: Principal, short_id: str) -> models.Cap
         raise Conflict("The capture changed meanwhile; fetch it again.")
     logger.info("capture %s retried from %s", capture.short_id, capture.status)
     services.plugins.capture_state_changed(capture.short_id, capture.status, PENDING)
-    services.queue.enqueue_capture(capture.short_id)
-    return get(principal, short_id)
+    services.queue.enqueue_capture(
+        capture.short_id, slow=gs1.interpret(capture.raw_value).url is not None
+    )
+    return get_row(principal, short_id)

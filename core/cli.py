@@ -204,16 +204,31 @@ def _configure_logging(settings: Settings, log_format: str | None) -> dict[str, 
     help="Create (once) a demo organisation and catalog, keep one demo key, and print how to "
     "call the API.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Server processes. More than one needs SCANSERVE_RATE_LIMIT_STORAGE_URL=redis://...",
+)
 @_log_format_option
-def serve(host: str, port: int, demo: bool, log_format: str | None) -> None:
+def serve(host: str, port: int, demo: bool, workers: int, log_format: str | None) -> None:
     """Run the API server (migrating the database first) with the embedded queue's consumer."""
     from . import server
     from .app import create_app
 
     settings = _settings()
+    if workers > 1 and settings.rate_limit_storage_url.startswith("memory:"):
+        raise click.UsageError(
+            f"--workers {workers} needs rate limits shared by the server processes: set "
+            "SCANSERVE_RATE_LIMIT_STORAGE_URL=redis://host:6379/N (with memory:// each "
+            f"process would count alone, and every limit would be {workers} times too high)"
+        )
     log_config = _configure_logging(settings, log_format)
     with _startup_errors():
-        app = create_app(settings, start_queue=True)
+        # With several processes this one only checks and migrates; each process builds its
+        # own app (scanserve.asgi) with its queue consumer.
+        app = create_app(settings, start_queue=workers == 1)
     base = f"http://{host}:{port}{settings.base_path}"
     click.echo(f"scanserve {__version__}: {_where(settings)}")
     click.echo(f"Base URL: {base}")
@@ -230,7 +245,11 @@ def serve(host: str, port: int, demo: bool, log_format: str | None) -> None:
     else:
         click.echo("API keys: scanserve keys create --org ORG (see scanserve --help)")
     sys.stdout.flush()
-    server.run(app, settings, host=host, port=port, log_config=log_config)
+    if workers == 1:
+        server.run(app, settings, host=host, port=port, log_config=log_config)
+        return
+    app.services.db.close()
+    server.run_workers(settings, workers, host=host, port=port, log_config=log_config)
 
 
 DEMO_KEY_FILE = "demo-key"

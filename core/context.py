@@ -2,20 +2,46 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ParamSpec, TypeVar, cast
 
-from connexion import request
+from anyio import to_thread
+from connexion.context import scope
 
 from .auth import Principal
 from .gateway import PRINCIPAL_KEY, SERVICES_KEY
+from .storage.database import is_sqlite
 
 if TYPE_CHECKING:
     from .services import Services
 
 
+# connexion.request builds a ConnexionRequest on every attribute access; the scope is all
+# these need.
+
+
 def services() -> Services:
-    return cast("Services", request.scope[SERVICES_KEY])
+    return cast("Services", scope[SERVICES_KEY])
 
 
 def principal() -> Principal:
-    return cast(Principal, request.scope[PRINCIPAL_KEY])
+    return cast(Principal, scope[PRINCIPAL_KEY])
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def reads_inline() -> bool:
+    """May an async handler run a small, bounded read on the event loop? On SQLite, yes: in
+    WAL mode a reader never waits for a writer, and a read of a few rows takes tens of
+    microseconds, less than the hop to a worker thread. A database across the network, no."""
+    return is_sqlite(services().db)
+
+
+async def read(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run a small, bounded read-only database function for an async handler: inline where
+    :func:`reads_inline`, else in a worker thread, as a sync handler would."""
+    if reads_inline():
+        return fn(*args, **kwargs)
+    return await to_thread.run_sync(lambda: fn(*args, **kwargs))

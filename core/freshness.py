@@ -10,9 +10,26 @@ from . import brands, gs1
 from .auth import Principal
 from .plugins.builtin.freshness import OrgRule, Scope
 from .storage import models
+from .storage.prepared import Prepared
 
 if TYPE_CHECKING:
     from .services import Services
+
+
+_BRICK = Prepared(
+    lambda ph: models.Product.select(models.Product.gpc_brick_code, models.Product.brand).where(
+        models.Product.gtin == ph("gtin")
+    )
+)
+_RULES = Prepared(
+    lambda ph: models.FreshnessRule.select(
+        models.FreshnessRule.scope,
+        models.FreshnessRule.code,
+        models.FreshnessRule.warning_days,
+        models.FreshnessRule.critical_days,
+        models.FreshnessRule.label,
+    ).where(models.FreshnessRule.organization == ph("org", as_int=True))
+)
 
 
 def _caller_org(principal: Principal) -> int | None:
@@ -25,21 +42,17 @@ def _caller_org(principal: Principal) -> int | None:
 def _org_rules(org_ids: list[int]) -> list[OrgRule]:
     """The stored rules of these organisations, the first organisation's first (the
     provider takes the first rule for a scope and code)."""
-    if not org_ids:
-        return []
-    rows = list(
-        models.FreshnessRule.select().where(models.FreshnessRule.organization.in_(org_ids))
-    )
-    rows.sort(key=lambda r: org_ids.index(r.organization_id))
     return [
+        # scope was stored by 'freshness set', which checks it
         OrgRule(
-            scope=cast(Scope, r.scope),  # stored by 'freshness set', which checks it
-            code=r.code,
-            warning_days=r.warning_days,
-            critical_days=r.critical_days,
-            label=r.label,
+            scope=cast(Scope, r["scope"]),
+            code=r["code"],
+            warning_days=r["warning_days"],
+            critical_days=r["critical_days"],
+            label=r["label"],
         )
-        for r in rows
+        for org_id in org_ids
+        for r in _RULES.dicts(org=org_id)
     ]
 
 
@@ -54,11 +67,11 @@ def thresholds(services: Services, principal: Principal, raw_gtin: str) -> dict[
     if caller is not None:
         org_ids.append(caller)
     if gtin:
-        product = models.Product.get_or_none(models.Product.gtin == gtin)
-        if product is not None:
-            brick = product.gpc_brick_code
+        row = _BRICK.first(gtin=gtin)
+        if row is not None:
+            brick = row["gpc_brick_code"]
             # Per-brand overrides: the organisation that claims the brand, after the caller's.
-            owner = brands.owner_of(product.brand)
+            owner = brands.owner_of(row["brand"])
             if owner is not None and owner not in org_ids:
                 org_ids.append(owner)
     result = services.plugins.freshness_thresholds(gtin, brick, _org_rules(org_ids))

@@ -26,6 +26,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth import API_KEY_HEADER, SESSION_COOKIE, Credentials, Principal, anonymous, authenticate
+from .authcache import AuthCache
 from .errors import (
     DEFAULT_PROBLEM_TYPE_BASE,
     PROBLEM_CONTENT_TYPE,
@@ -40,6 +41,7 @@ from .errors import (
     UnsupportedMediaType,
     problem_body,
 )
+from .ratelimit import Verdict
 from .websessions import CSRF_HEADER, SAFE_METHODS, csrf_ok
 
 if TYPE_CHECKING:
@@ -89,6 +91,10 @@ def _credentials(headers: Mapping[str, str], raw: Sequence[tuple[bytes, bytes]])
         if SESSION_COOKIE in jar:
             cookie_value = jar[SESSION_COOKIE].value
     return Credentials(api_key=api_key, bearer=bearer, session_cookie=cookie_value)
+
+
+def _one_api_key(raw: Sequence[tuple[bytes, bytes]]) -> bool:
+    return sum(1 for k, _ in raw if k.lower() == b"x-api-key") == 1
 
 
 def _headers_of(scope: Scope) -> dict[str, str]:
@@ -255,6 +261,10 @@ class GatewayMiddleware:
         self.routes = routes or RouteTable([])
         self.trusted_proxies = _networks(services.settings.trusted_proxies)
         self._type_base = services.settings.problem_type_base
+        self.auth_cache = AuthCache(services.settings.auth_cache_seconds)
+        # memory:// counters are a dict behind a lock: counting on the event loop costs less
+        # than the thread hop; Redis counters are network round trips and go to a thread.
+        self._limits_in_memory = services.settings.rate_limit_storage_url.startswith("memory:")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -393,25 +403,39 @@ class GatewayMiddleware:
         failed_key = f"authfail:{client_host}"
         failed_budget = (settings.failed_auth_per_minute, settings.failed_auth_per_day)
 
-        def identify() -> Principal:  # header parsing too stays off the event loop
+        def identify() -> tuple[Credentials, Principal]:  # header parsing off the loop too
             creds = _credentials(headers, scope["headers"])
-            return authenticate(creds, client_host, settings, self.services.jwt_verifier)
+            return creds, authenticate(creds, client_host, settings, self.services.jwt_verifier)
+
+        async def hit(key: str, per_minute: int, per_day: int) -> Verdict:
+            if self._limits_in_memory:
+                return limiter.hit(key, per_minute, per_day)
+            return await to_thread.run_sync(limiter.hit, key, per_minute, per_day)
 
         try:
-            principal = await to_thread.run_sync(identify)
+            # An API key checked within auth_cache_seconds answers from memory, with no thread
+            # hop and no query (scanserve.authcache): when it is the request's one credential
+            # header, the credentials _credentials would make are exactly these.
+            cached: Principal | None = None
+            if "authorization" not in headers and _one_api_key(scope["headers"]):
+                cached = self.auth_cache.get(Credentials(api_key=headers[API_KEY_HEADER]))
+            if cached is None:
+                checked_at = self.auth_cache.now()
+                creds, principal = await to_thread.run_sync(identify)
+                self.auth_cache.put(creds, principal, checked_at)
+            else:
+                principal = cached
         except Unauthorized as exc:
             if route is not None and route.public_read:
                 # A public read ignores a credential that fails (a proxy's Basic, a revoked
                 # key); a valid API key beside it still counts.
                 principal = await self._lenient(headers, client_host, anon)
             else:
-                verdict = await to_thread.run_sync(limiter.hit, failed_key, *failed_budget)
+                verdict = await hit(failed_key, *failed_budget)
                 if not verdict.allowed:
                     return anon, verdict.headers, self._failed_auth_refusal(verdict.retry_after)
                 return anon, verdict.headers, exc
-        verdict = await to_thread.run_sync(
-            limiter.hit, principal.rate_key, principal.per_minute, principal.per_day
-        )
+        verdict = await hit(principal.rate_key, principal.per_minute, principal.per_day)
         if not verdict.allowed:
             return principal, verdict.headers, RateLimited(verdict.retry_after)
         if (

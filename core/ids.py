@@ -7,6 +7,7 @@ same object. :func:`to_short` turns either into the shortuuid the database store
 from __future__ import annotations
 
 import functools
+import inspect
 import re
 import uuid
 from collections.abc import Callable
@@ -55,12 +56,26 @@ def _normalised_body(body: Any) -> Any:
 def accepting_uuid_ids(handler: Callable[..., Any]) -> Callable[..., Any]:
     """``handler`` with its id arguments and body id fields turned into shortuuids."""
 
-    @functools.wraps(handler)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def normalise(kwargs: dict[str, Any]) -> None:
         for name in ID_ARGUMENTS & kwargs.keys():
             kwargs[name] = to_short(kwargs[name])
         if "body" in kwargs:
             kwargs["body"] = _normalised_body(kwargs["body"])
+
+    # Connexion runs a coroutine function on the event loop and anything else in a thread:
+    # the wrapper must be of the handler's kind.
+    if inspect.iscoroutinefunction(handler):
+
+        @functools.wraps(handler)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            normalise(kwargs)
+            return await handler(*args, **kwargs)
+
+        return async_wrapper
+
+    @functools.wraps(handler)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        normalise(kwargs)
         return handler(*args, **kwargs)
 
     return wrapper

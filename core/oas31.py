@@ -64,7 +64,9 @@ from collections.abc import AsyncGenerator, Callable, Generator, Iterable
 from typing import Any, ClassVar
 
 from connexion import AsyncApp
+from connexion.apps.asynchronous import AsyncApi, AsyncASGIApp, AsyncOperation
 from connexion.datastructures import MediaTypeDict
+from connexion.decorators import StarletteDecorator
 from connexion.exceptions import BadRequestProblem, InvalidSpecification, TypeValidationError
 from connexion.http_facts import METHODS
 from connexion.json_schema import resolve_refs
@@ -190,8 +192,19 @@ _Draft202012ECMA = validators.extend(
 )
 
 
+_VALIDATORS: dict[int, tuple[dict[str, Any], Draft202012Validator]] = {}
+
+
 def _validator(schema: dict[str, Any]) -> Draft202012Validator:
-    return _Draft202012ECMA(schema, format_checker=FORMAT_CHECKER)  # type: ignore[no-any-return]
+    # Parameters are validated on every request: build each schema's validator once (by
+    # identity; the entry keeps the schema alive, so its id is not reused while cached).
+    entry = _VALIDATORS.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        if len(_VALIDATORS) > 10_000:  # many apps built in one process (tests)
+            _VALIDATORS.clear()
+        entry = (schema, _Draft202012ECMA(schema, format_checker=FORMAT_CHECKER))
+        _VALIDATORS[id(schema)] = entry
+    return entry[1]
 
 
 # -- errors --------------------------------------------------------------------------------
@@ -675,6 +688,36 @@ class _OpenAPI31Middleware(ConnexionMiddleware):
         )
 
 
+class _OnceDecorator(StarletteDecorator):
+    """Connexion wraps a handler in its parameter, response and sync/async decorators, and
+    inspects its signature, on every request; the result depends on the operation only, so
+    it is built once."""
+
+    def decorate(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        decorated = self.__dict__.get("_decorated")
+        if decorated is None:
+            decorated = self._decorated = super().decorate(function)
+        return decorated  # type: ignore[no-any-return]
+
+
+class _Operation(AsyncOperation):
+    @functools.cached_property
+    def fn(self) -> Callable[..., Any]:  # type: ignore[override]
+        decorator = _OnceDecorator(pythonic_params=self.pythonic_params, jsonifier=self.jsonifier)
+        return decorator(self._fn)  # type: ignore[no-any-return]
+
+
+class _Api(AsyncApi):
+    def make_operation(self, operation: Any) -> AsyncOperation:
+        return _Operation.from_operation(
+            operation, pythonic_params=self.pythonic_params, jsonifier=self.jsonifier
+        )
+
+
+class _ASGIApp(AsyncASGIApp):
+    api_cls = _Api
+
+
 class OpenAPI31App(AsyncApp):
     """A ``connexion.AsyncApp`` that serves OpenAPI 3.1 documents; it takes the same arguments.
 
@@ -685,6 +728,8 @@ class OpenAPI31App(AsyncApp):
     def __init__(self, import_name: str, **kwargs: Any) -> None:
         kwargs["validator_map"] = {**VALIDATOR_MAP, **(kwargs.get("validator_map") or {})}
         super().__init__(import_name, **kwargs)
+        # operations that decorate their handler once, not per request (see _OnceDecorator)
+        self._middleware_app = _ASGIApp()
         # AbstractApp.__init__ builds a plain ConnexionMiddleware; use ours, same arguments.
         self.middleware = _OpenAPI31Middleware(
             self._middleware_app, import_name=import_name, **kwargs

@@ -48,6 +48,7 @@ from .captures import (
     capture_query,
 )
 from .plugins.builtin.catalog import CatalogLookupProvider
+from .plugins.builtin.gpc_enrichment import GpcLabelEnrichment
 from .plugins.providers import LookupProvider, ProductRecord
 from .storage import models
 from .storage.fields import utcnow
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     from .services import Services
 
 logger = logging.getLogger("scanserve.pipeline")
+_LOCAL_PROVIDERS = (CatalogLookupProvider, GpcLabelEnrichment)
 T = TypeVar("T")
 
 
@@ -73,6 +75,35 @@ def call_with_deadline(fn: Callable[[], T], timeout: float) -> T:
         raise TimeoutError(f"no answer within {timeout:g} s") from None
     finally:
         executor.shutdown(wait=False)
+
+
+def is_slow(raw_value: str) -> bool:
+    """Does processing this value follow a URL (network, up to the QR timeout)? Such
+    captures go to the queue's slow lane."""
+    return gs1.interpret(raw_value).url is not None
+
+
+def slow_ones(short_ids: list[str]) -> set[str]:
+    """Which of these captures are slow (:func:`is_slow`)."""
+    slow: set[str] = set()
+    for start in range(0, len(short_ids), 500):
+        rows: Any = (
+            models.Capture.select(models.Capture.short_id, models.Capture.raw_value)
+            .where(models.Capture.short_id.in_(short_ids[start : start + 500]))
+            .tuples()
+        )
+        slow.update(short_id for short_id, raw in rows if is_slow(raw))
+    return slow
+
+
+def _bounded(provider: Any, fn: Callable[[], T], timeout: float) -> T:
+    """``fn`` under :func:`call_with_deadline`, except for scanserve's own local providers
+    (the catalog in this database, the GPC labels in memory): they do no outside I/O, and the
+    helper thread cost a thread start and, for the catalog, a new database connection per
+    capture."""
+    if isinstance(provider, _LOCAL_PROVIDERS):
+        return fn()
+    return call_with_deadline(fn, timeout)
 
 
 def requeue_stale(services: Services, stale_seconds: int) -> list[str]:
@@ -309,7 +340,7 @@ def _lookup(
         if restricted and provider.external:
             continue  # restricted-circulation numbers never leave the server
         try:
-            record = call_with_deadline(lambda p=provider: p.lookup(gtin), timeout)  # type: ignore[misc]
+            record = _bounded(provider, lambda p=provider: p.lookup(gtin), timeout)  # type: ignore[misc]
         except Exception as exc:
             logger.warning("lookup provider %s failed for %s: %s", provider.name, gtin, exc)
             failures.append(f"{provider.name}: {exc or type(exc).__name__}")
@@ -389,7 +420,7 @@ def _enrich(services: Services, product: models.Product) -> None:
     timeout = services.settings.provider_timeout_seconds
     for provider in services.plugins.enrichment_providers:
         try:
-            record = call_with_deadline(lambda p=provider, r=record: p.enrich(r), timeout)  # type: ignore[misc]
+            record = _bounded(provider, lambda p=provider, r=record: p.enrich(r), timeout)  # type: ignore[misc]
         except Exception as exc:
             logger.warning(
                 "enrichment provider %s failed for %s: %s", provider.name, product.gtin, exc

@@ -11,7 +11,9 @@ short id; a worker killed mid-task loses that message, and the periodic sweep re
 every capture left in a non-terminal state past ``capture_stale_seconds``, and every
 session's vision extraction left ``processing`` past ``extraction_stale_seconds``. Every pipeline
 step is safe to run twice. A starting worker sweeps once at once, so recovery does not wait
-for the next minute.
+for the next minute; the embedded queue, which runs inside the only server there is, goes
+further at start-up and queues every unfinished capture at once, whatever its age
+(:meth:`Queue.recover`): a PENDING row is the durable form of its message.
 
 Signals: only ``scanserve worker`` lets Huey's consumer install its SIGINT/SIGTERM handlers.
 Inside ``scanserve serve`` the process belongs to uvicorn, whose handlers must stay in place
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
 from huey.consumer import Consumer
+from huey.storage import SqliteStorage
 
 from .storage.database import private_file
 
@@ -37,14 +40,32 @@ if TYPE_CHECKING:
 logger = logging.getLogger("scanserve.queue")
 
 
-def _make_huey(services: Services) -> Huey:
+SLOW_LANE_SUFFIX = "_slow"
+
+
+def _make_huey(services: Services, suffix: str = "") -> Huey:
     settings = services.settings
+    name = settings.queue_name + suffix
     if settings.queue == "immediate":
-        return MemoryHuey(settings.queue_name, immediate=True, results=False)
+        return MemoryHuey(name, immediate=True, results=False)
     if settings.queue == "redis":
-        return RedisHuey(settings.queue_name, url=settings.redis_url, results=False)
+        return RedisHuey(name, url=settings.redis_url, results=False)
     path = private_file(settings.data_dir / "queue.db")
-    return SqliteHuey(settings.queue_name, filename=str(path), results=False)
+    return SqliteHuey(name, filename=str(path), results=False, storage_class=_QueueStorage)
+
+
+class _QueueStorage(SqliteStorage):
+    """Huey's SQLite storage with ``synchronous=NORMAL`` (as scanserve.db has): in WAL mode
+    a commit then waits for no fsync. Huey's default (FULL) fsyncs every enqueue while
+    holding the one lock every request thread and consumer thread share, which capped
+    ingestion at about a hundred captures a second. What a power loss could take (the last
+    messages) the capture rows still hold: the embedded queue's start-up recovery queues
+    every unfinished capture again (:meth:`Queue.recover`)."""
+
+    def _create_connection(self) -> Any:
+        conn = super()._create_connection()
+        conn.execute("pragma synchronous=NORMAL")
+        return conn
 
 
 def _every(seconds: int) -> Callable[[datetime], bool]:
@@ -73,13 +94,22 @@ class Queue:
     def __init__(self, services: Services):
         self.services = services
         self.huey = _make_huey(services)
+        # The slow lane: captures whose processing follows a URL (seconds, or a timeout, per
+        # capture) have their own queue and consumer threads, so a tenant scanning slow links
+        # never holds up anyone's plain barcodes (see enqueue_capture).
+        self.slow_huey = _make_huey(services, SLOW_LANE_SUFFIX)
         self._consumer: Consumer | None = None
+        self._slow_consumer: Consumer | None = None
         from . import extraction, pipeline, sessions
 
         huey = self.huey
 
         @huey.task(name="process_capture")
         def process_capture(capture_short_id: str) -> None:
+            pipeline.process_capture(services, capture_short_id)
+
+        @self.slow_huey.task(name="process_capture")
+        def process_capture_slow(capture_short_id: str) -> None:
             pipeline.process_capture(services, capture_short_id)
 
         @huey.task(name="extract_session")
@@ -103,12 +133,20 @@ class Queue:
             idempotency.purge(services.settings.idempotency_ttl_seconds)
 
         self._process_capture = process_capture
+        self._process_capture_slow = process_capture_slow
         self._extract_session = extract_session
         self._pipeline = pipeline
         self._extraction = extraction
 
-    def enqueue_capture(self, capture_short_id: str) -> None:
-        self._process_capture(capture_short_id)
+    def enqueue_capture(self, capture_short_id: str, *, slow: bool = False) -> None:
+        """Queue a capture; ``slow`` (its raw value is a URL to follow: see
+        ``pipeline.is_slow``) puts it on the slow lane."""
+        (self._process_capture_slow if slow else self._process_capture)(capture_short_id)
+
+    def _requeue(self, short_ids: list[str]) -> None:
+        slow = self._pipeline.slow_ones(short_ids)
+        for short_id in short_ids:
+            self.enqueue_capture(short_id, slow=short_id in slow)
 
     def enqueue_extraction(self, session_short_id: str) -> None:
         self._extract_session(session_short_id)
@@ -119,8 +157,7 @@ class Queue:
         stale = self._pipeline.requeue_stale(
             self.services, self.services.settings.capture_stale_seconds
         )
-        for short_id in stale:
-            self.enqueue_capture(short_id)
+        self._requeue(stale)
         if stale:  # a worker died or stalled on them: worth an operator's attention
             logger.warning(
                 "re-queued %d capture(s) stuck past %d s: %s",
@@ -142,38 +179,64 @@ class Queue:
             )
         return len(stale) + len(sessions)
 
-    def consumer(self, workers: int | None = None, *, handle_signals: bool = False) -> Consumer:
-        """A consumer of this queue in threads; ``start()`` it and ``stop()`` it, or ``run()``
-        it in the foreground with ``handle_signals=True``."""
+    def consumer(
+        self, workers: int | None = None, *, handle_signals: bool = False, slow: bool = False
+    ) -> Consumer:
+        """A consumer of this queue (``slow``: of its slow lane) in threads; ``start()`` it
+        and ``stop()`` it, or ``run()`` it in the foreground with ``handle_signals=True``.
+        Periodic tasks run on the main lane's consumer."""
+        settings = self.services.settings
         return _Consumer(
-            self.huey,
+            self.slow_huey if slow else self.huey,
             handle_signals=handle_signals,
-            workers=workers or self.services.settings.worker_threads,
+            workers=(settings.slow_worker_threads if slow else workers or settings.worker_threads),
             worker_type="thread",
-            periodic=True,
+            periodic=not slow,
             check_worker_health=True,
             # The SQLite queue is polled; Huey's default 10 s ceiling would let a capture
             # posted after a quiet spell wait that long. (Redis blocks on the list instead.)
             max_delay=1.0,
         )
 
+    def recover(self) -> int:
+        """Queue every capture not in a terminal state, whatever its age: at start-up of the
+        embedded queue, what is not terminal was left by a crash (PENDING rows whose message
+        never reached the queue, or captures mid-step), and waiting for
+        ``capture_stale_seconds`` would only delay it. A capture that does have a message
+        too is processed once: the second message finds it claimed or done."""
+        recovered = self._pipeline.requeue_stale(self.services, 0)
+        self._requeue(recovered)
+        if recovered:
+            logger.info("recovered %d unfinished captures at start-up", len(recovered))
+        return len(recovered)
+
     def start_embedded(self) -> None:
-        """Start consumer threads in this process (``serve`` with the embedded queue)."""
+        """Start consumer threads in this process (``serve`` with the embedded queue), after
+        :meth:`recover`."""
         if self.services.settings.queue != "embedded" or self._consumer is not None:
             return
-        self.sweep()
+        self.recover()
+        self._slow_consumer = self.consumer(slow=True)
+        self._slow_consumer.start()
         self._consumer = self.consumer()
         self._consumer.start()
 
     def stop_embedded(self) -> None:
-        if self._consumer is not None:
-            self._consumer.stop(graceful=True)
-            self._consumer = None
+        for consumer in (self._consumer, self._slow_consumer):
+            if consumer is not None:
+                consumer.stop(graceful=True)
+        self._consumer = self._slow_consumer = None
 
     def run_worker(self, workers: int | None = None) -> None:  # pragma: no cover - blocks
-        """Run a consumer in the foreground until SIGINT/SIGTERM (``scanserve worker``)."""
+        """Run the consumers until SIGINT/SIGTERM (``scanserve worker``): the slow lane's in
+        threads, the main lane's in the foreground, which owns the signal handling."""
         self.sweep()
-        self.consumer(workers, handle_signals=True).run()
+        slow = self.consumer(slow=True)
+        slow.start()
+        try:
+            self.consumer(workers, handle_signals=True).run()
+        finally:
+            slow.stop(graceful=True)
 
     def pending_count(self) -> Any:
-        return self.huey.pending_count()
+        return self.huey.pending_count() + self.slow_huey.pending_count()

@@ -97,3 +97,43 @@ def run(
     """Serve ``app`` until SIGINT/SIGTERM."""
     config = uvicorn_config(app, settings, host=host, port=port, log_config=log_config)
     uvicorn.Server(config).run()
+
+
+class WorkerH11Protocol(_GuardedH11Protocol):
+    """The guarded protocol for ``serve --workers N``: uvicorn starts each process by pickling
+    its config, so the protocol class must be importable by name; each process reads its
+    header timeout from the environment, as it builds its app (``scanserve.asgi``)."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        self.header_timeout = _worker_settings().header_timeout_seconds
+        super().connection_made(transport)
+
+
+_WORKER_SETTINGS: list[Settings] = []
+
+
+def _worker_settings() -> Settings:
+    if not _WORKER_SETTINGS:
+        _WORKER_SETTINGS.append(Settings())
+    return _WORKER_SETTINGS[0]
+
+
+def run_workers(
+    settings: Settings,
+    workers: int,
+    *,
+    host: str,
+    port: int,
+    log_config: dict[str, Any] | None = None,
+) -> None:
+    """Serve with ``workers`` processes (uvicorn's supervisor restarts one that dies), each
+    building its app from the environment with :func:`scanserve.asgi.served_app`."""
+    config = uvicorn_config(
+        "scanserve.asgi:served_app", settings, host=host, port=port, log_config=log_config
+    )
+    config.factory = True
+    config.workers = workers
+    config.http = WorkerH11Protocol
+    from uvicorn.supervisors import Multiprocess
+
+    Multiprocess(config, sockets=[config.bind_socket()]).run()

@@ -25,6 +25,7 @@ class Services:
     limiter: RateLimiter
     objects: ObjectStore
     queue: Any = field(default=None)  # scanserve.queue.Queue, attached by build_services
+    resolve_lane: Any = field(default=None)  # scanserve.lanes.ResolveLane
     # scanserve.oidc.JwtVerifier when SCANSERVE_OIDC_ISSUER is set (resource-server mode)
     jwt_verifier: Any = field(default=None)
 
@@ -43,7 +44,12 @@ def build_services(
         limiter=RateLimiter(settings.rate_limit_storage_url),
         objects=open_object_store(settings),
     )
+    from .lanes import ResolveLane
     from .queue import Queue  # the queue's tasks call back into services
+
+    services.resolve_lane = ResolveLane(
+        settings.resolve_concurrency, settings.resolve_concurrency_per_caller
+    )
 
     services.queue = Queue(services)
     if settings.oidc_issuer:

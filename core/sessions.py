@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from peewee import JOIN, fn
+from peewee import JOIN, Value, fn
 
 from .auth import Principal
 from .errors import Conflict, FieldError, NotFound, ValidationFailed
 from .metadata import initial, merge
-from .products import overlay_names
 from .storage import models
 from .storage.fields import utcnow
+from .storage.prepared import Prepared, seq
 from .storage.scoping import get_owned, visible
 
 SHORTUUID = re.compile("[2-9A-HJ-NP-Za-km-z]{22}")
@@ -25,9 +25,152 @@ ACTIVE, COMPLETED, EXPIRED = "ACTIVE", "COMPLETED", "EXPIRED"
 
 @dataclass
 class SessionDetail:
-    session: models.ScanSession
-    captures: list[models.Capture]
-    photos: list[models.Photo]
+    """Rows as plain dicts keyed by the contract's field names (see :mod:`scanserve.views`)."""
+
+    session: dict[str, Any]
+    captures: list[dict[str, Any]]
+    photos: list[dict[str, Any]]
+
+
+def session_columns() -> tuple[Any, ...]:
+    """A session's response fields, selected under their contract names."""
+    s = models.ScanSession
+    return (
+        s.short_id.alias("id"),
+        s.status,
+        s.capture_mode,
+        s.created,
+        s.modified,
+        s.metadata,
+    )
+
+
+def capture_columns(session_short_id: Any) -> tuple[Any, ...]:
+    """A capture's response fields under their contract names; ``session_short_id`` is a
+    column (joined) or a constant (one session's captures: no join needed)."""
+    c, p = models.Capture, models.Product
+    return (
+        c.short_id.alias("id"),
+        session_short_id.alias("session_id"),
+        c.status,
+        c.capture_type,
+        c.raw_value,
+        c.gtin,
+        c.error_message,
+        c.created,
+        c.metadata,
+        c.gs1_dl_data,
+        p.short_id.alias("product_short_id"),
+        # the capture's organisation's own name for the product wins (products.overlay_names)
+        fn.COALESCE(models.ProductOverride.value, p.name).alias("product_name"),
+        c.processed_at,
+        c.uploaded_image_key,
+        c.qr_analysis,
+    )
+
+
+def join_name_override(query: Any) -> Any:
+    """Join the organisation's name override of each capture's product (see
+    :func:`capture_columns`); the query's current join context must be Capture."""
+    o = models.ProductOverride
+    return query.join(
+        o,
+        JOIN.LEFT_OUTER,
+        on=(
+            (o.product == models.Capture.product)
+            & (o.organization == models.Capture.organization)
+            & (o.field == "name")
+        ),
+    )
+
+
+def photo_columns() -> tuple[Any, ...]:
+    p = models.Photo
+    return (
+        p.short_id.alias("id"),
+        p.photo_type,
+        p.s3_key,
+        p.original_filename,
+        p.sort_order,
+        p.created,
+        p.metadata,
+        p.file_size,
+        models.Capture.short_id.alias("capture_short_id"),
+    )
+
+
+# A session with up to this many captures and photos is read on the event loop (on SQLite,
+# see scanserve.context.reads_inline); a larger one in a worker thread.
+INLINE_ROWS = 200
+
+
+def _session_lookup(*columns: Any) -> Prepared:
+    """A session of the caller's organisations by short id, with its primary key as ``pk``
+    and, as ``rows``, how many captures and photos it holds (index-only counts)."""
+    s = models.ScanSession
+    captures = models.Capture.select(fn.COUNT(models.Capture.id)).where(
+        models.Capture.session == s.id
+    )
+    photos = models.Photo.select(fn.COUNT(models.Photo.id)).where(models.Photo.session == s.id)
+    return Prepared(
+        lambda ph: s.select(
+            s.id.alias("pk"), captures.alias("capture_rows"), photos.alias("photo_rows"), *columns
+        ).where(s.organization.in_(ph("orgs", as_int=True)), s.short_id == ph("short_id"))
+    )
+
+
+def _detail_queries() -> tuple[Prepared, Prepared, Prepared]:
+    c, p = models.Capture, models.Photo
+    captures = Prepared(
+        lambda ph: (
+            join_name_override(
+                c.select(*capture_columns(Value(ph("short_id"))))
+                .join(models.Product, JOIN.LEFT_OUTER)
+                .switch(c)
+            )
+            .where(c.session == ph("pk", as_int=True))
+            .order_by(c.created, c.id)
+        )
+    )
+    photos = Prepared(
+        lambda ph: (
+            p.select(*photo_columns())
+            .join(c, JOIN.LEFT_OUTER)
+            .where(p.session == ph("pk", as_int=True))
+            .order_by(p.sort_order, p.id)
+        )
+    )
+    return _session_lookup(*session_columns()), captures, photos
+
+
+def _status_queries() -> tuple[Prepared, Prepared]:
+    s, c = models.ScanSession, models.Capture
+    captures = Prepared(
+        lambda ph: (
+            c.select(
+                c.short_id.alias("id"),
+                c.status,
+                fn.COUNT(models.Proposal.id).alias("proposal_count"),
+            )
+            .join(models.Proposal, JOIN.LEFT_OUTER)
+            .where(c.session == ph("pk", as_int=True))
+            .group_by(c.id, c.short_id, c.status)
+            .order_by(c.created, c.id)
+        )
+    )
+    return _session_lookup(s.status, s.extraction_status), captures
+
+
+_DETAIL = _detail_queries()
+_STATUS = _status_queries()
+
+
+def _owned_row(principal: Principal, short_id: str, lookup: Prepared) -> dict[str, Any]:
+    row = lookup.first(orgs=seq(principal.org_ids), short_id=short_id)
+    if row is None:
+        raise NotFound(f"No session with id {short_id}.")
+    row["rows"] = row.pop("capture_rows") + row.pop("photo_rows")
+    return row
 
 
 def _organization_for_new(principal: Principal, organization_short_id: str) -> int:
@@ -100,43 +243,38 @@ def get(principal: Principal, short_id: str) -> models.ScanSession:
     return row  # type: ignore[no-any-return]
 
 
+def find(principal: Principal, short_id: str, *, for_status: bool = False) -> dict[str, Any]:
+    """The session row that :func:`detail_of` (or, ``for_status``, :func:`status_of`) needs:
+    one query; its ``rows`` says how large the rest will be."""
+    return _owned_row(principal, short_id, _STATUS[0] if for_status else _DETAIL[0])
+
+
+def detail_of(session: dict[str, Any], short_id: str) -> SessionDetail:
+    _, captures_q, photos_q = _DETAIL
+    pk = session["pk"]
+    captures = captures_q.dicts(short_id=short_id, pk=pk)
+    photos = photos_q.dicts(pk=pk)
+    fields = {k: v for k, v in session.items() if k not in ("pk", "rows")}
+    return SessionDetail(session=fields, captures=captures, photos=photos)
+
+
 def detail(principal: Principal, short_id: str) -> SessionDetail:
-    """The session with its captures and photos, in three queries whatever their number."""
-    session = get_owned(models.ScanSession, short_id, principal, "session")
-    captures = list(
-        models.Capture.select(models.Capture, models.Product)
-        .join(models.Product, JOIN.LEFT_OUTER)
-        .where(models.Capture.session == session.id)
-        .order_by(models.Capture.created, models.Capture.id)
-    )
-    photos = list(
-        models.Photo.select(models.Photo, models.Capture.short_id)
-        .join(models.Capture, JOIN.LEFT_OUTER)
-        .where(models.Photo.session == session.id)
-        .order_by(models.Photo.sort_order, models.Photo.id)
-    )
-    overlay_names(captures)
-    session.capture_count = len(captures)
-    session.photo_count = len(photos)
-    return SessionDetail(session=session, captures=captures, photos=photos)
+    """The session with its captures and photos as response rows, in three queries whatever
+    their number (no model objects: rows go straight to the response)."""
+    return detail_of(find(principal, short_id), short_id)
+
+
+def status_of(session: dict[str, Any]) -> list[dict[str, Any]]:
+    return _STATUS[1].dicts(pk=session["pk"])
 
 
 def status_summary(
     principal: Principal, short_id: str
-) -> tuple[models.ScanSession, list[models.Capture]]:
-    session = get_owned(models.ScanSession, short_id, principal, "session")
-    captures = list(
-        models.Capture.select(
-            models.Capture.short_id,
-            models.Capture.status,
-            fn.COUNT(models.Proposal.id).alias("proposal_count"),
-        )
-        .join(models.Proposal, JOIN.LEFT_OUTER)
-        .where(models.Capture.session == session.id)
-        .group_by(models.Capture.id, models.Capture.short_id, models.Capture.status)
-        .order_by(models.Capture.created, models.Capture.id)
-    )
-    return session, captures
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The session's ``status`` and ``extraction_status``, and one ``{id, status,
+    proposal_count}`` row per capture, oldest first: two queries."""
+    session = find(principal, short_id, for_status=True)
+    return session, status_of(session)
 
 
 def _change_status(session: models.ScanSession, **changes: Any) -> None:

@@ -131,12 +131,17 @@ class Settings(BaseSettings):
     rate_limit_storage_url: str = "memory://"
     failed_auth_per_minute: int = Field(default=10, ge=1)
     failed_auth_per_day: int = Field(default=200, ge=1)
+    # How long a process may answer an API key from memory after checking it in
+    # the database: a revocation bites everywhere within this time (see scanserve.authcache).
+    auth_cache_seconds: float = Field(default=0.5, ge=0, le=1)
 
     # queue and pipeline
     queue: Literal["embedded", "redis", "immediate"] = "embedded"
     redis_url: str = "redis://127.0.0.1:6379/0"
     queue_name: str = "scanserve"
     worker_threads: int = Field(default=2, ge=1)
+    # Threads of the slow lane: captures that follow a URL (scanserve.queue, enqueue_capture).
+    slow_worker_threads: int = Field(default=2, ge=1)
     capture_stale_seconds: int = Field(default=300, ge=1)
     sweep_interval_seconds: int = Field(default=60, ge=1)
     provider_timeout_seconds: float = Field(default=10.0, gt=0)
@@ -179,6 +184,10 @@ class Settings(BaseSettings):
     qr_allow_private: bool = False
     qr_allowed_networks: list[str] = Field(default_factory=list)
     qr_own_resolver_hosts: list[str] = Field(default_factory=list)
+    # POST /resolve-url runs apart from other requests (scanserve.lanes): at most this many
+    # at once in a process, and at most ..._per_caller of them for one key, user or address.
+    resolve_concurrency: int = Field(default=8, ge=1)
+    resolve_concurrency_per_caller: int = Field(default=2, ge=1)
 
     # command line
     create_database: bool = False

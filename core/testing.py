@@ -5,8 +5,9 @@ Install with ``pip install 'scanserve[testing]'`` and use it as a pytest plugin
 
 ``scanserve_settings``
     :class:`~scanserve.settings.Settings` on a fresh SQLite file in ``tmp_path``, the
-    ``immediate`` queue (the pipeline runs inside the request), response validation on, and
-    no entry-point plugins (add yours through ``scanserve_plugins``). Mark a test
+    ``immediate`` queue (the pipeline runs inside the request), response validation on, no
+    entry-point plugins (add yours through ``scanserve_plugins``), and no authentication cache
+    (a key changed in the database is seen by the very next request). Mark a test
     ``@pytest.mark.scanserve_settings(name=value, ...)`` to change any setting for it.
 ``scanserve_plugins``
     A list; append plugin objects to it before ``scanserve_app`` is built. Changing it
@@ -241,6 +242,7 @@ def scanserve_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settin
         "queue": "immediate",
         "validate_responses": True,
         "load_entrypoint_plugins": False,
+        "auth_cache_seconds": 0,
     }
     for mark in reversed(list(request.node.iter_markers("scanserve_settings"))):
         options.update(mark.kwargs)  # the mark closest to the test wins

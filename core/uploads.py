@@ -149,5 +149,7 @@ def create_image_capture(
         raise
     sessions.touch(session.id)
     if capture.status == captures.PENDING:
-        services.queue.enqueue_capture(capture.short_id)
+        # a decoded QR link is followed: the queue's slow lane (see Queue.enqueue_capture)
+        slow = gs1.interpret(capture.raw_value).url is not None
+        services.queue.enqueue_capture(capture.short_id, slow=slow)
     return captures.get(principal, capture.short_id)

@@ -1,11 +1,19 @@
-"""Database rows to response bodies, through the models generated from the spec: a field the
-contract does not have, or a value it forbids, fails here rather than reaching a client."""
+"""Database rows to response bodies.
+
+The views build plain dicts keyed by the contract's field names (datetimes stay datetimes;
+the app's orjson encoder writes them), straight from rows: the read paths select their
+columns under those names (``sessions.session_columns`` and friends) and pass ``.dicts()``
+rows through untouched. Nothing here validates per request: we built these rows ourselves,
+and the test suite checks every response against the contract
+(``SCANSERVE_VALIDATE_RESPONSES``, on in tests), which is where a field the contract does not
+have, or a value it forbids, fails. ``_dump`` is still here for views that want the generated
+models' checks at run time; it costs a pydantic round trip per call.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .generated import models as api
 from .sessions import SessionDetail
 from .storage import models
 
@@ -29,7 +37,7 @@ def _session_fields(session: models.ScanSession) -> dict[str, Any]:
 
 
 def session_view(session: models.ScanSession) -> dict[str, Any]:
-    return _dump(api.SessionResponse, _session_fields(session))
+    return _session_fields(session)
 
 
 def _capture_fields(
@@ -58,8 +66,14 @@ def _capture_fields(
     }
 
 
-def capture_view(capture: models.Capture, session_short_id: str | None = None) -> dict[str, Any]:
-    return _dump(api.CaptureResponse, _capture_fields(capture, session_short_id))
+def capture_view(
+    capture: models.Capture | dict[str, Any], session_short_id: str | None = None
+) -> dict[str, Any]:
+    """A ``CaptureResponse``: from a row selected with ``sessions.capture_columns`` (a dict,
+    returned as it is) or from a model object."""
+    if isinstance(capture, dict):
+        return capture
+    return _capture_fields(capture, session_short_id)
 
 
 def _photo_fields(photo: models.Photo) -> dict[str, Any]:
@@ -78,52 +92,39 @@ def _photo_fields(photo: models.Photo) -> dict[str, Any]:
 
 
 def photo_view(photo: models.Photo) -> dict[str, Any]:
-    return _dump(api.PhotoResponse, _photo_fields(photo))
+    return _photo_fields(photo)
 
 
 def session_detail_view(detail: SessionDetail) -> dict[str, Any]:
-    short_id = detail.session.short_id
-    return _dump(
-        api.SessionDetail,
-        {
-            **_session_fields(detail.session),
-            "captures": [_capture_fields(c, short_id) for c in detail.captures],
-            "product_photos": [_photo_fields(p) for p in detail.photos],
-        },
-    )
+    return {
+        **detail.session,
+        "capture_count": len(detail.captures),
+        "photo_count": len(detail.photos),
+        "captures": detail.captures,
+        "product_photos": detail.photos,
+    }
 
 
-def session_status_view(
-    session: models.ScanSession, captures: list[models.Capture]
-) -> dict[str, Any]:
-    return _dump(
-        api.SessionStatusResponse,
-        {
-            "session_status": session.status,
-            "extraction_status": session.extraction_status,
-            "captures": [
-                {"id": c.short_id, "status": c.status, "proposal_count": c.proposal_count}
-                for c in captures
-            ],
-        },
-    )
+def session_status_view(session: dict[str, Any], captures: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "session_status": session["status"],
+        "extraction_status": session["extraction_status"],
+        "captures": captures,
+    }
 
 
 def redirect_rule_view(rule: models.RedirectRule) -> dict[str, Any]:
-    return _dump(
-        api.RedirectRule,
-        {
-            "id": rule.short_id,
-            "product_short_id": rule.product.short_id,
-            "url": rule.url,
-            "position": rule.position,
-            "created": rule.created,
-        },
-    )
+    return {
+        "id": rule.short_id,
+        "product_short_id": rule.product.short_id,
+        "url": rule.url,
+        "position": rule.position,
+        "created": rule.created,
+    }
 
 
 def proposal_view(proposal: models.Proposal) -> dict[str, Any]:
-    return _dump(api.Proposal, _proposal_fields(proposal))
+    return _proposal_fields(proposal)
 
 
 def _proposal_fields(proposal: models.Proposal) -> dict[str, Any]:
@@ -143,10 +144,7 @@ def _proposal_fields(proposal: models.Proposal) -> dict[str, Any]:
 
 
 def apply_view(product_short_id: str, applied: list[models.Proposal]) -> dict[str, Any]:
-    return _dump(
-        api.ApplyProposalsResponse,
-        {
-            "product_short_id": product_short_id,
-            "applied": [_proposal_fields(p) for p in applied],
-        },
-    )
+    return {
+        "product_short_id": product_short_id,
+        "applied": [_proposal_fields(p) for p in applied],
+    }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import captures, untrusted, views
-from ..context import principal, services
+from ..context import principal, read, services
 
 
 def create_capture(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
@@ -13,8 +13,8 @@ def create_capture(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     return views.capture_view(captures.create(services(), principal(), body)), 201
 
 
-def get_capture(id_: str) -> dict[str, Any]:
-    return views.capture_view(captures.get(principal(), id_))
+async def get_capture(id_: str) -> dict[str, Any]:
+    return views.capture_view(await read(captures.get_row, principal(), id_))
 
 
 def retry_capture(id_: str) -> dict[str, Any]:

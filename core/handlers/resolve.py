@@ -8,8 +8,10 @@ from .. import redirects, views
 from ..context import principal, services
 
 
-def resolve_url(body: dict[str, Any]) -> dict[str, Any]:
-    return redirects.resolve(services(), body["url"])
+async def resolve_url(body: dict[str, Any]) -> dict[str, Any]:
+    # in its own lane, bounded per caller and overall, apart from other requests' threads
+    svc = services()
+    return await svc.resolve_lane.run(principal().rate_key, redirects.resolve, svc, body["url"])
 
 
 def save_capture_redirect(short_id: str, body: dict[str, Any]) -> tuple[dict[str, Any], int]:

@@ -5,7 +5,9 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
+from typing import Any
 
 import peewee
 from playhouse.db_url import connect
@@ -45,11 +47,72 @@ def private_file(path: Path) -> Path:
     return path
 
 
+_READS = ("SELECT", "PRAGMA", "EXPLAIN", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+
+
+class SerialisedSqliteDatabase(peewee.SqliteDatabase):
+    """SQLite whose writers in one process take turns on a Python lock.
+
+    SQLite has one writer at a time; a connection that finds the write lock taken waits in
+    SQLite's busy handler, which sleeps in growing steps (1, 2, 5 ... 100 ms) whether or not
+    the lock was freed meanwhile. Under load (request threads inserting captures, consumer
+    threads moving them on) most of the time went there. Here a transaction, or a single
+    write outside one, first takes this process's writer lock, so threads of one process
+    hand the database lock over at once; ``busy_timeout`` still arbitrates between
+    processes (the CLI, other servers). Transactions begin IMMEDIATE: a deferred one that
+    read first could not upgrade to a write while another process writes. Reads (WAL) take
+    no lock at all.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._writer = threading.Lock()
+        self._holding = threading.local()
+
+    def _acquire(self) -> None:
+        self._writer.acquire()
+        self._holding.held = True
+
+    def _release(self) -> None:
+        if getattr(self._holding, "held", False):
+            self._holding.held = False
+            self._writer.release()
+
+    def begin(self, lock_type: str | None = None) -> None:
+        self._acquire()
+        try:
+            super().begin(lock_type or "IMMEDIATE")
+        except BaseException:
+            self._release()
+            raise
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._release()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._release()
+
+    def execute_sql(self, sql: str, params: Any = None) -> Any:
+        if self.in_transaction() or sql.lstrip()[:9].upper().startswith(_READS):
+            return super().execute_sql(sql, params)
+        self._acquire()
+        try:
+            return super().execute_sql(sql, params)
+        finally:
+            self._release()
+
+
 def open_database(url: str) -> peewee.Database:
     """Open ``url``, bind every model to it, and return it."""
     if url.startswith("sqlite:///"):
         path = private_file(Path(url.removeprefix("sqlite:///")))
-        db: peewee.Database = peewee.SqliteDatabase(str(path), pragmas=_SQLITE_PRAGMAS)
+        db: peewee.Database = SerialisedSqliteDatabase(str(path), pragmas=_SQLITE_PRAGMAS)
     else:
         db = connect(url)
     database_proxy.initialize(db)

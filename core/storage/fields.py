@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import peewee
 
 
@@ -13,10 +14,21 @@ class JSONField(peewee.TextField):
     """JSON stored as text: portable, and we never query inside it."""
 
     def db_value(self, value: Any) -> str | None:
-        return None if value is None else json.dumps(value, separators=(",", ":"), sort_keys=True)
+        if value is None:
+            return None
+        try:
+            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+        except TypeError:  # what orjson refuses (integers past 64 bits) the json module writes
+            return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
     def python_value(self, value: str | None) -> Any:
-        return None if value is None else json.loads(value)
+        # orjson: every JSON column of every row read goes through here
+        if value is None:
+            return None
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return json.loads(value)
 
 
 class UTCDateTimeField(peewee.DateTimeField):
@@ -28,7 +40,15 @@ class UTCDateTimeField(peewee.DateTimeField):
         return super().db_value(value)
 
     def python_value(self, value: Any) -> datetime | None:
-        value = super().python_value(value)
+        if isinstance(value, str):
+            # SQLite hands back the text peewee wrote ("2026-11-29 07:32:38.867485"):
+            # fromisoformat reads it in a fraction of the time of peewee's strptime formats.
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                value = super().python_value(value)
+        else:
+            value = super().python_value(value)
         if isinstance(value, datetime) and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value

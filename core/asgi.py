@@ -1,0 +1,13 @@
+"""The app ``scanserve serve --workers N`` runs in each server process, built from the
+environment there (``uvicorn scanserve.asgi:served_app --factory`` does the same)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def served_app() -> Any:
+    from .app import create_app
+    from .settings import Settings
+
+    return create_app(Settings(), start_queue=True)

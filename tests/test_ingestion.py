@@ -1,0 +1,109 @@
+"""Capture ingestion: one transaction per capture, and a PENDING row that is its own durable
+message, recovered at once when the embedded queue starts."""
+
+from __future__ import annotations
+
+import uuid
+from importlib.resources import as_file, files
+from pathlib import Path
+from typing import Any
+
+from scanserve import catalog, sessions
+from scanserve.app import create_app
+from scanserve.captures import COMPLETED, ENRICHING, LOOKING_UP, PENDING
+from scanserve.settings import Settings
+from scanserve.storage import models
+from scanserve.storage.fields import utcnow
+from scanserve.testing import issue_key, wait_for
+
+BASE = "/scanner/api/v1"
+DEMO_GTIN = "4006381333931"
+
+
+def test_a_capture_and_its_session_touch_commit_together(
+    scanserve_client, api_key, monkeypatch
+) -> None:
+    """Should the second write fail (a crash between the two), the first is not kept."""
+    sid = scanserve_client.post(f"{BASE}/sessions", json={}, headers=api_key.headers).json()["id"]
+
+    def crash(_session_id: int) -> None:
+        raise RuntimeError("the process died here")
+
+    monkeypatch.setattr(sessions, "touch", crash)
+    response = scanserve_client.post(
+        f"{BASE}/captures",
+        json={"session_id": sid, "capture_type": "BARCODE", "raw_value": DEMO_GTIN},
+        headers=api_key.headers,
+    )
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert models.Capture.select().count() == 0
+
+
+def _left_by_a_crash(status: str, org: models.Organization) -> models.Capture:
+    session = models.ScanSession.create(organization=org)
+    now = utcnow()  # fresh: far from capture_stale_seconds, so the sweep would not touch it
+    return models.Capture.create(
+        organization=org,
+        session=session,
+        capture_type="BARCODE",
+        raw_value=DEMO_GTIN,
+        gtin="0" + DEMO_GTIN,
+        status=status,
+        attempts=0 if status == PENDING else 1,
+        state_changed_at=now,
+        modified=now,
+    )
+
+
+def test_embedded_start_up_picks_up_unfinished_captures_at_once(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        queue="embedded",
+        queue_name=f"t{uuid.uuid4().hex[:12]}",
+        load_entrypoint_plugins=False,
+        capture_stale_seconds=3600,  # the sweep alone would leave them for an hour
+    )
+    app = create_app(settings, start_queue=True)
+    try:
+        with as_file(files("scanserve") / "demo" / "demo_catalog.csv") as path:
+            catalog.import_file(path)
+        org = models.Organization.create(name="Crashed")
+        # a PENDING row whose message never reached the queue, and two mid-step captures
+        left = [_left_by_a_crash(s, org) for s in (PENDING, LOOKING_UP, ENRICHING)]
+        assert app.services.queue.pending_count() == 0
+        with app.test_client():  # starts the lifespan: recovery, then the consumer
+
+            def all_done() -> list[Any] | None:
+                rows = [models.Capture.get_by_id(c.id) for c in left]
+                return rows if all(r.status == COMPLETED for r in rows) else None
+
+            done = wait_for(all_done, 60, "the recovered captures to complete")
+        assert all(r.product_id is not None for r in done)
+        assert all(r.attempts >= 1 for r in done)
+    finally:
+        app.services.queue.stop_embedded()
+        app.services.db.close()
+
+
+def test_a_posted_capture_completes_and_touches_its_session(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "d", queue="immediate", load_entrypoint_plugins=False)
+    app = create_app(settings)
+    try:
+        with as_file(files("scanserve") / "demo" / "demo_catalog.csv") as path:
+            catalog.import_file(path)
+        key = issue_key()
+        with app.test_client() as client:
+            sid = client.post(f"{BASE}/sessions", json={}, headers=key.headers).json()["id"]
+            before = models.ScanSession.get(models.ScanSession.short_id == sid).last_activity
+            created = client.post(
+                f"{BASE}/captures",
+                json={"session_id": sid, "capture_type": "BARCODE", "raw_value": DEMO_GTIN},
+                headers=key.headers,
+            )
+            assert created.status_code == 201
+            assert created.json()["status"] == COMPLETED
+            after = models.ScanSession.get(models.ScanSession.short_id == sid).last_activity
+            assert after > before
+    finally:
+        app.services.db.close()

@@ -1,0 +1,53 @@
+"""storage.prepared: a query rendered once per engine and list length, bound per call."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from scanserve.storage import models
+from scanserve.storage.prepared import Prepared, seq
+
+ORGS = Prepared(
+    lambda ph: (
+        models.ScanSession.select(
+            models.ScanSession.short_id.alias("id"),
+            models.ScanSession.metadata,
+            models.ScanSession.created,
+            models.ScanSession.status,
+        )
+        .where(models.ScanSession.organization.in_(ph("orgs", as_int=True)))
+        .order_by(models.ScanSession.id)
+    )
+)
+
+
+def test_lists_of_any_length_bind_and_rows_convert(scanserve_app):
+    a, b, c = (models.Organization.create(name=n) for n in "abc")
+    made = [
+        models.ScanSession.create(organization=org, metadata={"store": org.name})
+        for org in (a, b, c)
+    ]
+    rows = ORGS.dicts(orgs=seq({a.id, b.id}))
+    assert [r["id"] for r in rows] == [made[0].short_id, made[1].short_id]
+    assert rows[0]["metadata"] == {"store": "a"}
+    assert isinstance(rows[0]["created"], datetime) and rows[0]["created"].tzinfo is not None
+    assert rows[0]["status"] == "ACTIVE"
+    # another length is another rendering; the first still binds correctly
+    assert [r["id"] for r in ORGS.dicts(orgs=[c.id])] == [made[2].short_id]
+    assert ORGS.dicts(orgs=[]) == []
+    assert [r["id"] for r in ORGS.dicts(orgs=seq({a.id, b.id}))] == [
+        made[0].short_id,
+        made[1].short_id,
+    ]
+
+
+def test_a_value_that_looks_like_sql_is_only_ever_a_parameter(scanserve_app):
+    lookup = Prepared(
+        lambda ph: models.Organization.select(models.Organization.name).where(
+            models.Organization.name == ph("name")
+        )
+    )
+    models.Organization.create(name="x' OR '1'='1")
+    models.Organization.create(name="other")
+    assert lookup.dicts(name="x' OR '1'='1") == [{"name": "x' OR '1'='1"}]
+    assert lookup.first(name="nobody") is None
