@@ -328,3 +328,44 @@ def test_migration_renumbers_existing_rules_per_organisation(tmp_path, monkeypat
         (b.id, "https://3", 1),
     ]
     db.close()
+
+
+def test_making_an_open_database_private_keeps_its_locks(tmp_path):
+    """Opening the database file again (a second app, a CLI command, the queue) must not
+    drop the POSIX locks a connection of this process holds: closing any descriptor of the
+    file releases them, and another process could then write beside ours and corrupt it."""
+    import sqlite3
+    import subprocess
+    import sys
+
+    from scanserve.storage.database import private_file
+
+    path = private_file(tmp_path / "locked.db")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA journal_mode=wal")
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN")
+    holder.execute("SELECT * FROM t").fetchall()  # a reader: a shared lock on the file
+    try:
+        private_file(path)  # what open_database does for every app and command
+        # Another process that could lock the file exclusively now would also believe it is
+        # the last connection when it closes, and checkpoint and delete the WAL under us.
+        other = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], timeout=0, "
+                "isolation_level=None); c.execute('PRAGMA locking_mode=EXCLUSIVE'); "
+                "c.execute('BEGIN EXCLUSIVE'); print('got the lock')",
+                str(path),
+            ],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert "database is locked" in other.stderr, other.stdout + other.stderr
+        assert "got the lock" not in other.stdout
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()

@@ -36,14 +36,20 @@ def private_dir(path: Path) -> Path:
 def private_file(path: Path) -> Path:
     """Make sure ``path`` exists and only its owner can read it (``0600``), before a library
     creates it with the umask's permissions. SQLite gives its ``-wal`` and ``-shm`` files the
-    main file's permissions."""
+    main file's permissions.
+
+    An existing file is never opened here: closing *any* descriptor of a file drops every
+    POSIX lock this process holds on it, so opening and closing a database file that a
+    connection of this process has locked would let another process write beside it and
+    corrupt it (sqlite.org/howtocorrupt.html, 2.2). Only a file that does not exist yet is
+    created (no connection can hold it), and an existing one is changed by path.
+    """
     private_dir(path.parent)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
     try:
-        if os.fstat(fd).st_mode & 0o077:
-            os.fchmod(fd, 0o600)
-    finally:
-        os.close(fd)
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
     return path
 
 
