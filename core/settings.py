@@ -112,6 +112,10 @@ class Settings(BaseSettings):
 
     # object storage (local files under data_dir unless s3_bucket is set)
     upload_url_expires_seconds: int = Field(default=900, ge=1, le=7 * 24 * 3600)
+    # The server's address as clients reach it (``https://scan.example.com``), for the URLs
+    # it hands out (the local backend's upload_url). Empty: the address the request came to,
+    # which behind a TLS-terminating proxy is the proxy's view, not the client's.
+    public_base_url: str = Field(default="", pattern=r"^(https?://[^/?#\s]+/?)?$")
     s3_bucket: str = ""
     s3_endpoint_url: str = ""
     s3_region: str = "us-east-1"

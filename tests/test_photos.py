@@ -472,3 +472,25 @@ def test_photos_need_an_active_session(scanserve_client, api_key, session_id):
     ):
         body = _problem(response, 409, "conflict")
         assert "ACTIVE" in body["detail"]
+
+
+@pytest.mark.scanserve_settings(public_base_url="https://scan.example.com/")
+def test_upload_url_uses_the_public_base_url_behind_a_proxy(scanserve_client, api_key, session_id):
+    target = presign(scanserve_client, api_key, session_id, photo_type="front")
+    assert target["upload_url"] == f"https://scan.example.com{BASE}/uploads"
+    # the client's Host header no longer names the address handed out
+    response = scanserve_client.get(
+        f"{BASE}/sessions/{session_id}/presigned-upload-url",
+        headers={**api_key.headers, "Host": "evil.example"},
+    )
+    assert response.json()["upload_url"] == f"https://scan.example.com{BASE}/uploads"
+
+
+def test_a_public_base_url_must_be_an_origin():
+    from pydantic import ValidationError
+
+    from scanserve.settings import Settings
+
+    for bad in ("scan.example.com", "ftp://x", "https://x/path", "https://x?q"):
+        with pytest.raises(ValidationError):
+            Settings(public_base_url=bad)

@@ -14,8 +14,12 @@ from ..errors import FieldError, ValidationFailed
 
 
 def _own_upload_url() -> str:
-    # The API's base URL as the client reached it (this operation's path with its own part,
-    # `/sessions/{id}/presigned-upload-url`, taken off), plus the receiving path.
+    # The configured public address, or the API's base URL as the request reached it (this
+    # operation's path with its own part, `/sessions/{id}/presigned-upload-url`, taken off),
+    # plus the receiving path.
+    settings = services().settings
+    if settings.public_base_url:
+        return f"{settings.public_base_url.rstrip('/')}{settings.base_path}/uploads"
     url = request.url
     base = url.path[: url.path.rindex("/sessions/")]
     return str(url.replace(path=f"{base}/uploads", query=""))
