@@ -14,7 +14,7 @@ prefix no photo key has.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 import peewee
 from peewee import JOIN
@@ -22,6 +22,7 @@ from peewee import JOIN
 from . import imaging, sessions
 from .auth import Principal
 from .errors import Conflict, FieldError, NotFound, ValidationFailed
+from .generated.models import PhotoTypeEnum
 from .metadata import initial, merge
 from .storage import models
 from .storage.scoping import get_owned
@@ -30,20 +31,8 @@ if TYPE_CHECKING:
     from .objectstore import PresignedPost
     from .services import Services
 
-PHOTO_TYPES = (
-    "front",
-    "back",
-    "left",
-    "right",
-    "top",
-    "bottom",
-    "nutrition",
-    "ingredients",
-    "barcode",
-    "recycling",
-    "certification",
-    "other",
-)
+# The contract's PhotoTypeEnum, read from the generated model rather than spelt again.
+PHOTO_TYPES: tuple[str, ...] = get_args(PhotoTypeEnum.model_fields["root"].annotation)
 # The extensions a photo key may end in, and the content type each is uploaded as.
 CONTENT_TYPES = {
     ".jpg": "image/jpeg",
