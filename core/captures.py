@@ -95,12 +95,7 @@ def create(services: Services, principal: Principal, body: dict[str, Any]) -> di
 
     raw_value: str = body["raw_value"]
     interpretation = gs1.interpret(raw_value)
-    # The server's reading of raw_value wins; the client's own `gtin` is used only when
-    # raw_value yields none and it is a valid GTIN, and its `gs1_dl_data` never. Neither can
-    # make the request fail: a barcode that cannot be read fails in the pipeline.
-    gtin = interpretation.gtin or (
-        "" if interpretation.error else _client_gtin(body.get("gtin") or "")
-    )
+    gtin = server_gtin(interpretation, body.get("gtin") or "")
     # One transaction: the capture and the session's activity are written together. The
     # PENDING row is itself the durable message: if the process dies before the queue has
     # it, the queue's start-up recovery finds the row and queues it (Queue.recover).
@@ -117,6 +112,16 @@ def create(services: Services, principal: Principal, body: dict[str, Any]) -> di
         sessions.touch(session.id)
     services.queue.enqueue_capture(capture.short_id, slow=interpretation.url is not None)
     return get_row(principal, capture.short_id)
+
+
+def server_gtin(interpretation: gs1.Interpretation | None, client_gtin: str) -> str:
+    """A new capture's ``gtin``. The server's reading of ``raw_value`` wins; the client's own
+    ``gtin`` is used only when ``raw_value`` yields none (or there is none) and it is a valid
+    GTIN, and the client's ``gs1_dl_data`` never. Neither can make the request fail: a
+    barcode that cannot be read fails in the pipeline."""
+    if interpretation is not None and (interpretation.gtin or interpretation.error):
+        return interpretation.gtin
+    return _client_gtin(client_gtin)
 
 
 def _client_gtin(value: str) -> str:

@@ -86,10 +86,8 @@ from biip.rcn import Rcn
 from biip.symbology import GS1Symbology, SymbologyIdentifier
 from biip.upc import Upc
 
-from .errors import FieldError
-
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable
 
     from biip.gs1_element_strings import GS1ElementString
 
@@ -97,7 +95,6 @@ __all__ = [
     "Interpretation",
     "InvalidGtin",
     "Kind",
-    "check_client_fields",
     "gtin_from_url",
     "interpret",
     "is_restricted",
@@ -220,39 +217,6 @@ def gtin_from_url(url: str) -> str:
         if name.lower() in _GTIN_QUERY_NAMES and (gtin := _valid_or_empty(candidate)):
             return gtin
     return ""
-
-
-def check_client_fields(
-    interp: Interpretation, gtin: str, gs1_dl_data: Mapping[str, object] | None
-) -> list[FieldError]:
-    """Check the ``gtin`` and ``gs1_dl_data`` a client sent against what ``raw_value`` says.
-
-    A non-empty ``gtin`` must be a valid GTIN and, when ``raw_value`` yields one, the same
-    GTIN-14 (13 digits for an EAN-13 are fine). Every AI in ``gs1_dl_data`` must be in the
-    interpreted ``ai_data`` with the same value (GTIN AIs compared as GTIN-14); with no GS1
-    data in ``raw_value``, any ``gs1_dl_data`` is an error."""
-    errors: list[FieldError] = []
-    if gtin:
-        try:
-            client_gtin = normalise_gtin(gtin)
-        except InvalidGtin as exc:
-            errors.append(FieldError("/gtin", f"not a valid GTIN: {exc}"))
-        else:
-            if interp.gtin and client_gtin != interp.gtin:
-                errors.append(
-                    FieldError(
-                        "/gtin",
-                        f"GTIN {client_gtin} contradicts GTIN {interp.gtin} in raw_value",
-                    )
-                )
-    if gs1_dl_data:
-        if interp.ai_data is None:
-            errors.append(
-                FieldError("/gs1_dl_data", "raw_value carries no GS1 Application Identifiers")
-            )
-        else:
-            errors.extend(_check_ai_data(interp.ai_data, gs1_dl_data))
-    return errors
 
 
 # --- interpretation steps -------------------------------------------------------------
@@ -459,30 +423,3 @@ def _upce_check_digit(digits: str) -> int:
     check = Upc.parse(digits[:7]).check_digit
     assert check is not None  # biip always computes it for UPC-E
     return check
-
-
-# --- client fields --------------------------------------------------------------------
-
-
-def _check_ai_data(ai_data: Mapping[str, str], client: Mapping[str, object]) -> list[FieldError]:
-    errors = []
-    for ai, sent in client.items():
-        pointer = "/gs1_dl_data/" + ai.replace("~", "~0").replace("/", "~1")
-        if ai not in ai_data:
-            errors.append(FieldError(pointer, f"AI ({ai}) is not in raw_value"))
-        elif not _same_ai_value(ai, sent, ai_data[ai]):
-            errors.append(
-                FieldError(pointer, f"AI ({ai}) is {ai_data[ai]!r} in raw_value, not {sent!r}")
-            )
-    return errors
-
-
-def _same_ai_value(ai: str, sent: object, read: str) -> bool:
-    if not isinstance(sent, str):
-        return False
-    if sent == read:
-        return True
-    if ai in _GTIN_AIS:  # a client may send the 13 digits of an EAN-13
-        client_gtin = _valid_or_empty(sent)
-        return bool(client_gtin) and client_gtin == _valid_or_empty(read)
-    return False

@@ -25,7 +25,6 @@ from .errors import (
 from .objectstore import InvalidKey, ObjectExists
 from .objectstore.policy import POLICY_FIELD, SIGNATURE_FIELD, PolicyError
 from .storage import models
-from .storage.fields import utcnow
 from .storage.scoping import visible
 
 if TYPE_CHECKING:
@@ -105,27 +104,13 @@ def create_image_capture(
 
     raw_value = str(form.get("raw_value") or "")
     client_gtin = str(form.get("gtin") or "")
-    fields: dict[str, Any] = {"gtin": "", "gs1_dl_data": None}
-    if raw_value:
-        interpretation = gs1.interpret(raw_value)
-        problems = gs1.check_client_fields(interpretation, client_gtin, None)
-        if problems:
-            raise ValidationFailed(problems)
-        fields["gtin"] = interpretation.gtin or (
-            gs1.normalise_gtin(client_gtin) if client_gtin else ""
-        )
-        fields["gs1_dl_data"] = interpretation.ai_data
-        if interpretation.error:
-            fields.update(
-                status=captures.FAILED,
-                error_message=interpretation.error,
-                processed_at=utcnow(),
-            )
-    elif client_gtin:
-        try:
-            fields["gtin"] = gs1.normalise_gtin(client_gtin)
-        except gs1.InvalidGtin as exc:
-            raise ValidationFailed([FieldError("/gtin", f"not a valid GTIN: {exc}")]) from None
+    # The same rules as POST /captures (captures.server_gtin): the client's gtin is a hint,
+    # and a raw_value that cannot be read fails in the pipeline, not here.
+    interpretation = gs1.interpret(raw_value) if raw_value else None
+    fields: dict[str, Any] = {
+        "gtin": captures.server_gtin(interpretation, client_gtin),
+        "gs1_dl_data": interpretation.ai_data if interpretation is not None else None,
+    }
 
     short_id = models.new_short_id()
     org_short_id = models.Organization.get_by_id(session.organization_id).short_id

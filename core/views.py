@@ -6,8 +6,7 @@ columns under those names (``sessions.session_columns`` and friends) and pass ``
 rows through untouched. Nothing here validates per request: we built these rows ourselves,
 and the test suite checks every response against the contract
 (``SCANSERVE_VALIDATE_RESPONSES``, on in tests), which is where a field the contract does not
-have, or a value it forbids, fails. ``_dump`` is still here for views that want the generated
-models' checks at run time; it costs a pydantic round trip per call.
+have, or a value it forbids, fails.
 """
 
 from __future__ import annotations
@@ -16,11 +15,6 @@ from typing import Any
 
 from .sessions import SessionDetail
 from .storage import models
-
-
-def _dump(model: type[Any], fields: dict[str, Any]) -> dict[str, Any]:
-    """Validate ``fields`` as the contract's ``model`` and render it as JSON-ready data."""
-    return model.model_validate(fields).model_dump(mode="json")  # type: ignore[no-any-return]
 
 
 def _session_fields(session: models.ScanSession) -> dict[str, Any]:

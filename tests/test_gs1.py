@@ -10,11 +10,9 @@ from biip.checksums import gs1_standard_check_digit
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scanserve.errors import FieldError
 from scanserve.gs1 import (
     Interpretation,
     InvalidGtin,
-    check_client_fields,
     gtin_from_url,
     interpret,
     is_restricted,
@@ -485,104 +483,6 @@ def test_gtin_from_url(url: str, gtin: str) -> None:
     assert gtin_from_url(url) == gtin
 
 
-# --- check_client_fields ------------------------------------------------------------
-
-EAN = interpret("4006381333931")
-DL = interpret(f"https://id.gs1.org/01/{DEMO}/10/ABC123?17=261231")
-TEXT = interpret("hello")
-
-
-@pytest.mark.parametrize(
-    ("interp", "gtin", "gs1_dl_data", "errors"),
-    [
-        pytest.param(EAN, "", None, [], id="nothing-sent"),
-        pytest.param(EAN, "4006381333931", None, [], id="agreeing-13-digits"),
-        pytest.param(EAN, "04006381333931", {}, [], id="agreeing-14-digits"),
-        pytest.param(
-            EAN,
-            "036000291452",
-            None,
-            [("/gtin", "GTIN 00036000291452 contradicts GTIN 04006381333931 in raw_value")],
-            id="contradicting-gtin",
-        ),
-        pytest.param(
-            EAN,
-            "4006381333932",
-            None,
-            [("/gtin", "not a valid GTIN: invalid GTIN check digit: expected 1, got 2")],
-            id="invalid-gtin",
-        ),
-        pytest.param(TEXT, "4006381333931", None, [], id="manual-gtin-accepted"),
-        pytest.param(
-            TEXT,
-            "12345",
-            None,
-            [("/gtin", "not a valid GTIN: GTIN must have 8, 12, 13 or 14 digits, got 5")],
-            id="manual-gtin-bad-length",
-        ),
-        pytest.param(
-            EAN,
-            "",
-            {"10": "ABC"},
-            [("/gs1_dl_data", "raw_value carries no GS1 Application Identifiers")],
-            id="ai-data-without-gs1-raw",
-        ),
-        pytest.param(
-            DL, DEMO, {"01": DEMO, "10": "ABC123", "17": "261231"}, [], id="agreeing-ai-data"
-        ),
-        pytest.param(DL, "9506000134352", {"01": "9506000134352"}, [], id="ai-01-as-13"),
-        pytest.param(
-            DL,
-            "",
-            {"10": "XYZ"},
-            [("/gs1_dl_data/10", "AI (10) is 'ABC123' in raw_value, not 'XYZ'")],
-            id="contradicting-ai-10",
-        ),
-        pytest.param(
-            DL,
-            "",
-            {"10": "ABC123", "21": "S1", "17": "261230"},
-            [
-                ("/gs1_dl_data/21", "AI (21) is not in raw_value"),
-                ("/gs1_dl_data/17", "AI (17) is '261231' in raw_value, not '261230'"),
-            ],
-            id="missing-and-contradicting",
-        ),
-        pytest.param(
-            DL,
-            "",
-            {"a/b~c": "1"},
-            [("/gs1_dl_data/a~1b~0c", "AI (a/b~c) is not in raw_value")],
-            id="pointer-escaping",
-        ),
-        pytest.param(
-            DL,
-            "",
-            {"17": 261231},
-            [("/gs1_dl_data/17", "AI (17) is '261231' in raw_value, not 261231")],
-            id="non-string-value",
-        ),
-        pytest.param(
-            DL,
-            "036000291452",
-            {"01": "036000291452"},
-            [
-                ("/gtin", f"GTIN 00036000291452 contradicts GTIN {DEMO} in raw_value"),
-                ("/gs1_dl_data/01", f"AI (01) is '{DEMO}' in raw_value, not '036000291452'"),
-            ],
-            id="both-contradict",
-        ),
-    ],
-)
-def test_check_client_fields(
-    interp: Interpretation,
-    gtin: str,
-    gs1_dl_data: dict[str, object] | None,
-    errors: list[tuple[str, str]],
-) -> None:
-    assert check_client_fields(interp, gtin, gs1_dl_data) == [FieldError(*e) for e in errors]
-
-
 # --- invariants over arbitrary input ------------------------------------------------
 
 _ALPHABET = st.sampled_from(list("0123456789()]/:?=&%.-ABCdeQEhtps \x1d"))
@@ -608,4 +508,3 @@ def test_interpret_never_raises_and_keeps_its_invariants(raw: str) -> None:
         assert result.gtin
     assert (result.ai_data is not None) == (result.kind in ("digital_link", "element_string"))
     assert (result.url is not None) == (result.kind in ("digital_link", "url"))
-    assert check_client_fields(result, result.gtin, result.ai_data) == []

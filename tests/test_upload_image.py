@@ -228,8 +228,9 @@ def test_client_decoded_value_is_used_and_image_kept(
     # the type came from the bytes: a JPEG, whatever the name and declared type said
     assert body["uploaded_image_key"].endswith(".jpg")
     assert scanserve_app.services.objects.get(body["uploaded_image_key"]) == data
-    # a client GTIN that contradicts its raw_value: 422, as in createCapture
-    bad = upload(
+    # a client GTIN that contradicts its raw_value is a hint the server's reading overrides,
+    # as in createCapture; an invalid one alone is ignored, never a 422
+    other = upload(
         scanserve_client,
         api_key,
         session_id,
@@ -237,7 +238,19 @@ def test_client_decoded_value_is_used_and_image_kept(
         raw_value="4006381333931",
         gtin="09506000134352",
     )
-    _problem(bad, 422, "validation_error")
+    assert other.status_code == 201, other.text
+    assert other.json()["gtin"] == "04006381333931"
+    hint = upload(scanserve_client, api_key, session_id, data, gtin="not-a-gtin")
+    assert hint.status_code == 201, hint.text
+    assert hint.json()["gtin"] == ""
+    # a raw_value that cannot be read: the capture is created and fails in the pipeline
+    unreadable = upload(scanserve_client, api_key, session_id, data, raw_value="4006381333932")
+    assert unreadable.status_code == 201, unreadable.text
+    failed = scanserve_client.get(
+        f"{BASE}/captures/{unreadable.json()['id']}", headers=api_key.headers
+    ).json()
+    assert failed["status"] == "FAILED"
+    assert "check digit" in failed["error_message"]
 
 
 def test_bad_files_are_refused(scanserve_client, scanserve_app, api_key, session_id):
