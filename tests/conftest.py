@@ -1,1 +1,1 @@
-pytest_plugins = ["scanserve.testing", "redis_support"]
+pytest_plugins = ["scanserve.testing", "redis_support", "postgres_support"]

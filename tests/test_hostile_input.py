@@ -6,11 +6,9 @@ refuses NUL characters outright), and everything stored is read back afterwards.
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import peewee
 import pytest
@@ -30,20 +28,7 @@ def database_url(request, tmp_path) -> Iterator[str]:
     if request.param == "sqlite":
         yield ""
         return
-    url = os.environ.get("SCANSERVE_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip("SCANSERVE_TEST_POSTGRES_URL is not set")
-    import psycopg2
-
-    name = f"scanserve_test_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(url)
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-    finally:
-        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    yield request.getfixturevalue("postgres_url")  # tests/postgres_support.py
 
 
 @pytest.fixture

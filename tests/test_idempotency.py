@@ -8,7 +8,6 @@ import os
 import threading
 import uuid
 from datetime import timedelta
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import yaml
@@ -278,22 +277,6 @@ def _replays_across_apps(settings):
 
 def test_answers_survive_a_restart(tmp_path):
     _replays_across_apps(_settings(tmp_path))
-
-
-@pytest.fixture
-def postgres_url():
-    url = os.environ.get("SCANSERVE_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip("SCANSERVE_TEST_POSTGRES_URL is not set")
-    import psycopg2
-
-    name = f"scanserve_test_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(url)
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
-    yield urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-    admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
 
 
 @pytest.mark.postgres

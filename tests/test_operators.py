@@ -9,7 +9,6 @@ import socket
 from datetime import timedelta
 
 import pytest
-from test_postgres import postgres_url  # noqa: F401 - a fixture, used by name
 
 from scanserve import catalog
 from scanserve.app import create_app
@@ -235,7 +234,7 @@ def test_provider_failures_and_retries_are_logged_at_their_level(
 
 
 @pytest.mark.postgres
-def test_the_lookup_cache_on_postgres(postgres_url, tmp_path):  # noqa: F811 - the fixture
+def test_the_lookup_cache_on_postgres(postgres_url, tmp_path):
     settings = Settings(
         data_dir=tmp_path,
         database_url=postgres_url,
@@ -264,7 +263,7 @@ def test_the_lookup_cache_on_postgres(postgres_url, tmp_path):  # noqa: F811 - t
 
 
 @pytest.mark.postgres
-def test_a_command_refuses_an_empty_postgres_database(postgres_url, tmp_path):  # noqa: F811
+def test_a_command_refuses_an_empty_postgres_database(postgres_url, tmp_path):
     from test_cli import run
 
     refused = run(

@@ -3,10 +3,6 @@ database made for the test and dropped after it."""
 
 from __future__ import annotations
 
-import os
-import uuid
-from urllib.parse import urlsplit, urlunsplit
-
 import pytest
 
 from scanserve import catalog
@@ -16,23 +12,6 @@ from scanserve.testing import issue_key
 
 pytestmark = pytest.mark.postgres
 BASE = "/scanner/api/v1"
-
-
-@pytest.fixture
-def postgres_url():
-    url = os.environ.get("SCANSERVE_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip("SCANSERVE_TEST_POSTGRES_URL is not set")
-    import psycopg2
-
-    name = f"scanserve_test_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(url)
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
-    parts = urlsplit(url)
-    yield urlunsplit(parts._replace(path=f"/{name}"))
-    admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
 
 
 def test_sessions_and_captures_on_postgres(postgres_url, tmp_path):

@@ -15,7 +15,6 @@ from extraction_support import (
     submit,
     text_image,
 )
-from test_postgres import postgres_url  # noqa: F401 - the fixture
 from test_proposals import ProposingExtractor
 
 from scanserve.app import create_app
@@ -26,7 +25,7 @@ from scanserve.testing import issue_key
 pytestmark = pytest.mark.postgres
 
 
-def test_extraction_review_and_apply_on_postgres(postgres_url, tmp_path):  # noqa: F811
+def test_extraction_review_and_apply_on_postgres(postgres_url, tmp_path):
     settings = Settings(
         data_dir=tmp_path,
         database_url=postgres_url,

@@ -1,0 +1,31 @@
+"""PostgreSQL for the tests that need it: a scratch database on the server named by the
+environment, created for one test and dropped after it (the test is skipped without it)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+POSTGRES_ENV = "SCANSERVE_TEST_POSTGRES_URL"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    url = os.environ.get(POSTGRES_ENV)
+    if not url:
+        pytest.skip(f"{POSTGRES_ENV} is not set")
+    import psycopg2
+
+    name = f"scanserve_test_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(url)
+    admin.autocommit = True
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+    finally:
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
