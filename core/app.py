@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable
 from contextlib import asynccontextmanager
 from importlib.resources import files
 from typing import Any
-from urllib.parse import urlsplit
 
 import peewee
 import yaml
@@ -41,6 +40,7 @@ from .gateway import (
     MostSpecificPath,
     RateHeadersMiddleware,
     RouteTable,
+    path_pattern,
 )
 from .idempotency import IdempotencyMiddleware
 from .ids import accepting_uuid_ids
@@ -194,14 +194,12 @@ class PathMethods:
     paths matched before templated ones."""
 
     def __init__(self, spec: dict[str, Any]):
-        base_path = urlsplit(spec["servers"][0]["url"]).path.rstrip("/")  # as Connexion mounts it
         self.table: list[tuple[tuple[int, ...], re.Pattern[str], frozenset[str]]] = []
         for template, item in spec["paths"].items():
             methods = {method.upper() for method in item if method in METHODS}
             if "GET" in methods:
                 methods.add("HEAD")  # routes answer HEAD wherever they answer GET
-            literals = re.split(r"\{[^/{}]+\}", base_path + template)
-            pattern = re.compile("[^/]+".join(map(re.escape, literals)))
+            pattern = re.compile(path_pattern(spec, template))
             specificity = tuple(int("{" in segment) for segment in template.split("/"))
             self.table.append((specificity, pattern, frozenset(methods)))
         self.table.sort(key=lambda row: row[0])

@@ -168,6 +168,14 @@ class Route:
     public_read: bool = False
 
 
+def path_pattern(spec: Mapping[str, Any], template: str) -> str:
+    """The regular expression of a contract path ``template`` under the spec's base path, as
+    Connexion mounts it: each ``{parameter}`` fits one path segment."""
+    base_path = urlsplit(spec["servers"][0]["url"]).path.rstrip("/")
+    literals = re.split(r"\{[^/{}]+\}", base_path + template)
+    return "[^/]+".join(map(re.escape, literals))
+
+
 class RouteTable:
     """Request method and path to the contract's :class:`Route`, for the checks that must
     come before the body is read (which body limit applies, which media types)."""
@@ -177,11 +185,9 @@ class RouteTable:
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> RouteTable:
-        base_path = urlsplit(spec["servers"][0]["url"]).path.rstrip("/")
         routes = []
         for template, item in spec["paths"].items():
-            literals = re.split(r"\{[^/{}]+\}", base_path + template)
-            pattern = "[^/]+".join(map(re.escape, literals))
+            pattern = path_pattern(spec, template)
             for method, op in item.items():
                 if isinstance(op, dict) and "operationId" in op:
                     content = op.get("requestBody", {}).get("content", {})
