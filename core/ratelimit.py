@@ -1,8 +1,10 @@
-"""Per-credential rate limits with the ``limits`` library (fixed windows of a minute and a
-day), and the headers every response carries.
+"""Per-credential rate limits (fixed windows of a minute and a day), and the headers every
+response carries.
 
-``limits`` gives us atomic counters on memory or Redis storage, so several server processes
-can share one budget by pointing ``SCANSERVE_RATE_LIMIT_STORAGE_URL`` at Redis.
+Several server processes share one budget by pointing ``SCANSERVE_RATE_LIMIT_STORAGE_URL`` at
+Redis: there one Lua script counts both windows and reads back what the headers need, one
+round trip per request (:class:`_RedisWindows`). ``memory://`` (one process) and any other
+storage the ``limits`` library knows are counted by ``limits``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerMinute
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
+_REDIS_SCHEMES = ("redis://", "rediss://", "redis+unix://")
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -27,12 +31,16 @@ class Verdict:
 
 class RateLimiter:
     def __init__(self, storage_url: str):
+        self._redis: _RedisWindows | None = None
+        if storage_url.startswith(_REDIS_SCHEMES):
+            self._redis = _RedisWindows(storage_url)  # all of the Redis path is there
+            return
         storage = storage_from_string(storage_url)
         self._limiter = FixedWindowRateLimiter(storage)
         # limits' memory storage increments under a lock but reads the count back after
         # releasing it, so two threads can both see the later count; one lock around our
-        # increments makes each hit's answer its own. Redis increments atomically (a Lua
-        # script) and needs none: the lock would not reach other processes anyway.
+        # increments makes each hit's answer its own. Shared storages increment atomically
+        # and need none: the lock would not reach other processes anyway.
         self._lock: threading.Lock | contextlib.nullcontext[None] = (
             threading.Lock() if isinstance(storage, MemoryStorage) else contextlib.nullcontext()
         )
@@ -49,6 +57,8 @@ class RateLimiter:
         Redis, across processes. A request refused by the minute window does not count
         against the day; one refused by the day window has used a minute slot.
         """
+        if self._redis is not None:
+            return _verdict(*self._redis.hit(rate_key, ((per_minute, 60), (per_day, 86_400))))
         windows = self._windows(per_minute, per_day)
         allowed = True
         with self._lock:
@@ -61,25 +71,98 @@ class RateLimiter:
     def _verdict(
         self, windows: list[tuple[RateLimitItem, int]], rate_key: str, allowed: bool
     ) -> Verdict:
+        stats = [(self._limiter.get_window_stats(item, rate_key), item, w) for item, w in windows]
+        return _verdict(allowed, [(i.amount, w, s.remaining, s.reset_time) for s, i, w in stats])
+
+
+# One window's figures for the headers: (amount, seconds, remaining, reset at (Unix time)).
+WindowFigures = tuple[int, int, int, float]
+
+
+def _verdict(allowed: bool, windows: list[WindowFigures]) -> Verdict:
+    now = time.time()
+    # The most restrictive window is the one with the fewest requests left; among
+    # exhausted windows, the one that stays closed longest.
+    amount, _, remaining, reset_time = min(windows, key=lambda w: (w[2], -w[3]))
+    reset_in = max(0, math.ceil(reset_time - now))
+    headers = {
+        "RateLimit-Policy": ", ".join(f"{a};w={w}" for a, w, _, _ in windows),
+        "RateLimit-Limit": str(amount),
+        "RateLimit-Remaining": str(max(0, remaining)),
+        "RateLimit-Reset": str(reset_in),
+        "X-RateLimit-Limit": str(amount),
+        "X-RateLimit-Remaining": str(max(0, remaining)),
+        "X-RateLimit-Reset": str(math.ceil(reset_time)),
+    }
+    retry_after = 0
+    if not allowed:
+        retry_after = max([1] + [math.ceil(r - now) for _, _, left, r in windows if left <= 0])
+        headers["Retry-After"] = str(retry_after)
+    return Verdict(allowed=allowed, headers=headers, retry_after=retry_after)
+
+
+# KEYS[i] counts window i; ARGV[2i-1] and ARGV[2i] are its limit and its length in ms.
+# Windows are counted in order up to the first the hit exceeds (the later ones are only
+# read); a window opens at its first hit. Returns {allowed, count_1, ms_left_1, ...}, where
+# ms_left is negative for a window never opened.
+_HIT_SCRIPT = """
+local allowed = 1
+local out = {1}
+for i, key in ipairs(KEYS) do
+    local count, left
+    if allowed == 1 then
+        count = redis.call('INCR', key)
+        left = redis.call('PTTL', key)
+        if left < 0 then
+            left = tonumber(ARGV[2 * i])
+            redis.call('PEXPIRE', key, left)
+        end
+        if count > tonumber(ARGV[2 * i - 1]) then
+            allowed = 0
+        end
+    else
+        count = tonumber(redis.call('GET', key) or '0')
+        left = redis.call('PTTL', key)
+    end
+    out[2 * i] = count
+    out[2 * i + 1] = left
+end
+out[1] = allowed
+return out
+"""
+
+_GRANULARITY = {60: "minute", 86_400: "day"}
+
+
+class _RedisWindows:
+    """Both windows of a hit in one round trip: a Lua script, run with EVALSHA (redis-py's
+    registered script loads it again when the server answers NOSCRIPT, after a restart or
+    a SCRIPT FLUSH). Redis runs a script atomically, so of N concurrent hits in any number
+    of processes exactly the budget is admitted, and each hit's figures are its own.
+
+    The counters are the keys ``limits`` used for these windows (``LIMITS:LIMITER/<rate
+    key>/<amount>/1/<minute|day>``, a changed limit opening a new window), so servers of the
+    previous release and this one count in the same budget during a rolling upgrade."""
+
+    def __init__(self, url: str):
+        import redis
+
+        if url.startswith("redis+unix://"):  # limits' spelling of redis-py's unix://
+            url = "unix://" + url.removeprefix("redis+unix://")
+        self._client = redis.Redis.from_url(url)
+        self._script = self._client.register_script(_HIT_SCRIPT)
+
+    def hit(
+        self, rate_key: str, limits: tuple[tuple[int, int], ...]
+    ) -> tuple[bool, list[WindowFigures]]:
+        """Count a hit in each window, in order, stopping at the first that it exceeds;
+        whether all admitted it, and each window's figures after it."""
+        keys = [f"LIMITS:LIMITER/{rate_key}/{a}/1/{_GRANULARITY[s]}" for a, s in limits]
+        args = [v for amount, seconds in limits for v in (amount, seconds * 1000)]
+        answer = self._script(keys, args)
         now = time.time()
-        stats = [(item, self._limiter.get_window_stats(item, rate_key)) for item, _ in windows]
-        # The most restrictive window is the one with the fewest requests left; among
-        # exhausted windows, the one that stays closed longest.
-        item, stat = min(stats, key=lambda s: (s[1].remaining, -s[1].reset_time))
-        reset_in = max(0, math.ceil(stat.reset_time - now))
-        headers = {
-            "RateLimit-Policy": ", ".join(f"{i.amount};w={w}" for i, w in windows),
-            "RateLimit-Limit": str(item.amount),
-            "RateLimit-Remaining": str(max(0, stat.remaining)),
-            "RateLimit-Reset": str(reset_in),
-            "X-RateLimit-Limit": str(item.amount),
-            "X-RateLimit-Remaining": str(max(0, stat.remaining)),
-            "X-RateLimit-Reset": str(math.ceil(stat.reset_time)),
-        }
-        retry_after = 0
-        if not allowed:
-            retry_after = max(
-                [1] + [math.ceil(s.reset_time - now) for _, s in stats if s.remaining <= 0]
-            )
-            headers["Retry-After"] = str(retry_after)
-        return Verdict(allowed=allowed, headers=headers, retry_after=retry_after)
+        figures: list[WindowFigures] = []
+        for i, (amount, seconds) in enumerate(limits):
+            count, left = answer[2 * i + 1], answer[2 * i + 2]
+            figures.append((amount, seconds, max(0, amount - count), now + max(0, left) / 1000))
+        return bool(answer[0]), figures

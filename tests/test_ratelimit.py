@@ -61,6 +61,77 @@ def test_anonymous_calls_are_limited_per_client(scanserve_client):
     assert response.headers["ratelimit-policy"] == "60;w=60, 5000;w=86400"
 
 
+def _storage(request: pytest.FixtureRequest) -> str:
+    if request.param == "memory://":
+        return "memory://"
+    url = os.environ.get("SCANSERVE_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("SCANSERVE_TEST_REDIS_URL is not set")
+    return url
+
+
+@pytest.fixture(params=["memory://", pytest.param("redis", marks=pytest.mark.redis)])
+def storage_url(request: pytest.FixtureRequest) -> str:
+    return _storage(request)
+
+
+def test_both_storages_answer_the_same_figures(storage_url):
+    limiter = RateLimiter(storage_url)
+    identity = f"test:{uuid.uuid4()}"
+    for remaining in ("2", "1", "0"):
+        verdict = limiter.hit(identity, 50, 3)
+        assert verdict.allowed
+        assert verdict.headers["RateLimit-Policy"] == "50;w=60, 3;w=86400"
+        assert verdict.headers["RateLimit-Limit"] == "3"  # the day window is the tighter one
+        assert verdict.headers["RateLimit-Remaining"] == remaining
+        assert 86_000 < int(verdict.headers["RateLimit-Reset"]) <= 86_400
+        reset_at = int(verdict.headers["X-RateLimit-Reset"])
+        assert time.time() + 86_000 < reset_at <= time.time() + 86_401
+    refused = limiter.hit(identity, 50, 3)  # refused by the day: it used a minute slot
+    assert not refused.allowed and refused.retry_after > 60
+    assert refused.headers["Retry-After"] == str(refused.retry_after)
+    assert refused.headers["RateLimit-Remaining"] == "0"
+
+    other = f"test:{uuid.uuid4()}"
+    assert limiter.hit(other, 1, 10).allowed
+    refused = limiter.hit(other, 1, 10)  # refused by the minute: the day does not count it
+    assert not refused.allowed and 1 <= refused.retry_after <= 60
+    assert refused.headers["RateLimit-Limit"] == "1"
+    # a changed minute limit opens a new window; the day has counted two hits, not three
+    verdict = limiter.hit(other, 100, 10)
+    assert verdict.allowed
+    assert verdict.headers["RateLimit-Limit"] == "10"
+    assert verdict.headers["RateLimit-Remaining"] == "8"
+
+
+@pytest.mark.redis
+def test_redis_hit_is_one_round_trip_and_survives_a_script_flush(monkeypatch):
+    url = os.environ.get("SCANSERVE_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("SCANSERVE_TEST_REDIS_URL is not set")
+    limiter = RateLimiter(url)
+    identity = f"test:{uuid.uuid4()}"
+    limiter.hit(identity, 10, 1000)  # the server learns the script (if it did not know it)
+    import redis
+
+    commands: list[object] = []
+    original = redis.Redis.execute_command
+
+    def counting(self, *args, **options):  # type: ignore[no-untyped-def]
+        commands.append(args[0])
+        return original(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counting)
+    verdict = limiter.hit(identity, 10, 1000)
+    assert commands == ["EVALSHA"]
+    assert verdict.headers["RateLimit-Remaining"] == "8"
+
+    redis.Redis.from_url(url).script_flush()  # a restarted server has forgotten the script
+    commands.clear()
+    assert limiter.hit(identity, 10, 1000).headers["RateLimit-Remaining"] == "7"
+    assert commands == ["EVALSHA", "SCRIPT LOAD", "EVALSHA"]
+
+
 @pytest.mark.redis
 def test_redis_storage_shares_one_budget_between_processes():
     url = os.environ.get("SCANSERVE_TEST_REDIS_URL")
