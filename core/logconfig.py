@@ -93,6 +93,11 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False)
 
 
+def _huey_level(level: str) -> str:
+    """The configured level, except that INFO is WARNING (see :func:`logging_config`)."""
+    return "WARNING" if level.upper() == "INFO" else level
+
+
 def logging_config(fmt: LogFormat = "text", level: str = "INFO") -> dict[str, Any]:
     """A ``logging.config.dictConfig`` dictionary (also given to uvicorn as ``log_config``)."""
     formatter = (
@@ -117,6 +122,12 @@ def logging_config(fmt: LogFormat = "text", level: str = "INFO") -> dict[str, An
             "uvicorn.access": routed,
             # one line per table at INFO; scanserve.migrate already names each migration
             "peewee_migrate": {"level": "WARNING"},
+            # Huey logs two lines per task at INFO ("Executing <task id>", "... executed in"),
+            # which name no capture: at hundreds of captures a second they cost the worker
+            # more than they tell (DEBUG shows them). Failures are WARNING and ERROR; the
+            # consumer's own lines (start, stop, periodic tasks) stay at the configured level.
+            "huey": {"level": _huey_level(level)},
+            "huey.consumer": {"level": level},
         },
         "root": {"handlers": ["default"], "level": level},
     }

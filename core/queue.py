@@ -49,9 +49,33 @@ def _make_huey(services: Services, suffix: str = "") -> Huey:
     if settings.queue == "immediate":
         return MemoryHuey(name, immediate=True, results=False)
     if settings.queue == "redis":
-        return RedisHuey(name, url=settings.redis_url, results=False)
+        return _RedisQueue(name, url=settings.redis_url, results=False)
     path = private_file(settings.data_dir / "queue.db")
     return SqliteHuey(name, filename=str(path), results=False, storage_class=_QueueStorage)
+
+
+class _RedisQueue(RedisHuey):
+    """Huey on Redis without revocation: before each task Huey reads the task's revocation
+    flags (HMGET) and after it deletes the task's own (HDEL), two of the three round trips a
+    capture made to Redis, for a feature scanserve never uses. Nothing revokes a queued task:
+    the capture row is the truth, and a message for a capture already claimed or done finds
+    it so and does nothing (``scanserve.pipeline``). Revoking raises, so it cannot silently
+    do nothing."""
+
+    _REVOKE_PREFIX = "r:"  # Huey's Task.revoke_id
+
+    def is_revoked(self, task: Any, timestamp: Any = None, peek: bool = True) -> bool:
+        return False
+
+    def delete(self, key: str) -> Any:
+        if key.startswith(self._REVOKE_PREFIX):
+            return False  # the flag cleared after every task: never set here
+        return super().delete(key)
+
+    def revoke(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("scanserve's Redis queue does not revoke tasks")
+
+    revoke_all = revoke_by_id = revoke
 
 
 class _QueueStorage(SqliteStorage):

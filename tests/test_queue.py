@@ -477,6 +477,54 @@ def test_redis_queue_with_an_in_process_consumer(tmp_path: Path, redis_url: str)
     assert not any(t.is_alive() for t in threads)
 
 
+def test_a_redis_worker_fetches_a_capture_in_one_round_trip(
+    tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The BRPOP that fetched the task is all a worker thread asks Redis for a capture: Huey's
+    revocation flags (a read before each task, a delete after it) are not kept."""
+    import redis
+
+    queue_name = unique_queue_name()
+    services = services_for(tmp_path, queue="redis", redis_url=redis_url, queue_name=queue_name)
+    consumer = None
+    asked: list[tuple[str, str]] = []  # (thread, command)
+    original = redis.Redis.execute_command
+
+    def recording(self: Any, *args: Any, **options: Any) -> Any:
+        asked.append((threading.current_thread().name, str(args[0])))
+        return original(self, *args, **options)
+
+    try:
+        import_demo_catalog()
+        captures = [new_capture() for _ in range(3)]
+        for capture in captures:
+            services.queue.enqueue_capture(capture.short_id)
+        monkeypatch.setattr(redis.Redis, "execute_command", recording)
+        consumer = services.queue.consumer(workers=1)
+        consumer.start()
+        wait_for(
+            lambda: all(row(c).status == COMPLETED for c in captures), 10, "the Redis consumer"
+        )
+        worker = consumer.worker_threads[0][1].name
+        assert {command for thread, command in asked if thread == worker} == {"BRPOP"}
+        with pytest.raises(NotImplementedError):  # nothing can revoke a task unheard
+            services.queue.huey.revoke_by_id("any")
+    finally:
+        if consumer is not None:
+            consumer.stop(graceful=True)
+        delete_queue_keys(redis_url, queue_name)
+        services.db.close()
+
+
+def test_huey_says_nothing_per_task_at_info() -> None:
+    from scanserve.logconfig import logging_config
+
+    loggers = logging_config("text", "INFO")["loggers"]
+    assert loggers["huey"]["level"] == "WARNING"  # "Executing ...", "... executed in"
+    assert loggers["huey.consumer"]["level"] == "INFO"  # start, stop, periodic tasks
+    assert logging_config("text", "DEBUG")["loggers"]["huey"]["level"] == "DEBUG"
+
+
 # -- `scanserve serve`: the embedded consumer in the real server ----------------------------
 
 
