@@ -485,7 +485,7 @@ def sessions_expire() -> None:
     "--workers",
     type=click.IntRange(min=1),
     default=None,
-    help="Worker threads (default: settings).",
+    help="Main-lane threads (default: SCANSERVE_WORKER_PROCESS_THREADS, 8).",
 )
 @_log_format_option
 def worker(workers: int | None, log_format: str | None) -> None:

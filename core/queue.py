@@ -257,8 +257,9 @@ class Queue:
         self.sweep()
         slow = self.consumer(slow=True)
         slow.start()
+        threads = workers or self.services.settings.worker_process_threads
         try:
-            self.consumer(workers, handle_signals=True).run()
+            self.consumer(threads, handle_signals=True).run()
         finally:
             slow.stop(graceful=True)
 

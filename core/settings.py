@@ -144,6 +144,11 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     queue_name: str = "scanserve"
     worker_threads: int = Field(default=2, ge=1)
+    # Main-lane threads of each `scanserve worker` process (its --workers overrides). More
+    # than the embedded consumer's: a worker thread spends most of a capture waiting on
+    # Redis and on its database commits (PostgreSQL: an fsync each), which the GIL does not
+    # hold up; each thread keeps one database connection.
+    worker_process_threads: int = Field(default=8, ge=1)
     # Threads of the slow lane: captures that follow a URL (scanserve.queue, enqueue_capture).
     slow_worker_threads: int = Field(default=2, ge=1)
     capture_stale_seconds: int = Field(default=300, ge=1)

@@ -516,6 +516,28 @@ def test_a_redis_worker_fetches_a_capture_in_one_round_trip(
         services.db.close()
 
 
+@pytest.mark.parametrize(("option", "threads"), [(None, 8), (3, 3)])
+def test_a_worker_process_runs_more_main_lane_threads_than_the_embedded_consumer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, option: int | None, threads: int
+) -> None:
+    services = services_for(tmp_path, queue="embedded")  # worker_threads: 2
+    started: list[tuple[int | None, bool]] = []
+
+    class Idle:
+        def start(self) -> None: ...
+        def run(self) -> None: ...
+        def stop(self, graceful: bool) -> None: ...
+
+    def consumer(workers: int | None = None, *, handle_signals: bool = False, slow: bool = False):  # type: ignore[no-untyped-def]
+        started.append((workers, slow))
+        return Idle()
+
+    monkeypatch.setattr(services.queue, "consumer", consumer)
+    services.queue.run_worker(option)  # what `scanserve worker [--workers N]` runs
+    assert started == [(None, True), (threads, False)]
+    services.db.close()
+
+
 def test_huey_says_nothing_per_task_at_info() -> None:
     from scanserve.logconfig import logging_config
 
