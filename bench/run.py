@@ -13,11 +13,11 @@ it is installed (``apt-get install wrk``), else from a Python client, which the 
    (10, 100, 1,000 captures) with its SQL statement count.
 2. POST /captures on the embedded default (SQLite, queue consumer threads in the server):
    accepted/s and completed/s under load; accepted -> COMPLETED latency at 100 captures/s.
-3. ``scanserve worker`` on Redis: captures/s for 1 and 2 worker processes
-   (needs SCANSERVE_BENCH_REDIS_URL or SCANSERVE_TEST_REDIS_URL).
+3. ``scanserve worker`` on Redis: captures/s for 1, 2 and 4 worker processes, and their CPU
+   per capture (needs SCANSERVE_BENCH_REDIS_URL or SCANSERVE_TEST_REDIS_URL).
 4. ``scanserve serve --workers N`` for N = 1, 2, 4 (rate limits shared in Redis).
 5. Server RSS under load, and across two soaks.
-6. PostgreSQL: 1 and 2 again on a scratch database created on the server named by
+6. PostgreSQL: 1, 2 and 3 again on a scratch database created on the server named by
    SCANSERVE_BENCH_POSTGRES_URL (or SCANSERVE_TEST_POSTGRES_URL), dropped afterwards.
 7. create_app start-up and GS1 interpretation throughput.
 """
@@ -413,14 +413,37 @@ async def _paced(server: Server, key: str, sid: str, rate: float, n: int) -> Non
             assert r.status_code == 201, r.text
 
 
+async def _posted(server: Server, key: str, sid: str, n: int, concurrency: int) -> None:
+    body = _capture_body(sid)
+    left = iter(range(n))
+    async with httpx.AsyncClient(
+        headers={"X-API-Key": key, "Content-Type": "application/json"}, timeout=30
+    ) as client:
+
+        async def post() -> None:
+            for _ in left:
+                r = await client.post(f"{server.base}/captures", content=body)
+                assert r.status_code == 201, r.text
+
+        await asyncio.gather(*(post() for _ in range(concurrency)))
+
+
 def open_db(fx: Fixture) -> None:
     from scanserve.storage.database import open_database
 
     open_database(fx.settings.effective_database_url)
 
 
-def redis_workers(fx: Fixture, opts: Options, redis_url: str | None) -> None:
-    print("\n## scanserve worker on Redis (captures queued first, then the workers started)")
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def redis_workers(
+    fx: Fixture, opts: Options, redis_url: str | None, label: str = "SQLite"
+) -> None:
+    print(f"\n## scanserve worker on Redis ({label}; captures queued first, then the workers)")
     if not redis_url:
         print("  skipped: set SCANSERVE_BENCH_REDIS_URL (or SCANSERVE_TEST_REDIS_URL)")
         return
@@ -430,15 +453,22 @@ def redis_workers(fx: Fixture, opts: Options, redis_url: str | None) -> None:
     env = {**fx.env, "SCANSERVE_QUEUE": "redis", "SCANSERVE_REDIS_URL": redis_url}
     env["SCANSERVE_QUEUE_NAME"] = queue_name
     n = 600 if opts.quick else 2000
+    threads = fx.settings.worker_process_threads
     try:
-        for processes in (1, 2):
+        for processes in (1, 2, 4):
             with serving(env) as server:
                 sid = _new_session(server, fx.key)
-                asyncio.run(_paced(server, fx.key, sid, rate=10_000, n=n))
+                # 16 at a time: hundreds of connections at once made the server drop some
+                asyncio.run(_posted(server, fx.key, sid, n=n, concurrency=16))
             open_db(fx)
             workers = [Server(env, "worker") for _ in range(processes)]
             try:
+                # worker CPU from the first capture done to the last: start-up is not per capture
+                while all(p is None for _, p, _ in _captures_since(sid)):
+                    time.sleep(0.05)
+                cpu_before = [cpu_seconds(w.proc.pid) for w in workers]
                 rows = _wait_terminal(sid, timeout=600)
+                cpu = sum(cpu_seconds(w.proc.pid) for w in workers) - sum(cpu_before)
             finally:
                 for w in workers:
                     w.stop()
@@ -446,8 +476,9 @@ def redis_workers(fx: Fixture, opts: Options, redis_url: str | None) -> None:
             # from the first capture done to the last: worker start-up is not throughput
             rate = (len(done) - 1) / (done[-1] - done[0]) if len(done) > 1 else 0
             print(
-                f"  {processes} worker process(es) x {fx.settings.worker_threads} threads: "
-                f"{rate:,.0f} captures/s ({len(done)} of {n} done)"
+                f"  {processes} worker process(es) x {threads} threads: "
+                f"{rate:,.0f} captures/s ({len(done)} of {n} done), "
+                f"worker CPU {cpu / max(1, len(done) - 1) * 1000:.2f} ms per capture"
                 + ("   (target >= 300 per process)" if processes == 1 else "")
             )
     finally:
@@ -626,6 +657,7 @@ def main() -> None:
                 pg = seed(tmp / "pg", url)
                 request_path(pg, opts, "PostgreSQL")
                 ingestion(pg, opts, "PostgreSQL")
+                redis_workers(pg, opts, redis_url, "PostgreSQL")
     if "misc" in only:
         startup_and_gs1(tmp)
 
