@@ -27,6 +27,7 @@ from .keys import hash_secret, parse_key
 from .settings import Settings
 from .storage import models
 from .storage.fields import utcnow
+from .storage.prepared import Prepared
 
 if TYPE_CHECKING:
     from .oidc import JwtVerifier, VerifiedJwt
@@ -105,38 +106,62 @@ def authenticate(
     return anonymous(client_host, settings)
 
 
+def _key_lookup(by: str) -> Prepared:
+    """An API key's row by ``key_hash`` or ``id``: every request whose key is not in the
+    auth cache asks, so a prepared query (no model query built, no model hydrated)."""
+    k = models.ApiKey
+    return Prepared(
+        lambda ph: k.select(
+            k.id,
+            k.short_id,
+            k.organization.alias("organization_id"),
+            k.kind,
+            k.key_hash,
+            k.is_active,
+            k.expires_at,
+            k.last_used,
+            k.rate_limit_per_minute,
+            k.rate_limit_per_day,
+        ).where(k.id == ph("id", as_int=True) if by == "id" else k.key_hash == ph("key_hash"))
+    )
+
+
+_KEY_BY_HASH, _KEY_BY_ID = _key_lookup("key_hash"), _key_lookup("id")
+
+
 def _by_api_key(raw: str, settings: Settings, now: datetime) -> Principal:
     parsed = parse_key(raw)
     if parsed is None:  # shape or checksum wrong: no database lookup
         raise Unauthorized("The API key is malformed.")
     digest = hash_secret(parsed.raw)
-    key = models.ApiKey.get_or_none(models.ApiKey.key_hash == digest)
-    if key is None or not hmac.compare_digest(key.key_hash, digest):
+    key = _KEY_BY_HASH.first(key_hash=digest)
+    if key is None or not hmac.compare_digest(key["key_hash"], digest):
         raise Unauthorized("The API key is not recognised.")
-    if not key.is_active:
+    if not key["is_active"]:
         raise Unauthorized("The API key has been revoked.")
-    if not _alive(True, key.expires_at, now):
+    if not _alive(True, key["expires_at"], now):
         raise Unauthorized("The API key has expired.")
-    if key.last_used is None or now - key.last_used > _LAST_USED_GRANULARITY:
-        models.ApiKey.update(last_used=now).where(models.ApiKey.id == key.id).execute()
+    if key["last_used"] is None or now - key["last_used"] > _LAST_USED_GRANULARITY:
+        models.ApiKey.update(last_used=now).where(models.ApiKey.id == key["id"]).execute()
     return _key_principal("api_key", key, settings)
 
 
-def _key_principal(via: Via, key: models.ApiKey, settings: Settings) -> Principal:
+def _key_principal(via: Via, key: dict[str, Any], settings: Settings) -> Principal:
+    """From an API key's row as :func:`_key_lookup` selects it."""
     default_minute = (
         settings.publishable_rate_limit_per_minute
-        if key.kind == "cpk"
+        if key["kind"] == "cpk"
         else settings.rate_limit_per_minute
     )
     return Principal(
         via=via,
-        org_ids=frozenset({key.organization_id}),
-        default_org_id=key.organization_id,
-        rate_key=f"key:{key.short_id}",
-        per_minute=key.rate_limit_per_minute or default_minute,
-        per_day=key.rate_limit_per_day or settings.rate_limit_per_day,
-        source=("api_key", key.id),
-        expires_at=key.expires_at,
+        org_ids=frozenset({key["organization_id"]}),
+        default_org_id=key["organization_id"],
+        rate_key=f"key:{key['short_id']}",
+        per_minute=key["rate_limit_per_minute"] or default_minute,
+        per_day=key["rate_limit_per_day"] or settings.rate_limit_per_day,
+        source=("api_key", key["id"]),
+        expires_at=key["expires_at"],
     )
 
 
@@ -233,8 +258,8 @@ def _by_cookie(cookie: str, settings: Settings, now: datetime) -> Principal:
 
 def _web_session_principal(row: models.WebSession, settings: Settings, now: datetime) -> Principal:
     if row.api_key_id is not None:
-        key = models.ApiKey.get_or_none(models.ApiKey.id == row.api_key_id)
-        if key is None or not _alive(key.is_active, key.expires_at, now):
+        key = _KEY_BY_ID.first(id=row.api_key_id)
+        if key is None or not _alive(key["is_active"], key["expires_at"], now):
             raise Unauthorized("The API key is no longer valid.")
         return _key_principal("cookie", key, settings)
     if row.access_token_id is not None:
