@@ -177,38 +177,62 @@ def _by_bearer(
     raise Unauthorized("The access token is not valid.")
 
 
+def _token_lookup(by: str) -> Prepared:
+    """An access token's row by ``token_hash`` or ``id`` (bearer tokens and browser
+    sessions are never cached: every such request asks)."""
+    t = models.AccessToken
+    return Prepared(
+        lambda ph: t.select(
+            t.id,
+            t.user.alias("user_id"),
+            t.organization.alias("organization_id"),
+            t.is_active,
+            t.expires_at,
+            t.last_used,
+            t.scopes,
+        ).where(t.id == ph("id", as_int=True) if by == "id" else t.token_hash == ph("token_hash"))
+    )
+
+
+_TOKEN_BY_HASH, _TOKEN_BY_ID = _token_lookup("token_hash"), _token_lookup("id")
+
+
 def _by_access_token(raw: str, settings: Settings, now: datetime) -> Principal:
     if not tokens.is_well_formed(raw):  # shape or checksum wrong: no database lookup
         raise Unauthorized("The access token is malformed.")
-    row = models.AccessToken.get_or_none(models.AccessToken.token_hash == hash_secret(raw))
+    row = _TOKEN_BY_HASH.first(token_hash=hash_secret(raw))
     if row is None:
         raise Unauthorized("The access token is not recognised.")
     principal = _token_principal("bearer", row, settings, now)
-    if row.last_used is None or now - row.last_used > _LAST_USED_GRANULARITY:
-        models.AccessToken.update(last_used=now).where(models.AccessToken.id == row.id).execute()
+    if row["last_used"] is None or now - row["last_used"] > _LAST_USED_GRANULARITY:
+        models.AccessToken.update(last_used=now).where(
+            models.AccessToken.id == row["id"]
+        ).execute()
     return principal
 
 
 def _token_principal(
-    via: Via, row: models.AccessToken, settings: Settings, now: datetime
+    via: Via, row: dict[str, Any], settings: Settings, now: datetime
 ) -> Principal:
-    if not row.is_active:
+    """From an access token's row as :func:`_token_lookup` selects it."""
+    if not row["is_active"]:
         raise Unauthorized("The access token has been revoked.")
-    if not _alive(True, row.expires_at, now):
+    if not _alive(True, row["expires_at"], now):
         raise Unauthorized("The access token has expired.")
-    base = _user_principal(via, row.user_id, settings)
+    base = _user_principal(via, row["user_id"], settings)
     org_ids, default = base.org_ids, None
-    if row.organization_id is not None:
-        if row.organization_id not in org_ids:
+    org_id = row["organization_id"]
+    if org_id is not None:
+        if org_id not in org_ids:
             raise Unauthorized("The token's user is no longer a member of its organisation.")
-        org_ids, default = frozenset({row.organization_id}), row.organization_id
+        org_ids, default = frozenset({org_id}), org_id
     return replace(
         base,
         org_ids=org_ids,
         default_org_id=default,
-        scopes=tokens.parse_scopes(row.scopes),
-        source=("access_token", row.id),
-        expires_at=row.expires_at,
+        scopes=tokens.parse_scopes(row["scopes"]),
+        source=("access_token", row["id"]),
+        expires_at=row["expires_at"],
     )
 
 
@@ -241,58 +265,78 @@ def _jwt_principal(via: Via, verified: VerifiedJwt, settings: Settings) -> Princ
     )
 
 
+_WEB_SESSION = Prepared(
+    lambda ph: models.WebSession.select(
+        models.WebSession.id,
+        models.WebSession.expires_at,
+        models.WebSession.csrf_hash,
+        models.WebSession.api_key.alias("api_key_id"),
+        models.WebSession.access_token.alias("access_token_id"),
+        models.WebSession.org_short_ids,
+        models.WebSession.subject,
+        models.WebSession.scopes,
+        models.WebSession.user.alias("user_id"),
+    ).where(models.WebSession.session_hash == ph("session_hash"))
+)
+
+
 def _by_cookie(cookie: str, settings: Settings, now: datetime) -> Principal:
-    row = models.WebSession.get_or_none(models.WebSession.session_hash == hash_secret(cookie))
-    if row is None or row.expires_at <= now:
+    row = _WEB_SESSION.first(session_hash=hash_secret(cookie))
+    if row is None or row["expires_at"] <= now:
         raise Unauthorized("The browser session is not valid; sign in again.")
     try:
         principal = _web_session_principal(row, settings, now)
     except Unauthorized:
         # The key or token it was made from is gone: the session ends with it.
-        models.WebSession.delete().where(models.WebSession.id == row.id).execute()
+        models.WebSession.delete().where(models.WebSession.id == row["id"]).execute()
         raise Unauthorized(
             "The browser session ended: the credential it was signed in with is no longer valid."
         ) from None
-    return replace(principal, web_session_id=row.id, csrf_hash=row.csrf_hash)
+    return replace(principal, web_session_id=row["id"], csrf_hash=row["csrf_hash"])
 
 
-def _web_session_principal(row: models.WebSession, settings: Settings, now: datetime) -> Principal:
-    if row.api_key_id is not None:
-        key = _KEY_BY_ID.first(id=row.api_key_id)
+def _web_session_principal(row: dict[str, Any], settings: Settings, now: datetime) -> Principal:
+    """From a browser session's row as ``_WEB_SESSION`` selects it."""
+    if row["api_key_id"] is not None:
+        key = _KEY_BY_ID.first(id=row["api_key_id"])
         if key is None or not _alive(key["is_active"], key["expires_at"], now):
             raise Unauthorized("The API key is no longer valid.")
         return _key_principal("cookie", key, settings)
-    if row.access_token_id is not None:
-        token = models.AccessToken.get_or_none(models.AccessToken.id == row.access_token_id)
+    if row["access_token_id"] is not None:
+        token = _TOKEN_BY_ID.first(id=row["access_token_id"])
         if token is None:
             raise Unauthorized("The access token is no longer valid.")
         return _token_principal("cookie", token, settings, now)
-    if row.org_short_ids is not None:
+    if row["org_short_ids"] is not None:
         from .oidc import VerifiedJwt
 
         verified = VerifiedJwt(
             issuer="",
-            subject=row.subject,
-            org_short_ids=tuple(row.org_short_ids),
-            scopes=frozenset(row.scopes or ()),
-            expires_at=row.expires_at.timestamp(),
+            subject=row["subject"],
+            org_short_ids=tuple(row["org_short_ids"]),
+            scopes=frozenset(row["scopes"] or ()),
+            expires_at=row["expires_at"].timestamp(),
             claims={},
         )
-        return replace(_jwt_principal("cookie", verified, settings), rate_key=f"jwt:{row.subject}")
-    if row.user_id is None:
+        return replace(
+            _jwt_principal("cookie", verified, settings), rate_key=f"jwt:{row['subject']}"
+        )
+    if row["user_id"] is None:
         raise Unauthorized("The browser session names no credential.")
-    return _user_principal("cookie", row.user_id, settings)
+    return _user_principal("cookie", row["user_id"], settings)
+
+
+_MEMBERSHIPS = Prepared(
+    lambda ph: models.Membership.select(models.Membership.organization.alias("org")).where(
+        models.Membership.user == ph("user", as_int=True)
+    )
+)
 
 
 def _user_principal(via: Via, user_id: int, settings: Settings) -> Principal:
     """A user acts for each organisation they are a member of; new objects need the
     request to name one (``organization_short_id``)."""
-    org_ids = frozenset(
-        m.organization_id
-        for m in models.Membership.select(models.Membership.organization).where(
-            models.Membership.user == user_id
-        )
-    )
+    org_ids = frozenset(m["org"] for m in _MEMBERSHIPS.dicts(user=user_id))
     return Principal(
         via=via,
         org_ids=org_ids,
