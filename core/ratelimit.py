@@ -3,20 +3,22 @@ response carries.
 
 Several server processes share one budget by pointing ``SCANSERVE_RATE_LIMIT_STORAGE_URL`` at
 Redis: there one Lua script counts both windows and reads back what the headers need, one
-round trip per request (:class:`_RedisWindows`). ``memory://`` (one process) and any other
-storage the ``limits`` library knows are counted by ``limits``.
+round trip per request (:class:`_RedisWindows`). ``memory://`` (one process) is counted here,
+the same way (:class:`_MemoryWindows`); any other storage the ``limits`` library knows is
+counted by ``limits``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerMinute
-from limits.storage import MemoryStorage, storage_from_string
+from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
 _REDIS_SCHEMES = ("redis://", "rediss://", "redis+unix://")
@@ -31,18 +33,16 @@ class Verdict:
 
 class RateLimiter:
     def __init__(self, storage_url: str):
-        self._redis: _RedisWindows | None = None
-        if storage_url.startswith(_REDIS_SCHEMES):
-            self._redis = _RedisWindows(storage_url)  # all of the Redis path is there
-            return
-        storage = storage_from_string(storage_url)
-        self._limiter = FixedWindowRateLimiter(storage)
-        # limits' memory storage increments under a lock but reads the count back after
-        # releasing it, so two threads can both see the later count; one lock around our
-        # increments makes each hit's answer its own. Shared storages increment atomically
-        # and need none: the lock would not reach other processes anyway.
-        self._lock: threading.Lock | contextlib.nullcontext[None] = (
-            threading.Lock() if isinstance(storage, MemoryStorage) else contextlib.nullcontext()
+        # memory:// is counted here (see _MemoryWindows), Redis by one script (_RedisWindows);
+        # anything else by ``limits``, whose storages increment atomically.
+        self._memory = _MemoryWindows() if storage_url.startswith("memory:") else None
+        self._redis = (
+            _RedisWindows(storage_url) if storage_url.startswith(_REDIS_SCHEMES) else None
+        )
+        self._limiter = (
+            None
+            if self._memory or self._redis
+            else FixedWindowRateLimiter(storage_from_string(storage_url))
         )
 
     @staticmethod
@@ -57,22 +57,27 @@ class RateLimiter:
         Redis, across processes. A request refused by the minute window does not count
         against the day; one refused by the day window has used a minute slot.
         """
+        if self._memory is not None:
+            counted = self._memory.hit(rate_key, ((per_minute, 60), (per_day, 86_400)))
+            return _verdict(*counted)
         if self._redis is not None:
             return _verdict(*self._redis.hit(rate_key, ((per_minute, 60), (per_day, 86_400))))
+        limiter = self._limiter
+        assert limiter is not None
         windows = self._windows(per_minute, per_day)
         allowed = True
-        with self._lock:
-            for item, _ in windows:
-                if not self._limiter.hit(item, rate_key):
-                    allowed = False
-                    break
-        return self._verdict(windows, rate_key, allowed)
-
-    def _verdict(
-        self, windows: list[tuple[RateLimitItem, int]], rate_key: str, allowed: bool
-    ) -> Verdict:
-        stats = [(self._limiter.get_window_stats(item, rate_key), item, w) for item, w in windows]
-        return _verdict(allowed, [(i.amount, w, s.remaining, s.reset_time) for s, i, w in stats])
+        for item, _ in windows:
+            if not limiter.hit(item, rate_key):
+                allowed = False
+                break
+        stats = [limiter.get_window_stats(item, rate_key) for item, _ in windows]
+        return _verdict(
+            allowed,
+            [
+                (item.amount, w, s.remaining, s.reset_time)
+                for (item, w), s in zip(windows, stats, strict=True)
+            ],
+        )
 
 
 # One window's figures for the headers: (amount, seconds, remaining, reset at (Unix time)).
@@ -99,6 +104,56 @@ def _verdict(allowed: bool, windows: list[WindowFigures]) -> Verdict:
         retry_after = max([1] + [math.ceil(r - now) for _, _, left, r in windows if left <= 0])
         headers["Retry-After"] = str(retry_after)
     return Verdict(allowed=allowed, headers=headers, retry_after=retry_after)
+
+
+class _MemoryWindows:
+    """Fixed windows counted in this process, as ``limits``' memory storage counts them (a
+    window opens at its first hit and a changed limit is a new window), without its expiry
+    thread: that storage starts a timer thread whenever the previous one has ended, about
+    every hundredth of a second under load, and the request that starts it waits until the
+    new thread runs. Here ended windows are dropped when met, and all of them by a sweep at
+    most once a minute. One lock makes each hit's count its own."""
+
+    _SWEEP_SECONDS = 60.0
+
+    def __init__(self, clock: Callable[[], float] = time.time):
+        self._clock = clock
+        # (rate key, amount, seconds) -> [count, the window's end]
+        self._windows: dict[tuple[str, int, int], list[Any]] = {}
+        self._lock = threading.Lock()
+        self._next_sweep = clock() + self._SWEEP_SECONDS
+
+    def hit(
+        self, rate_key: str, limits: tuple[tuple[int, int], ...]
+    ) -> tuple[bool, list[WindowFigures]]:
+        """Count a hit in each window, in order, stopping at the first that it exceeds;
+        whether all admitted it, and each window's figures after it."""
+        now = self._clock()
+        allowed = True
+        figures: list[WindowFigures] = []
+        with self._lock:
+            if now >= self._next_sweep:
+                self._sweep(now)
+            for amount, seconds in limits:
+                key = (rate_key, amount, seconds)
+                window = self._windows.get(key)
+                if window is not None and window[1] <= now:
+                    del self._windows[key]
+                    window = None
+                if allowed:
+                    if window is None:
+                        window = self._windows[key] = [0, now + seconds]
+                    window[0] += 1
+                    allowed = window[0] <= amount
+                if window is None:
+                    figures.append((amount, seconds, amount, now))
+                else:
+                    figures.append((amount, seconds, max(0, amount - window[0]), window[1]))
+        return allowed, figures
+
+    def _sweep(self, now: float) -> None:
+        self._windows = {k: w for k, w in self._windows.items() if w[1] > now}
+        self._next_sweep = now + self._SWEEP_SECONDS
 
 
 # KEYS[i] counts window i; ARGV[2i-1] and ARGV[2i] are its limit and its length in ms.
