@@ -83,6 +83,12 @@ def get_row(principal: Principal, short_id: str) -> dict[str, Any]:
     return row
 
 
+def get_row_of(org_id: int, short_id: str) -> dict[str, Any] | None:
+    """Organisation ``org_id``'s capture as its response row (for the pipeline's
+    ``capture_finished``)."""
+    return _GET_ROW.first(orgs=[org_id], short_id=short_id)
+
+
 def create(services: Services, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
     session = (
         visible(models.ScanSession.select(), models.ScanSession, principal)

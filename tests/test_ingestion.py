@@ -3,14 +3,17 @@ message, recovered at once when the embedded queue starts."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any
 
-from scanserve import catalog, sessions
+from scanserve import catalog, pipeline, sessions
 from scanserve.app import create_app
-from scanserve.captures import COMPLETED, ENRICHING, LOOKING_UP, PENDING
+from scanserve.captures import COMPLETED, ENRICHING, LOOKING_UP, PENDING, RESOLVING
+from scanserve.plugins.hookspecs import hookimpl
+from scanserve.services import build_services
 from scanserve.settings import Settings
 from scanserve.storage import models
 from scanserve.storage.fields import utcnow
@@ -107,3 +110,62 @@ def test_a_posted_capture_completes_and_touches_its_session(tmp_path: Path) -> N
             assert after > before
     finally:
         app.services.db.close()
+
+
+class _Moves:
+    """Records each reported move with the thread that reported it."""
+
+    def __init__(self) -> None:
+        self.moves: list[tuple[str, str, str, str]] = []
+
+    @hookimpl
+    def capture_state_changed(self, capture_id: str, old_status: str, new_status: str) -> None:
+        self.moves.append((capture_id, old_status, new_status, threading.current_thread().name))
+
+
+def test_a_catalog_hit_is_written_in_one_transaction(tmp_path: Path) -> None:
+    """Claim, product, steps and final status: one commit, no write outside it; the plugins
+    still hear of every step, in order."""
+    moves = _Moves()
+    services = build_services(
+        Settings(data_dir=tmp_path / "data", queue="immediate", load_entrypoint_plugins=False),
+        extra_plugins=[moves],
+    )
+    try:
+        with as_file(files("scanserve") / "demo" / "demo_catalog.csv") as path:
+            catalog.import_file(path)
+        org = models.Organization.create(name="One commit")
+        capture = _left_by_a_crash(PENDING, org)
+        db = services.db
+        commits: list[str] = []
+        outside: list[str] = []
+        real_commit, real_execute = db.commit, db.execute_sql
+
+        def commit() -> None:
+            commits.append("commit")
+            real_commit()
+
+        def execute_sql(sql: str, params: Any = None) -> Any:
+            reads = ("SELECT", "BEGIN", "COMMIT", "ROLLBACK")
+            if not sql.lstrip().upper().startswith(reads) and not db.in_transaction():
+                outside.append(sql)
+            return real_execute(sql, params)
+
+        db.commit, db.execute_sql = commit, execute_sql  # type: ignore[method-assign]
+        try:
+            pipeline.process_capture(services, capture.short_id)
+        finally:
+            db.commit, db.execute_sql = real_commit, real_execute  # type: ignore[method-assign]
+
+        done = models.Capture.get_by_id(capture.id)
+        assert (done.status, done.attempts, done.product.gtin) == (COMPLETED, 1, "0" + DEMO_GTIN)
+        assert done.processed_at is not None
+        assert (len(commits), outside) == (1, [])
+        assert [(old, new) for _, old, new, _ in moves.moves] == [
+            (PENDING, LOOKING_UP),
+            (LOOKING_UP, ENRICHING),
+            (ENRICHING, RESOLVING),
+            (RESOLVING, COMPLETED),
+        ]
+    finally:
+        services.db.close()
