@@ -9,7 +9,9 @@ from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any
 
-from scanserve import catalog, pipeline, sessions
+import pytest
+
+from scanserve import catalog, gs1, pipeline, sessions
 from scanserve.app import create_app
 from scanserve.captures import COMPLETED, ENRICHING, LOOKING_UP, PENDING, RESOLVING
 from scanserve.plugins.hookspecs import hookimpl
@@ -169,3 +171,99 @@ def test_a_catalog_hit_is_written_in_one_transaction(tmp_path: Path) -> None:
         ]
     finally:
         services.db.close()
+
+
+def test_the_embedded_server_hands_its_captures_to_its_own_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In ``serve`` with the embedded queue a posted capture goes to this process's capture
+    lanes in memory, with the reading of its value made when it was posted: nothing is
+    written to the queue file, and the value is interpreted once."""
+    moves = _Moves()
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        queue="embedded",
+        queue_name=f"t{uuid.uuid4().hex[:12]}",
+        load_entrypoint_plugins=False,
+    )
+    app = create_app(settings, start_queue=True, extra_plugins=[moves])
+    queue = app.services.queue
+    readings: list[str] = []
+    real_interpret = gs1.interpret
+
+    def interpret(raw_value: str) -> Any:
+        readings.append(raw_value)
+        return real_interpret(raw_value)
+
+    monkeypatch.setattr(gs1, "interpret", interpret)
+    enqueued: list[Any] = []  # what would have gone to the queue file
+    monkeypatch.setattr(queue.huey, "enqueue", enqueued.append)
+    try:
+        with as_file(files("scanserve") / "demo" / "demo_catalog.csv") as path:
+            catalog.import_file(path)
+        key = issue_key()
+        with app.test_client() as client:
+            sid = client.post(f"{BASE}/sessions", json={}, headers=key.headers).json()["id"]
+            created = client.post(
+                f"{BASE}/captures",
+                json={"session_id": sid, "capture_type": "BARCODE", "raw_value": DEMO_GTIN},
+                headers=key.headers,
+            )
+            assert created.status_code == 201, created.text
+            short_id = created.json()["id"]
+
+            def completed() -> bool:
+                row = models.Capture.get(models.Capture.short_id == short_id)
+                return row.status == COMPLETED
+
+            wait_for(completed, 30, "the capture to complete")
+            lanes = queue._lanes
+            assert lanes is not None
+        assert [task for task in enqueued if task.name == "process_capture"] == []
+        assert readings == [DEMO_GTIN]
+        threads = {thread for capture_id, _, _, thread in moves.moves if capture_id == short_id}
+        assert threads and all(t.startswith("scanserve-captures-") for t in threads), threads
+        # Leaving the client stopped the lanes with the rest of the queue.
+        assert queue._lanes is None
+        assert not any(thread.is_alive() for thread in lanes.threads())
+    finally:
+        queue.stop_embedded()
+        app.services.db.close()
+
+
+def test_a_posted_capture_answers_as_it_reads_back(tmp_path: Path) -> None:
+    """POST /captures answers from what it wrote, without reading it back: the same body
+    GET /captures/{id} answers."""
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        queue="embedded",  # with no consumer started: the capture stays PENDING
+        queue_name=f"t{uuid.uuid4().hex[:12]}",
+        load_entrypoint_plugins=False,
+    )
+    app = create_app(settings)
+    try:
+        key = issue_key()
+        with app.test_client() as client:
+            sid = client.post(f"{BASE}/sessions", json={}, headers=key.headers).json()["id"]
+            created = client.post(
+                f"{BASE}/captures",
+                json={
+                    "session_id": sid,
+                    "capture_type": "BARCODE",
+                    "raw_value": "]C10109506000134352101234\x1d17261231",
+                    "metadata": {"z": "last", "a": "first"},
+                },
+                headers=key.headers,
+            )
+            assert created.status_code == 201, created.text
+            read = client.get(f"{BASE}/captures/{created.json()['id']}", headers=key.headers)
+            assert read.status_code == 200
+            assert created.json() == read.json()
+            assert list(created.json()["metadata"]) == list(read.json()["metadata"])
+            assert created.json()["gs1_dl_data"] == {
+                "01": "09506000134352",
+                "10": "1234",
+                "17": "261231",
+            }
+    finally:
+        app.services.db.close()
