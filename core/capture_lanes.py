@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -49,14 +50,16 @@ class _Lane:
         for thread in self.threads:
             thread.start()
 
-    def stop(self, timeout: float) -> None:
-        """Let every thread finish the capture it is on; captures still waiting stay PENDING
+    def stop(self) -> None:
+        """Every thread ends after the capture it is on; captures still waiting stay PENDING
         in the database, and the next start recovers them."""
         self._stopping.set()
         for _ in self.threads:
             self.items.put(_STOP)
+
+    def join(self, deadline: float) -> None:
         for thread in self.threads:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 class CaptureLanes:
@@ -72,8 +75,11 @@ class CaptureLanes:
         self.slow.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        self.main.stop(timeout)
-        self.slow.stop(timeout)
+        deadline = time.monotonic() + timeout
+        for lane in (self.main, self.slow):
+            lane.stop()
+        for lane in (self.main, self.slow):
+            lane.join(deadline)
 
     def waiting(self) -> int:
         return self.main.items.qsize() + self.slow.items.qsize()
