@@ -444,12 +444,6 @@ def open_db(fx: Fixture) -> None:
     open_database(fx.settings.effective_database_url)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process ``pid`` so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def redis_workers(
     fx: Fixture, opts: Options, redis_url: str | None, label: str = "SQLite"
 ) -> None:
