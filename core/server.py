@@ -62,9 +62,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     to the parser no further than the end of the head (its blank line), so the count is of
     the head alone, and a head that reaches ``max_head_bytes`` is refused before another byte
     of it is parsed (the parser holds a header's name and value until the line ends). A body
-    of known length is fed up to its end, so a pipelined head after it is counted exactly;
-    after a chunked body its end is not known within a read, and the bytes of that read that
-    were not body are counted against the next head (an over-count by the chunk framing)."""
+    of known length is fed up to its end, so a pipelined head after it is counted exactly.
+    Where a chunked body ends within a read is not known: a head begun after it in the same
+    read is counted by what the parser gave of it (target and whole fields), and exactly from
+    the next read on, so one read (at most 256 KiB) is the slack, on pipelined requests only."""
 
     header_timeout: float = 10.0
     max_head_bytes: int = 16 * 1024
@@ -81,6 +82,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._fed_body = 0
         self._framing = 0  # bytes of a chunked body since its last data (sizes, trailers)
         self._refusal: tuple[int, str] | None = None
+        self._refused: bytes | None = None  # the refusal, once there is one
         self._lingering: asyncio.TimerHandle | None = None
         self._head_timer: asyncio.TimerHandle | None = None
         self._arm_head_timer()
@@ -88,7 +90,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     # The wire
 
     def data_received(self, data: bytes) -> None:
-        if self._lingering is not None:
+        if self._refused is not None:
             return  # refused: dropped unparsed
         self._unset_keepalive_if_required()
         while data:
@@ -115,7 +117,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         """How many bytes of ``data`` to parse next: up to the end of a head or of a body of
         known length. None when the head is too long (refused)."""
         if not self._in_head:
-            return len(data) if self._body_left is None else min(self._body_left, len(data))
+            # (a body of known length ends by its last byte: never 0 here, but never stall)
+            return min(self._body_left or len(data), len(data))
         end = data.find(_HEAD_END)
         if end >= 0:
             n = end + len(_HEAD_END)
@@ -140,12 +143,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         try:
             self.parser.feed_data(chunk)
         except httptools.HttpParserError:
-            if self._refusal is not None:
-                self._refuse(*self._refusal)
-            else:
-                msg = "Invalid HTTP request received."
-                self.logger.warning(msg)
-                self.send_400_response(msg)
+            self._refuse(*(self._refusal or (400, "Invalid HTTP request received.")))
             return None
         except httptools.HttpParserUpgrade as upgrade:
             # No protocol to switch to (ws="none"): the request is served as plain HTTP/1.1,
@@ -159,12 +157,15 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         the connection was refused."""
         framing = fed - self._fed_body
         if not self._completed:  # still in the body: sizes, extensions, trailers since data
-            self._framing = framing if self._fed_body else self._framing + framing
+            self._framing = 0 if self._fed_body else self._framing + framing
             if self._framing > self.max_head_bytes:
                 self._refuse(400, "Chunk framing or trailers too long.")
                 return False
         elif self._in_head and self._head_open:  # a head began after the body, in this read
-            self._head_bytes = framing
+            # where is not known: count what the parser gave of it (its target and whole
+            # fields), not the field it holds unfinished (at most the rest of this read)
+            fields = sum(len(name) + len(value) + 4 for name, value in self.headers)
+            self._head_bytes = self._url_bytes + fields
             if self._head_bytes > self.max_head_bytes:
                 self._refuse_oversized_head()
                 return False
@@ -178,6 +179,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self._refuse(431, "Request header fields too large.")
 
     def _refuse(self, status: int, msg: str) -> None:
+        """Answer ``status`` and close; what the client sends from now on is dropped. Requests
+        pipelined before this one are answered first, in order."""
         self.logger.warning("%s (HTTP %d)", msg, status)
         body = msg.encode("ascii")
         content = [STATUS_LINE[status]]
@@ -192,8 +195,31 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 body,
             ]
         )
-        self.transport.write(b"".join(content))
+        self._refused = b"".join(content)
         self._disarm_head_timer()
+        if self._answering():
+            return  # sent when they are answered (on_response_complete)
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            # the request being read is the broken one: its app sees a disconnect
+            cycle.disconnected = True
+            cycle.message_event.set()
+            if cycle.response_started:  # an answer half sent: nothing can follow it
+                self.transport.close()
+                return
+        self._send_refusal()
+
+    def _answering(self) -> bool:
+        """Whether whole requests read before the refused one are still being answered."""
+        cycle = self.cycle
+        in_flight = cycle is not None and not cycle.response_complete and not cycle.more_body
+        return bool(self.pipeline) or in_flight
+
+    def _send_refusal(self) -> None:
+        assert self._refused is not None
+        if self.transport.is_closing():
+            return
+        self.transport.write(self._refused)
         if self.transport.can_write_eof():
             self.transport.write_eof()
             self._lingering = self.loop.call_later(_LINGER_SECONDS, self.transport.close)
@@ -267,6 +293,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
+        if self._refused is not None:
+            if not self._answering():
+                self._send_refusal()
+            return
         self._disarm_head_timer()  # the keep-alive timeout takes over until the next byte
         if self._in_head and self._head_bytes and not self.transport.is_closing():
             self._arm_head_timer()  # a pipelined head began during the response

@@ -500,3 +500,9 @@ def test_pipelined_requests_are_all_answered_in_order(serve):
             statuses = _all_statuses(sock)
             sock.close()
             assert statuses == [*expected, 200], (name, size, statuses)
+    # a refused request is answered after those before it, and nothing after it is served
+    obs_fold = head(server, "GET", "/sessions", "X-A: a", " b")
+    sock = server.connect()
+    sock.sendall(get + get + obs_fold + get)
+    assert _all_statuses(sock) == [200, 200, 400]
+    sock.close()
