@@ -21,6 +21,7 @@ Reports (JUnit, the NDJSON event stream) and the server's log are kept in ``--re
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -32,7 +33,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -53,7 +57,26 @@ def unused_port() -> int:
         return int(s.getsockname()[1])
 
 
-def server_env(data_dir: Path) -> dict[str, str]:
+@contextlib.contextmanager
+def scratch_postgres(url: str | None) -> Iterator[str | None]:
+    """A database created on the PostgreSQL server ``url`` names, dropped afterwards."""
+    if not url:
+        yield None
+        return
+    import psycopg2
+
+    name = f"scanserve_fuzz_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(url)
+    admin.autocommit = True
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+    finally:
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def server_env(data_dir: Path, database_url: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCANSERVE_")}
     env.update(
         SCANSERVE_DATA_DIR=str(data_dir),
@@ -66,6 +89,8 @@ def server_env(data_dir: Path) -> dict[str, str]:
         SCANSERVE_FAILED_AUTH_PER_MINUTE=UNLIMITED,
         SCANSERVE_FAILED_AUTH_PER_DAY=UNLIMITED,
     )
+    if database_url:
+        env["SCANSERVE_DATABASE_URL"] = database_url
     return env
 
 
@@ -124,13 +149,24 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=None, help="default: a random one")
     parser.add_argument("--workers", default="1", help="schemathesis workers (default 1)")
     parser.add_argument("--report-dir", type=Path, default=Path("fuzz-report"))
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="serve from a scratch database on this PostgreSQL server (default: SQLite)",
+    )
     parser.add_argument("extra", nargs="*", help="more `schemathesis run` options, after --")
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1 << 32)
     report_dir = args.report_dir.resolve()
     report_dir.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="scanserve-fuzz-"))
-    env = server_env(scratch / "data")
+    with scratch_postgres(args.postgres) as database_url:
+        return fuzz(args, seed, report_dir, scratch, server_env(scratch / "data", database_url))
+
+
+def fuzz(
+    args: argparse.Namespace, seed: int, report_dir: Path, scratch: Path, env: dict[str, str]
+) -> int:
     port = unused_port()
     base = f"http://127.0.0.1:{port}{BASE}"
     log = report_dir / "server.log"
