@@ -134,6 +134,25 @@ def second_key(env: dict[str, str]) -> str:
     return re.search(r"csb_\w+", out).group(0)  # type: ignore[union-attr]
 
 
+def run_and_tally(command: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    """Run schemathesis, its output passed through; its exit code and a one-line tally
+    (operations tested, test cases) read from its summary."""
+    tested, cases, previous = "?", "?", ""
+    with subprocess.Popen(
+        command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            print(line, end="", flush=True)
+            text = line.strip()
+            if text.startswith("Tested:"):
+                tested = text.split(":", 1)[1].strip()
+            if previous == "Test cases:":
+                cases = text
+            previous = text
+    return proc.returncode, f"{tested} operations tested, test cases: {cases}"
+
+
 def stop(proc: subprocess.Popen[bytes]) -> None:
     proc.send_signal(signal.SIGINT)
     try:
@@ -230,20 +249,20 @@ def fuzz(
             ]
             print("fuzz: schemathesis " + " ".join(command[len(SCHEMATHESIS) :]), flush=True)
             started = time.monotonic()
-            code = subprocess.run(command, check=False, env=run_env, cwd=scratch).returncode
-            results.append((config, code, time.monotonic() - started))
+            code, tally = run_and_tally(command, run_env, scratch)
+            results.append((config, code, time.monotonic() - started, tally))
     finally:
         stop(proc)
         shutil.rmtree(scratch, ignore_errors=True)
     findings = [
         line for line in log.read_text(errors="replace").splitlines() if LOG_FINDING.search(line)
     ]
-    for config, code, elapsed in results:
-        print(f"fuzz: schemathesis ({config}) exit {code} after {elapsed:.0f} s, seed {seed}")
+    for config, code, elapsed, tally in results:
+        print(f"fuzz: {config}: exit {code}, {tally}, {elapsed:.0f} s, seed {seed}")
     if findings:
         print(f"fuzz: the server's log has {len(findings)} error line(s), first ones:")
         print("\n".join(findings[:20]))
-    failed = findings or len(results) < 2 or any(code for _, code, _ in results)
+    failed = findings or len(results) < 2 or any(result[1] for result in results)
     return 1 if failed else 0
 
 
