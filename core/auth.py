@@ -27,6 +27,7 @@ from .keys import hash_secret, parse_key
 from .settings import Settings
 from .storage import models
 from .storage.fields import utcnow
+from .storage.prepared import Prepared
 
 if TYPE_CHECKING:
     from .oidc import JwtVerifier, VerifiedJwt
@@ -105,38 +106,62 @@ def authenticate(
     return anonymous(client_host, settings)
 
 
+def _key_lookup(by: str) -> Prepared:
+    """An API key's row by ``key_hash`` or ``id``: every request whose key is not in the
+    auth cache asks, so a prepared query (no model query built, no model hydrated)."""
+    k = models.ApiKey
+    return Prepared(
+        lambda ph: k.select(
+            k.id,
+            k.short_id,
+            k.organization.alias("organization_id"),
+            k.kind,
+            k.key_hash,
+            k.is_active,
+            k.expires_at,
+            k.last_used,
+            k.rate_limit_per_minute,
+            k.rate_limit_per_day,
+        ).where(k.id == ph("id", as_int=True) if by == "id" else k.key_hash == ph("key_hash"))
+    )
+
+
+_KEY_BY_HASH, _KEY_BY_ID = _key_lookup("key_hash"), _key_lookup("id")
+
+
 def _by_api_key(raw: str, settings: Settings, now: datetime) -> Principal:
     parsed = parse_key(raw)
     if parsed is None:  # shape or checksum wrong: no database lookup
         raise Unauthorized("The API key is malformed.")
     digest = hash_secret(parsed.raw)
-    key = models.ApiKey.get_or_none(models.ApiKey.key_hash == digest)
-    if key is None or not hmac.compare_digest(key.key_hash, digest):
+    key = _KEY_BY_HASH.first(key_hash=digest)
+    if key is None or not hmac.compare_digest(key["key_hash"], digest):
         raise Unauthorized("The API key is not recognised.")
-    if not key.is_active:
+    if not key["is_active"]:
         raise Unauthorized("The API key has been revoked.")
-    if not _alive(True, key.expires_at, now):
+    if not _alive(True, key["expires_at"], now):
         raise Unauthorized("The API key has expired.")
-    if key.last_used is None or now - key.last_used > _LAST_USED_GRANULARITY:
-        models.ApiKey.update(last_used=now).where(models.ApiKey.id == key.id).execute()
+    if key["last_used"] is None or now - key["last_used"] > _LAST_USED_GRANULARITY:
+        models.ApiKey.update(last_used=now).where(models.ApiKey.id == key["id"]).execute()
     return _key_principal("api_key", key, settings)
 
 
-def _key_principal(via: Via, key: models.ApiKey, settings: Settings) -> Principal:
+def _key_principal(via: Via, key: dict[str, Any], settings: Settings) -> Principal:
+    """From an API key's row as :func:`_key_lookup` selects it."""
     default_minute = (
         settings.publishable_rate_limit_per_minute
-        if key.kind == "cpk"
+        if key["kind"] == "cpk"
         else settings.rate_limit_per_minute
     )
     return Principal(
         via=via,
-        org_ids=frozenset({key.organization_id}),
-        default_org_id=key.organization_id,
-        rate_key=f"key:{key.short_id}",
-        per_minute=key.rate_limit_per_minute or default_minute,
-        per_day=key.rate_limit_per_day or settings.rate_limit_per_day,
-        source=("api_key", key.id),
-        expires_at=key.expires_at,
+        org_ids=frozenset({key["organization_id"]}),
+        default_org_id=key["organization_id"],
+        rate_key=f"key:{key['short_id']}",
+        per_minute=key["rate_limit_per_minute"] or default_minute,
+        per_day=key["rate_limit_per_day"] or settings.rate_limit_per_day,
+        source=("api_key", key["id"]),
+        expires_at=key["expires_at"],
     )
 
 
@@ -152,38 +177,62 @@ def _by_bearer(
     raise Unauthorized("The access token is not valid.")
 
 
+def _token_lookup(by: str) -> Prepared:
+    """An access token's row by ``token_hash`` or ``id`` (bearer tokens and browser
+    sessions are never cached: every such request asks)."""
+    t = models.AccessToken
+    return Prepared(
+        lambda ph: t.select(
+            t.id,
+            t.user.alias("user_id"),
+            t.organization.alias("organization_id"),
+            t.is_active,
+            t.expires_at,
+            t.last_used,
+            t.scopes,
+        ).where(t.id == ph("id", as_int=True) if by == "id" else t.token_hash == ph("token_hash"))
+    )
+
+
+_TOKEN_BY_HASH, _TOKEN_BY_ID = _token_lookup("token_hash"), _token_lookup("id")
+
+
 def _by_access_token(raw: str, settings: Settings, now: datetime) -> Principal:
     if not tokens.is_well_formed(raw):  # shape or checksum wrong: no database lookup
         raise Unauthorized("The access token is malformed.")
-    row = models.AccessToken.get_or_none(models.AccessToken.token_hash == hash_secret(raw))
+    row = _TOKEN_BY_HASH.first(token_hash=hash_secret(raw))
     if row is None:
         raise Unauthorized("The access token is not recognised.")
     principal = _token_principal("bearer", row, settings, now)
-    if row.last_used is None or now - row.last_used > _LAST_USED_GRANULARITY:
-        models.AccessToken.update(last_used=now).where(models.AccessToken.id == row.id).execute()
+    if row["last_used"] is None or now - row["last_used"] > _LAST_USED_GRANULARITY:
+        models.AccessToken.update(last_used=now).where(
+            models.AccessToken.id == row["id"]
+        ).execute()
     return principal
 
 
 def _token_principal(
-    via: Via, row: models.AccessToken, settings: Settings, now: datetime
+    via: Via, row: dict[str, Any], settings: Settings, now: datetime
 ) -> Principal:
-    if not row.is_active:
+    """From an access token's row as :func:`_token_lookup` selects it."""
+    if not row["is_active"]:
         raise Unauthorized("The access token has been revoked.")
-    if not _alive(True, row.expires_at, now):
+    if not _alive(True, row["expires_at"], now):
         raise Unauthorized("The access token has expired.")
-    base = _user_principal(via, row.user_id, settings)
+    base = _user_principal(via, row["user_id"], settings)
     org_ids, default = base.org_ids, None
-    if row.organization_id is not None:
-        if row.organization_id not in org_ids:
+    org_id = row["organization_id"]
+    if org_id is not None:
+        if org_id not in org_ids:
             raise Unauthorized("The token's user is no longer a member of its organisation.")
-        org_ids, default = frozenset({row.organization_id}), row.organization_id
+        org_ids, default = frozenset({org_id}), org_id
     return replace(
         base,
         org_ids=org_ids,
         default_org_id=default,
-        scopes=tokens.parse_scopes(row.scopes),
-        source=("access_token", row.id),
-        expires_at=row.expires_at,
+        scopes=tokens.parse_scopes(row["scopes"]),
+        source=("access_token", row["id"]),
+        expires_at=row["expires_at"],
     )
 
 
@@ -216,58 +265,78 @@ def _jwt_principal(via: Via, verified: VerifiedJwt, settings: Settings) -> Princ
     )
 
 
+_WEB_SESSION = Prepared(
+    lambda ph: models.WebSession.select(
+        models.WebSession.id,
+        models.WebSession.expires_at,
+        models.WebSession.csrf_hash,
+        models.WebSession.api_key.alias("api_key_id"),
+        models.WebSession.access_token.alias("access_token_id"),
+        models.WebSession.org_short_ids,
+        models.WebSession.subject,
+        models.WebSession.scopes,
+        models.WebSession.user.alias("user_id"),
+    ).where(models.WebSession.session_hash == ph("session_hash"))
+)
+
+
 def _by_cookie(cookie: str, settings: Settings, now: datetime) -> Principal:
-    row = models.WebSession.get_or_none(models.WebSession.session_hash == hash_secret(cookie))
-    if row is None or row.expires_at <= now:
+    row = _WEB_SESSION.first(session_hash=hash_secret(cookie))
+    if row is None or row["expires_at"] <= now:
         raise Unauthorized("The browser session is not valid; sign in again.")
     try:
         principal = _web_session_principal(row, settings, now)
     except Unauthorized:
         # The key or token it was made from is gone: the session ends with it.
-        models.WebSession.delete().where(models.WebSession.id == row.id).execute()
+        models.WebSession.delete().where(models.WebSession.id == row["id"]).execute()
         raise Unauthorized(
             "The browser session ended: the credential it was signed in with is no longer valid."
         ) from None
-    return replace(principal, web_session_id=row.id, csrf_hash=row.csrf_hash)
+    return replace(principal, web_session_id=row["id"], csrf_hash=row["csrf_hash"])
 
 
-def _web_session_principal(row: models.WebSession, settings: Settings, now: datetime) -> Principal:
-    if row.api_key_id is not None:
-        key = models.ApiKey.get_or_none(models.ApiKey.id == row.api_key_id)
-        if key is None or not _alive(key.is_active, key.expires_at, now):
+def _web_session_principal(row: dict[str, Any], settings: Settings, now: datetime) -> Principal:
+    """From a browser session's row as ``_WEB_SESSION`` selects it."""
+    if row["api_key_id"] is not None:
+        key = _KEY_BY_ID.first(id=row["api_key_id"])
+        if key is None or not _alive(key["is_active"], key["expires_at"], now):
             raise Unauthorized("The API key is no longer valid.")
         return _key_principal("cookie", key, settings)
-    if row.access_token_id is not None:
-        token = models.AccessToken.get_or_none(models.AccessToken.id == row.access_token_id)
+    if row["access_token_id"] is not None:
+        token = _TOKEN_BY_ID.first(id=row["access_token_id"])
         if token is None:
             raise Unauthorized("The access token is no longer valid.")
         return _token_principal("cookie", token, settings, now)
-    if row.org_short_ids is not None:
+    if row["org_short_ids"] is not None:
         from .oidc import VerifiedJwt
 
         verified = VerifiedJwt(
             issuer="",
-            subject=row.subject,
-            org_short_ids=tuple(row.org_short_ids),
-            scopes=frozenset(row.scopes or ()),
-            expires_at=row.expires_at.timestamp(),
+            subject=row["subject"],
+            org_short_ids=tuple(row["org_short_ids"]),
+            scopes=frozenset(row["scopes"] or ()),
+            expires_at=row["expires_at"].timestamp(),
             claims={},
         )
-        return replace(_jwt_principal("cookie", verified, settings), rate_key=f"jwt:{row.subject}")
-    if row.user_id is None:
+        return replace(
+            _jwt_principal("cookie", verified, settings), rate_key=f"jwt:{row['subject']}"
+        )
+    if row["user_id"] is None:
         raise Unauthorized("The browser session names no credential.")
-    return _user_principal("cookie", row.user_id, settings)
+    return _user_principal("cookie", row["user_id"], settings)
+
+
+_MEMBERSHIPS = Prepared(
+    lambda ph: models.Membership.select(models.Membership.organization.alias("org")).where(
+        models.Membership.user == ph("user", as_int=True)
+    )
+)
 
 
 def _user_principal(via: Via, user_id: int, settings: Settings) -> Principal:
     """A user acts for each organisation they are a member of; new objects need the
     request to name one (``organization_short_id``)."""
-    org_ids = frozenset(
-        m.organization_id
-        for m in models.Membership.select(models.Membership.organization).where(
-            models.Membership.user == user_id
-        )
-    )
+    org_ids = frozenset(m["org"] for m in _MEMBERSHIPS.dicts(user=user_id))
     return Principal(
         via=via,
         org_ids=org_ids,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import peewee
 
 from .storage import models
+from .storage.prepared import Prepared
 
 
 class BrandTaken(Exception):
@@ -57,10 +58,18 @@ def claims(org: models.Organization | None = None) -> list[models.BrandClaim]:
     return list(query.order_by(models.BrandClaim.brand_key))
 
 
+_OWNER = Prepared(
+    lambda ph: models.BrandClaim.select(models.BrandClaim.organization.alias("org")).where(
+        models.BrandClaim.brand_key == ph("key")
+    )
+)
+
+
 def owner_of(brand: str) -> int | None:
-    """The id of the organisation that claims ``brand``, or None."""
+    """The id of the organisation that claims ``brand``, or None (every freshness call about
+    a branded product asks: a prepared query)."""
     key = brand_key(brand)
     if not key:
         return None
-    row = models.BrandClaim.get_or_none(models.BrandClaim.brand_key == key)
-    return None if row is None else int(row.organization_id)
+    row = _OWNER.first(key=key)
+    return None if row is None else int(row["org"])

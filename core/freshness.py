@@ -4,6 +4,7 @@ plugins' first answer."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
 from . import brands, gs1
@@ -56,11 +57,19 @@ def _org_rules(org_ids: list[int]) -> list[OrgRule]:
     ]
 
 
-def thresholds(services: Services, principal: Principal, raw_gtin: str) -> dict[str, Any]:
+@lru_cache(maxsize=4096)
+def _normalised(raw_gtin: str) -> str:
+    """The GTIN-14, or "" when malformed (the fallback layers answer). Scanners ask about the
+    same products over and over, and reading a GTIN through biip costs more than the rest of
+    the answer's Python together: the last few thousand are remembered (a pure function)."""
     try:
-        gtin = gs1.normalise_gtin(raw_gtin)
+        return gs1.normalise_gtin(raw_gtin)
     except ValueError:
-        gtin = ""  # malformed: the fallback layers answer
+        return ""
+
+
+def thresholds(services: Services, principal: Principal, raw_gtin: str) -> dict[str, Any]:
+    gtin = _normalised(raw_gtin)
     brick = ""
     org_ids: list[int] = []
     caller = _caller_org(principal)

@@ -1,20 +1,22 @@
 """Per-credential rate limits with the ``limits`` library (fixed windows of a minute and a
 day), and the headers every response carries.
 
-``limits`` gives us atomic counters on memory or Redis storage, so several server processes
-can share one budget by pointing ``SCANSERVE_RATE_LIMIT_STORAGE_URL`` at Redis.
+``limits`` gives us atomic counters on Redis storage, so several server processes can share
+one budget by pointing ``SCANSERVE_RATE_LIMIT_STORAGE_URL`` at Redis; ``memory://`` (one
+process) is counted here, the same way.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerMinute
-from limits.storage import MemoryStorage, storage_from_string
+from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
 
@@ -27,14 +29,11 @@ class Verdict:
 
 class RateLimiter:
     def __init__(self, storage_url: str):
-        storage = storage_from_string(storage_url)
-        self._limiter = FixedWindowRateLimiter(storage)
-        # limits' memory storage increments under a lock but reads the count back after
-        # releasing it, so two threads can both see the later count; one lock around our
-        # increments makes each hit's answer its own. Redis increments atomically (a Lua
-        # script) and needs none: the lock would not reach other processes anyway.
-        self._lock: threading.Lock | contextlib.nullcontext[None] = (
-            threading.Lock() if isinstance(storage, MemoryStorage) else contextlib.nullcontext()
+        # memory:// is counted here (see _MemoryWindows); anything else (Redis) by ``limits``,
+        # whose storage increments atomically (a Lua script), across processes too.
+        self._memory = _MemoryWindows() if storage_url.startswith("memory:") else None
+        self._limiter = (
+            None if self._memory else FixedWindowRateLimiter(storage_from_string(storage_url))
         )
 
     @staticmethod
@@ -49,37 +48,98 @@ class RateLimiter:
         Redis, across processes. A request refused by the minute window does not count
         against the day; one refused by the day window has used a minute slot.
         """
+        if self._memory is not None:
+            counted = self._memory.hit(rate_key, ((per_minute, 60), (per_day, 86_400)))
+            return _verdict(*counted)
+        limiter = self._limiter
+        assert limiter is not None
         windows = self._windows(per_minute, per_day)
         allowed = True
-        with self._lock:
-            for item, _ in windows:
-                if not self._limiter.hit(item, rate_key):
-                    allowed = False
-                    break
-        return self._verdict(windows, rate_key, allowed)
+        for item, _ in windows:
+            if not limiter.hit(item, rate_key):
+                allowed = False
+                break
+        stats = [limiter.get_window_stats(item, rate_key) for item, _ in windows]
+        return _verdict(
+            allowed,
+            [
+                (item.amount, w, s.remaining, s.reset_time)
+                for (item, w), s in zip(windows, stats, strict=True)
+            ],
+        )
 
-    def _verdict(
-        self, windows: list[tuple[RateLimitItem, int]], rate_key: str, allowed: bool
-    ) -> Verdict:
-        now = time.time()
-        stats = [(item, self._limiter.get_window_stats(item, rate_key)) for item, _ in windows]
-        # The most restrictive window is the one with the fewest requests left; among
-        # exhausted windows, the one that stays closed longest.
-        item, stat = min(stats, key=lambda s: (s[1].remaining, -s[1].reset_time))
-        reset_in = max(0, math.ceil(stat.reset_time - now))
-        headers = {
-            "RateLimit-Policy": ", ".join(f"{i.amount};w={w}" for i, w in windows),
-            "RateLimit-Limit": str(item.amount),
-            "RateLimit-Remaining": str(max(0, stat.remaining)),
-            "RateLimit-Reset": str(reset_in),
-            "X-RateLimit-Limit": str(item.amount),
-            "X-RateLimit-Remaining": str(max(0, stat.remaining)),
-            "X-RateLimit-Reset": str(math.ceil(stat.reset_time)),
-        }
-        retry_after = 0
-        if not allowed:
-            retry_after = max(
-                [1] + [math.ceil(s.reset_time - now) for _, s in stats if s.remaining <= 0]
-            )
-            headers["Retry-After"] = str(retry_after)
-        return Verdict(allowed=allowed, headers=headers, retry_after=retry_after)
+
+# One window's figures for the headers: (amount, seconds, remaining, reset at (Unix time)).
+WindowFigures = tuple[int, int, int, float]
+
+
+def _verdict(allowed: bool, windows: list[WindowFigures]) -> Verdict:
+    now = time.time()
+    # The most restrictive window is the one with the fewest requests left; among
+    # exhausted windows, the one that stays closed longest.
+    amount, _, remaining, reset_time = min(windows, key=lambda w: (w[2], -w[3]))
+    reset_in = max(0, math.ceil(reset_time - now))
+    headers = {
+        "RateLimit-Policy": ", ".join(f"{a};w={w}" for a, w, _, _ in windows),
+        "RateLimit-Limit": str(amount),
+        "RateLimit-Remaining": str(max(0, remaining)),
+        "RateLimit-Reset": str(reset_in),
+        "X-RateLimit-Limit": str(amount),
+        "X-RateLimit-Remaining": str(max(0, remaining)),
+        "X-RateLimit-Reset": str(math.ceil(reset_time)),
+    }
+    retry_after = 0
+    if not allowed:
+        retry_after = max([1] + [math.ceil(r - now) for _, _, left, r in windows if left <= 0])
+        headers["Retry-After"] = str(retry_after)
+    return Verdict(allowed=allowed, headers=headers, retry_after=retry_after)
+
+
+class _MemoryWindows:
+    """Fixed windows counted in this process, as ``limits``' memory storage counts them (a
+    window opens at its first hit and a changed limit is a new window), without its expiry
+    thread: that storage starts a timer thread whenever the previous one has ended, about
+    every hundredth of a second under load, and the request that starts it waits until the
+    new thread runs. Here ended windows are dropped when met, and all of them by a sweep at
+    most once a minute. One lock makes each hit's count its own."""
+
+    _SWEEP_SECONDS = 60.0
+
+    def __init__(self, clock: Callable[[], float] = time.time):
+        self._clock = clock
+        # (rate key, amount, seconds) -> [count, the window's end]
+        self._windows: dict[tuple[str, int, int], list[Any]] = {}
+        self._lock = threading.Lock()
+        self._next_sweep = clock() + self._SWEEP_SECONDS
+
+    def hit(
+        self, rate_key: str, limits: tuple[tuple[int, int], ...]
+    ) -> tuple[bool, list[WindowFigures]]:
+        """Count a hit in each window, in order, stopping at the first that it exceeds;
+        whether all admitted it, and each window's figures after it."""
+        now = self._clock()
+        allowed = True
+        figures: list[WindowFigures] = []
+        with self._lock:
+            if now >= self._next_sweep:
+                self._sweep(now)
+            for amount, seconds in limits:
+                key = (rate_key, amount, seconds)
+                window = self._windows.get(key)
+                if window is not None and window[1] <= now:
+                    del self._windows[key]
+                    window = None
+                if allowed:
+                    if window is None:
+                        window = self._windows[key] = [0, now + seconds]
+                    window[0] += 1
+                    allowed = window[0] <= amount
+                if window is None:
+                    figures.append((amount, seconds, amount, now))
+                else:
+                    figures.append((amount, seconds, max(0, amount - window[0]), window[1]))
+        return allowed, figures
+
+    def _sweep(self, now: float) -> None:
+        self._windows = {k: w for k, w in self._windows.items() if w[1] > now}
+        self._next_sweep = now + self._SWEEP_SECONDS

@@ -261,6 +261,15 @@ class Plugins:
                 logger.exception("plugin %s failed in freshness_thresholds", impl.plugin_name)
         return BUILT_IN  # only when the built-in was disabled and no plugin answered
 
+    def freshness_in_memory(self) -> bool:
+        """Whether every ``freshness_thresholds`` implementation is a built-in one, which
+        answers from memory: then the core may ask on the event loop. An installed plugin
+        may do I/O, and is asked from a worker thread."""
+        return all(
+            impl.plugin_name in BUILTIN_PLUGINS
+            for impl in self._call_order("freshness_thresholds")
+        )
+
     def _call_order(self, hook_name: str) -> list[Any]:
         # pluggy calls implementations last to first (tryfirst ones, then the others, the
         # last registered first, then trylast ones); wrappers are left out.

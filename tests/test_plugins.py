@@ -6,6 +6,7 @@ the fixtures of ``scanserve.testing``, as a plugin author's tests would."""
 from __future__ import annotations
 
 import ast
+import asyncio
 import importlib.metadata
 import json
 import os
@@ -385,6 +386,14 @@ def test_a_later_provider_that_answers_still_wins(
 # --- first-answer hook: freshness -----------------------------------------------------------
 
 
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 @dataclass
 class ColdChainPolicy:
     """Answers for one GTIN and lets the built-in answer the rest. Takes only the argument it
@@ -393,10 +402,12 @@ class ColdChainPolicy:
     gtin: str
     asked: list[str] = field(default_factory=list)
     claims: str = "plugin"  # the source it sets: whatever it is, the API says "plugin"
+    on_event_loop: list[bool] = field(default_factory=list)
 
     @hookimpl
     def freshness_thresholds(self, gtin: str) -> Thresholds | None:
         self.asked.append(gtin)
+        self.on_event_loop.append(_on_event_loop())
         if gtin != self.gtin:
             return None
         return Thresholds(
@@ -412,6 +423,30 @@ def policy(scanserve_plugins) -> ColdChainPolicy:
     plugin = ColdChainPolicy(OTHER_GTIN)
     scanserve_plugins.append(plugin)
     return plugin
+
+
+def test_builtin_freshness_answers_on_the_event_loop(scanserve_client, monkeypatch):
+    """With only the built-in provider (in memory) and SQLite, no worker thread is needed;
+    an installed plugin is asked from one (below)."""
+    from scanserve.plugins.builtin import freshness_plugin
+
+    seen: list[bool] = []
+    original = freshness_plugin.resolve_thresholds
+
+    def spy(*args: Any, **kwargs: Any) -> Thresholds:
+        seen.append(_on_event_loop())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(freshness_plugin, "resolve_thresholds", spy)
+    response = scanserve_client.get(f"{BASE}/freshness-thresholds", params={"gtin": OTHER_GTIN})
+    assert response.status_code == 200
+    assert seen == [True]
+
+
+def test_a_freshness_plugin_is_asked_from_a_worker_thread(policy, scanserve_client):
+    response = scanserve_client.get(f"{BASE}/freshness-thresholds", params={"gtin": OTHER_GTIN})
+    assert response.status_code == 200
+    assert policy.on_event_loop == [False]  # a plugin may block: never on the loop
 
 
 def test_a_plugin_answering_freshness_wins_over_the_builtin(policy, scanserve_client):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 
 import pytest
 
-from scanserve.ratelimit import RateLimiter
+from scanserve.ratelimit import RateLimiter, _MemoryWindows
 from scanserve.testing import issue_key
 
 BASE = "/scanner/api/v1"
@@ -72,3 +73,40 @@ def test_redis_storage_shares_one_budget_between_processes():
     assert second.hit(identity, 2, 1000).allowed
     refused = first.hit(identity, 2, 1000)
     assert not refused.allowed and refused.retry_after >= 1
+
+
+def test_memory_limits_count_without_starting_threads(monkeypatch):
+    """``limits``' memory storage started a timer thread about every hundredth of a second
+    under load, and the request that started it waited for it; memory:// is counted in
+    process, with no thread at all."""
+
+    def no_threads(*args, **kwargs):
+        raise AssertionError("the memory rate limiter started a thread")
+
+    monkeypatch.setattr(threading.Thread, "start", no_threads)
+    limiter = RateLimiter("memory://")
+    assert [limiter.hit("k", 2, 1000).allowed for _ in range(3)] == [True, True, False]
+
+
+def test_memory_windows_reopen_when_they_end_and_are_swept():
+    now = [1000.0]
+    windows = _MemoryWindows(clock=lambda: now[0])
+    assert windows.hit("k", ((1, 60), (5, 86_400)))[0]
+    allowed, figures = windows.hit("k", ((1, 60), (5, 86_400)))
+    assert not allowed
+    # refused by the minute window: the day window was not counted again
+    assert figures == [(1, 60, 0, 1060.0), (5, 86_400, 4, 87_400.0)]
+    now[0] = 1060.0  # the minute window has ended
+    allowed, figures = windows.hit("k", ((1, 60), (5, 86_400)))
+    assert allowed and figures[0] == (1, 60, 0, 1120.0) and figures[1][2] == 3
+    windows.hit("other", ((1, 60), (5, 86_400)))
+    now[0] = 87_460.0  # every window has ended; the next hit sweeps them all
+    windows.hit("new", ((1, 60), (5, 86_400)))
+    assert {key[0] for key in windows._windows} == {"new"}
+
+
+def test_a_changed_limit_is_a_new_window():
+    windows = _MemoryWindows()
+    assert windows.hit("k", ((1, 60),))[0]
+    assert not windows.hit("k", ((1, 60),))[0]
+    assert windows.hit("k", ((2, 60),))[0]  # as limits keys a window by its amount

@@ -1,0 +1,111 @@
+"""The work below the framework, timed alone: each bench read endpoint's service call (and
+the authentication and rate-limit steps every request takes) called directly in a loop on
+the data ``bench/run.py`` seeds. Figures, never pass/fail.
+
+    python bench/services.py                  # every step
+    python bench/services.py freshness --prof # one step, then cProfile by tottime
+
+CPU time (``time.process_time``: worker threads included, other processes not), best of
+five rounds, so that figures taken a minute apart on a busy machine can be compared; the
+request-path figures with the framework are ``bench/run.py``'s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from run import GTIN, seed
+
+from scanserve import auth, captures, freshness, sessions, tokens, views
+from scanserve.app import create_app
+from scanserve.keys import hash_secret
+from scanserve.storage import models
+
+
+def steps(data_dir: Path) -> dict[str, tuple[Callable[[], Any], int]]:
+    """name -> (one call, how many rows it reads per call: 0 when not a per-row figure)."""
+    fx = seed(data_dir)
+    app = create_app(fx.settings)
+    services, settings = app.services, app.services.settings
+    user = models.User.create(email="bench@example.com")
+    models.Membership.create(user=user, organization=fx.org_id)
+    token = tokens.generate_token()
+    models.AccessToken.create(token_hash=hash_secret(token), user=user, hint="bench")
+    key_creds, token_creds = auth.Credentials(api_key=fx.key), auth.Credentials(bearer=token)
+    caller = auth.authenticate(key_creds, "127.0.0.1", settings)
+    return {
+        "session (20 captures)": (
+            lambda: views.session_detail_view(sessions.detail(caller, fx.session20)),
+            0,
+        ),
+        "session status": (
+            lambda: views.session_status_view(*sessions.status_summary(caller, fx.session20)),
+            0,
+        ),
+        "capture": (lambda: views.capture_view(captures.get_row(caller, fx.capture)), 0),
+        "freshness": (lambda: freshness.thresholds(services, caller, "0" + GTIN), 0),
+        "session (1,000 captures)": (
+            lambda: views.session_detail_view(sessions.detail(caller, fx.session1000)),
+            1000,
+        ),
+        "authenticate (API key, uncached)": (
+            lambda: auth.authenticate(key_creds, "127.0.0.1", settings),
+            0,
+        ),
+        "authenticate (access token)": (
+            lambda: auth.authenticate(token_creds, "127.0.0.1", settings),
+            0,
+        ),
+        "rate limit hit": (lambda: services.limiter.hit("key:bench", 10**9, 10**9), 0),
+    }
+
+
+def best_of(call: Callable[[], Any], n: int, rounds: int = 5) -> float:
+    """Microseconds of CPU per call, the best of ``rounds`` rounds of ``n`` calls."""
+    for _ in range(max(1, n // 10)):
+        call()
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.process_time()
+        for _ in range(n):
+            call()
+        best = min(best, (time.process_time() - started) / n * 1e6)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("step", nargs="?", help="a step's name, or a part of it")
+    parser.add_argument("--prof", action="store_true", help="cProfile the step, by tottime")
+    args = parser.parse_args()
+    os.environ["SCANSERVE_LOAD_ENTRYPOINT_PLUGINS"] = "false"
+    with tempfile.TemporaryDirectory() as tmp:
+        chosen = {
+            name: step
+            for name, step in steps(Path(tmp) / "data").items()
+            if not args.step or args.step in name
+        }
+        for name, (call, rows) in chosen.items():
+            n = 20 if rows else 2000
+            us = best_of(call, n)
+            per_row = f"  ({us / rows:.2f} us per capture)" if rows else ""
+            print(f"{name:34} {us:9.1f} us{per_row}")
+            if args.prof:
+                profile = cProfile.Profile()
+                profile.enable()
+                for _ in range(n):
+                    call()
+                profile.disable()
+                pstats.Stats(profile).sort_stats("tottime").print_stats(25)
+
+
+if __name__ == "__main__":
+    main()
