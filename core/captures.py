@@ -15,8 +15,10 @@ from .metadata import initial
 from .products import overlay_names
 from .storage import models
 from .storage.fields import utcnow
+from .storage.models import new_short_id
 from .storage.prepared import Prepared, seq
 from .storage.scoping import visible
+from .storage.statements import Statement
 
 if TYPE_CHECKING:
     from .services import Services
@@ -83,35 +85,98 @@ def get_row(principal: Principal, short_id: str) -> dict[str, Any]:
     return row
 
 
-def create(services: Services, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
-    session = (
-        visible(models.ScanSession.select(), models.ScanSession, principal)
-        .where(models.ScanSession.short_id == body["session_id"])
-        .first()
+def get_row_of(org_id: int, short_id: str) -> dict[str, Any] | None:
+    """Organisation ``org_id``'s capture as its response row (for the pipeline's
+    ``capture_finished``)."""
+    return _GET_ROW.first(orgs=[org_id], short_id=short_id)
+
+
+_C = models.Capture
+_ACTIVE_SESSION = Prepared(
+    lambda ph: models.ScanSession.select(
+        models.ScanSession.id, models.ScanSession.organization, models.ScanSession.status
+    ).where(
+        models.ScanSession.organization.in_(ph("orgs", as_int=True)),
+        models.ScanSession.short_id == ph("short_id"),
     )
-    if session is None:
+)
+_INSERT = Statement(
+    lambda s: _C.insert(
+        short_id=s("short_id"),
+        organization=s("organization"),
+        session=s("session"),
+        capture_type=s("capture_type"),
+        raw_value=s("raw_value"),
+        gtin=s("gtin"),
+        gs1_dl_data=s("gs1_dl_data"),  # JSON text, as the row is answered from it
+        status=PENDING,
+        error_message="",
+        metadata=s("metadata"),
+        product=None,
+        processed_at=None,
+        uploaded_image_key=None,
+        qr_analysis=None,
+        created=s("now", _C.created),
+        modified=s("now", _C.modified),
+        state_changed_at=s("now", _C.state_changed_at),
+        attempts=0,
+    )
+)
+
+
+def create(services: Services, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    row = _ACTIVE_SESSION.first(orgs=seq(principal.org_ids), short_id=body["session_id"])
+    if row is None:
         raise NotFound(f"No session with id {body['session_id']}.")
+    session = models.ScanSession(__no_default__=True, **row)
     sessions.require_active(session)
 
     raw_value: str = body["raw_value"]
     interpretation = gs1.interpret(raw_value)
     gtin = server_gtin(interpretation, body.get("gtin") or "")
+    short_id = new_short_id()
+    now = utcnow()
+    metadata = _C.metadata.db_value(initial(body.get("metadata")))
+    ai_data = _C.gs1_dl_data.db_value(interpretation.ai_data)
     # One transaction: the capture and the session's activity are written together. The
     # PENDING row is itself the durable message: if the process dies before the queue has
     # it, the queue's start-up recovery finds the row and queues it (Queue.recover).
     with services.db.atomic():
-        capture = models.Capture.create(
+        _INSERT.run(
+            short_id=short_id,
             organization=session.organization_id,
             session=session.id,
             capture_type=body["capture_type"],
             raw_value=raw_value,
             gtin=gtin,
-            gs1_dl_data=interpretation.ai_data,
-            metadata=initial(body.get("metadata")),
+            gs1_dl_data=ai_data,
+            metadata=metadata,
+            now=now,
         )
         sessions.touch(session.id)
-    services.queue.enqueue_capture(capture.short_id, slow=interpretation.url is not None)
-    return get_row(principal, capture.short_id)
+    services.queue.enqueue_capture(
+        short_id, slow=interpretation.url is not None, interpretation=interpretation
+    )
+    if services.settings.queue == "immediate":  # the pipeline ran just now: answer its result
+        return get_row(principal, short_id)
+    # The row as written (what get_row would read back: sessions.capture_columns).
+    return {
+        "id": short_id,
+        "session_id": body["session_id"],
+        "status": PENDING,
+        "capture_type": body["capture_type"],
+        "raw_value": raw_value,
+        "gtin": gtin,
+        "error_message": "",
+        "created": now,
+        "metadata": _C.metadata.python_value(metadata),
+        "gs1_dl_data": _C.gs1_dl_data.python_value(ai_data),
+        "product_short_id": None,
+        "product_name": None,
+        "processed_at": None,
+        "uploaded_image_key": None,
+        "qr_analysis": None,
+    }
 
 
 def server_gtin(interpretation: gs1.Interpretation | None, client_gtin: str) -> str:

@@ -56,6 +56,7 @@ from .plugins.providers import (
 from .products import current_values
 from .storage import models
 from .storage.fields import utcnow
+from .storage.prepared import Prepared
 
 if TYPE_CHECKING:
     from .services import Services
@@ -85,17 +86,24 @@ def queued_fields() -> dict[str, Any]:
 def capture_finished(services: Services, session_id: int) -> None:
     """A capture of the session reached a terminal state: if the session waits for
     extraction and this was its last running capture, queue the extraction."""
-    session = models.ScanSession.get_or_none(models.ScanSession.id == session_id)
-    if session is None or session.extraction_status != PROCESSING:
+    row = _EXTRACTION_OF.first(id=session_id)  # every capture that finishes asks
+    if row is None or row["extraction_status"] != PROCESSING:
         return
-    if not _captures_running(session):
-        services.queue.enqueue_extraction(session.short_id)
+    if not _captures_running(session_id):
+        services.queue.enqueue_extraction(row["short_id"])
 
 
-def _captures_running(session: models.ScanSession) -> bool:
+_EXTRACTION_OF = Prepared(
+    lambda ph: models.ScanSession.select(
+        models.ScanSession.short_id, models.ScanSession.extraction_status
+    ).where(models.ScanSession.id == ph("id", as_int=True))
+)
+
+
+def _captures_running(session_id: int) -> bool:
     return bool(
         models.Capture.select(models.Capture.id)
-        .where(models.Capture.session == session.id, models.Capture.status.not_in(list(TERMINAL)))
+        .where(models.Capture.session == session_id, models.Capture.status.not_in(list(TERMINAL)))
         .exists()
     )
 
@@ -133,7 +141,7 @@ def run_extraction(services: Services, session_short_id: str) -> None:
     if session.extraction_claimed and changed is not None and changed >= stale_since:
         logger.info("extraction of %s is running in another worker", session_short_id)
         return
-    if _captures_running(session):
+    if _captures_running(session.id):
         # The last capture to finish queues this again (capture_finished).
         logger.info("extraction of %s waits for its captures", session_short_id)
         return

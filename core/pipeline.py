@@ -8,17 +8,21 @@ LOOKING_UP first decodes an uploaded image that came without a ``raw_value``
 on like a scanned one), then interprets ``raw_value`` (GS1, GTIN, URL), follows a URL first
 when it is the only way to a GTIN, and asks the lookup providers in order. ENRICHING runs
 the enrichment providers over the found product. RESOLVING analyses the QR chain of an
-http(s) value that has not been analysed yet. Every step writes its result before the
-status moves on.
+http(s) value that has not been analysed yet. The steps' results (the product, what
+enrichment changed, the URL analysis) are written with the final status in one transaction;
+the plugins hear of each step's move, in order, once it committed.
 
 Ownership: a worker claims a capture by moving it to LOOKING_UP and incrementing
 ``attempts``; every later write is a compare-and-set on the status and ``attempts`` it left,
 so of two workers on one capture only the last to claim it can write, even while both see
 the same status, and the other stops at its next write, failing nothing on its way out. A
-task for a capture another worker claimed less than ``capture_stale_seconds`` ago (a
-duplicate message) does nothing. A worker killed anywhere leaves the capture in a
-non-terminal state; the sweep (:func:`requeue_stale`) puts it back to PENDING and queues it
-again. Running the steps again is safe.
+capture whose work stays in this process (a catalog hit) is claimed by the same write that
+finishes it: one commit per capture. Work that leaves the process or may take long (an
+outside provider, a URL, an image) is done after a claim of its own, committed first
+(:class:`_Job`). A task for a capture another worker claimed less than
+``capture_stale_seconds`` ago (a duplicate message) does nothing. A worker killed anywhere
+leaves the capture in a non-terminal state; the sweep (:func:`requeue_stale`) puts it back
+to PENDING and queues it again. Running the steps again is safe.
 """
 
 from __future__ import annotations
@@ -45,13 +49,14 @@ from .captures import (
     PENDING,
     RESOLVING,
     TERMINAL,
-    capture_query,
 )
 from .plugins.builtin.catalog import CatalogLookupProvider
 from .plugins.builtin.gpc_enrichment import GpcLabelEnrichment
 from .plugins.providers import LookupProvider, ProductRecord
 from .storage import models
 from .storage.fields import utcnow
+from .storage.prepared import Prepared
+from .storage.statements import Statement
 
 if TYPE_CHECKING:
     from .services import Services
@@ -94,16 +99,6 @@ def slow_ones(short_ids: list[str]) -> set[str]:
         )
         slow.update(short_id for short_id, raw in rows if is_slow(raw))
     return slow
-
-
-def _bounded(provider: Any, fn: Callable[[], T], timeout: float) -> T:
-    """``fn`` under :func:`call_with_deadline`, except for scanserve's own local providers
-    (the catalog in this database, the GPC labels in memory): they do no outside I/O, and the
-    helper thread cost a thread start and, for the catalog, a new database connection per
-    capture."""
-    if isinstance(provider, _LOCAL_PROVIDERS):
-        return fn()
-    return call_with_deadline(fn, timeout)
 
 
 def requeue_stale(services: Services, stale_seconds: int) -> list[str]:
@@ -158,32 +153,138 @@ def _move(services: Services, capture: models.Capture, new_status: str, **fields
     services.plugins.capture_state_changed(capture.short_id, old, new_status)
 
 
-def _finish(
-    services: Services, capture: models.Capture, status: str, error: str = "", **fields: Any
-) -> None:
-    _move(services, capture, status, error_message=error, processed_at=utcnow(), **fields)
-    from .extraction import capture_finished
-    from .products import overlay_names
-    from .views import capture_view
+_C = models.Capture
+_LOAD = Prepared(
+    lambda ph: _C.select(
+        _C.id,
+        _C.short_id,
+        _C.organization,
+        _C.session,
+        _C.status,
+        _C.attempts,
+        _C.state_changed_at,
+        _C.raw_value,
+        _C.gtin,
+        _C.product,
+        _C.uploaded_image_key,
+        _C.qr_analysis,
+        _C.metadata,
+    ).where(_C.short_id == ph("short_id"))
+)
+# The end of a run: its status and every result the run held back (product, URL analysis, a
+# GTIN the URL gave), as a compare-and-set on the state the worker last saw; when the run had
+# not claimed the capture yet, the claim (attempts + 1) is part of it.
+_FINISH = Statement(
+    lambda s: _C.update(
+        status=s("status"),
+        modified=s("now", _C.modified),
+        state_changed_at=s("now", _C.state_changed_at),
+        processed_at=s("now", _C.processed_at),
+        error_message=s("error"),
+        attempts=s("attempts"),
+        product=s("product"),
+        gtin=s("gtin"),
+        qr_analysis=s("qr_analysis", _C.qr_analysis),
+    ).where(_C.id == s("id"), _C.status == s("old_status"), _C.attempts == s("old_attempts"))
+)
 
-    fresh = capture_query().where(models.Capture.id == capture.id).first()
-    overlay_names([fresh])
-    services.plugins.capture_finished(capture_view(fresh))
+
+def _load(short_id: str) -> models.Capture | None:
+    row = _LOAD.first(short_id=short_id)
+    return None if row is None else models.Capture(__no_default__=True, **row)
+
+
+class _Job:
+    """One worker's run of one capture.
+
+    A run that stays in this process (the catalog, the GPC labels) claims the capture in the
+    same transaction that finishes it: one commit per capture. Before anything that leaves
+    the process or may take long (an outside provider, a URL, an image), :meth:`claim` commits
+    the claim first, so that a duplicate message or the sweep sees the capture taken
+    meanwhile. Either way the results are written with the final status, in one transaction,
+    and the steps' moves are reported to the plugins in order once it committed.
+    """
+
+    def __init__(self, services: Services, capture: models.Capture):
+        self.services = services
+        self.capture = capture
+        self.claimed = False
+        self.step = LOOKING_UP
+        self.moves: list[tuple[str, str]] = []
+        self.product_writes: list[Callable[[], object]] = []  # run in the final transaction
+
+    def claim(self) -> None:
+        if not self.claimed:
+            _move(self.services, self.capture, LOOKING_UP, attempts=self.capture.attempts + 1)
+            self.claimed = True
+
+    def advance(self, status: str) -> None:
+        self.moves.append((self.step, status))
+        self.step = status
+
+    def call(self, provider: Any, fn: Callable[[], T]) -> T:
+        """``fn`` of ``provider``: scanserve's own local providers (the catalog in this
+        database, the GPC labels in memory) do no outside I/O and run here; any other is
+        called after the claim, under ``provider_timeout_seconds``."""
+        if isinstance(provider, _LOCAL_PROVIDERS):
+            return fn()
+        self.claim()
+        return call_with_deadline(fn, self.services.settings.provider_timeout_seconds)
+
+
+def _finish(job: _Job, status: str, error: str = "") -> None:
+    services, capture = job.services, job.capture
+    now = utcnow()
+    attempts = capture.attempts if job.claimed else capture.attempts + 1
+    with services.db.atomic():
+        for write in job.product_writes:
+            write()
+        updated = _FINISH.run(
+            status=status,
+            now=now,
+            error=error,
+            attempts=attempts,
+            product=capture.product_id,
+            gtin=capture.gtin,
+            qr_analysis=capture.qr_analysis,
+            id=capture.id,
+            old_status=capture.status,
+            old_attempts=capture.attempts,
+        )
+        if not updated:
+            raise _Lost  # rolls the transaction back
+    moves = [] if job.claimed else [(capture.status, LOOKING_UP)]
+    moves += [*job.moves, (job.step, status)]
+    capture.status, capture.attempts, capture.error_message = status, attempts, error
+    capture.processed_at = capture.modified = capture.state_changed_at = now
+    for old, new in moves:
+        services.plugins.capture_state_changed(capture.short_id, old, new)
+    if services.plugins.listens("capture_finished"):
+        from .captures import get_row_of
+
+        row = get_row_of(capture.organization_id, capture.short_id)
+        if row is not None:  # None: deleted with its session meanwhile
+            services.plugins.capture_finished(row)
+    from .extraction import capture_finished
+
     capture_finished(services, capture.session_id)
 
 
-def process_capture(services: Services, capture_short_id: str) -> None:
-    capture = models.Capture.get_or_none(models.Capture.short_id == capture_short_id)
+def process_capture(
+    services: Services, capture_short_id: str, interpretation: gs1.Interpretation | None = None
+) -> None:
+    """Run the pipeline on a capture; ``interpretation``: its ``raw_value``'s, when the
+    caller has it already (the embedded queue carries the one made when it was posted)."""
+    capture = _load(capture_short_id)
     if capture is None or capture.status in TERMINAL:
         return
     stale_since = utcnow() - timedelta(seconds=services.settings.capture_stale_seconds)
     if capture.status != PENDING and capture.state_changed_at >= stale_since:
         logger.info("capture %s is being processed by another worker", capture_short_id)
         return
+    job = _Job(services, capture)
     try:
-        # Claim it: from PENDING, or from wherever a dead worker left it long enough ago.
-        _move(services, capture, LOOKING_UP, attempts=capture.attempts + 1)
-        _run(services, capture)
+        _run(job, interpretation)
     except _Lost:
         logger.info("capture %s was moved on by another worker", capture_short_id)
     except Exception as exc:  # an unexpected bug must not leave the capture running forever
@@ -191,20 +292,16 @@ def process_capture(services: Services, capture_short_id: str) -> None:
         # From this worker's own last state: if another worker has claimed the capture
         # meanwhile, the compare-and-set fails and its work is left alone.
         if capture.status not in TERMINAL:
+            job.product_writes.clear()
             with contextlib.suppress(_Lost):
-                _finish(
-                    services,
-                    capture,
-                    FAILED,
-                    f"internal error while processing: {type(exc).__name__}",
-                )
+                _finish(job, FAILED, f"internal error while processing: {type(exc).__name__}")
 
 
 # At most this many other codes of an image are listed in the capture's metadata.
 MAX_OTHER_CODES = 10
 
 
-def _decode_image(services: Services, capture: models.Capture) -> bool:
+def _decode_image(job: _Job) -> bool:
     """Decode the capture's uploaded image into its ``raw_value``; False when the capture
     ended FAILED instead.
 
@@ -216,17 +313,19 @@ def _decode_image(services: Services, capture: models.Capture) -> bool:
     from . import imaging
     from .objectstore import ObjectNotFound
 
+    services, capture = job.services, job.capture
+    job.claim()
     try:
         data = services.objects.get(str(capture.uploaded_image_key))
         codes = imaging.decode_codes(data)
     except ObjectNotFound:
-        _finish(services, capture, FAILED, "the uploaded image is no longer in storage")
+        _finish(job, FAILED, "the uploaded image is no longer in storage")
         return False
     except imaging.ImageError as exc:
-        _finish(services, capture, FAILED, f"the uploaded image cannot be decoded: {exc}")
+        _finish(job, FAILED, f"the uploaded image cannot be decoded: {exc}")
         return False
     if not codes:
-        _finish(services, capture, FAILED, "no barcode or QR code could be read in the image")
+        _finish(job, FAILED, "no barcode or QR code could be read in the image")
         return False
     readings = [(code, gs1.interpret(code.value)) for code in codes]
     chosen, interpretation = next(
@@ -234,7 +333,7 @@ def _decode_image(services: Services, capture: models.Capture) -> bool:
     )
     value = chosen.value
     if len(value) > 500:
-        _finish(services, capture, FAILED, "the code in the image holds more than 500 characters")
+        _finish(job, FAILED, "the code in the image holds more than 500 characters")
         return False
     metadata = {**(capture.metadata or {}), "decoded_symbology": chosen.symbology}
     others = [c for c in codes if c is not chosen][:MAX_OTHER_CODES]
@@ -250,57 +349,59 @@ def _decode_image(services: Services, capture: models.Capture) -> bool:
     return True
 
 
-def _run(services: Services, capture: models.Capture) -> None:
-    needs_decoding = not capture.raw_value and capture.uploaded_image_key
-    if needs_decoding and not _decode_image(services, capture):
-        return
-    interpretation = gs1.interpret(capture.raw_value)
+def _run(job: _Job, interpretation: gs1.Interpretation | None) -> None:
+    services, capture = job.services, job.capture
+    if not capture.raw_value and capture.uploaded_image_key:
+        if not _decode_image(job):
+            return
+        interpretation = None  # of the value read from the image, below
+    if interpretation is None:
+        interpretation = gs1.interpret(capture.raw_value)
     if interpretation.error:
-        _finish(services, capture, FAILED, interpretation.error)
+        _finish(job, FAILED, interpretation.error)
         return
     gtin = capture.gtin or interpretation.gtin
     restricted = interpretation.restricted or (bool(gtin) and gs1.is_restricted(gtin))
 
     if not gtin and interpretation.url:
+        job.claim()
         analysis = capture.qr_analysis or services.plugins.analyse_url(interpretation.url)
-        _save(capture, qr_analysis=analysis)
+        capture.qr_analysis = analysis
         gtin = analysis.get("extracted_gtin", "") if analysis else ""
         if not gtin:
             if analysis and analysis.get("error_message"):
-                _finish(
-                    services,
-                    capture,
-                    FAILED,
-                    f"could not follow the URL: {analysis['error_message']}",
-                )
+                _finish(job, FAILED, f"could not follow the URL: {analysis['error_message']}")
             else:
-                _finish(services, capture, COMPLETED)  # a URL analysed; it names no product
+                _finish(job, COMPLETED)  # a URL analysed; it names no product
             return
         restricted = gs1.is_restricted(gtin)
-        _save(capture, gtin=gtin)
+        capture.gtin = gtin
     if not gtin:
-        _finish(services, capture, NOT_FOUND)  # error_message stays "": nothing failed
+        _finish(job, NOT_FOUND)  # error_message stays "": nothing failed
         return
 
-    product = _find_product(services, capture, gtin, restricted)
+    product = _find_product(job, gtin, restricted)
     if product is None:
         return
 
-    _move(services, capture, ENRICHING, product=product.id)
-    _enrich(services, product)
+    job.advance(ENRICHING)
+    capture.product = product.id
+    _enrich(job, product)
 
-    _move(services, capture, RESOLVING)
+    job.advance(RESOLVING)
     if interpretation.url and capture.qr_analysis is None:
-        _save(capture, qr_analysis=services.plugins.analyse_url(interpretation.url))
-    _finish(services, capture, COMPLETED)
+        job.claim()
+        capture.qr_analysis = services.plugins.analyse_url(interpretation.url)
+    _finish(job, COMPLETED)
 
 
-def _find_product(
-    services: Services, capture: models.Capture, gtin: str, restricted: bool
-) -> models.Product | None:
+def _find_product(job: _Job, gtin: str, restricted: bool) -> models.Product | None:
     """The product for ``gtin`` from the lookup providers, stored in the catalog; or None
     after finishing the capture NOT_FOUND or FAILED."""
-    record, provider, failures = _lookup(services, gtin, restricted)
+    services = job.services
+    record, provider, failures, row = _lookup(job, gtin, restricted)
+    if row is not None:  # the catalog's own row
+        return row
     if record is not None:
         return _store_product(services, record, provider)
     cached = models.Product.get_or_none(models.Product.gtin == gtin)
@@ -313,9 +414,9 @@ def _find_product(
         )
         return cached
     if failures:
-        _finish(services, capture, FAILED, "every lookup provider failed: " + "; ".join(failures))
+        _finish(job, FAILED, "every lookup provider failed: " + "; ".join(failures))
     else:
-        _finish(services, capture, NOT_FOUND)  # error_message stays "": nothing failed
+        _finish(job, NOT_FOUND)  # error_message stays "": nothing failed
     return None
 
 
@@ -331,23 +432,30 @@ def _save(capture: models.Capture, **fields: Any) -> None:
 
 
 def _lookup(
-    services: Services, gtin: str, restricted: bool
-) -> tuple[ProductRecord | None, LookupProvider | None, list[str]]:
-    """The first answer (with the provider that gave it) and the failures before it."""
+    job: _Job, gtin: str, restricted: bool
+) -> tuple[ProductRecord | None, LookupProvider | None, list[str], models.Product | None]:
+    """The first answer (with the provider that gave it, and the catalog's row when the
+    catalog gave it) and the failures before it."""
     failures: list[str] = []
-    timeout = services.settings.provider_timeout_seconds
-    for provider in services.plugins.lookup_providers:
+    for provider in job.services.plugins.lookup_providers:
         if restricted and provider.external:
             continue  # restricted-circulation numbers never leave the server
         try:
-            record = _bounded(provider, lambda p=provider: p.lookup(gtin), timeout)  # type: ignore[misc]
+            if isinstance(provider, CatalogLookupProvider):
+                row = provider.find(gtin)
+                if row is not None:
+                    return replace(record_of(row), gtin=gtin), provider, failures, row
+                continue
+            record = job.call(provider, lambda p=provider: p.lookup(gtin))  # type: ignore[misc]
+        except _Lost:
+            raise
         except Exception as exc:
             logger.warning("lookup provider %s failed for %s: %s", provider.name, gtin, exc)
             failures.append(f"{provider.name}: {exc or type(exc).__name__}")
             continue
         if record is not None:
-            return replace(record, gtin=gtin), provider, failures
-    return None, None, failures
+            return replace(record, gtin=gtin), provider, failures, None
+    return None, None, failures, None
 
 
 def product_short_id(gtin: str) -> str:
@@ -414,13 +522,16 @@ def record_of(product: models.Product) -> ProductRecord:
     )
 
 
-def _enrich(services: Services, product: models.Product) -> None:
+def _enrich(job: _Job, product: models.Product) -> None:
+    """Run the enrichment providers over ``product``; what they change is written with the
+    capture's final status."""
     before = record_of(product)
     record = before
-    timeout = services.settings.provider_timeout_seconds
-    for provider in services.plugins.enrichment_providers:
+    for provider in job.services.plugins.enrichment_providers:
         try:
-            record = _bounded(provider, lambda p=provider, r=record: p.enrich(r), timeout)  # type: ignore[misc]
+            record = job.call(provider, lambda p=provider, r=record: p.enrich(r))  # type: ignore[misc]
+        except _Lost:
+            raise
         except Exception as exc:
             logger.warning(
                 "enrichment provider %s failed for %s: %s", provider.name, product.gtin, exc
@@ -431,9 +542,11 @@ def _enrich(services: Services, product: models.Product) -> None:
             for k, v in _product_fields(record).items()
             if getattr(before, k) != v or k == "image_urls"
         }
-        models.Product.update(modified=utcnow(), **fields).where(
-            models.Product.id == product.id
-        ).execute()
+        job.product_writes.append(
+            models.Product.update(modified=utcnow(), **fields)
+            .where(models.Product.id == product.id)
+            .execute
+        )
 
 
 __all__ = ["PENDING", "process_capture", "requeue_stale"]

@@ -13,7 +13,10 @@ session's vision extraction left ``processing`` past ``extraction_stale_seconds`
 step is safe to run twice. A starting worker sweeps once at once, so recovery does not wait
 for the next minute; the embedded queue, which runs inside the only server there is, goes
 further at start-up and queues every unfinished capture at once, whatever its age
-(:meth:`Queue.recover`): a PENDING row is the durable form of its message.
+(:meth:`Queue.recover`): a PENDING row is the durable form of its message. So the embedded
+queue hands the captures posted to its own server to that server's threads in memory
+(:mod:`scanserve.capture_lanes`); Huey's SQLite file carries the rest (extraction, periodic
+tasks, captures queued by other processes).
 
 Signals: only ``scanserve worker`` lets Huey's consumer install its SIGINT/SIGTERM handlers.
 Inside ``scanserve serve`` the process belongs to uvicorn, whose handlers must stay in place
@@ -32,6 +35,7 @@ from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
 from huey.consumer import Consumer
 from huey.storage import SqliteStorage
 
+from .capture_lanes import CaptureLanes
 from .storage.database import private_file
 
 if TYPE_CHECKING:
@@ -100,6 +104,7 @@ class Queue:
         self.slow_huey = _make_huey(services, SLOW_LANE_SUFFIX)
         self._consumer: Consumer | None = None
         self._slow_consumer: Consumer | None = None
+        self._lanes: CaptureLanes | None = None  # the embedded queue in this process
         from . import extraction, pipeline, sessions
 
         huey = self.huey
@@ -138,9 +143,18 @@ class Queue:
         self._pipeline = pipeline
         self._extraction = extraction
 
-    def enqueue_capture(self, capture_short_id: str, *, slow: bool = False) -> None:
+    def enqueue_capture(
+        self, capture_short_id: str, *, slow: bool = False, interpretation: Any = None
+    ) -> None:
         """Queue a capture; ``slow`` (its raw value is a URL to follow: see
-        ``pipeline.is_slow``) puts it on the slow lane."""
+        ``pipeline.is_slow``) puts it on the slow lane. In a process running the embedded
+        queue the capture goes to this process's own lanes, with ``interpretation`` (its raw
+        value's, when the caller made it) for the pipeline to use again
+        (:mod:`scanserve.capture_lanes`)."""
+        lanes = self._lanes
+        if lanes is not None:
+            lanes.put(capture_short_id, slow=slow, interpretation=interpretation)
+            return
         (self._process_capture_slow if slow else self._process_capture)(capture_short_id)
 
     def _requeue(self, short_ids: list[str]) -> None:
@@ -211,17 +225,30 @@ class Queue:
         return len(recovered)
 
     def start_embedded(self) -> None:
-        """Start consumer threads in this process (``serve`` with the embedded queue), after
-        :meth:`recover`."""
-        if self.services.settings.queue != "embedded" or self._consumer is not None:
+        """Start consumer threads in this process (``serve`` with the embedded queue): the
+        capture lanes, fed by :meth:`recover` first, and Huey's consumers."""
+        settings = self.services.settings
+        if settings.queue != "embedded" or self._consumer is not None:
             return
-        self.recover()
+        services = self.services
+        self._lanes = CaptureLanes(
+            lambda short_id, interpretation: self._pipeline.process_capture(
+                services, short_id, interpretation
+            ),
+            settings.worker_threads,
+            settings.slow_worker_threads,
+        )
+        self.recover()  # into the lanes, which start next
+        self._lanes.start()
         self._slow_consumer = self.consumer(slow=True)
         self._slow_consumer.start()
         self._consumer = self.consumer()
         self._consumer.start()
 
     def stop_embedded(self) -> None:
+        lanes, self._lanes = self._lanes, None  # captures queued from now on go to Huey
+        if lanes is not None:
+            lanes.stop()
         for consumer in (self._consumer, self._slow_consumer):
             if consumer is not None:
                 consumer.stop(graceful=True)
@@ -239,4 +266,6 @@ class Queue:
             slow.stop(graceful=True)
 
     def pending_count(self) -> Any:
-        return self.huey.pending_count() + self.slow_huey.pending_count()
+        lanes = self._lanes
+        waiting = lanes.waiting() if lanes is not None else 0
+        return self.huey.pending_count() + self.slow_huey.pending_count() + waiting

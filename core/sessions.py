@@ -18,6 +18,7 @@ from .storage import models
 from .storage.fields import utcnow
 from .storage.prepared import Prepared, seq
 from .storage.scoping import get_owned, visible
+from .storage.statements import Statement
 
 SHORTUUID = re.compile("[2-9A-HJ-NP-Za-km-z]{22}")
 ACTIVE, COMPLETED, EXPIRED = "ACTIVE", "COMPLETED", "EXPIRED"
@@ -323,10 +324,15 @@ def submit(principal: Principal, short_id: str, *, again: bool = True) -> models
 
 def touch(session_id: int) -> None:
     """A capture or photo was added: the session changed and is in use."""
-    now = utcnow()
-    models.ScanSession.update(modified=now, last_activity=now).where(
-        models.ScanSession.id == session_id
-    ).execute()
+    _TOUCH.run(now=utcnow(), id=session_id)
+
+
+_TOUCH = Statement(
+    lambda s: models.ScanSession.update(
+        modified=s("now", models.ScanSession.modified),
+        last_activity=s("now", models.ScanSession.last_activity),
+    ).where(models.ScanSession.id == s("id"))
+)
 
 
 def require_active(session: models.ScanSession) -> None:

@@ -168,7 +168,10 @@ def capture_state_changed(capture_id: str, old_status: str, new_status: str) -> 
     :param new_status: the status now.
     :returns: nothing; every implementation is called. Exceptions are logged and ignored.
 
-    Called from a worker thread; keep it quick.
+    Called from a worker thread; keep it quick. The pipeline writes the steps of one run
+    (``LOOKING_UP``, ``ENRICHING``, ``RESOLVING`` and the final status) in as few transactions
+    as it can, one for a catalog hit; each step is still reported, in order, once the
+    transaction that wrote it committed.
     """
 
 

@@ -287,6 +287,11 @@ class Plugins:
     def capture_finished(self, capture: dict[str, Any]) -> None:
         self._notify("capture_finished", capture=capture)
 
+    def listens(self, hook_name: str) -> bool:
+        """Does any plugin implement ``hook_name``? (What only a listener needs, such as the
+        capture ``capture_finished`` is given, need not be built for none.)"""
+        return bool(self._call_order(hook_name))
+
     def _notify(self, hook_name: str, **kwargs: Any) -> None:
         for impl in self._call_order(hook_name):
             try:

@@ -13,6 +13,7 @@ from datetime import timedelta
 from ...settings import Settings
 from ...storage import models
 from ...storage.fields import utcnow
+from ...storage.prepared import Prepared
 from ..hookspecs import hookimpl
 from ..providers import LookupProvider, ProductRecord
 
@@ -27,18 +28,30 @@ class CatalogLookupProvider:
         )
 
     def lookup(self, gtin: str) -> ProductRecord | None:
-        product = models.Product.get_or_none(models.Product.gtin == gtin)
+        product = self.find(gtin)
         if product is None:
             return None
+        from ...pipeline import record_of
+
+        return record_of(product)
+
+    def find(self, gtin: str) -> models.Product | None:
+        """The catalog's row for ``gtin`` when it answers (what :meth:`lookup` reads; the
+        pipeline takes the row itself)."""
+        row = _BY_GTIN.first(gtin=gtin)
+        if row is None:
+            return None
+        product = models.Product(__no_default__=True, **row)
         if (
             self.cache_ttl is not None
             and product.fetched_at is not None
             and utcnow() - product.fetched_at >= self.cache_ttl
         ):
             return None  # a provider's answer past its time: ask again
-        from ...pipeline import record_of
+        return product
 
-        return record_of(product)
+
+_BY_GTIN = Prepared(lambda ph: models.Product.select().where(models.Product.gtin == ph("gtin")))
 
 
 @hookimpl(tryfirst=True)
