@@ -2,9 +2,12 @@
 
     python bench/floor.py RESPONSES.json PORT [WORKERS]
 
-RESPONSES.json maps a request path to ``[status, content_type, body]``. It runs under the same
-ASGI server as ``scanserve serve`` (uvicorn, with uvloop and httptools when installed), so the
-ratio scanserve / floor is what scanserve's own work costs.
+RESPONSES.json maps a request path to ``[status, content_type, body]``. It is served exactly
+as ``scanserve serve`` serves scanserve, through ``scanserve.server`` with the settings read
+from the same ``SCANSERVE_*`` environment: the same uvicorn configuration (the guarded
+httptools protocol, uvloop, keep-alive and head limits), the same logging (one redacted
+access-log line a request) and, with WORKERS, the same worker processes. So the ratio
+scanserve / floor is what scanserve's app costs, not a difference between servers.
 """
 
 from __future__ import annotations
@@ -33,16 +36,27 @@ def build() -> Starlette:
 
 
 if __name__ == "__main__":
-    import uvicorn
+    from scanserve import server
+    from scanserve.logconfig import configure_logging, logging_config
+    from scanserve.settings import Settings
 
     os.environ["SCANSERVE_BENCH_FLOOR"] = sys.argv[1]
+    port = int(sys.argv[2])
     workers = int(sys.argv[3]) if len(sys.argv) > 3 else 1
-    uvicorn.run(
-        "floor:build",
-        factory=True,
-        host="127.0.0.1",
-        port=int(sys.argv[2]),
-        workers=workers,
-        log_level="warning",
-        app_dir=os.path.dirname(os.path.abspath(__file__)),
-    )
+    settings = Settings()
+    # as `scanserve serve` sets it up (cli._configure_logging)
+    configure_logging(settings.log_format, settings.log_level)
+    log_config = logging_config(settings.log_format, settings.log_level)
+    if workers == 1:
+        server.run(build(), settings, host="127.0.0.1", port=port, log_config=log_config)
+    else:
+        # worker processes import this module by name (uvicorn spawns them)
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        server.run_workers(
+            settings,
+            workers,
+            host="127.0.0.1",
+            port=port,
+            log_config=log_config,
+            app_factory="floor:build",
+        )

@@ -4,9 +4,11 @@
     python bench/run.py --quick    # shorter loads, same figures
 
 Every request-path figure is printed beside a bare Starlette app (``bench/floor.py``) serving
-the very bytes scanserve answered, under the same ASGI server, measured side by side in the
-same run: on a shared or small machine only the ratios travel. The load comes from wrk when
-it is installed (``apt-get install wrk``), else from a Python client, which the output says.
+the very bytes scanserve answered, served exactly as ``scanserve serve`` serves scanserve
+(``scanserve.server``: protocol, event loop, logging, worker processes), measured side by
+side in the same run: on a shared or small machine only the ratios travel. The load comes
+from wrk when it is installed (``apt-get install wrk``), else from a Python client, which the
+output says.
 
 1. GET /sessions/{id} (20 captures), /sessions/{id}/status, /captures/{id},
    /freshness-thresholds: req/s and the ratio to the floor; the session detail by size
@@ -147,12 +149,16 @@ def serving(env: dict[str, str], workers: int = 1) -> Iterator[Server]:
 
 
 @contextlib.contextmanager
-def floor(responses: dict[str, tuple[int, str, str]], workers: int = 1) -> Iterator[str]:
+def floor(
+    responses: dict[str, tuple[int, str, str]], env: dict[str, str], workers: int = 1
+) -> Iterator[str]:
+    """The floor app (``floor.py``), served as ``scanserve serve`` is with the same ``env``."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(responses, f)
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, str(HERE / "floor.py"), f.name, str(port), str(workers)],
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -252,7 +258,7 @@ def request_path(fx: Fixture, opts: Options, label: str) -> None:
     print(f"{'endpoint':38s} {'floor req/s':>12s} {'scanserve':>10s} {'ratio':>7s} {'target':>7s}")
     with serving(fx.env) as server:
         recorded = record(server, fx)
-        with floor(recorded) as floor_base:
+        with floor(recorded, fx.env) as floor_base:
             # warm both up (imports, caches, connections) before measuring
             load.run(f"{floor_base}{BASE}/", seconds=1, connections=4)
             load.run(
@@ -477,7 +483,7 @@ def scale_out(fx: Fixture, opts: Options, redis_url: str | None) -> None:
     for n in (1, 2, 4):
         with serving(env, workers=n) as server:
             recorded = record(server, fx)
-            with floor(recorded, workers=n) as floor_base:
+            with floor(recorded, env, workers=n) as floor_base:
                 load.run(
                     f"{server.base}/sessions/{fx.session20}",
                     seconds=1,

@@ -1,9 +1,11 @@
 """The app factory: ``create_app(settings)`` builds everything, nothing happens at import.
 
 Request flow: gateway middleware (auth, rate limits, body size) -> Connexion (routing,
-security, validation against ``spec/openapi.yaml``) -> a thin handler in
-``scanserve.handlers.<tag>`` -> a core service -> storage / plugins -> a view built from the
-generated models -> response. Every error on the way leaves as problem+json.
+security, validation against ``spec/openapi.yaml``; a valid request of an operation without
+a body is served by :mod:`scanserve.fastpath` with the same pieces, past the layers) -> a
+thin handler in ``scanserve.handlers.<tag>`` -> a core service -> storage / plugins -> a
+view built from the generated models -> response. Every error on the way leaves as
+problem+json.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from starlette.requests import ClientDisconnect
 
 from . import errors
 from .encoding import OrjsonJsonifier
+from .fastpath import FastPath
 from .gateway import (
     SERVICES_KEY,
     GatewayMiddleware,
@@ -281,9 +284,12 @@ def create_app(
     *,
     extra_plugins: Iterable[Any] = (),
     start_queue: bool = False,
+    fast_path: bool = True,
 ) -> OpenAPI31App:
     """Build the ASGI app. ``start_queue`` starts the embedded queue's consumer with the app
-    (``scanserve serve`` does; tests usually use ``queue="immediate"``)."""
+    (``scanserve serve`` does; tests usually use ``queue="immediate"``). ``fast_path=False``
+    leaves out :class:`~scanserve.fastpath.FastPath`: every request then walks Connexion's
+    whole stack (the equivalence tests compare the two)."""
     settings = settings or Settings()
     services = build_services(settings, extra_plugins=extra_plugins)
 
@@ -332,9 +338,10 @@ def create_app(
         IndexMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, base_path=settings.base_path
     )
     app.add_middleware(RateHeadersMiddleware, position=MiddlewarePosition.BEFORE_CONTEXT)
-    app.add_middleware(
-        MostSpecificPath, position=MiddlewarePosition.BEFORE_ROUTING, paths=PathMethods(spec)
-    )
+    paths = PathMethods(spec)
+    if fast_path:
+        app.add_middleware(FastPath, position=MiddlewarePosition.BEFORE_SWAGGER, paths=paths)
+    app.add_middleware(MostSpecificPath, position=MiddlewarePosition.BEFORE_ROUTING, paths=paths)
     app.add_middleware(
         IgnoreBodyWithoutContract,
         position=MiddlewarePosition.BEFORE_CONTEXT,

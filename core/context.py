@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, ParamSpec, TypeVar, cast
 
 from anyio import to_thread
-from connexion.context import scope
+from connexion.context import _scope
 
 from .auth import Principal
 from .gateway import PRINCIPAL_KEY, SERVICES_KEY
@@ -17,15 +17,16 @@ if TYPE_CHECKING:
 
 
 # connexion.request builds a ConnexionRequest on every attribute access; the scope is all
-# these need.
+# these need, read from the context variable that Connexion's ContextMiddleware (or
+# scanserve.fastpath) sets, without the werkzeug proxy in front of it.
 
 
 def services() -> Services:
-    return cast("Services", scope[SERVICES_KEY])
+    return cast("Services", _scope.get()[SERVICES_KEY])
 
 
 def principal() -> Principal:
-    return cast(Principal, scope[PRINCIPAL_KEY])
+    return cast(Principal, _scope.get()[PRINCIPAL_KEY])
 
 
 P = ParamSpec("P")

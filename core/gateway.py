@@ -181,7 +181,9 @@ class RouteTable:
     come before the body is read (which body limit applies, which media types)."""
 
     def __init__(self, routes: Iterable[tuple[str, str, Route]]):
-        self._routes = [(method, re.compile(pattern), route) for method, pattern, route in routes]
+        self._routes: dict[str, list[tuple[re.Pattern[str], Route]]] = {}
+        for method, pattern, route in routes:
+            self._routes.setdefault(method, []).append((re.compile(pattern), route))
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> RouteTable:
@@ -203,8 +205,8 @@ class RouteTable:
         return cls(routes)
 
     def find(self, method: str, path: str) -> Route | None:
-        for route_method, pattern, route in self._routes:
-            if route_method == method and pattern.fullmatch(path):
+        for pattern, route in self._routes.get(method, ()):
+            if pattern.fullmatch(path):
                 return route
         return None
 
@@ -402,7 +404,6 @@ class GatewayMiddleware:
         limiter = self.services.limiter
         peer = (scope.get("client") or ("unknown", 0))[0]
         client_host = client_address(peer, scope["headers"], self.trusted_proxies)
-        anon = anonymous(client_host, settings)
         # A credential is always checked: refusing good keys because others failed from the
         # same (shared, NATed) address would let anyone there lock everyone out. Failures
         # count against their own budget, never the address's anonymous one.
@@ -432,6 +433,7 @@ class GatewayMiddleware:
             else:
                 principal = cached
         except Unauthorized as exc:
+            anon = anonymous(client_host, settings)  # only a refused credential needs it
             if route is not None and route.public_read:
                 # A public read ignores a credential that fails (a proxy's Basic, a revoked
                 # key); a valid API key beside it still counts.

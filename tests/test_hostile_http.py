@@ -7,6 +7,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import socket
 import struct
 import subprocess
@@ -308,7 +309,32 @@ def test_partial_request_heads_are_closed(serve):
     dribble = f"GET {BASE}/sessions HTTP/1.1\r\nHost: x\r\n".encode() + b"X-Slow: " + b"a" * 40
     assert _trickle_until_closed(slow, dribble)
     slow.close()
+    # a kept-alive connection that begins its next head and stalls is cut off the same way
+    kept = server.connect()
+    kept.sendall(head(server, "GET", "/health/live"))
+    assert status_of(_one_response(kept)) == 200
+    assert _trickle_until_closed(kept, dribble)
+    kept.close()
     assert server.get("/sessions", headers={"X-API-Key": server.key}).status_code == 200
+
+
+def test_an_idle_kept_alive_connection_is_closed(serve):
+    server = serve(keep_alive_seconds="1")
+    sock = server.connect()
+    sock.sendall(head(server, "GET", "/health/live"))
+    assert status_of(_one_response(sock)) == 200
+    assert read_response(sock) == b""  # then nothing, and closed (well before WAIT)
+    sock.close()
+
+
+def _one_response(sock: socket.socket) -> bytes:
+    """One whole response (Content-Length framed), the connection left open."""
+    raw = b""
+    while not (b"\r\n\r\n" in raw and _complete(raw)):
+        chunk = sock.recv(65536)
+        assert chunk, raw
+        raw += chunk
+    return raw
 
 
 def test_a_body_that_does_not_arrive_gets_a_408(serve):
@@ -408,3 +434,186 @@ def test_a_body_without_content_type_on_the_wire_is_a_415(serve):
             sock.close()
             assert status_of(raw) == 415, (path, header, raw[:500])
             assert b"application/problem+json" in raw.partition(b"\r\n\r\n")[0]
+
+
+def _all_statuses(sock: socket.socket) -> list[int]:
+    """The status of every response on the connection until the server closes it."""
+    raw = b""
+    with contextlib.suppress(ConnectionResetError, TimeoutError):
+        while chunk := sock.recv(65536):
+            raw += chunk
+    return [int(m) for m in re.findall(rb"HTTP/1\.1 (\d{3}) ", raw)]
+
+
+def _sent_in_pieces(server: Server, data: bytes, size: int) -> bytes:
+    """``data`` written ``size`` bytes at a time (so that no read holds all of a head); then
+    everything the server answers until it closes."""
+    sock = server.connect()
+    with contextlib.suppress(OSError):  # it may close while we still write
+        for i in range(0, len(data), size):
+            sock.sendall(data[i : i + size])
+            time.sleep(0.01)
+    raw = read_response(sock)
+    sock.close()
+    return raw
+
+
+def test_a_request_head_over_the_limit_is_refused_before_it_is_read(serve):
+    server = serve(max_header_bytes="4096")
+    fields = [f"X-Field-{i}: {'a' * 60}" for i in range(80)]  # 5.7 KB of fields
+    raw = _sent_in_pieces(server, head(server, "GET", "/sessions", *fields), 500)
+    assert status_of(raw) == 431, raw[:300]
+    assert b"connection: close" in raw.lower()
+    # a request line that long is a 414, whether its end comes or not
+    long_target = f"/sessions?page={'1' * 5000}"
+    raw = _sent_in_pieces(server, head(server, "GET", long_target), 500)
+    assert status_of(raw) == 414, raw[:300]
+    raw = _sent_in_pieces(server, head(server, "GET", long_target)[:4500], 500)
+    assert status_of(raw) == 414, raw[:300]
+    # in one write too, and just under the limit is served
+    sock = server.connect()
+    sock.sendall(head(server, "GET", "/sessions", *fields))
+    assert status_of(read_response(sock)) == 431
+    sock.close()
+    sock = server.connect()
+    sock.sendall(head(server, "GET", "/sessions", f"X-API-Key: {server.key}", *fields[:40]))
+    assert status_of(read_response(sock)) == 200
+    sock.close()
+    said = server.said()
+    assert "Traceback" not in said and "ERROR" not in said, said[-2000:]
+
+
+def test_endless_chunk_trailers_are_refused(serve):
+    server = serve(max_header_bytes="4096")
+    start = head(
+        server,
+        "POST",
+        "/sessions",
+        f"X-API-Key: {server.key}",
+        "Content-Type: application/json",
+        "Transfer-Encoding: chunked",
+    )
+    trailers = b"".join(b"X-Trailer-%d: %s\r\n" % (i, b"t" * 60) for i in range(200))
+    raw = _sent_in_pieces(server, start + b"2\r\n{}\r\n0\r\n" + trailers + b"\r\n", 500)
+    assert status_of(raw) in (400, 431), raw[:300]
+    listed = server.get("/sessions", headers={"X-API-Key": server.key})
+    assert listed.json()["data"] == []
+
+
+def _post(server: Server, *framing: str, body: bytes = b"{}") -> bytes:
+    return (
+        head(
+            server,
+            "POST",
+            "/sessions",
+            f"X-API-Key: {server.key}",
+            "Content-Type: application/json",
+            *framing,
+        )
+        + body
+    )
+
+
+SMUGGLED = "GET /scanner/api/v1/sessions HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+def _chunked(body: bytes) -> bytes:
+    return b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body) if body else b"0\r\n\r\n"
+
+
+def test_ambiguous_or_malformed_framing_is_refused_and_the_connection_closed(serve):
+    """What RFC 9112 says a server must refuse (or may, where a proxy in front could read the
+    message another way): each is a 400 (505 for the version), nothing behind it is served,
+    and nothing is stored."""
+    server = serve()
+    key = f"X-API-Key: {server.key}"
+    host = f"Host: 127.0.0.1:{server.port}"
+    live = f"{BASE}/health/live"
+    smuggled = _chunked(b"") + SMUGGLED.encode()
+    cases = {
+        "obs-fold": f"GET {live} HTTP/1.1\r\n{host}\r\nX-A: a\r\n b\r\n\r\n".encode(),
+        "bare LF": f"GET {live} HTTP/1.1\n{host}\n\n".encode(),
+        "bare LF in one line": f"GET {live} HTTP/1.1\r\n{host}\nX-A: b\r\n\r\n".encode(),
+        "duplicate Content-Length": _post(server, "Content-Length: 2", "Content-Length: 2"),
+        "different Content-Lengths": _post(server, "Content-Length: 2", "Content-Length: 12"),
+        "Content-Length list": _post(server, "Content-Length: 2, 2"),
+        "Content-Length sign": _post(server, "Content-Length: +2"),
+        "Transfer-Encoding and Content-Length": _post(
+            server, "Content-Length: 5", "Transfer-Encoding: chunked", body=smuggled
+        ),
+        "Content-Length and Transfer-Encoding": _post(
+            server, "Transfer-Encoding: chunked", "Content-Length: 5", body=smuggled
+        ),
+        "Transfer-Encoding not chunked": _post(server, "Transfer-Encoding: gzip"),
+        "Transfer-Encoding chunked, then other": _post(
+            server, "Transfer-Encoding: chunked, gzip", body=_chunked(b"{}")
+        ),
+        "Transfer-Encoding twice": _post(
+            server,
+            "Transfer-Encoding: chunked",
+            "Transfer-Encoding: chunked",
+            body=_chunked(b"{}"),
+        ),
+        "space before colon": _post(server, "Transfer-Encoding : chunked", body=_chunked(b"{}")),
+        "bad chunk size": _post(
+            server, "Transfer-Encoding: chunked", body=b"2x\r\n{}\r\n0\r\n\r\n"
+        ),
+        "chunks ended by bare LF": _post(
+            server, "Transfer-Encoding: chunked", body=b"2\n{}\n0\n\n"
+        ),
+        "control character in a value": f"GET {live} HTTP/1.1\r\n{host}\r\nX-A: a\x01b\r\n\r\n".encode(),
+        "no Host": f"GET {live} HTTP/1.1\r\n{key}\r\n\r\n".encode(),
+        "two Hosts": f"GET {live} HTTP/1.1\r\n{host}\r\nHost: evil.example\r\n\r\n".encode(),
+        "HTTP/0.9": f"GET {live}\r\n\r\n".encode(),
+        "HTTP/2.0 in HTTP/1 framing": f"GET {live} HTTP/2.0\r\n{host}\r\n\r\n".encode(),
+        "Upgrade with a body": _post(
+            server, "Connection: Upgrade", "Upgrade: foo", "Content-Length: 2"
+        ),
+    }
+    for name, request in cases.items():
+        sock = server.connect()
+        sock.sendall(request + f"GET {live} HTTP/1.1\r\n{host}\r\n\r\n".encode())
+        statuses = _all_statuses(sock)
+        sock.close()
+        expected = 505 if "HTTP/" in name else 400
+        assert statuses == [expected], (name, statuses)
+    listed = server.get("/sessions", headers={"X-API-Key": server.key})
+    assert listed.status_code == 200 and listed.json()["data"] == []
+
+
+def test_pipelined_requests_are_all_answered_in_order(serve):
+    server = serve()
+    get = head(server, "GET", "/sessions", f"X-API-Key: {server.key}")
+    ignored_upgrade = head(
+        server,
+        "GET",
+        "/sessions",
+        f"X-API-Key: {server.key}",
+        "Connection: Upgrade, HTTP2-Settings",
+        "Upgrade: h2c",
+        "HTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA",
+    )
+    for name, requests, expected in (
+        ("three GETs", get * 3, [200, 200, 200]),
+        ("a POST with a body, then a GET", _post(server, "Content-Length: 2") + get, [201, 200]),
+        (
+            "a chunked POST, then GETs",
+            _post(server, "Transfer-Encoding: chunked", body=_chunked(b"{}")) + get + get,
+            [201, 200, 200],
+        ),
+        ("an Upgrade (h2c) ignored, then a GET", ignored_upgrade + get, [200, 200]),
+    ):
+        for size in (len(requests), 7):  # in one write, and in small pieces
+            sock = server.connect()
+            for i in range(0, len(requests), size):
+                sock.sendall(requests[i : i + size])
+            sock.sendall(head(server, "GET", "/health/live", "Connection: close"))
+            statuses = _all_statuses(sock)
+            sock.close()
+            assert statuses == [*expected, 200], (name, size, statuses)
+    # a refused request is answered after those before it, and nothing after it is served
+    obs_fold = head(server, "GET", "/sessions", "X-A: a", " b")
+    sock = server.connect()
+    sock.sendall(get + get + obs_fold + get)
+    assert _all_statuses(sock) == [200, 200, 400]
+    sock.close()

@@ -1,0 +1,342 @@
+"""The contract's bodiless operations served without walking Connexion's middleware stack.
+
+Connexion answers a request through a stack of middlewares, each of which finds the request's
+operation again (SwaggerUI, Routing, Security, RequestValidation, ResponseValidation, Context,
+then the app's own router), and then through per-request parameter and response decorators
+that read the operation through context proxies. For a ``GET /captures/{id}`` that is several
+times the work of the handler itself.
+
+:class:`FastPath` sits inside Connexion's exception middleware, so whatever it raises is
+answered by the same error handlers as before. At start-up (Connexion hands it the API, as
+to its own middlewares) it compiles each operation that takes no request body into a plan,
+made of Connexion's own pieces for that operation: the route (Starlette's path regex, in the
+router's order), the security check (``SecurityOperation``'s verification function, built with
+the app's ``security_map``), the URI parser and parameter validator (the app's
+``validator_map``, so :mod:`scanserve.oas31`'s), the resolved handler with its argument
+names, the response decorator and, where responses are validated, Connexion's response
+validation. Per request it does in one place what those layers do:
+
+1. route: the first route in the router's order that fits the path and method; it must be a
+   planned operation, and the path one that :class:`~scanserve.gateway.MostSpecificPath`
+   lets through;
+2. the scope the layers would hand the handler: a copy with ``path_params`` and Connexion's
+   routing extension, then the security context;
+3. security, then parameter validation, exactly as the layers run them;
+4. Connexion's context variables (as its ``ContextMiddleware`` sets them), the handler's
+   keyword arguments (Connexion's ``get_arguments``), the handler (sync ones in the
+   threadpool), the response as the response decorator builds it, the rate-limit headers
+   (as :class:`~scanserve.gateway.RateHeadersMiddleware`), response validation.
+
+Whatever the plan cannot decide with certainty goes down the full stack unchanged: a method
+other than GET and DELETE, a request with a body or a ``Content-Type``, a ``root_path``, a
+route that is not planned, a failed security check (a missing scope, another kind of
+credential) and any parameter that fails its parsing or validation. Those checks have no side
+effects and are deterministic, so the full stack reaches the same verdict and answers with
+the very bytes it always has: every error answer is Connexion's by construction. Once the
+handler runs, its exceptions leave as they would from the full stack. ``create_app(...,
+fast_path=False)`` builds the app without it (the equivalence tests compare the two).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from connexion.context import _context, _operation, _receive, _scope
+from connexion.decorators.parameter import (
+    CONTEXT_NAME,
+    get_arguments,
+    pythonic,
+    sanitized,
+    unwrap_decorators,
+)
+from connexion.decorators.response import AsyncResponseDecorator
+from connexion.exceptions import ResolverError
+from connexion.frameworks.starlette import Starlette as StarletteFramework
+from connexion.frameworks.starlette import starlettify_path
+from connexion.http_facts import METHODS
+from connexion.jsonifier import Jsonifier
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from connexion.middleware.abstract import ROUTING_CONTEXT, SpecMiddleware
+from connexion.middleware.request_validation import RequestValidationOperation
+from connexion.middleware.response_validation import ResponseValidationOperation
+from connexion.middleware.security import SecurityOperation
+from connexion.security import SecurityHandlerFactory
+from connexion.utils import inspect_function_arguments
+from connexion.validators import VALIDATOR_MAP as CONNEXION_VALIDATOR_MAP
+from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor
+from starlette.routing import compile_path
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .gateway import RATE_HEADERS_KEY, _with_rate_headers
+
+logger = logging.getLogger(__name__)
+
+PLANNED_METHODS = frozenset({"GET", "DELETE"})
+# Headers that announce a body, or a media type the request validation would look at: such a
+# request goes down the full stack (which drops the body of operations that take none).
+_BODY_HEADERS = frozenset({b"content-type", b"content-length", b"transfer-encoding"})
+# What ConnexionRequest.mimetype is for a request without a Content-Type header.
+_NO_CONTENT_TYPE = "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class Route:
+    """One route of Connexion's router, in its order: Starlette's regex and convertors of the
+    starlettified path, the method (and HEAD with GET, as Starlette adds), and the plan of its
+    operation (None: not planned)."""
+
+    regex: Any  # re.Pattern[str]
+    convertors: Mapping[str, Convertor[Any]]
+    methods: frozenset[str]
+    plan: Plan | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    operation_id: str
+    operation: Any  # connexion.operations.AbstractOperation
+    security: Sequence[Any]
+    verify: Callable[[ConnexionRequest], Any]
+    uri_parser: Any
+    parameters: Any  # the validator_map's parameter validator, built once
+    function: Callable[..., Any]
+    is_async: bool
+    arguments: Sequence[str]
+    sanitize: Callable[[str], str]
+    response_validator_map: dict[str, Any] | None  # None: responses are not validated
+
+
+async def _empty() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+class FastPath(SpecMiddleware):
+    """See the module docstring. Add it at ``MiddlewarePosition.BEFORE_SWAGGER``, giving it
+    the :class:`~scanserve.app.PathMethods` that ``MostSpecificPath`` uses."""
+
+    def __init__(self, app: ASGIApp, paths: Any):
+        self.app = app
+        self.paths = paths  # scanserve.app.PathMethods
+        self.mount: Any = None  # re.Pattern[str] of the API's mount, as Starlette's Mount
+        self.mount_convertors: Mapping[str, Convertor[Any]] = {}
+        self.base_path = ""
+        self.routes: list[Route] = []
+        self.response_decorator: AsyncResponseDecorator | None = None
+
+    # -- start-up ------------------------------------------------------------------------
+
+    def add_api(self, specification: Any, base_path: str | None = None, **kwargs: Any) -> None:
+        if self.mount is not None:
+            # Several APIs chain their routers in Connexion; one is all the app mounts.
+            raise RuntimeError("FastPath serves a single API")
+        self.base_path = base_path if base_path is not None else specification.base_path
+        self.mount, _, self.mount_convertors = compile_path(
+            self.base_path.rstrip("/") + "/{path:path}"
+        )
+        jsonifier = kwargs.get("jsonifier") or Jsonifier()
+        self.response_decorator = AsyncResponseDecorator(
+            framework=StarletteFramework, jsonifier=jsonifier
+        )
+        factory = SecurityHandlerFactory(kwargs.get("security_map"))
+        validator_map = {**CONNEXION_VALIDATOR_MAP, **(kwargs.get("validator_map") or {})}
+        sanitize = functools.lru_cache(maxsize=512)(
+            pythonic if kwargs.get("pythonic_params") else sanitized
+        )
+        for path, methods in specification.get("paths", {}).items():
+            for method in methods:
+                if method not in METHODS:
+                    continue
+                try:
+                    operation = specification.operation_cls.from_spec(
+                        specification,
+                        path=path,
+                        method=method,
+                        resolver=kwargs["resolver"],
+                        uri_parser_class=kwargs.get("uri_parser_class"),
+                    )
+                except ResolverError:  # the routing middleware handles (or raises) these
+                    continue
+                regex, _, convertors = compile_path(
+                    starlettify_path(path, operation.get_path_parameter_types())
+                )
+                route_methods = {method.upper()}
+                if "GET" in route_methods:
+                    route_methods.add("HEAD")
+                plan = self._plan(
+                    path,
+                    operation,
+                    factory=factory,
+                    validator_map=validator_map,
+                    sanitize=sanitize,
+                    options=kwargs,
+                )
+                self.routes.append(Route(regex, convertors, frozenset(route_methods), plan))
+
+    def _plan(
+        self,
+        path: str,
+        operation: Any,
+        *,
+        factory: SecurityHandlerFactory,
+        validator_map: dict[str, Any],
+        sanitize: Callable[[str], str],
+        options: Mapping[str, Any],
+    ) -> Plan | None:
+        if operation.method.upper() not in PLANNED_METHODS or operation.is_request_body_defined:
+            return None
+        if path.lstrip("/").startswith("{"):
+            # a first segment that is a parameter could shadow the Swagger UI's own paths
+            return None
+        function = operation.function
+        arguments, has_kwargs = inspect_function_arguments(unwrap_decorators(function))
+        if has_kwargs or sanitize(operation.body_name(_NO_CONTENT_TYPE)) in arguments:
+            # Connexion would read (and hand over) a body: not for a plan
+            return None
+        security = SecurityOperation.from_operation(
+            operation, next_app=self.app, security_handler_factory=factory
+        )
+        validation = RequestValidationOperation(
+            self.app,
+            operation=operation,
+            strict_validation=bool(options.get("strict_validation")),
+            validator_map=validator_map,
+        )
+        uri_parser = operation.uri_parser_class(operation.parameters, operation.body_definition())
+        parameters = validator_map["parameter"](
+            operation.parameters,
+            uri_parser=uri_parser,
+            strict_validation=validation.strict_validation,
+            security_query_params=validation.security_query_params,
+        )
+        return Plan(
+            operation_id=operation.operation_id,
+            operation=operation,
+            security=security.security,
+            verify=security.verification_fn,
+            uri_parser=uri_parser,
+            parameters=parameters,
+            function=function,
+            is_async=asyncio.iscoroutinefunction(function),
+            arguments=arguments,
+            sanitize=sanitize,
+            response_validator_map=validator_map if options.get("validate_responses") else None,
+        )
+
+    # -- per request ---------------------------------------------------------------------
+
+    def _route(self, scope: Scope) -> tuple[Plan, dict[str, Any]] | None:
+        """The plan and path parameters of the operation Connexion's router would pick, or
+        None where it would pick no planned one."""
+        method = scope["method"]
+        if method not in PLANNED_METHODS or scope.get("root_path"):
+            return None
+        if any(name.lower() in _BODY_HEADERS for name, _ in scope["headers"]):
+            return None
+        path = scope["path"]
+        mounted = self.mount.match(path)
+        if mounted is None:
+            return None
+        rest = "/" + self.mount_convertors["path"].convert(mounted.group("path"))
+        for route in self.routes:
+            match = route.regex.match(rest)
+            if match is not None and method in route.methods:
+                if route.plan is None or self.paths.refuses(path, method):
+                    return None
+                params = {
+                    key: route.convertors[key].convert(value)
+                    for key, value in match.groupdict().items()
+                }
+                return route.plan, params
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        found = self._route(scope) if scope["type"] == "http" else None
+        if found is None:
+            await self.app(scope, receive, send)
+            return
+        plan, path_params = found
+        # The scope the routing middleware hands on: a copy, with the path parameters and
+        # the operation in Connexion's routing extension.
+        routed = dict(scope)
+        routed.setdefault("path_params", {}).update(path_params)
+        routing = routed.setdefault("extensions", {}).setdefault(ROUTING_CONTEXT, {})
+        routing.update({"api_base_path": self.base_path, "operation_id": plan.operation_id})
+        request = ConnexionRequest(routed, receive, uri_parser=plan.uri_parser)
+        try:
+            if plan.security:
+                await plan.verify(request)
+            plan.parameters.validate_request(request)
+        except Exception:  # the full stack decides, and answers, again
+            await self.app(scope, receive, send)
+            return
+        # As IgnoreBodyWithoutContract: the handler and its response see an empty body (and
+        # the request had none to drop).
+        await self._serve(plan, request, routed, _empty, send)
+
+    async def _serve(
+        self, plan: Plan, request: ConnexionRequest, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        # As connexion.middleware.context.ContextOperation
+        context = scope.get("extensions", {}).get("connexion_context", {})
+        _context.set(context)
+        _operation.set(plan.operation)
+        _receive.set(receive)
+        _scope.set(scope)
+        # As connexion.decorators.parameter.prep_kwargs, with no body and no files
+        kwargs = get_arguments(
+            plan.operation,
+            path_params=request.path_params,
+            query_params=request.query_params,
+            body=None,
+            files={},
+            arguments=list(plan.arguments),
+            has_kwargs=False,
+            sanitize=plan.sanitize,
+            content_type=_NO_CONTENT_TYPE,
+        )
+        kwargs = {plan.sanitize(k): v for k, v in kwargs.items()}
+        for key, value in context.items():
+            if key in plan.arguments:
+                kwargs[key] = value
+        if CONTEXT_NAME in plan.arguments:
+            kwargs[CONTEXT_NAME] = context
+        # As the sync/async and response decorators
+        if plan.is_async:
+            result = await plan.function(**kwargs)
+        else:
+            result = await run_in_threadpool(plan.function, **kwargs)
+        if StarletteFramework.is_framework_response(result):
+            response = result
+        elif isinstance(result, ConnexionResponse):
+            response = StarletteFramework.connexion_to_framework_response(result)
+        else:
+            assert self.response_decorator is not None
+            response = self.response_decorator.build_framework_response(result)
+
+        rate_headers = scope.get(RATE_HEADERS_KEY)
+
+        async def respond(scope: Scope, receive: Receive, send: Send) -> None:
+            if rate_headers:  # as RateHeadersMiddleware, inside the response validation
+
+                async def send_with_headers(message: Message) -> None:
+                    if message["type"] == "http.response.start":
+                        message = _with_rate_headers(message, rate_headers)
+                    await send(message)
+
+                await response(scope, receive, send_with_headers)
+            else:
+                await response(scope, receive, send)
+
+        if plan.response_validator_map is None:
+            await respond(scope, receive, send)
+        else:
+            validation = ResponseValidationOperation(
+                respond, operation=plan.operation, validator_map=plan.response_validator_map
+            )
+            await validation(scope, receive, send)
