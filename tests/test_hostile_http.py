@@ -4,10 +4,12 @@ against the real server process, its log read afterwards."""
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import re
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -170,6 +172,115 @@ def test_client_disconnect_mid_body_logs_no_error_and_stores_nothing(serve):
     time.sleep(0.5)
     said = server.said()
     assert "Traceback" not in said and "unhandled" not in said and "ERROR" not in said, said
+
+
+def _multipart(fields: dict[str, str], file_field: str, data: bytes) -> tuple[str, bytes]:
+    parts = [
+        f'--b0und\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+        for k, v in fields.items()
+    ]
+    parts.append(
+        f'--b0und\r\nContent-Disposition: form-data; name="{file_field}"; filename="a.png"\r\n'
+        "Content-Type: image/png\r\n\r\n".encode()
+        + data
+        + b"\r\n--b0und--\r\n"
+    )
+    return "multipart/form-data; boundary=b0und", b"".join(parts)
+
+
+def _png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), "olive").save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_clients_that_leave_at_any_point_of_a_request_log_no_error_and_store_nothing(
+    serve, tmp_path
+):
+    """JSON and multipart operations (an Idempotency-Key on some), framed by Content-Length
+    or chunked, the connection closed (or reset) in the middle of the head, right after it,
+    and in the middle of the body, on the embedded queue. Nothing is stored, the
+    Idempotency-Key is free for the retry, and the log holds no error."""
+    server = serve(queue="embedded")
+    key = {"X-API-Key": server.key}
+    session = httpx.post(f"{server.base}/sessions", headers=key, json={}, timeout=WAIT).json()
+    presigned = server.get(
+        f"/sessions/{session['id']}/presigned-upload-url",
+        params={"photo_type": "front", "original_filename": "a.png"},
+        headers=key,
+    ).json()
+    png = _png()
+    capture = json.dumps(
+        {"session_id": session["id"], "capture_type": "BARCODE", "raw_value": "4006381333931"}
+    ).encode()
+    operations = [
+        ("/sessions", "application/json", b'{"metadata": {"store": "left"}}', True),
+        ("/captures", "application/json", capture, True),
+        ("/captures/upload-image", *_multipart({"session_id": session["id"]}, "image", png), True),
+        ("/uploads", *_multipart(presigned["upload_fields"], "file", png), False),
+    ]
+    retries = []
+    for path, content_type, body, with_key in operations:
+        for chunked in (False, True):
+            for cut in ("head", "after-head", "body"):
+                for reset in (False, True):
+                    idempotency_key = f"left-{len(retries)}"
+                    lines = [
+                        f"Content-Type: {content_type}",
+                        f"Idempotency-Key: {idempotency_key}",
+                    ]
+                    lines += [f"X-API-Key: {server.key}"] if with_key else []
+                    if chunked:
+                        lines.append("Transfer-Encoding: chunked")
+                        part = f"{len(body) // 2:x}\r\n".encode() + body[: len(body) // 2]
+                    else:
+                        lines.append(f"Content-Length: {len(body)}")
+                        part = body[: len(body) // 2]
+                    request_head = head(server, "POST", path, *lines)
+                    sock = server.connect()
+                    if cut == "head":
+                        sock.sendall(request_head[: len(request_head) // 2])
+                    else:
+                        sock.sendall(request_head + (part if cut == "body" else b""))
+                    time.sleep(0.1)  # let the server start reading
+                    if reset:
+                        sock.setsockopt(
+                            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                        )
+                    sock.close()
+                    if with_key:
+                        retries.append((path, content_type, body, idempotency_key))
+    time.sleep(0.5)
+    # nothing was stored: one session (the test's), no captures, no objects
+    listed = server.get("/sessions", headers=key).json()["data"]
+    assert [s["id"] for s in listed] == [session["id"]]
+    assert server.get(f"/sessions/{session['id']}", headers=key).json()["capture_count"] == 0
+    objects = tmp_path / "data0" / "objects"
+    assert not objects.exists() or not [p for p in objects.rglob("*") if p.is_file()]
+    # the presigned key was never written, and no Idempotency-Key is held by a request
+    # whose client left: the whole requests now go through
+    upload_type, upload_body = _multipart(presigned["upload_fields"], "file", png)
+    stored = httpx.post(
+        presigned["upload_url"],
+        content=upload_body,
+        headers={"Content-Type": upload_type},
+        timeout=WAIT,
+    )
+    assert stored.status_code == 204, stored.text
+    for path, content_type, body, idempotency_key in retries[::6]:
+        answer = httpx.post(
+            f"{server.base}{path}",
+            content=body,
+            headers={**key, "Content-Type": content_type, "Idempotency-Key": idempotency_key},
+            timeout=WAIT,
+        )
+        assert answer.status_code == 201, (path, answer.text)
+        assert "idempotent-replayed" not in answer.headers
+    time.sleep(0.5)
+    said = server.said()
+    assert "Traceback" not in said and "nhandled" not in said and "ERROR" not in said, said
 
 
 def _trickle_until_closed(sock: socket.socket, data: bytes) -> bool:

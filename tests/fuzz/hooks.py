@@ -1,0 +1,116 @@
+"""schemathesis CLI hooks for the live fuzz run (``tests/fuzz/run.py`` loads them through
+``SCHEMATHESIS_HOOKS``): each request gets what ``tests/test_contract.py`` gives it in
+process, for the same reasons.
+
+- Real JPEG, PNG and WebP images for the image media types, so uploads get past the byte
+  check and their captures are decoded (an EAN-13, a GS1 Digital Link QR code, a photo with
+  no code).
+- A fresh ``Idempotency-Key`` for every request that carries a valid one: generated keys
+  repeat (the spec's example, short strings) across different bodies, and a key reused with
+  another body is a 422 by design, which JSON Schema cannot express. The replay rules have
+  tests of their own (tests/test_idempotency.py). The header is still sent, so every POST is
+  exercised with it, and a key the contract forbids is left as it is.
+- Scenarios of the stateful phase may start at ``createSession``. schemathesis reads its
+  ``organization_short_id`` as a reference to an "OrganizationShort" no operation produces,
+  and so never starts a scenario there; every link from a session (captures, photos, and on
+  from them) would then begin from a random id. tests/test_contract.py opens a session at the
+  start of each scenario for the same reason; here schemathesis's choice of start operations
+  (pinned schemathesis, see pyproject.toml) also counts ``createSession``.
+- ``signOut`` with a browser session of its own: signed in through the API with the run's
+  key just before the request, so the cookie and CSRF token it sends are live.
+
+The API key comes from ``SCANSERVE_FUZZ_KEY`` (the runner sets it), the server's base URL
+from ``SCANSERVE_FUZZ_BASE``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import uuid
+from typing import Any
+
+import barcode
+import httpx
+import schemathesis
+import segno
+from barcode.writer import ImageWriter
+from hypothesis import strategies as st
+from PIL import Image
+from schemathesis.specs.openapi import stateful
+
+
+def _image(kind: str, fmt: str) -> bytes:
+    if kind == "ean13":
+        out = io.BytesIO()
+        barcode.get("ean13", "400638133393", writer=ImageWriter()).write(out)
+        picture = Image.open(io.BytesIO(out.getvalue())).convert("RGB")
+    elif kind == "qr":
+        out = io.BytesIO()
+        segno.make("https://id.gs1.org/01/09506000134352", error="m").save(
+            out, kind="png", scale=5
+        )
+        picture = Image.open(io.BytesIO(out.getvalue())).convert("RGB")
+    else:  # a photo with no code
+        picture = Image.new("RGB", (40, 30), "olive")
+    out = io.BytesIO()
+    picture.save(out, format=fmt)
+    return out.getvalue()
+
+
+for _media_type, _fmt in (("image/jpeg", "JPEG"), ("image/png", "PNG"), ("image/webp", "WEBP")):
+    schemathesis.openapi.media_type(
+        _media_type, st.sampled_from([_image(kind, _fmt) for kind in ("ean13", "qr", "plain")])
+    )
+
+_likely_root = stateful.is_likely_root_transition
+
+
+def _root_or_create_session(operation: Any, node: Any, produced_anywhere: set[str]) -> bool:
+    if operation.definition.raw.get("operationId") == "createSession":
+        return True
+    return _likely_root(operation, node, produced_anywhere)
+
+
+stateful.is_likely_root_transition = _root_or_create_session
+
+# What the spec allows as an Idempotency-Key: 1 to 255 printable ASCII characters, no
+# space at either end.
+_VALID_KEY = re.compile(r"[!-~]([ -~]{0,253}[!-~])?")
+_RUN = uuid.uuid4().hex[:8]  # keys of one run never meet those of another on one database
+_count = iter(range(1, 1 << 62))
+
+
+def _fresh_idempotency_key(case: schemathesis.Case) -> None:
+    headers = case.headers or {}
+    for name, value in list(headers.items()):
+        valid = isinstance(value, str) and _VALID_KEY.fullmatch(value)
+        if name.lower() == "idempotency-key" and valid:
+            headers[name] = f"fuzz-{_RUN}-{next(_count)}"
+
+
+@schemathesis.auth(refresh_interval=None).apply_to(operation_id="signOut")
+class LiveBrowserSession:
+    """signOut's credentials: its security is the session cookie and the CSRF token, not
+    the API key the configuration gives, and signing out ends the session, so each request
+    gets a session of its own. Registered as auth (not set in ``before_call``) so schemathesis
+    knows the cookie is deliberate, and ``ignored_auth`` can probe the operation without it."""
+
+    def get(self, case: schemathesis.Case, context: Any) -> tuple[str, str]:
+        response = httpx.post(
+            f"{os.environ['SCANSERVE_FUZZ_BASE']}/auth/session",
+            headers={"X-API-Key": os.environ["SCANSERVE_FUZZ_KEY"]},
+            timeout=30,
+        )
+        response.raise_for_status()
+        return response.cookies["sessionid"], response.json()["csrf_token"]
+
+    def set(self, case: schemathesis.Case, data: tuple[str, str], context: Any) -> None:
+        case.cookies = {**(case.cookies or {}), "sessionid": data[0]}
+        case.headers = {**(case.headers or {}), "X-CSRF-Token": data[1]}
+
+
+@schemathesis.hook
+def before_call(context: Any, case: schemathesis.Case, kwargs: dict[str, Any]) -> None:
+    _fresh_idempotency_key(case)

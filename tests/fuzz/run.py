@@ -1,0 +1,270 @@
+"""Fuzz a live ``scanserve serve`` with the schemathesis CLI (not collected by pytest).
+
+    python tests/fuzz/run.py                 # 5 minutes, a random seed (printed)
+    python tests/fuzz/run.py --seconds 60 --seed 1234
+    tox -e fuzz -- --seconds 600
+
+The server runs on loopback on a scratch data directory: the demo organisation, key and
+catalog (``serve --demo``, so captures of the catalog's GTINs complete with a product), a
+second organisation whose key is the other peer of ``object_level_authorization``, rate
+limits lifted as in the contract suite (a run sends tens of thousands of requests, and a 429
+would hide the answer under test), entry-point plugins off. schemathesis then loads the
+served ``/openapi.json`` and runs every phase (examples, coverage, fuzzing, stateful) with
+every check until the time budget is spent; ``hooks.py`` gives each request what
+tests/test_contract.py gives it, ``schemathesis.toml`` holds the per-operation expectations.
+
+The run fails when schemathesis reports anything, and also when the server's log holds a
+traceback or an ERROR line (a failure a response does not show, such as one on the queue).
+Reports (JUnit, the NDJSON event stream) and the server's log are kept in ``--report-dir``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+BASE = "/scanner/api/v1"
+UNLIMITED = str(10**9)
+ALL_PHASES = "examples,coverage,fuzzing,stateful"
+SCANSERVE = [sys.executable, "-c", "from scanserve.cli import main; main()"]
+SCHEMATHESIS = [sys.executable, "-c", "from schemathesis.cli import schemathesis; schemathesis()"]
+# A line of the server's log that is a finding by itself. Access-log lines of 5xx answers are
+# left to schemathesis, which reports the request that caused them.
+LOG_FINDING = re.compile(r"Traceback|\bERROR\b|\bCRITICAL\b|[Uu]nhandled exception")
+
+
+def unused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def scratch_postgres(url: str | None) -> Iterator[str | None]:
+    """A database created on the PostgreSQL server ``url`` names, dropped afterwards."""
+    if not url:
+        yield None
+        return
+    import psycopg2
+
+    name = f"scanserve_fuzz_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(url)
+    admin.autocommit = True
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+    finally:
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def server_env(data_dir: Path, database_url: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCANSERVE_")}
+    env.update(
+        SCANSERVE_DATA_DIR=str(data_dir),
+        SCANSERVE_LOAD_ENTRYPOINT_PLUGINS="false",
+        SCANSERVE_RATE_LIMIT_PER_MINUTE=UNLIMITED,
+        SCANSERVE_RATE_LIMIT_PER_DAY=UNLIMITED,
+        SCANSERVE_PUBLISHABLE_RATE_LIMIT_PER_MINUTE=UNLIMITED,
+        SCANSERVE_ANONYMOUS_RATE_LIMIT_PER_MINUTE=UNLIMITED,
+        SCANSERVE_ANONYMOUS_RATE_LIMIT_PER_DAY=UNLIMITED,
+        SCANSERVE_FAILED_AUTH_PER_MINUTE=UNLIMITED,
+        SCANSERVE_FAILED_AUTH_PER_DAY=UNLIMITED,
+    )
+    if database_url:
+        env["SCANSERVE_DATABASE_URL"] = database_url
+    return env
+
+
+def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [*SCANSERVE, "serve", "--demo", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}{BASE}/health/ready", timeout=5).is_success:
+                return proc
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            sys.exit(f"scanserve serve did not come up:\n{log.read_text(errors='replace')}")
+        time.sleep(0.2)
+
+
+def second_key(env: dict[str, str]) -> str:
+    """A key of another organisation, made with the CLI on the server's database."""
+    subprocess.run(
+        [*SCANSERVE, "orgs", "create", "Fuzz Peer"],
+        env=env,
+        check=True,
+        text=True,
+        capture_output=True,
+    )
+    out = subprocess.run(
+        [*SCANSERVE, "keys", "create", "--org", "Fuzz Peer", "--name", "fuzz"],
+        env=env,
+        check=True,
+        text=True,
+        capture_output=True,
+    ).stdout
+    return re.search(r"csb_\w+", out).group(0)  # type: ignore[union-attr]
+
+
+def run_and_tally(command: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    """Run schemathesis, its output passed through; its exit code and a one-line tally
+    (operations tested, test cases) read from its summary."""
+    tested, cases, previous = "?", "?", ""
+    with subprocess.Popen(
+        command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            print(line, end="", flush=True)
+            text = line.strip()
+            if text.startswith("Tested:"):
+                tested = text.split(":", 1)[1].strip()
+            if previous == "Test cases:":
+                cases = text
+            previous = text
+    return proc.returncode, f"{tested} operations tested, test cases: {cases}"
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=300, help="time budget (default 300)")
+    parser.add_argument("--seed", type=int, default=None, help="default: a random one")
+    parser.add_argument("--workers", default="1", help="schemathesis workers (default 1)")
+    parser.add_argument("--report-dir", type=Path, default=Path("fuzz-report"))
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="serve from a scratch database on this PostgreSQL server (default: SQLite)",
+    )
+    parser.add_argument("extra", nargs="*", help="more `schemathesis run` options, after --")
+    args = parser.parse_args()
+    seed = args.seed if args.seed is not None else random.randrange(1 << 32)
+    report_dir = args.report_dir.resolve()
+    report_dir.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="scanserve-fuzz-"))
+    with scratch_postgres(args.postgres) as database_url:
+        return fuzz(args, seed, report_dir, scratch, server_env(scratch / "data", database_url))
+
+
+def fuzz(
+    args: argparse.Namespace, seed: int, report_dir: Path, scratch: Path, env: dict[str, str]
+) -> int:
+    port = unused_port()
+    base = f"http://127.0.0.1:{port}{BASE}"
+    log = report_dir / "server.log"
+    print(f"fuzz: seed {seed}, {args.seconds} s, server log {log}", flush=True)
+    proc = start_server(env, port, log)
+    results = []
+    try:
+        key = (scratch / "data" / "demo-key").read_text().strip()
+        wfc = scratch / "identities.json"
+        wfc.write_text(
+            json.dumps(
+                {
+                    "auth": [
+                        {"name": "demo", "fixedHeaders": [{"name": "X-API-Key", "value": key}]},
+                        {
+                            "name": "peer",
+                            "fixedHeaders": [{"name": "X-API-Key", "value": second_key(env)}],
+                        },
+                    ]
+                }
+            )
+        )
+        run_env = {
+            **os.environ,
+            "SCHEMATHESIS_HOOKS": str(HERE / "hooks.py"),
+            "SCANSERVE_FUZZ_KEY": key,
+            "SCANSERVE_FUZZ_BASE": base,
+            "SCANSERVE_FUZZ_WFC": str(wfc),
+        }
+        # Most of the budget for every operation but signOut, the rest for signOut alone.
+        sign_out_seconds = max(10, args.seconds // 20)
+        # signOut is the target of no link: no stateful phase for it alone.
+        passes = [
+            ("schemathesis.toml", args.seconds - sign_out_seconds, ALL_PHASES, "--exclude"),
+            ("signout.toml", sign_out_seconds, "examples,coverage,fuzzing", "--include"),
+        ]
+        for config, seconds, phases, selection in passes:
+            command = [
+                *SCHEMATHESIS,
+                "--config-file",
+                str(HERE / config),
+                "run",
+                f"{base}/openapi.json",
+                f"{selection}-operation-id",
+                "signOut",
+                "--checks",
+                "all",
+                "--phases",
+                phases,
+                "--max-time",
+                str(seconds),
+                "--seed",
+                str(seed),
+                "--workers",
+                str(args.workers),
+                "--report",
+                "junit,ndjson",
+                "--report-dir",
+                str(report_dir),
+                *args.extra,
+            ]
+            print("fuzz: schemathesis " + " ".join(command[len(SCHEMATHESIS) :]), flush=True)
+            started = time.monotonic()
+            code, tally = run_and_tally(command, run_env, scratch)
+            results.append((config, code, time.monotonic() - started, tally))
+    finally:
+        stop(proc)
+        shutil.rmtree(scratch, ignore_errors=True)
+    findings = [
+        line for line in log.read_text(errors="replace").splitlines() if LOG_FINDING.search(line)
+    ]
+    for config, code, elapsed, tally in results:
+        print(f"fuzz: {config}: exit {code}, {tally}, {elapsed:.0f} s, seed {seed}")
+    if findings:
+        print(f"fuzz: the server's log has {len(findings)} error line(s), first ones:")
+        print("\n".join(findings[:20]))
+    failed = findings or len(results) < 2 or any(result[1] for result in results)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
