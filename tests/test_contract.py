@@ -20,7 +20,6 @@ per operation is ``SCANSERVE_CONTRACT_EXAMPLES`` (the tox ``contract`` environme
 from __future__ import annotations
 
 import functools
-import io
 import itertools
 import os
 import re
@@ -28,16 +27,12 @@ import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import barcode
 import httpx
 import hypothesis
 import pytest
 import schemathesis
-import segno
-from barcode.writer import ImageWriter
-from hypothesis import strategies as st
 from hypothesis.stateful import initialize
-from PIL import Image
+from image_bodies import register_image_media_types
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation.stateful.state_machine import StepInput, StepOutput
 
@@ -118,29 +113,7 @@ class _Summaries:
         register(self)
 
 
-def _image(kind: str, fmt: str) -> bytes:
-    """A real image, so uploads get past the byte check and their captures are decoded."""
-    if kind == "ean13":
-        out = io.BytesIO()
-        barcode.get("ean13", "400638133393", writer=ImageWriter()).write(out)
-        picture = Image.open(io.BytesIO(out.getvalue())).convert("RGB")
-    elif kind == "qr":
-        out = io.BytesIO()
-        segno.make("https://id.gs1.org/01/09506000134352", error="m").save(
-            out, kind="png", scale=5
-        )
-        picture = Image.open(io.BytesIO(out.getvalue())).convert("RGB")
-    else:  # a photo with no code
-        picture = Image.new("RGB", (40, 30), "olive")
-    out = io.BytesIO()
-    picture.save(out, format=fmt)
-    return out.getvalue()
-
-
-for _media_type, _fmt in (("image/jpeg", "JPEG"), ("image/png", "PNG"), ("image/webp", "WEBP")):
-    schemathesis.openapi.media_type(
-        _media_type, st.sampled_from([_image(kind, _fmt) for kind in ("ean13", "qr", "plain")])
-    )
+register_image_media_types()
 
 
 @functools.cache

@@ -25,44 +25,17 @@ from ``SCANSERVE_FUZZ_BASE``.
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import uuid
 from typing import Any
 
-import barcode
 import httpx
 import schemathesis
-import segno
-from barcode.writer import ImageWriter
-from hypothesis import strategies as st
-from PIL import Image
+from image_bodies import register_image_media_types
 from schemathesis.specs.openapi import stateful
 
-
-def _image(kind: str, fmt: str) -> bytes:
-    if kind == "ean13":
-        out = io.BytesIO()
-        barcode.get("ean13", "400638133393", writer=ImageWriter()).write(out)
-        picture = Image.open(io.BytesIO(out.getvalue())).convert("RGB")
-    elif kind == "qr":
-        out = io.BytesIO()
-        segno.make("https://id.gs1.org/01/09506000134352", error="m").save(
-            out, kind="png", scale=5
-        )
-        picture = Image.open(io.BytesIO(out.getvalue())).convert("RGB")
-    else:  # a photo with no code
-        picture = Image.new("RGB", (40, 30), "olive")
-    out = io.BytesIO()
-    picture.save(out, format=fmt)
-    return out.getvalue()
-
-
-for _media_type, _fmt in (("image/jpeg", "JPEG"), ("image/png", "PNG"), ("image/webp", "WEBP")):
-    schemathesis.openapi.media_type(
-        _media_type, st.sampled_from([_image(kind, _fmt) for kind in ("ean13", "qr", "plain")])
-    )
+register_image_media_types()
 
 _likely_root = stateful.is_likely_root_transition
 

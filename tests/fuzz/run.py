@@ -211,6 +211,10 @@ def fuzz(
         run_env = {
             **os.environ,
             "SCHEMATHESIS_HOOKS": str(HERE / "hooks.py"),
+            # hooks.py imports the image bodies the contract suite uses (tests/image_bodies.py)
+            "PYTHONPATH": os.pathsep.join(
+                p for p in (str(HERE.parent), os.environ.get("PYTHONPATH")) if p
+            ),
             "SCANSERVE_FUZZ_KEY": key,
             "SCANSERVE_FUZZ_BASE": base,
             "SCANSERVE_FUZZ_WFC": str(wfc),
