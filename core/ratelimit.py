@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerMinute
+from limits import RateLimitItemPerDay, RateLimitItemPerMinute
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
@@ -35,19 +35,13 @@ class RateLimiter:
     def __init__(self, storage_url: str):
         # memory:// is counted here (see _MemoryWindows), Redis by one script (_RedisWindows);
         # anything else by ``limits``, whose storages increment atomically.
-        self._memory = _MemoryWindows() if storage_url.startswith("memory:") else None
-        self._redis = (
-            _RedisWindows(storage_url) if storage_url.startswith(_REDIS_SCHEMES) else None
-        )
-        self._limiter = (
-            None
-            if self._memory or self._redis
-            else FixedWindowRateLimiter(storage_from_string(storage_url))
-        )
-
-    @staticmethod
-    def _windows(per_minute: int, per_day: int) -> list[tuple[RateLimitItem, int]]:
-        return [(RateLimitItemPerMinute(per_minute), 60), (RateLimitItemPerDay(per_day), 86_400)]
+        self._counter: _MemoryWindows | _RedisWindows | _LimitsWindows
+        if storage_url.startswith("memory:"):
+            self._counter = _MemoryWindows()
+        elif storage_url.startswith(_REDIS_SCHEMES):
+            self._counter = _RedisWindows(storage_url)
+        else:
+            self._counter = _LimitsWindows(storage_url)
 
     def hit(self, rate_key: str, per_minute: int, per_day: int) -> Verdict:
         """Count one request for ``rate_key``; allowed unless that count exceeds a window.
@@ -57,27 +51,35 @@ class RateLimiter:
         Redis, across processes. A request refused by the minute window does not count
         against the day; one refused by the day window has used a minute slot.
         """
-        if self._memory is not None:
-            counted = self._memory.hit(rate_key, ((per_minute, 60), (per_day, 86_400)))
-            return _verdict(*counted)
-        if self._redis is not None:
-            return _verdict(*self._redis.hit(rate_key, ((per_minute, 60), (per_day, 86_400))))
-        limiter = self._limiter
-        assert limiter is not None
-        windows = self._windows(per_minute, per_day)
+        return _verdict(*self._counter.hit(rate_key, ((per_minute, 60), (per_day, 86_400))))
+
+
+_LIMITS_ITEMS = {60: RateLimitItemPerMinute, 86_400: RateLimitItemPerDay}
+
+
+class _LimitsWindows:
+    """The windows counted by the ``limits`` library, for the storages it knows other than
+    memory and Redis."""
+
+    def __init__(self, url: str):
+        self._limiter = FixedWindowRateLimiter(storage_from_string(url))
+
+    def hit(
+        self, rate_key: str, limits: tuple[tuple[int, int], ...]
+    ) -> tuple[bool, list[WindowFigures]]:
+        """Count a hit in each window, in order, stopping at the first that it exceeds;
+        whether all admitted it, and each window's figures after it."""
+        items = [_LIMITS_ITEMS[seconds](amount) for amount, seconds in limits]
         allowed = True
-        for item, _ in windows:
-            if not limiter.hit(item, rate_key):
+        for item in items:
+            if not self._limiter.hit(item, rate_key):
                 allowed = False
                 break
-        stats = [limiter.get_window_stats(item, rate_key) for item, _ in windows]
-        return _verdict(
-            allowed,
-            [
-                (item.amount, w, s.remaining, s.reset_time)
-                for (item, w), s in zip(windows, stats, strict=True)
-            ],
-        )
+        figures: list[WindowFigures] = []
+        for item, (amount, seconds) in zip(items, limits, strict=True):
+            stats = self._limiter.get_window_stats(item, rate_key)
+            figures.append((amount, seconds, stats.remaining, stats.reset_time))
+        return allowed, figures
 
 
 # One window's figures for the headers: (amount, seconds, remaining, reset at (Unix time)).
