@@ -236,9 +236,8 @@ def _finish(job: _Job, status: str, error: str = "") -> None:
     services, capture = job.services, job.capture
     now = utcnow()
     attempts = capture.attempts if job.claimed else capture.attempts + 1
-    with services.db.atomic():
-        for write in job.product_writes:
-            write()
+
+    def write_capture() -> None:
         updated = _FINISH.run(
             status=status,
             now=now,
@@ -252,7 +251,18 @@ def _finish(job: _Job, status: str, error: str = "") -> None:
             old_attempts=capture.attempts,
         )
         if not updated:
-            raise _Lost  # rolls the transaction back
+            raise _Lost  # rolls the transaction back, if there is one
+
+    if job.product_writes:
+        with services.db.atomic():
+            for write in job.product_writes:
+                write()
+            write_capture()
+    else:
+        # One statement is a transaction of its own: BEGIN and COMMIT around it would only
+        # add two more trips to the database per capture (most catalog hits: the product
+        # is written once, by the first capture that enriches it).
+        write_capture()
     moves = [] if job.claimed else [(capture.status, LOOKING_UP)]
     moves += [*job.moves, (job.step, status)]
     capture.status, capture.attempts, capture.error_message = status, attempts, error
