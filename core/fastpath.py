@@ -1,39 +1,47 @@
-"""The contract's bodiless operations served without walking Connexion's middleware stack.
+"""The contract's operations served without walking Connexion's middleware stack.
 
 Connexion answers a request through a stack of middlewares, each of which finds the request's
 operation again (SwaggerUI, Routing, Security, RequestValidation, ResponseValidation, Context,
 then the app's own router), and then through per-request parameter and response decorators
 that read the operation through context proxies. For a ``GET /captures/{id}`` that is several
-times the work of the handler itself.
+times the work of the handler itself, and for a ``POST /captures`` about a third of the
+request's CPU.
 
 :class:`FastPath` sits inside Connexion's exception middleware, so whatever it raises is
 answered by the same error handlers as before. At start-up (Connexion hands it the API, as
-to its own middlewares) it compiles each operation that takes no request body into a plan,
-made of Connexion's own pieces for that operation: the route (Starlette's path regex, in the
-router's order), the security check (``SecurityOperation``'s verification function, built with
-the app's ``security_map``), the URI parser and parameter validator (the app's
-``validator_map``, so :mod:`scanserve.oas31`'s), the resolved handler with its argument
-names, the response decorator and, where responses are validated, Connexion's response
-validation. Per request it does in one place what those layers do:
+to its own middlewares) it compiles each operation that takes no request body or a JSON one
+into a plan, made of Connexion's own pieces for that operation: the route (Starlette's path
+regex, in the router's order), the security check (``SecurityOperation``'s verification
+function, built with the app's ``security_map``), the URI parser and parameter validator (the
+app's ``validator_map``, so :mod:`scanserve.oas31`'s), the JSON body validator (the same
+map's), the resolved handler with its argument names, the response decorator and, where
+responses are validated, Connexion's response validation. Per request it does in one place
+what those layers do:
 
 1. route: the first route in the router's order that fits the path and method; it must be a
    planned operation, and the path one that :class:`~scanserve.gateway.MostSpecificPath`
    lets through;
 2. the scope the layers would hand the handler: a copy with ``path_params`` and Connexion's
    routing extension, then the security context;
-3. security, then parameter validation, exactly as the layers run them;
+3. security, then parameter validation, then (for a JSON body) reading the body whole,
+   parsing and validating it, exactly as the layers run them;
 4. Connexion's context variables (as its ``ContextMiddleware`` sets them), the handler's
-   keyword arguments (Connexion's ``get_arguments``), the handler (sync ones in the
-   threadpool), the response as the response decorator builds it, the rate-limit headers
-   (as :class:`~scanserve.gateway.RateHeadersMiddleware`), response validation.
+   keyword arguments (Connexion's ``get_arguments``, with the parsed body), the handler (sync
+   ones in the threadpool), the response as the response decorator builds it, the rate-limit
+   headers (as :class:`~scanserve.gateway.RateHeadersMiddleware`), response validation.
 
-Whatever the plan cannot decide with certainty goes down the full stack unchanged: a method
-other than GET and DELETE, a request with a body or a ``Content-Type``, a ``root_path``, a
-route that is not planned, a failed security check (a missing scope, another kind of
-credential) and any parameter that fails its parsing or validation. Those checks have no side
-effects and are deterministic, so the full stack reaches the same verdict and answers with
-the very bytes it always has: every error answer is Connexion's by construction. Once the
-handler runs, its exceptions leave as they would from the full stack. ``create_app(...,
+Whatever the plan cannot decide with certainty goes down the full stack unchanged: HEAD, a
+``root_path``, a route that is not planned (a multipart upload), body headers other than the
+plan takes (any body or ``Content-Type`` on an operation without one, ``Content-Length: 0``
+aside; on a JSON one, anything but one ``application/json`` Content-Type, optionally with
+``charset=utf-8``, and a positive Content-Length), a failed security check (a missing scope,
+another kind of credential), any parameter that fails its parsing or validation, and any body
+that does not parse or validate, or that arrives short or with the client gone. Those checks
+have no side effects and are deterministic, so the full stack reaches the same verdict and
+answers with the very bytes it always has: every error answer is Connexion's by
+construction. A body the plan has read is replayed to the full stack message by message (a
+failure of receiving it included), as the request validation replays it. Once the handler
+runs, its exceptions leave as they would from the full stack. ``create_app(...,
 fast_path=False)`` builds the app without it (the equivalence tests compare the two).
 """
 
@@ -66,7 +74,7 @@ from connexion.middleware.request_validation import RequestValidationOperation
 from connexion.middleware.response_validation import ResponseValidationOperation
 from connexion.middleware.security import SecurityOperation
 from connexion.security import SecurityHandlerFactory
-from connexion.utils import inspect_function_arguments
+from connexion.utils import inspect_function_arguments, is_nullable
 from connexion.validators import VALIDATOR_MAP as CONNEXION_VALIDATOR_MAP
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor
@@ -77,12 +85,16 @@ from .gateway import RATE_HEADERS_KEY, _with_rate_headers
 
 logger = logging.getLogger(__name__)
 
-PLANNED_METHODS = frozenset({"GET", "DELETE"})
-# Headers that announce a body, or a media type the request validation would look at: such a
-# request goes down the full stack (which drops the body of operations that take none).
-_BODY_HEADERS = frozenset({b"content-type", b"content-length", b"transfer-encoding"})
+PLANNED_METHODS = frozenset({"GET", "DELETE", "POST", "PATCH", "PUT"})
+# The one media type a body plan reads, and the Content-Type values it takes as saying so
+# (lower-cased): any other spelling, charset or parameter goes down the full stack.
+JSON = "application/json"
+_JSON_CONTENT_TYPES = frozenset(
+    {b"application/json", b"application/json; charset=utf-8", b"application/json;charset=utf-8"}
+)
 # What ConnexionRequest.mimetype is for a request without a Content-Type header.
 _NO_CONTENT_TYPE = "application/octet-stream"
+_UNDECIDED = object()  # a body the plan leaves to the full stack
 
 
 @dataclass(frozen=True)
@@ -110,10 +122,65 @@ class Plan:
     arguments: Sequence[str]
     sanitize: Callable[[str], str]
     response_validator_map: dict[str, Any] | None  # None: responses are not validated
+    body: BodyPlan | None  # None: the operation takes no request body
+
+
+@dataclass(frozen=True)
+class BodyPlan:
+    """How the request validation reads and checks an operation's JSON body: the
+    validator_map's body validator for ``application/json``, built once, as
+    ``RequestValidationOperation`` builds it per request."""
+
+    validator: Any  # scanserve.oas31's JSON request body validator
+    nullable: bool
 
 
 async def _empty() -> Message:
     return {"type": "http.request", "body": b"", "more_body": False}
+
+
+def _replaying(messages: list[Message], failure: Exception | None, receive: Receive) -> Receive:
+    """``receive`` as it was before the plan read from it: the messages the plan received,
+    then the exception receiving ended with (if it did), then ``receive`` itself."""
+    left = iter(messages)
+
+    async def replay() -> Message:
+        for message in left:
+            return message
+        if failure is not None:
+            raise failure
+        return await receive()
+
+    return replay
+
+
+async def _chunk(raw: bytes) -> Any:  # an AsyncGenerator[bytes, None], as the validator reads
+    yield raw
+
+
+def _body_length(headers: Sequence[tuple[bytes, bytes]], *, json: bool) -> int | None:
+    """The body length a plan takes these headers to announce, or None where the plan does
+    not take them: for an operation without a body, no body headers but ``Content-Length:
+    0``; for one with a JSON body, one ``Content-Type`` of :data:`_JSON_CONTENT_TYPES` and one
+    positive ``Content-Length`` (the gateway has already read a chunked body and put its
+    length in the headers)."""
+    content_type: bytes | None = None
+    length: bytes | None = None
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == b"content-type" and content_type is None:
+            content_type = value
+        elif lowered == b"content-length" and length is None:
+            length = value
+        elif lowered in (b"content-type", b"content-length", b"transfer-encoding"):
+            return None  # repeated, or chunked
+    if not json:
+        return 0 if content_type is None and length in (None, b"0") else None
+    if content_type is None or content_type.lower() not in _JSON_CONTENT_TYPES:
+        return None
+    if length is None or not length.isdigit() or int(length) == 0:
+        return None
+    return int(length)
 
 
 class FastPath(SpecMiddleware):
@@ -188,15 +255,22 @@ class FastPath(SpecMiddleware):
         sanitize: Callable[[str], str],
         options: Mapping[str, Any],
     ) -> Plan | None:
-        if operation.method.upper() not in PLANNED_METHODS or operation.is_request_body_defined:
-            return None
-        if path.lstrip("/").startswith("{"):
+        if (
+            operation.method.upper() not in PLANNED_METHODS
+            # a form, or a choice of media types: the full stack reads those
+            or (operation.is_request_body_defined and operation.consumes != [JSON])
             # a first segment that is a parameter could shadow the Swagger UI's own paths
+            or path.lstrip("/").startswith("{")
+        ):
             return None
         function = operation.function
         arguments, has_kwargs = inspect_function_arguments(unwrap_decorators(function))
-        if has_kwargs or sanitize(operation.body_name(_NO_CONTENT_TYPE)) in arguments:
-            # Connexion would read (and hand over) a body: not for a plan
+        if has_kwargs:
+            return None
+        if not operation.is_request_body_defined and (
+            sanitize(operation.body_name(_NO_CONTENT_TYPE)) in arguments
+        ):
+            # Connexion would hand over a default body: not for a plan
             return None
         security = SecurityOperation.from_operation(
             operation, next_app=self.app, security_handler_factory=factory
@@ -214,6 +288,22 @@ class FastPath(SpecMiddleware):
             strict_validation=validation.strict_validation,
             security_query_params=validation.security_query_params,
         )
+        body = None
+        if operation.is_request_body_defined:
+            validator_cls = validator_map["body"].get(JSON)
+            if validator_cls is None:
+                return None
+            body = BodyPlan(
+                validator=validator_cls(
+                    schema=operation.body_schema(JSON),
+                    required=operation.request_body.get("required", False),
+                    nullable=is_nullable(operation.body_definition(JSON)),
+                    encoding="utf-8",
+                    strict_validation=validation.strict_validation,
+                    uri_parser=uri_parser,
+                ),
+                nullable=is_nullable(operation.body_definition(JSON)),
+            )
         return Plan(
             operation_id=operation.operation_id,
             operation=operation,
@@ -226,17 +316,17 @@ class FastPath(SpecMiddleware):
             arguments=arguments,
             sanitize=sanitize,
             response_validator_map=validator_map if options.get("validate_responses") else None,
+            body=body,
         )
 
     # -- per request ---------------------------------------------------------------------
 
-    def _route(self, scope: Scope) -> tuple[Plan, dict[str, Any]] | None:
-        """The plan and path parameters of the operation Connexion's router would pick, or
-        None where it would pick no planned one."""
+    def _route(self, scope: Scope) -> tuple[Plan, dict[str, Any], int] | None:
+        """The plan and path parameters of the operation Connexion's router would pick, and
+        the length of the body it is sent (0: none); None where the router would pick no
+        planned one, or the request's body headers are not ones its plan takes."""
         method = scope["method"]
         if method not in PLANNED_METHODS or scope.get("root_path"):
-            return None
-        if any(name.lower() in _BODY_HEADERS for name, _ in scope["headers"]):
             return None
         path = scope["path"]
         mounted = self.mount.match(path)
@@ -248,11 +338,14 @@ class FastPath(SpecMiddleware):
             if match is not None and method in route.methods:
                 if route.plan is None or self.paths.refuses(path, method):
                     return None
+                length = _body_length(scope["headers"], json=route.plan.body is not None)
+                if length is None:
+                    return None
                 params = {
                     key: route.convertors[key].convert(value)
                     for key, value in match.groupdict().items()
                 }
-                return route.plan, params
+                return route.plan, params, length
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -260,7 +353,7 @@ class FastPath(SpecMiddleware):
         if found is None:
             await self.app(scope, receive, send)
             return
-        plan, path_params = found
+        plan, path_params, length = found
         # The scope the routing middleware hands on: a copy, with the path parameters and
         # the operation in Connexion's routing extension.
         routed = dict(scope)
@@ -275,12 +368,55 @@ class FastPath(SpecMiddleware):
         except Exception:  # the full stack decides, and answers, again
             await self.app(scope, receive, send)
             return
-        # As IgnoreBodyWithoutContract: the handler and its response see an empty body (and
-        # the request had none to drop).
-        await self._serve(plan, request, routed, _empty, send)
+        if plan.body is None:
+            # As IgnoreBodyWithoutContract: the handler and its response see an empty body
+            # (and the request had none to drop).
+            await self._serve(plan, request, routed, _empty, send)
+            return
+        body, replay = await self._read_body(plan.body, receive, length, routed)
+        if body is _UNDECIDED:
+            await self.app(scope, replay, send)
+            return
+        await self._serve(plan, request, routed, replay, send, body=body)
+
+    @staticmethod
+    async def _read_body(
+        plan: BodyPlan, receive: Receive, length: int, scope: Scope
+    ) -> tuple[Any, Receive]:
+        """The JSON body as the request validation reads, parses and checks it, and
+        ``receive`` as it was before (the validation replays what it read, too). The body is
+        :data:`_UNDECIDED` where the validation would not simply pass it: the full stack then
+        gets the same messages, and decides and answers."""
+        messages: list[Message] = []
+        try:
+            while True:
+                message = await receive()
+                messages.append(message)
+                if message["type"] != "http.request" or not message.get("more_body", False):
+                    break
+        except Exception as exc:  # a timeout, say: the full stack meets it in its turn
+            return _UNDECIDED, _replaying(messages, exc, receive)
+        replay = _replaying(messages, None, receive)
+        raw = b"".join(message.get("body", b"") for message in messages)
+        if messages[-1]["type"] != "http.request" or len(raw) != length:
+            return _UNDECIDED, replay  # the client left, or sent another length
+        try:
+            body = await plan.validator._parse(_chunk(raw), scope=scope)
+            if body is not None:  # a JSON null: the handler would get the default body
+                plan.validator._validate(body)
+        except Exception:
+            return _UNDECIDED, replay
+        return (_UNDECIDED if body is None else body), replay
 
     async def _serve(
-        self, plan: Plan, request: ConnexionRequest, scope: Scope, receive: Receive, send: Send
+        self,
+        plan: Plan,
+        request: ConnexionRequest,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        *,
+        body: Any = None,
     ) -> None:
         # As connexion.middleware.context.ContextOperation
         context = scope.get("extensions", {}).get("connexion_context", {})
@@ -288,17 +424,17 @@ class FastPath(SpecMiddleware):
         _operation.set(plan.operation)
         _receive.set(receive)
         _scope.set(scope)
-        # As connexion.decorators.parameter.prep_kwargs, with no body and no files
+        # As connexion.decorators.parameter.prep_kwargs: a JSON body or none, and no files
         kwargs = get_arguments(
             plan.operation,
             path_params=request.path_params,
             query_params=request.query_params,
-            body=None,
+            body=body,
             files={},
             arguments=list(plan.arguments),
             has_kwargs=False,
             sanitize=plan.sanitize,
-            content_type=_NO_CONTENT_TYPE,
+            content_type=_NO_CONTENT_TYPE if plan.body is None else JSON,
         )
         kwargs = {plan.sanitize(k): v for k, v in kwargs.items()}
         for key, value in context.items():

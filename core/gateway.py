@@ -215,6 +215,25 @@ def _media_type(headers: Mapping[str, str]) -> str:
     return headers.get("content-type", "").partition(";")[0].strip().lower()
 
 
+def _lower_media_type(scope: Scope) -> None:
+    """The ``Content-Type``'s media type in lower case, its parameters as sent. Media types
+    are case-insensitive (RFC 9110, 8.3.1), but Connexion looks them up as sent: to it,
+    ``Application/JSON`` had no schema to validate against, and the handler got the body's
+    bytes."""
+    headers = scope["headers"]
+    found = False
+    lowered = []
+    for name, value in headers:
+        if name.lower() == b"content-type":
+            media_type, sep, params = value.partition(b";")
+            found = found or media_type != media_type.lower()
+            lowered.append((name, media_type.lower() + sep + params))
+        else:
+            lowered.append((name, value))
+    if found:
+        scope["headers"] = lowered
+
+
 def _has_body(headers: Mapping[str, str]) -> bool:
     declared = headers.get("content-length", "").strip()
     return "chunked" in headers.get("transfer-encoding", "").lower() or (declared not in {"", "0"})
@@ -295,6 +314,7 @@ class GatewayMiddleware:
 
         scope[PRINCIPAL_KEY] = principal
         scope[SERVICES_KEY] = self.services
+        _lower_media_type(scope)
         limit = self._body_limit(headers, route)
         receive = self._timed(receive, self.services.settings.body_timeout_seconds)
         if "chunked" in headers.get("transfer-encoding", "").lower():

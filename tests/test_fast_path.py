@@ -5,15 +5,19 @@ get the same requests in lock step (so their rate-limit counters agree too), and
 with the same status, the same headers (but ``date`` and the rate-limit reset times, which
 depend on the clock) and the same body (a problem document's ``timestamp`` aside). The
 requests: hand-written edge cases (each credential kind, missing scopes, anonymous callers,
-UUID ids, unknown and repeated query parameters, percent-encoding, HEAD, bodies on a GET),
-and schemathesis-generated ones for every operation the fast path plans, valid and invalid.
+UUID ids, unknown and repeated query parameters, percent-encoding, HEAD, bodies on a GET,
+JSON bodies the validation refuses, other media types, a client leaving mid-body), writes
+(whose new ids and times are compared as such), and schemathesis-generated requests for
+every operation the fast path plans, valid and invalid.
 A spy checks that the fast path did serve the requests it should, so the comparison is not
 between two full stacks.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -52,18 +56,47 @@ PLANNED = {
     "listPlugins",
     "signOut",
 }
+# Operations with a JSON body, planned too (the two multipart ones are not).
+BODY_PLANNED = {
+    "createSession",
+    "createCapture",
+    "registerPhoto",
+    "reorderPhotos",
+    "updatePhoto",
+    "reviewProposal",
+    "resolveUrl",
+    "saveCaptureRedirect",
+}
+# Writes without a body: planned when no body headers but `Content-Length: 0` come with them.
+BODILESS_WRITES = {
+    "submitSession",
+    "endSession",
+    "retryCapture",
+    "applyCaptureProposals",
+    "signIn",
+}
+WRITES = BODY_PLANNED | BODILESS_WRITES
+# What a new object gets per request: compared as what it is, not by value.
+_NEW_ID = re.compile(r"[2-9A-HJ-NP-Za-km-z]{22}")
+_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?")
 
 
 class Pair:
-    """The same app twice: ``fast`` with the fast path, ``full`` without it."""
+    """The same app twice: ``fast`` with the fast path, ``full`` without it.
+
+    The models' database proxy is one per process: it is bound to the fast app's database,
+    and to the full app's only while the full app answers (a write mixes the proxy's
+    connection with the app's own transaction; two connections would lock each other out).
+    """
 
     def __init__(self, fast: Any, full: Any, served: list[str]):
         self.fast = fast
-        self.full = full
+        self.full = _Bound(full, home=fast.app.services.db)
         self.served = served  # operation ids the fast path answered, in order
 
-    def send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """Send one request to both; assert they answer alike; return the fast one's."""
+    def send(self, method: str, url: str, *, new: bool = False, **kwargs: Any) -> httpx.Response:
+        """Send one request to both; assert they answer alike (with ``new``: but for the ids
+        and times of what each made); return the fast one's."""
         kwargs.setdefault("follow_redirects", False)
         try:
             fast = self.fast.request(method, url, **kwargs)
@@ -74,8 +107,23 @@ class Pair:
         full = self.full.request(method, url, **kwargs)
         where = f"{method} {url} {kwargs}"
         assert fast.status_code == full.status_code, (where, fast.text, full.text)
-        assert _headers(fast) == _headers(full), where
-        assert _body(fast) == _body(full), where
+        assert _headers(fast, new=new) == _headers(full, new=new), where
+        assert _body(fast, new=new) == _body(full, new=new), where
+        return fast
+
+    def send_each(
+        self, method: str, fast_url: str, full_url: str, **kwargs: Any
+    ) -> httpx.Response:
+        """A write sent to each app for an object of its own (``fast_url``, ``full_url``): the
+        answers must be alike but for the objects' ids and times. Returns the fast one's."""
+        before = len(self.served)
+        fast = self.fast.request(method, fast_url, **kwargs)
+        full = self.full.request(method, full_url, **kwargs)
+        where = f"{method} {fast_url} {kwargs}"
+        assert fast.status_code == full.status_code, (where, fast.text, full.text)
+        assert _headers(fast, new=True) == _headers(full, new=True), where
+        assert _body(fast, new=True) == _body(full, new=True), where
+        assert len(self.served) == before + 1, f"the fast path did not serve {method} {fast_url}"
         return fast
 
     def served_by_fast_path(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
@@ -91,11 +139,60 @@ class Pair:
         return response
 
 
-def _headers(response: httpx.Response) -> list[tuple[str, str]]:
-    return [(k, v) for k, v in response.headers.multi_items() if k not in CLOCK_HEADERS]
+class _Bound:
+    """A test client whose requests run with the models' database proxy bound to its app's
+    database, and bound back to ``home`` after."""
+
+    def __init__(self, client: Any, home: Any):
+        self._client = client
+        self._home = home
+
+    def request(self, *args: Any, **kwargs: Any) -> httpx.Response:
+        database_proxy.initialize(self._client.app.services.db)
+        try:
+            return self._client.request(*args, **kwargs)  # type: ignore[no-any-return]
+        finally:
+            database_proxy.initialize(self._home)
+
+    def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", url, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("DELETE", url, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:  # cookies, app
+        return getattr(self._client, name)
 
 
-def _body(response: httpx.Response) -> Any:
+def _headers(response: httpx.Response, *, new: bool = False) -> list[tuple[str, str]]:
+    """The headers but the clock's; with ``new``, a new object's ids and times (in a
+    ``Location``, say, or a sign-in's cookie) as such."""
+    return [
+        (k, _new(v) if new else v)
+        for k, v in response.headers.multi_items()
+        if k not in CLOCK_HEADERS and not (new and k == "content-length")
+    ]
+
+
+def _new(value: Any) -> Any:
+    """``value`` with every id and time it holds as ``<id>`` and ``<time>``, and every
+    secret a sign-in makes (its cookie and CSRF token) as ``<secret>``."""
+    if isinstance(value, dict):
+        return {k: "<secret>" if k == "csrf_token" else _new(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_new(v) for v in value]
+    if isinstance(value, str):
+        value = re.sub(r"sessionid=[^;]*", "sessionid=<secret>", value)
+        return _TIME.sub("<time>", _NEW_ID.sub("<id>", value))
+    return value
+
+
+def _body(response: httpx.Response, *, new: bool = False) -> Any:
+    if new and response.content and response.headers.get("content-type", "").endswith("json"):
+        document = _new(json.loads(response.content))
+        if isinstance(document, dict):
+            document.pop("timestamp", None)
+        return document
     if response.headers.get("content-type") == "application/problem+json":
         document = json.loads(response.content)
         document.pop("timestamp", None)
@@ -146,9 +243,9 @@ def pair(data: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pair]:
     served: list[str] = []
     serve = FastPath._serve
 
-    async def spy(self: FastPath, plan: Any, *args: Any) -> None:
+    async def spy(self: FastPath, plan: Any, *args: Any, **kwargs: Any) -> None:
         served.append(plan.operation_id)
-        await serve(self, plan, *args)
+        await serve(self, plan, *args, **kwargs)
 
     monkeypatch.setattr(FastPath, "_serve", spy)
     with (
@@ -169,7 +266,7 @@ class World:
         # connections of one thread in one transaction would lock each other out), with keys
         # of their own, so that only the two apps' counters of `key` and `other` are compared.
         client = pair.fast
-        setup = issue_key(org_short_id=self.key.org_short_id)
+        setup = self.setup = issue_key(org_short_id=self.key.org_short_id)
         other_setup = issue_key(org_short_id=self.other.org_short_id)
         self.session = client.post(f"{BASE}/sessions", json={}, headers=setup.headers).json()["id"]
         capture = client.post(
@@ -302,13 +399,17 @@ def test_what_the_plan_cannot_decide_goes_down_the_full_stack(pair: Pair, world:
         ("PUT", session),
         ("DELETE", session),
         ("OPTIONS", session),
-        ("POST", f"{session}/end"),
     ):
         full(method, url, headers=key)
     # a body, or a media type, on a read
     full("GET", session, headers={**key, "Content-Type": "text/plain"}, content=b"hello")
     full("GET", session, headers={**key, "Content-Type": "application/json"}, content=b"{}")
-    full("GET", session, headers={**key, "Content-Length": "0"})
+    # ... but an empty body announced as such is no body (a chunked one the gateway has read
+    # and measured: "Content-Length: 0" too)
+    pair.served_by_fast_path("GET", session, headers={**key, "Content-Length": "0"})
+    pair.served_by_fast_path(
+        "GET", session, headers={**key, "Transfer-Encoding": "chunked"}, content=b""
+    )
     # credentials the operation does not take, scopes it lacks, no credentials at all
     full("GET", session, headers=world.write)  # needs scanner:read: 403
     full("GET", f"{session}/presigned-upload-url", headers=world.read)  # needs write: 403
@@ -343,6 +444,234 @@ def test_sign_out_through_the_fast_path(pair: Pair, world: World) -> None:
     assert fast.status_code == 204
     pair.fast.cookies.clear()
     pair.full.cookies.clear()
+
+
+def test_writes_answer_alike_through_the_fast_path(pair: Pair, world: World) -> None:
+    key = world.key.headers
+    fast = pair.served_by_fast_path
+    for body in ({}, {"device_context": {"app": "scanner", "build": [1, 2, {"x": None}]}}):
+        response = fast("POST", f"{BASE}/sessions", headers=key, json=body, new=True)
+        assert response.status_code == 201, response.text
+    capture = {"session_id": world.session, "capture_type": "BARCODE"}
+    for raw_value, status in (("4006381333931", "COMPLETED"), ("4006381333932", "FAILED")):
+        response = fast(
+            "POST",
+            f"{BASE}/captures",
+            headers=key,
+            json={**capture, "raw_value": raw_value},
+            new=True,
+        )
+        assert response.json()["status"] == status
+    # each spelling of the JSON media type the plan takes; the session as a UUID
+    body = json.dumps({**capture, "raw_value": "4006381333931"}).encode()
+    for content_type in (
+        "application/json",
+        "Application/JSON",
+        "application/json; charset=utf-8",
+        "application/json;charset=UTF-8",
+    ):
+        fast(
+            "POST",
+            f"{BASE}/captures",
+            headers={**key, "Content-Type": content_type},
+            content=body,
+            new=True,
+        )
+    as_uuid = {**capture, "session_id": str(ids.to_uuid(world.session)), "raw_value": "1"}
+    fast("POST", f"{BASE}/captures", headers=key, json=as_uuid, new=True)
+    # handlers' own refusals: another organisation's session, an ended one
+    fast(
+        "POST",
+        f"{BASE}/captures",
+        headers=key,
+        json={**capture, "session_id": world.other_session, "raw_value": "1"},
+    )
+    fast("POST", f"{BASE}/resolve-url", headers=key, json={"url": "http://127.0.0.1:9/x"})
+    # a token with the write scope, and a browser session with its CSRF token
+    fast("POST", f"{BASE}/sessions", headers=world.write, json={}, new=True)
+    # bodiless writes: each app ends, submits and retries its own objects
+    setup = world.setup.headers  # the objects each app acts on, made with a key of their own
+    one, other = (
+        pair.fast.post(f"{BASE}/sessions", json={}, headers=setup).json()["id"] for _ in range(2)
+    )
+    for action in ("submit", "end"):
+        response = pair.send_each(
+            "POST",
+            f"{BASE}/sessions/{one}/{action}",
+            f"{BASE}/sessions/{other}/{action}",
+            headers=key,
+        )
+        assert response.status_code == 200, response.text
+    ended = pair.send_each(  # and again: an ended session, answered as it is
+        "POST", f"{BASE}/sessions/{one}/end", f"{BASE}/sessions/{other}/end", headers=key
+    )
+    assert ended.json()["status"] == "COMPLETED", ended.text
+    failed = [
+        pair.fast.post(
+            f"{BASE}/captures", headers=setup, json={**capture, "raw_value": "4006381333932"}
+        ).json()["id"]
+        for _ in range(2)
+    ]
+    retried = pair.send_each(
+        "POST",
+        f"{BASE}/captures/{failed[0]}/retry",
+        f"{BASE}/captures/{failed[1]}/retry",
+        headers=key,
+    )
+    assert retried.status_code == 200, retried.text
+    pair.send_each(
+        "POST",
+        f"{BASE}/captures/{failed[0]}/apply",
+        f"{BASE}/captures/{failed[1]}/apply",
+        headers=key,
+    )
+    # signing in: a cookie and a CSRF token of each app's own
+    signed = pair.send_each("POST", f"{BASE}/auth/session", f"{BASE}/auth/session", headers=key)
+    assert signed.status_code == 201, signed.text
+    cookies = {}
+    for name, client in (("fast", pair.fast), ("full", pair.full)):
+        cookie, csrf = world.cookie(client, world.both)
+        cookies[name] = (cookie, csrf)
+        client.cookies.update(cookie)
+    before = len(pair.served)
+    answers = [
+        client.post(f"{BASE}/sessions", json={}, headers={"X-CSRF-Token": cookies[name][1]})
+        for name, client in (("fast", pair.fast), ("full", pair.full))
+    ]
+    assert pair.served[before:] == ["createSession"]
+    assert [a.status_code for a in answers] == [201, 201]
+    assert _body(answers[0], new=True) == _body(answers[1], new=True)
+    pair.fast.cookies.clear()
+    pair.full.cookies.clear()
+
+
+def test_bodies_the_plan_does_not_take_go_down_the_full_stack(pair: Pair, world: World) -> None:
+    """Every body the request validation refuses, every other media type or framing, and
+    every credential the operation does not take: the full stack's answer, byte for byte."""
+    key = world.key.headers
+    full = pair.not_served_by_fast_path
+    captures = f"{BASE}/captures"
+    start = f'{{"session_id": "{world.session}", "capture_type": "BARCODE", '
+    for raw in (
+        b"",  # no body at all: required
+        b"null",
+        b"[]",
+        b"{",
+        b"not json",
+        b"\xef\xbb\xbf{}",  # a byte order mark
+        b"\xff\xfe",  # not UTF-8
+        start.encode() + b'"raw_value": "1", "raw_value": "2"}',  # a key twice
+        start.encode() + b'"raw_value": "a\\u0000b"}',  # NUL
+        start.encode() + b'"raw_value": "\\ud800"}',  # a lone surrogate
+        start.encode() + b'"raw_value": "1", "metadata": {"n": 1e999}}',
+        start.encode() + b'"raw_value": NaN}',
+        start.encode() + b'"raw_value": ' + b"[" * 40 + b"]" * 40 + b"}",
+        start.encode() + b'"raw_value": ""}',  # too short
+        start.encode() + b'"raw_value": 5}',
+        start.encode() + b'"raw_value": "1", "capture_type": "SELFIE"}',
+        b'{"capture_type": "BARCODE", "raw_value": "1"}',  # no session
+    ):
+        full("POST", captures, headers={**key, "Content-Type": "application/json"}, content=raw)
+    # a free-form object nested too deeply is the handler's to refuse: served, and alike
+    deep = start.encode() + b'"raw_value": "1", "gs1_dl_data": ' + b'{"a":' * 12 + b"1" + b"}" * 13
+    refused = pair.served_by_fast_path(
+        "POST", captures, headers={**key, "Content-Type": "application/json"}, content=deep
+    )
+    assert refused.status_code == 422, refused.text
+    valid = (start + '"raw_value": "1"}').encode()
+    for content_type in (
+        "text/plain",
+        "application/json; charset=latin-1",
+        "application/json-patch+json",
+        "application/merge-patch+json",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ):
+        # (the full stack takes some of these: new captures, compared as such)
+        full(
+            "POST",
+            captures,
+            headers={**key, "Content-Type": content_type},
+            content=valid,
+            new=True,
+        )
+    full("POST", captures, headers=key, content=valid)  # no Content-Type
+    # credentials the operation does not take, scopes it lacks, no credentials at all
+    full("POST", captures, headers=world.read, content=valid)
+    full("POST", captures, headers={"Content-Type": "application/json"}, content=valid)
+    # a body on an operation that takes none; a path that is not planned
+    end = f"{BASE}/sessions/{world.session}/end"
+    full("POST", end, headers={**key, "Content-Type": "application/json"}, content=b"{}")
+    full("POST", end, headers={**key, "Content-Type": "text/plain"}, content=b"")
+    full("POST", f"{BASE}/captures/upload-image", headers=key, files={"file": ("a", b"x")})
+    full("PUT", captures, headers=key, content=valid)
+    full("PATCH", f"{BASE}/sessions/{world.session}", headers=key, json={})
+
+
+def test_a_client_that_leaves_mid_body_meets_the_full_stack(pair: Pair, world: World) -> None:
+    """The plan hands the full stack exactly what it received, the client's leaving too."""
+    body = json.dumps(
+        {"session_id": world.session, "capture_type": "BARCODE", "raw_value": "4006381333931"}
+    ).encode()
+
+    async def call(app: Any) -> list[Any]:
+        messages = iter(
+            [
+                {"type": "http.request", "body": body[:10], "more_body": True},
+                {"type": "http.disconnect"},
+            ]
+        )
+        sent: list[Any] = []
+
+        async def receive() -> Any:
+            return next(messages, {"type": "http.disconnect"})
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": f"{BASE}/captures",
+            "raw_path": f"{BASE}/captures".encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [
+                (b"host", b"testserver"),
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *[(k.lower().encode(), v.encode()) for k, v in world.key.headers.items()],
+            ],
+            "client": ("127.0.0.1", 50000),
+            "server": ("testserver", 80),
+        }
+        await app(scope, receive, send)
+        return [
+            {k: v for k, v in m.items() if k != "headers"} | {"headers": _scrub(m)} for m in sent
+        ]
+
+    before = len(pair.served)
+    fast = asyncio.run(call(pair.fast.app))
+    database_proxy.initialize(pair.full.app.services.db)
+    try:
+        full = asyncio.run(call(pair.full.app))
+    finally:
+        database_proxy.initialize(pair.fast.app.services.db)
+    assert fast == full
+    assert len(pair.served) == before  # the full stack answered
+    count = models.Capture.select().where(models.Capture.session == _session_pk(world)).count()
+    assert count == 1  # only the capture World made
+
+
+def _scrub(message: Any) -> list[tuple[bytes, bytes]]:
+    return [(k, v) for k, v in message.get("headers", []) if k.decode() not in CLOCK_HEADERS]
+
+
+def _session_pk(world: World) -> Any:
+    return models.ScanSession.get(models.ScanSession.short_id == world.session).id
 
 
 def test_errors_raised_by_handlers_answer_alike(
@@ -402,40 +731,46 @@ def _planned_operations(schema: Any) -> list[Any]:
     found = []
     for result in schema.get_all_operations():
         operation = result.ok()
-        if operation.definition.raw.get("operationId") in PLANNED:
+        if operation.definition.raw.get("operationId") in PLANNED | WRITES:
             found.append(operation)
     return found
 
 
 def test_generated_requests_answer_alike(pair: Pair, world: World, generated: Any) -> None:
     operations = _planned_operations(generated)
-    assert {op.definition.raw["operationId"] for op in operations} == PLANNED
+    assert {op.definition.raw["operationId"] for op in operations} == PLANNED | WRITES
     ids_for = {"id": world.session, "session_id": world.session}
     for operation in operations:
         operation_id = operation.definition.raw["operationId"]
-        if operation_id in ("getCapture", "listCaptureProposals"):
+        write = operation_id in WRITES
+        if write:
+            # The two apps act in turn on one database: a write to a known object would find
+            # it changed by the first. Writes get generated ids (their refusals) and bodies,
+            # and what they make is compared as such.
+            known = {}
+        elif operation_id in ("getCapture", "listCaptureProposals"):
             known = {"id": world.capture}
         else:
             known = {k: v for k, v in ids_for.items() if f"{{{k}}}" in operation.path}
-        strategies = [
-            operation.as_strategy(GenerationMode.POSITIVE),
-            operation.as_strategy(GenerationMode.NEGATIVE),
-        ]
+        strategies = [operation.as_strategy(GenerationMode.NEGATIVE)]
+        if operation_id != "resolveUrl":  # valid URLs would be fetched: TestResolveUrl's part
+            strategies.append(operation.as_strategy(GenerationMode.POSITIVE))
         if known:
             strategies.append(
                 operation.as_strategy(GenerationMode.POSITIVE, path_parameters=known)
             )
         for strategy in strategies:
             try:
-                _compare_cases(pair, world, strategy)
+                _compare_cases(pair, world, strategy, new=write)
             except hypothesis.errors.Unsatisfiable:
-                # no invalid request exists for an operation without parameters
+                # no invalid request exists for an operation without parameters or body
                 assert not operation.definition.raw.get("parameters")
+                assert "requestBody" not in operation.definition.raw
     # and the fast path did answer the valid ones
-    assert set(pair.served) == PLANNED - {"signOut"}
+    assert set(pair.served) - {"resolveUrl"} == (PLANNED | WRITES) - {"signOut", "resolveUrl"}
 
 
-def _compare_cases(pair: Pair, world: World, strategy: Any) -> None:
+def _compare_cases(pair: Pair, world: World, strategy: Any, *, new: bool) -> None:
     @hypothesis.given(case=strategy)
     @hypothesis.settings(
         max_examples=EXAMPLES,
@@ -450,14 +785,18 @@ def _compare_cases(pair: Pair, world: World, strategy: Any) -> None:
         kwargs = case.as_transport_kwargs(base_url=f"http://testserver{BASE}")
         method, url = kwargs.pop("method"), kwargs.pop("url")
         headers = dict(kwargs.pop("headers", None) or {})
+        if new:
+            # One organisation's key on one database: the second app would replay the first's
+            # answer. (The Idempotency middleware sits outside the fast path.)
+            headers = {k: v for k, v in headers.items() if k.lower() != "idempotency-key"}
         kwargs = _transport(kwargs)
-        pair.send(method, url, headers=headers, **kwargs)  # with the generated credentials
+        pair.send(method, url, headers=headers, new=new, **kwargs)  # the generated credentials
         # and with the organisation's key instead of them
         headers = {
             k: v for k, v in headers.items() if k.lower() not in ("x-api-key", "authorization")
         }
         kwargs.pop("cookies", None)
-        pair.send(method, url, headers={**headers, **world.key.headers}, **kwargs)
+        pair.send(method, url, headers={**headers, **world.key.headers}, new=new, **kwargs)
 
     compare()
 

@@ -344,6 +344,39 @@ def test_a_body_without_a_media_type_is_a_415(client, key, path, content_type):
     assert answer.json()["retryable"] is False
 
 
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "full-stack"])
+def test_a_media_type_in_capitals_is_json_all_the_same(app, key, fast_path):
+    """Media types are case-insensitive: ``Application/JSON`` is JSON, and its body is
+    validated as such. (Connexion looks the media type up as sent: the body skipped its
+    validation, and the handler got bytes and answered 500.)"""
+    served = create_app(app.services.settings, fast_path=fast_path)
+    try:
+        with served.test_client() as client:
+            session = client.post(f"{BASE}/sessions", json={}, headers=key.headers).json()["id"]
+            capture = {"session_id": session, "capture_type": "BARCODE"}
+            for content_type in ("Application/JSON", "APPLICATION/JSON; charset=utf-8"):
+                headers = {**key.headers, "Content-Type": content_type}
+                taken = client.post(
+                    f"{BASE}/captures",
+                    content=json.dumps({**capture, "raw_value": "09506000134352"}),
+                    headers=headers,
+                )
+                assert taken.status_code == 201, taken.text
+                assert taken.json()["product_name"] == "Organic Whole Milk 1 L"
+                for body, pointer in (
+                    (capture, "/raw_value"),
+                    ({**capture, "raw_value": "a\x00b"}, "/raw_value"),
+                ):
+                    refused = client.post(
+                        f"{BASE}/captures", content=json.dumps(body), headers=headers
+                    )
+                    assert refused.status_code == 422, refused.text
+                    assert [e["pointer"] for e in refused.json()["errors"]] == [pointer]
+            assert read_everything(client, key.headers) == 3  # the session, its two captures
+    finally:
+        served.services.db.close()
+
+
 def test_multipart_takes_the_upload_limit_only_where_an_operation_takes_multipart(client, key):
     h = key.headers
     two_mib = b"x" * (2 * 1024 * 1024)
