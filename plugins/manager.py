@@ -178,6 +178,7 @@ class Plugins:
     def __init__(self, pm: pluggy.PluginManager, settings: Settings):
         self.pm = pm
         self.freshness_order = settings.freshness_order
+        self._described: tuple[PluginInfo, ...] | None = None
         # id(provider) -> the plugin that registered it, for describe_providers().
         self._registered_by: dict[int, str] = {}
         self.lookup_providers: list[LookupProvider] = self._register(
@@ -284,7 +285,11 @@ class Plugins:
                 logger.exception("plugin %s failed in %s", impl.plugin_name, hook_name)
 
     def describe(self) -> list[PluginInfo]:
-        return describe(self.pm)
+        """:func:`describe` of the plugins, read once: they are loaded at start-up and stay,
+        and reading their packages' metadata costs milliseconds a call."""
+        if self._described is None:
+            self._described = tuple(describe(self.pm))
+        return list(self._described)
 
     def describe_providers(self) -> list[ProviderInfo]:
         """Every provider by kind, in the order the core asks them: lookup, enrichment and QR
