@@ -92,7 +92,10 @@ def _open(settings: Settings | None = None, *, migrate: bool = True, create: boo
     with _startup_errors():
         if not create:
             _refuse_new_database(settings)
-        db = open_database(settings.effective_database_url)
+        db = open_database(
+            settings.effective_database_url,
+            prepared_statements=settings.database_prepared_statements,
+        )
         if migrate:
             upgrade(db)
     return db
