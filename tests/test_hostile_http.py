@@ -26,6 +26,15 @@ from scanserve.testing import issue_key
 
 BASE = "/scanner/api/v1"
 SERVE = [sys.executable, "-c", "from scanserve.cli import main; main()", "serve"]
+# The same command serving create_app(fast_path=False): every request walks Connexion's stack.
+SERVE_FULL_STACK = [
+    sys.executable,
+    "-c",
+    "import functools, scanserve.app as a; "
+    "a.create_app = functools.partial(a.create_app, fast_path=False); "
+    "from scanserve.cli import main; main()",
+    "serve",
+]
 WAIT = 20.0  # a socket's patience: far above every timeout configured below
 
 
@@ -85,7 +94,7 @@ def _complete(raw: bytes) -> bool:
 def serve(tmp_path: Path) -> Iterator:
     started: list[subprocess.Popen] = []
 
-    def start(**settings: str) -> Server:
+    def start(*, fast_path: bool = True, **settings: str) -> Server:
         data = tmp_path / f"data{len(started)}"
         db = open_database(f"sqlite:///{data / 'scanserve.db'}")
         migrate.upgrade(db)
@@ -102,7 +111,7 @@ def serve(tmp_path: Path) -> Iterator:
         log, out = tmp_path / f"serve{len(started)}.err", tmp_path / f"serve{len(started)}.out"
         with log.open("wb") as err_file, out.open("wb") as out_file:
             proc = subprocess.Popen(
-                [*SERVE, "--port", str(port)],
+                [*(SERVE if fast_path else SERVE_FULL_STACK), "--port", str(port)],
                 env=env,
                 stdout=out_file,
                 stderr=err_file,
@@ -617,3 +626,165 @@ def test_pipelined_requests_are_all_answered_in_order(serve):
     sock.sendall(get + get + obs_fold + get)
     assert _all_statuses(sock) == [200, 200, 400]
     sock.close()
+
+
+# What two servers on two databases answer differently for the same requests: the ids, times
+# and secrets each made anew, and when the rate-limit windows reset.
+_MADE_ANEW = re.compile(
+    rb'"(id|session_id|created|modified|processed_at|timestamp|csrf_token|expires'
+    rb'|organization_short_ids)": ?("[^"]*"|\[[^\]]*\])'
+)
+_UNCOMPARED = (b"date", b"content-length", b"ratelimit-reset", b"x-ratelimit-reset")
+
+
+def _answers(raw: bytes) -> list[tuple[bytes, list[bytes], bytes]]:
+    """Each response on a connection (status line, headers, body), less what differs between
+    two servers by nature (:data:`_MADE_ANEW`, :data:`_UNCOMPARED`, the cookie's value)."""
+    answers = []
+    while raw:
+        head, _, raw = raw.partition(b"\r\n\r\n")
+        status, *fields = head.split(b"\r\n")
+        length = 0
+        kept = []
+        for field in fields:
+            name, _, value = field.partition(b":")
+            name = name.lower()
+            if name == b"content-length":
+                length = int(value)
+            if name == b"set-cookie":
+                value = re.sub(rb"=[^;]*", b"=...", value, count=1)
+                value = re.sub(rb"Max-Age=\d+", b"Max-Age=...", value)
+            if name not in _UNCOMPARED:
+                kept.append(name + b":" + value)
+        body, raw = raw[:length], raw[length:]
+        answers.append((status, sorted(kept), _MADE_ANEW.sub(rb'"\1": "..."', body)))
+    return answers
+
+
+def test_the_fast_path_answers_hostile_clients_as_the_full_stack_does(serve):
+    """Two real servers, one with the fast path and one serving every request through
+    Connexion's whole stack, get the same raw requests in the same order: chunked JSON bodies
+    with chunk extensions and trailers, ``Expect: 100-continue``, odd Content-Types, bodies
+    the plan leaves to the full stack, a body too slow or too large, Idempotency-Key replays
+    under another framing, pipelining, bodiless writes and signing in. Every answer is the
+    same (but for the ids and times each made anew), so is what each stored, and neither log
+    holds an error."""
+    settings = {"body_timeout_seconds": "1", "max_body_bytes": "4096"}
+    fast, full = serve(**settings), serve(fast_path=False, **settings)
+    sessions = {}
+    for server in (fast, full):
+        made = httpx.post(
+            f"{server.base}/sessions", headers={"X-API-Key": server.key}, json={}, timeout=WAIT
+        )
+        sessions[server.port] = made.json()["id"]
+
+    def requests(server: Server) -> dict[str, list[bytes]]:
+        """Per case, what one connection sends (a pause between the parts)."""
+        session = sessions[server.port]
+        key, closing = f"X-API-Key: {server.key}", "Connection: close"
+
+        def post(path: str, *lines: str, body: bytes = b"") -> bytes:
+            return head(server, "POST", path, key, *lines) + body
+
+        def json_post(path: str, body: bytes, *lines: str) -> bytes:
+            length = f"Content-Length: {len(body)}"
+            return post(path, "Content-Type: application/json", length, *lines, body=body)
+
+        capture = json.dumps(
+            {"session_id": session, "capture_type": "BARCODE", "raw_value": "4006381333931"}
+        ).encode()
+        chunked_capture = b"%x;ext=1\r\n%s\r\n%x\r\n%s\r\n0\r\nX-Trailer: t\r\n\r\n" % (
+            10,
+            capture[:10],
+            len(capture) - 10,
+            capture[10:],
+        )
+        chunked = ("Transfer-Encoding: chunked", closing)
+        listed = head(server, "GET", f"/sessions/{session}", key, closing)
+        return {
+            "chunked, extension, trailer": [
+                post("/captures", "Content-Type: application/json", *chunked) + chunked_capture
+            ],
+            "100-continue": [json_post("/captures", capture, "Expect: 100-continue", closing)],
+            "media type spelt otherwise": [
+                json_post("/captures", capture, closing).replace(
+                    b"application/json", b"Application/JSON; charset=UTF-8"
+                )
+            ],
+            "two Content-Types": [
+                json_post("/captures", capture, "Content-Type: text/plain", closing)
+            ],
+            "a UTF-8 BOM": [json_post("/sessions", b"\xef\xbb\xbf{}", closing)],
+            "latin-1": [
+                json_post("/sessions", '{"metadata": {"a": "\xe9"}}'.encode("latin-1"), closing)
+            ],
+            "nested too deep": [json_post("/sessions", b"[" * 300 + b"]" * 300, closing)],
+            "JSON null": [json_post("/sessions", b"null", closing)],
+            "too slow": [json_post("/sessions", b'{"metadata": {}}', closing)[:-3]],
+            "too large, chunked": [
+                post("/sessions", "Content-Type: application/json", *chunked)
+                + _chunked(b'{"metadata": {"a": "%s"}}' % (b"x" * 5000))
+            ],
+            "Idempotency-Key": [
+                json_post("/sessions", b'{"metadata": {"i": "1"}}', "Idempotency-Key: k", closing)
+            ],
+            "its replay, chunked": [
+                post("/sessions", "Content-Type: application/json", "Idempotency-Key: k", *chunked)
+                + _chunked(b'{ "metadata" : {"i": "1"} }')
+            ],
+            "its key, another body": [
+                json_post("/sessions", b'{"metadata": {"i": "2"}}', "Idempotency-Key: k", closing)
+            ],
+            "pipelined": [json_post("/sessions", b'{"metadata": {"p": "1"}}') + listed],
+            "client leaves mid-body": [
+                post("/captures", "Content-Type: application/json", *chunked)
+                + chunked_capture[:30],
+                b"",
+            ],
+            "bodiless, chunked": [
+                post(f"/sessions/{session}/submit", *chunked) + _chunked(b""),
+            ],
+            "bodiless, Content-Length: 0": [
+                post(f"/sessions/{session}/end", "Content-Length: 0", closing)
+            ],
+            "signing in": [post("/auth/session", "Content-Length: 0", closing)],
+            "stored": [listed],
+        }
+
+    cases = {server.port: requests(server) for server in (fast, full)}
+    for case in cases[fast.port]:
+        answers = []
+        for server in (fast, full):
+            sock = server.connect()
+            *parts, last = cases[server.port][case]
+            for part in parts:
+                sock.sendall(part)
+                time.sleep(0.2)
+            if last:
+                sock.sendall(last)
+                raw = b""
+                with contextlib.suppress(ConnectionResetError, TimeoutError):
+                    while chunk := sock.recv(65536):
+                        raw += chunk
+                answers.append(_answers(raw))
+            sock.close()
+        if answers:
+            assert answers[0] == answers[1], case
+            assert answers[0], case
+    # the four captures answered 201 stored once each, none of the client that left, and
+    # the replayed session stored once
+    for server in (fast, full):
+        session = server.get(
+            f"/sessions/{sessions[server.port]}", headers={"X-API-Key": server.key}
+        )
+        assert session.json()["capture_count"] == 4, session.text
+        listed = server.get("/sessions", headers={"X-API-Key": server.key})
+        assert sorted(json.dumps(s["metadata"]) for s in listed.json()["data"]) == [
+            '{"i": "1"}',
+            '{"p": "1"}',
+            "{}",
+        ], listed.text
+    time.sleep(0.5)
+    for server in (fast, full):
+        said = server.said()
+        assert "Traceback" not in said and "nhandled" not in said and "ERROR" not in said, said
