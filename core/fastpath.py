@@ -132,7 +132,6 @@ class BodyPlan:
     ``RequestValidationOperation`` builds it per request."""
 
     validator: Any  # scanserve.oas31's JSON request body validator
-    nullable: bool
 
 
 async def _empty() -> Message:
@@ -302,7 +301,6 @@ class FastPath(SpecMiddleware):
                     strict_validation=validation.strict_validation,
                     uri_parser=uri_parser,
                 ),
-                nullable=is_nullable(operation.body_definition(JSON)),
             )
         return Plan(
             operation_id=operation.operation_id,

@@ -55,6 +55,7 @@ from .errors import (
 from .gateway import PRINCIPAL_KEY, send_problem
 from .storage import models
 from .storage.fields import utcnow
+from .storage.statements import Statement
 
 if TYPE_CHECKING:
     from .auth import Principal
@@ -123,6 +124,28 @@ def fingerprint(method: str, path: str, content_type: str, body: bytes) -> str:
 
 # -- the records (blocking database calls: run them in a worker thread) --------------------
 
+_R = models.IdempotencyRecord
+# Rendered once (see storage.statements): every POST with a key claims and finishes a record.
+_CLAIM = Statement(
+    lambda s: _R.insert(
+        scope=s("scope"),
+        key=s("key"),
+        fingerprint=s("fingerprint"),
+        status=0,
+        content_type="",
+        body=None,
+        created=s("now", _R.created),
+        locked_at=s("now", _R.locked_at),
+    ),
+    returns_id=True,
+)
+_FINISH = Statement(
+    lambda s: _R.update(
+        status=s("status"), content_type=s("content_type"), body=s("body", _R.body)
+    ).where(_R.id == s("id"), _R.status == 0)
+)
+_ABANDON = Statement(lambda s: _R.delete().where(_R.id == s("id"), _R.status == 0))
+
 
 def begin(scope: str, key: str, print_: str, *, ttl_seconds: int, lock_seconds: int) -> Outcome:
     """Claim ``key`` for a new request, or say what an earlier one with it decides."""
@@ -131,8 +154,8 @@ def begin(scope: str, key: str, print_: str, *, ttl_seconds: int, lock_seconds: 
         now = utcnow()
         try:
             with record._meta.database.atomic():
-                created = record.create(scope=scope, key=key, fingerprint=print_, locked_at=now)
-            return Started(int(created.id))
+                record_id = _CLAIM.insert(scope=scope, key=key, fingerprint=print_, now=now)
+            return Started(record_id)
         except peewee.IntegrityError:
             pass
         row = record.get_or_none(record.scope == scope, record.key == key)
@@ -158,15 +181,11 @@ def begin(scope: str, key: str, print_: str, *, ttl_seconds: int, lock_seconds: 
 
 
 def finish(record_id: int, status: int, content_type: str, body: bytes) -> None:
-    record = models.IdempotencyRecord
-    record.update(status=status, content_type=content_type, body=body).where(
-        record.id == record_id, record.status == 0
-    ).execute()
+    _FINISH.run(id=record_id, status=status, content_type=content_type, body=body)
 
 
 def abandon(record_id: int) -> None:
-    record = models.IdempotencyRecord
-    record.delete().where(record.id == record_id, record.status == 0).execute()
+    _ABANDON.run(id=record_id)
 
 
 def purge(ttl_seconds: int) -> int:

@@ -178,3 +178,26 @@ def test_a_migration_under_a_prepared_statement_is_survived(postgres_app):
     assert lookup.dicts(id=org.id) == [{"name": "o"}]
     with db.atomic():  # and inside a transaction afterwards too
         assert lookup.dicts(id=org.id) == [{"name": "o"}]
+
+
+def _inserts_answer_the_new_rows_id() -> None:
+    from scanserve.idempotency import _CLAIM  # a real INSERT made with returns_id
+    from scanserve.storage.fields import utcnow
+
+    ids = [
+        _CLAIM.insert(scope="org:1", key=key, fingerprint="f" * 64, now=utcnow())
+        for key in ("first", "second")
+    ]
+    assert ids[0] != ids[1]
+    rows = [models.IdempotencyRecord.get_by_id(i) for i in ids]
+    assert [(r.key, r.status) for r in rows] == [("first", 0), ("second", 0)]
+    with pytest.raises(TypeError):
+        RENAME.insert(name="x", id=ids[0])
+
+
+def test_an_insert_answers_the_new_rows_id(scanserve_app):
+    _inserts_answer_the_new_rows_id()  # SQLite: the cursor's lastrowid
+
+
+def test_an_insert_answers_the_new_rows_id_on_postgres(postgres_app):
+    _inserts_answer_the_new_rows_id()  # PostgreSQL: RETURNING, prepared or not

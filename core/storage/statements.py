@@ -39,30 +39,53 @@ def slot(name: str, field: peewee.Field | None = None) -> Any:
 
 
 class Statement:
-    def __init__(self, build: Callable[[Callable[..., Any]], peewee.Query]):
+    """``returns_id``: an INSERT whose :meth:`insert` answers the new row's primary key (by
+    ``RETURNING`` where the database has it, else the cursor's ``lastrowid``). A column left
+    out of an INSERT gets its field's default when the statement is rendered, once: give a
+    slot to every column whose default is computed (a time, a fresh id)."""
+
+    def __init__(
+        self, build: Callable[[Callable[..., Any]], peewee.Query], *, returns_id: bool = False
+    ):
         self._build = build
-        self._compiled: dict[type, tuple[str, list[Any]]] = {}
+        self._returns_id = returns_id
+        self._compiled: dict[type, tuple[str, list[Any], bool]] = {}
         self._lock = threading.Lock()
 
-    def _compile(self) -> tuple[str, list[Any]]:
+    def _compile(self) -> tuple[str, list[Any], bool]:
         db = database_proxy.obj
         compiled = self._compiled.get(type(db))
         if compiled is None:
             query = self._build(slot)
-            if isinstance(query, peewee.Insert):
-                query = query.returning()  # no RETURNING id: callers know what they wrote
-            compiled = query.sql()
+            returning = False
+            if isinstance(query, peewee.ModelInsert):
+                returning = self._returns_id and bool(db.returning_clause)
+                # RETURNING the id only when asked: other callers know what they wrote
+                primary_key = query.model._meta.primary_key
+                query = query.returning(primary_key) if returning else query.returning()
+            sql, template = query.sql()
+            compiled = (sql, template, returning)
             with self._lock:
                 self._compiled[type(db)] = compiled
         return compiled
 
-    def run(self, **values: Any) -> int:
-        """Run with ``values`` for the slots; returns how many rows it changed."""
-        sql, template = self._compile()
+    def _cursor(self, values: dict[str, Any]) -> tuple[Any, bool]:
+        sql, template, returning = self._compile()
         params = [
             (p.convert(values[p.name]) if p.convert else values[p.name])
             if isinstance(p, _Slot)
             else p
             for p in template
         ]
-        return int(execute(sql, params).rowcount)
+        return execute(sql, params), returning
+
+    def run(self, **values: Any) -> int:
+        """Run with ``values`` for the slots; returns how many rows it changed."""
+        return int(self._cursor(values)[0].rowcount)
+
+    def insert(self, **values: Any) -> int:
+        """Run an INSERT made with ``returns_id``; returns the new row's primary key."""
+        if not self._returns_id:
+            raise TypeError("insert() needs a Statement made with returns_id=True")
+        cursor, returning = self._cursor(values)
+        return int(cursor.fetchone()[0] if returning else cursor.lastrowid)
