@@ -205,6 +205,10 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+def _headers(scope: Scope, name: bytes) -> list[str]:
+    return [value.decode("latin-1") for key, value in scope["headers"] if key.lower() == name]
+
+
 async def _read_all(receive: Receive) -> bytes:
     chunks = []
     while True:
@@ -223,13 +227,18 @@ class IdempotencyMiddleware:
         self.services = services
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        key = _header(scope, HEADER.encode()) if scope["type"] == "http" else None
+        keys = _headers(scope, HEADER.encode()) if scope["type"] == "http" else []
         principal = scope.get(PRINCIPAL_KEY)
         owner = scope_of(principal) if principal is not None else None
-        if key is None or scope["method"] != "POST" or owner is None:
+        if not keys or scope["method"] != "POST" or owner is None:
             await self.app(scope, receive, send)
             return
         settings = self.services.settings
+        key = keys[0]
+        if len(keys) > 1:  # which one the client meant is anyone's guess
+            message = "was sent more than once; send one key"
+            await self._refuse(send, ValidationFailed([FieldError(POINTER, message)]))
+            return
         if not _VALID_KEY.fullmatch(key):
             message = "must be 1 to 255 printable ASCII characters, without outer spaces"
             await self._refuse(send, ValidationFailed([FieldError(POINTER, message)]))

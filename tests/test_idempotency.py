@@ -161,6 +161,21 @@ def test_malformed_keys_are_422(scanserve_client, api_key, key):
     assert models.ScanSession.select().count() == 0
 
 
+def test_two_keys_on_one_request_are_422(scanserve_app, scanserve_client, api_key):
+    """Which of two keys a client meant is anyone's guess: neither is used."""
+    response = scanserve_client.post(
+        f"{BASE}/sessions",
+        json={},
+        headers=[*api_key.headers.items(), ("Idempotency-Key", "a"), ("Idempotency-Key", "b")],
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == [
+        {"pointer": "header/Idempotency-Key", "message": "was sent more than once; send one key"}
+    ]
+    assert models.ScanSession.select().count() == 0
+    assert models.IdempotencyRecord.select().count() == 0
+
+
 class _BlockingResolver:
     """A QR resolver that holds its first request until released."""
 
