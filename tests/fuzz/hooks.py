@@ -18,6 +18,9 @@ process, for the same reasons.
   (pinned schemathesis, see pyproject.toml) also counts ``createSession``.
 - ``signOut`` with a browser session of its own: signed in through the API with the run's
   key just before the request, so the cookie and CSRF token it sends are live.
+- A tally of the answers: each response's operation, phase and status is appended as one
+  JSON line to ``SCANSERVE_FUZZ_TALLY`` (when set), from which the runner prints how many
+  cases each operation got and with which status classes.
 
 The API key comes from ``SCANSERVE_FUZZ_KEY`` (the runner sets it), the server's base URL
 from ``SCANSERVE_FUZZ_BASE``.
@@ -25,8 +28,10 @@ from ``SCANSERVE_FUZZ_BASE``.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import threading
 import uuid
 from typing import Any
 
@@ -87,3 +92,23 @@ class LiveBrowserSession:
 @schemathesis.hook
 def before_call(context: Any, case: schemathesis.Case, kwargs: dict[str, Any]) -> None:
     _fresh_idempotency_key(case)
+
+
+_tally_lock = threading.Lock()  # workers are threads of one process
+
+
+@schemathesis.hook
+def after_call(context: Any, case: schemathesis.Case, response: Any) -> None:
+    path = os.environ.get("SCANSERVE_FUZZ_TALLY")
+    if not path:
+        return
+    phase = case.meta.phase.name.value if case.meta is not None else "?"
+    line = json.dumps(
+        {
+            "operation": case.operation.definition.raw.get("operationId", case.operation.label),
+            "phase": phase,
+            "status": response.status_code,
+        }
+    )
+    with _tally_lock, open(path, "a", encoding="utf-8") as out:
+        out.write(line + "\n")

@@ -15,7 +15,9 @@ tests/test_contract.py gives it, ``schemathesis.toml`` holds the per-operation e
 
 The run fails when schemathesis reports anything, and also when the server's log holds a
 traceback or an ERROR line (a failure a response does not show, such as one on the queue).
-Reports (JUnit, the NDJSON event stream) and the server's log are kept in ``--report-dir``.
+Reports (JUnit, the NDJSON event stream), the hooks' tally of answers (``answers.ndjson``,
+printed as a table of cases and status classes per operation) and the server's log are kept
+in ``--report-dir``.
 """
 
 from __future__ import annotations
@@ -136,8 +138,8 @@ def second_key(env: dict[str, str]) -> str:
 
 def run_and_tally(command: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str]:
     """Run schemathesis, its output passed through; its exit code and a one-line tally
-    (operations tested, test cases) read from its summary."""
-    tested, cases, previous = "?", "?", ""
+    (operations tested, test cases, API links covered) read from its summary."""
+    tested, cases, links, previous = "?", "?", "", ""
     with subprocess.Popen(
         command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     ) as proc:
@@ -149,8 +151,46 @@ def run_and_tally(command: list[str], env: dict[str, str], cwd: Path) -> tuple[i
                 tested = text.split(":", 1)[1].strip()
             if previous == "Test cases:":
                 cases = text
+            if text.startswith("API Links:"):
+                links = ", API links: " + text.split(":", 1)[1].strip()
             previous = text
-    return proc.returncode, f"{tested} operations tested, test cases: {cases}"
+    return proc.returncode, f"{tested} operations tested, test cases: {cases}{links}"
+
+
+STATUS_CLASSES = ("2xx", "3xx", "4xx", "5xx")
+
+
+def answers_by_operation(tally: Path) -> str:
+    """What each operation was answered, from the hooks' tally (one JSON line per response):
+    a table of cases and status classes, all phases together and the stateful phase alone,
+    so a reader sees which operations got past refusals."""
+    counts: dict[str, dict[str, int]] = {}
+    lines = tally.read_text(encoding="utf-8").splitlines() if tally.exists() else []
+    for line in lines:
+        answer = json.loads(line)
+        row = counts.setdefault(answer["operation"], {})
+        status_class = f"{answer['status'] // 100}xx"
+        row["cases"] = row.get("cases", 0) + 1
+        row[status_class] = row.get(status_class, 0) + 1
+        if answer["phase"] == "stateful":
+            row["stateful"] = row.get("stateful", 0) + 1
+            row["stateful " + status_class] = row.get("stateful " + status_class, 0) + 1
+    header = ["operation", "cases", *STATUS_CLASSES, "stateful", "stateful 2xx"]
+    rows = [
+        [name, *(str(row.get(column, 0)) for column in header[1:])]
+        for name, row in sorted(counts.items())
+    ]
+    widths = [max(len(cells[i]) for cells in [header, *rows]) for i in range(len(header))]
+    table = [
+        "  ".join(
+            cell.ljust(width) if i == 0 else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        )
+        for cells in [header, *rows]
+    ]
+    never = [name for name, row in sorted(counts.items()) if not row.get("2xx")]
+    table.append("never answered 2xx: " + (", ".join(never) or "none"))
+    return "\n".join(table)
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -189,6 +229,8 @@ def fuzz(
     port = unused_port()
     base = f"http://127.0.0.1:{port}{BASE}"
     log = report_dir / "server.log"
+    tally = report_dir / "answers.ndjson"
+    tally.unlink(missing_ok=True)
     print(f"fuzz: seed {seed}, {args.seconds} s, server log {log}", flush=True)
     proc = start_server(env, port, log)
     results = []
@@ -218,6 +260,7 @@ def fuzz(
             "SCANSERVE_FUZZ_KEY": key,
             "SCANSERVE_FUZZ_BASE": base,
             "SCANSERVE_FUZZ_WFC": str(wfc),
+            "SCANSERVE_FUZZ_TALLY": str(tally),
         }
         # Most of the budget for every operation but signOut, the rest for signOut alone.
         sign_out_seconds = max(10, args.seconds // 20)
@@ -253,16 +296,18 @@ def fuzz(
             ]
             print("fuzz: schemathesis " + " ".join(command[len(SCHEMATHESIS) :]), flush=True)
             started = time.monotonic()
-            code, tally = run_and_tally(command, run_env, scratch)
-            results.append((config, code, time.monotonic() - started, tally))
+            code, summary = run_and_tally(command, run_env, scratch)
+            results.append((config, code, time.monotonic() - started, summary))
     finally:
         stop(proc)
         shutil.rmtree(scratch, ignore_errors=True)
     findings = [
         line for line in log.read_text(errors="replace").splitlines() if LOG_FINDING.search(line)
     ]
-    for config, code, elapsed, tally in results:
-        print(f"fuzz: {config}: exit {code}, {tally}, {elapsed:.0f} s, seed {seed}")
+    print(f"fuzz: answers by operation, all passes (from {tally}):")
+    print(answers_by_operation(tally))
+    for config, code, elapsed, summary in results:
+        print(f"fuzz: {config}: exit {code}, {summary}, {elapsed:.0f} s, seed {seed}")
     if findings:
         print(f"fuzz: the server's log has {len(findings)} error line(s), first ones:")
         print("\n".join(findings[:20]))
