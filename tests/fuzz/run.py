@@ -8,7 +8,9 @@ The server runs on loopback on a scratch data directory: the demo organisation, 
 catalog (``serve --demo``, so captures of the catalog's GTINs complete with a product), a
 second organisation whose key is the other peer of ``object_level_authorization``, rate
 limits lifted as in the contract suite (a run sends tens of thousands of requests, and a 429
-would hide the answer under test), entry-point plugins off. schemathesis then loads the
+would hide the answer under test), entry-point plugins off, Open Food Facts on and pointed at
+a stand-in on loopback (``lookup_service.py``: it gives the catalog's products images, so
+submitted sessions get proposals to review). schemathesis then loads the
 served ``/openapi.json`` and runs every phase (examples, coverage, fuzzing, stateful) with
 every check until the time budget is spent; ``hooks.py`` gives each request what
 tests/test_contract.py gives it, ``schemathesis.toml`` holds the per-operation expectations.
@@ -41,6 +43,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+from lookup_service import lookup_service
 
 HERE = Path(__file__).resolve().parent
 BASE = "/scanner/api/v1"
@@ -78,10 +81,13 @@ def scratch_postgres(url: str | None) -> Iterator[str | None]:
         admin.close()
 
 
-def server_env(data_dir: Path, database_url: str | None) -> dict[str, str]:
+def server_env(data_dir: Path, database_url: str | None, lookup_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCANSERVE_")}
     env.update(
         SCANSERVE_DATA_DIR=str(data_dir),
+        SCANSERVE_OPENFOODFACTS_ENABLED="true",
+        SCANSERVE_OPENFOODFACTS_BASE_URL=lookup_url,
+        SCANSERVE_OPENFOODFACTS_USER_AGENT="scanserve-fuzz/1 (fuzz@example.com)",
         SCANSERVE_LOAD_ENTRYPOINT_PLUGINS="false",
         SCANSERVE_RATE_LIMIT_PER_MINUTE=UNLIMITED,
         SCANSERVE_RATE_LIMIT_PER_DAY=UNLIMITED,
@@ -219,8 +225,9 @@ def main() -> int:
     report_dir = args.report_dir.resolve()
     report_dir.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="scanserve-fuzz-"))
-    with scratch_postgres(args.postgres) as database_url:
-        return fuzz(args, seed, report_dir, scratch, server_env(scratch / "data", database_url))
+    with scratch_postgres(args.postgres) as database_url, lookup_service() as lookup_url:
+        env = server_env(scratch / "data", database_url, lookup_url)
+        return fuzz(args, seed, report_dir, scratch, env)
 
 
 def fuzz(
