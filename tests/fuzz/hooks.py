@@ -25,6 +25,12 @@ process, for the same reasons.
   each file part as the string the schema declares (``format: binary``), so the other fields
   are judged as they are: a negative case stays negative, a valid one is positive, and every
   check stays on (the contract suite does the same).
+- In the stateful phase, the file of an upload to ``receiveUpload`` of the type its policy
+  allows: the link from ``getPresignedUploadUrl`` writes the policy's fields, the file part is
+  generated apart, of any of the three image types, and two times in three it is not the one
+  the policy names (``415``), which would end most presigned-upload scenarios before
+  ``registerPhoto``. The same picture is sent in the policy's type. The other phases keep
+  their mismatches, and a file that is not one of these images is left as it is.
 - ``signOut`` with a browser session of its own: signed in through the API with the run's
   key just before the request, so the cookie and CSRF token it sends are live.
 - A tally of the answers: each response's operation, phase and status is appended as one
@@ -46,7 +52,13 @@ from typing import Any
 
 import httpx
 import schemathesis
-from image_bodies import judge_file_parts_as_declared, register_image_media_types
+from image_bodies import (
+    FORMATS,
+    KINDS,
+    image,
+    judge_file_parts_as_declared,
+    register_image_media_types,
+)
 from schemathesis.specs.openapi import stateful
 
 register_image_media_types()
@@ -99,9 +111,31 @@ class LiveBrowserSession:
         case.headers = {**(case.headers or {}), "X-CSRF-Token": data[1]}
 
 
+_IMAGES = {(kind, media_type): image(kind, fmt) for kind in KINDS for media_type, fmt in FORMATS}
+_IMAGE_KINDS = {body: kind for (kind, _), body in _IMAGES.items()}
+
+
+def _file_of_the_policy_type(case: schemathesis.Case) -> None:
+    body = case.body
+    if (
+        case.operation.definition.raw.get("operationId") != "receiveUpload"
+        or case.meta is None
+        or case.meta.phase.name.value != "stateful"
+        or not isinstance(body, dict)
+    ):
+        return
+    allowed, file = body.get("Content-Type"), body.get("file")
+    kind = _IMAGE_KINDS.get(file) if isinstance(file, bytes) else None
+    if kind is None or (kind, allowed) not in _IMAGES:
+        return
+    body["file"] = _IMAGES[kind, allowed]
+    case.multipart_content_types = {**(case.multipart_content_types or {}), "file": allowed}
+
+
 @schemathesis.hook
 def before_call(context: Any, case: schemathesis.Case, kwargs: dict[str, Any]) -> None:
     _fresh_idempotency_key(case)
+    _file_of_the_policy_type(case)
 
 
 _tally_lock = threading.Lock()  # workers are threads of one process
