@@ -92,7 +92,10 @@ def _open(settings: Settings | None = None, *, migrate: bool = True, create: boo
     with _startup_errors():
         if not create:
             _refuse_new_database(settings)
-        db = open_database(settings.effective_database_url)
+        db = open_database(
+            settings.effective_database_url,
+            prepared_statements=settings.database_prepared_statements,
+        )
         if migrate:
             upgrade(db)
     return db
@@ -517,8 +520,8 @@ def plugins() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print what GET /plugins answers.")
 def plugins_list(as_json: bool) -> None:
     """Each loaded plugin, its version and the hooks it implements; then each provider the
-    plugins registered, by kind, in the order the server asks them; then each extractor, the
-    photo types routed to it, and whether it can run here."""
+    plugins registered (vision extractors included), by kind, in the order the server asks
+    them; then each extractor, the photo types routed to it, and whether it can run here."""
     from .plugins.manager import Plugins, build_plugin_manager, describe, report
 
     settings = _settings()
@@ -536,13 +539,14 @@ def plugins_list(as_json: bool) -> None:
         builtin = "yes" if info.builtin else "no"
         click.echo(f"{info.name}\t{info.version}\t{builtin}\t{','.join(info.hooks)}")
     click.echo("")
+    providers = loaded.describe_providers()
     click.echo("KIND\tORDER\tPROVIDER\tPLUGIN")
-    for provider in loaded.describe_providers():
+    for provider in providers:
         click.echo(f"{provider.kind}\t{provider.order}\t{provider.name}\t{provider.plugin}")
 
     click.echo("")
     click.echo("EXTRACTOR\tPHOTO TYPES\tSTATUS")
-    for extractor in loaded.extractor_infos():
+    for extractor in (p for p in providers if p.kind == "extractor"):
         types = ",".join(extractor.photo_types) or "(product)"
         state = f"unavailable: {extractor.unavailable}" if extractor.unavailable else "available"
         click.echo(f"{extractor.name}\t{types}\t{state}")

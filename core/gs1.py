@@ -187,10 +187,16 @@ def is_restricted(gtin14: str) -> bool:
         return False
     if len(gtin14) != 14 or not _DIGITS.fullmatch(gtin14):
         raise InvalidGtin(f"expected a GTIN-14 (14 digits), got {gtin14!r}")
-    gtin = _parse_gtin(gtin14)
+    return _is_rcn(_parse_gtin(gtin14))
+
+
+def _is_rcn(gtin: Gtin) -> bool:
+    """Whether biip's reading of a GTIN is a restricted-circulation number. biip reads a
+    GTIN the same with or without leading zeros, so the reading of any of a GTIN's
+    spellings (8 to 14 digits) will do."""
     if gtin.format is GtinFormat.GTIN_14:
         # biip judges RCNs only without an indicator digit: drop it, recompute the check.
-        inner = gtin14[1:13]
+        inner = gtin.as_gtin_14()[1:13]
         gtin = _parse_gtin(f"{inner}{gs1_standard_check_digit(inner)}")
     return isinstance(gtin, Rcn)
 
@@ -254,13 +260,19 @@ def _interpret_flagged_gtin(value: str, symbology: GS1Symbology) -> Interpretati
 
 def _interpret_gtin(digits: str, reading: _Reading) -> Interpretation:
     try:
-        gtin = _digits_to_gtin14(digits, reading)
+        parsed = _parsed_gtin(digits, reading)
     except InvalidGtin as exc:
         return Interpretation(
             kind="gtin", gtin="", ai_data=None, error=str(exc), restricted=False, url=None
         )
+    # the reading that gave the GTIN-14 tells whether it is restricted: no second parse
     return Interpretation(
-        kind="gtin", gtin=gtin, ai_data=None, error="", restricted=is_restricted(gtin), url=None
+        kind="gtin",
+        gtin=parsed.as_gtin_14(),
+        ai_data=None,
+        error="",
+        restricted=_is_rcn(parsed),
+        url=None,
     )
 
 
@@ -377,12 +389,17 @@ def _parse_gtin(digits: str) -> Gtin:
 
 def _digits_to_gtin14(digits: str, reading: _Reading) -> str:
     """GTIN-14 of a digit string; ``reading`` decides 8 digits (module docstring)."""
+    return _parsed_gtin(digits, reading).as_gtin_14()
+
+
+def _parsed_gtin(digits: str, reading: _Reading) -> Gtin:
+    """biip's reading of a digit string (see :func:`_digits_to_gtin14`)."""
     if len(digits) not in _GTIN_LENGTHS:
         raise InvalidGtin(f"GTIN must have 8, 12, 13 or 14 digits, got {len(digits)}")
     if not digits.strip("0"):
         raise InvalidGtin("GTIN must not be all zeros")
     if len(digits) != 8:
-        return _checked_gtin14(digits)
+        return _checked_gtin(digits)
     tries: tuple[Literal["gtin8", "upce"], ...]
     if reading != "auto":
         tries = (reading,)
@@ -399,7 +416,7 @@ def _digits_to_gtin14(digits: str, reading: _Reading) -> str:
         check = _upce_check_digit(digits) if attempt == "upce" else _gtin_check_digit(digits)
         if check == int(digits[-1]):
             upc_a = Upc.parse(digits).as_upc_a() if attempt == "upce" else digits
-            return _checked_gtin14(upc_a)
+            return _checked_gtin(upc_a)
         label = " (as UPC-E)" if attempt == "upce" else " (as GTIN-8)"
         expected.append(f"{check}{label if len(tries) > 1 else ''}")
     raise InvalidGtin(
@@ -407,11 +424,11 @@ def _digits_to_gtin14(digits: str, reading: _Reading) -> str:
     )
 
 
-def _checked_gtin14(digits: str) -> str:
+def _checked_gtin(digits: str) -> Gtin:
     check = _gtin_check_digit(digits)
     if check != int(digits[-1]):
         raise InvalidGtin(f"invalid GTIN check digit: expected {check}, got {digits[-1]}")
-    return _parse_gtin(digits).as_gtin_14()
+    return _parse_gtin(digits)
 
 
 def _gtin_check_digit(digits: str) -> int:

@@ -236,9 +236,8 @@ def _finish(job: _Job, status: str, error: str = "") -> None:
     services, capture = job.services, job.capture
     now = utcnow()
     attempts = capture.attempts if job.claimed else capture.attempts + 1
-    with services.db.atomic():
-        for write in job.product_writes:
-            write()
+
+    def write_capture() -> None:
         updated = _FINISH.run(
             status=status,
             now=now,
@@ -252,7 +251,18 @@ def _finish(job: _Job, status: str, error: str = "") -> None:
             old_attempts=capture.attempts,
         )
         if not updated:
-            raise _Lost  # rolls the transaction back
+            raise _Lost  # rolls the transaction back, if there is one
+
+    if job.product_writes:
+        with services.db.atomic():
+            for write in job.product_writes:
+                write()
+            write_capture()
+    else:
+        # One statement is a transaction of its own: BEGIN and COMMIT around it would only
+        # add two more trips to the database per capture (most catalog hits: the product
+        # is written once, by the first capture that enriches it).
+        write_capture()
     moves = [] if job.claimed else [(capture.status, LOOKING_UP)]
     moves += [*job.moves, (job.step, status)]
     capture.status, capture.attempts, capture.error_message = status, attempts, error
@@ -361,7 +371,11 @@ def _run(job: _Job, interpretation: gs1.Interpretation | None) -> None:
         _finish(job, FAILED, interpretation.error)
         return
     gtin = capture.gtin or interpretation.gtin
-    restricted = interpretation.restricted or (bool(gtin) and gs1.is_restricted(gtin))
+    # The interpretation judged its own GTIN already (gs1.interpret): parse again only a
+    # GTIN that came from elsewhere (the client's, when the value yields none).
+    restricted = interpretation.restricted or (
+        bool(gtin) and gtin != interpretation.gtin and gs1.is_restricted(gtin)
+    )
 
     if not gtin and interpretation.url:
         job.claim()
@@ -434,8 +448,9 @@ def _save(capture: models.Capture, **fields: Any) -> None:
 def _lookup(
     job: _Job, gtin: str, restricted: bool
 ) -> tuple[ProductRecord | None, LookupProvider | None, list[str], models.Product | None]:
-    """The first answer (with the provider that gave it, and the catalog's row when the
-    catalog gave it) and the failures before it."""
+    """The first answer, with the provider that gave it, and the failures before it. When
+    the catalog answers, its row itself stands for the answer (the record is None: the
+    caller uses the row and would throw a record made of it away)."""
     failures: list[str] = []
     for provider in job.services.plugins.lookup_providers:
         if restricted and provider.external:
@@ -444,7 +459,7 @@ def _lookup(
             if isinstance(provider, CatalogLookupProvider):
                 row = provider.find(gtin)
                 if row is not None:
-                    return replace(record_of(row), gtin=gtin), provider, failures, row
+                    return None, provider, failures, row
                 continue
             record = job.call(provider, lambda p=provider: p.lookup(gtin))  # type: ignore[misc]
         except _Lost:

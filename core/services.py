@@ -33,7 +33,10 @@ class Services:
 def build_services(
     settings: Settings, *, extra_plugins: Iterable[Any] = (), migrate: bool = True
 ) -> Services:
-    db = open_database(settings.effective_database_url)
+    db = open_database(
+        settings.effective_database_url,
+        prepared_statements=settings.database_prepared_statements,
+    )
     if migrate:
         upgrade(db)
     pm = build_plugin_manager(settings, extra_plugins)

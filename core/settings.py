@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     # storage
     data_dir: Path = Path("./scanserve-data")
     database_url: str = ""
+    # PostgreSQL: the hot queries as server-side prepared statements (planned once per
+    # connection). Off behind a pooler that hands one client several server sessions
+    # (PgBouncer in transaction or statement mode).
+    database_prepared_statements: bool = True
 
     # HTTP
     base_path: str = "/scanner/api/v1"

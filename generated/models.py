@@ -878,25 +878,49 @@ class PluginInfo(BaseModel):
 
 class ProviderInfo(BaseModel):
     """
-    One provider a plugin registered.
+    One provider a plugin registered. An extractor (`kind: extractor`) also has
+    `photo_types` and `available`, and `unavailable_reason` when it is not available;
+    the other kinds have none of them.
+
     """
 
     kind: Annotated[
-        Literal["lookup", "enrichment", "qr-resolver", "freshness"],
+        Literal["lookup", "enrichment", "qr-resolver", "freshness", "extractor"],
         Field(description="What the provider does."),
     ]
     order: Annotated[
         int,
         Field(
-            description="Its place among the providers of its kind; 1 is asked first.",
+            description="Its place among the providers of its kind; 1 is asked first. Extractors: a photo\ngoes to the available extractors for its type in this order, and product\nextractors run, in this order, after the session's photos.\n",
             ge=1,
         ),
     ]
     name: Annotated[
         str,
-        Field(description="The provider's name (for freshness, the plugin's name)."),
+        Field(
+            description="The provider's name (for freshness, the plugin's name; for an extractor, the\nproposals' `source` when it names none).\n"
+        ),
     ]
     plugin: Annotated[str, Field(description="The plugin that registered it.")]
+    photo_types: Annotated[
+        list[str] | None,
+        Field(
+            description="Extractors only: the photo types (`PhotoTypeEnum` values) routed to it, sorted;\nempty for a product extractor, which runs once per capture with a product.\n"
+        ),
+    ] = None
+    available: Annotated[
+        bool | None,
+        Field(
+            description="Extractors only: whether it can run on this server, checked when asked (as\nextraction checks it for each session). An unavailable extractor is skipped.\n"
+        ),
+    ] = None
+    unavailable_reason: Annotated[
+        str | None,
+        Field(
+            description="Extractors only, present exactly when `available` is false: why it cannot run\nhere (a missing program, missing configuration).\n",
+            min_length=1,
+        ),
+    ] = None
 
 
 class WebSession(BaseModel):

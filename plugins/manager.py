@@ -51,23 +51,18 @@ class PluginInfo:
 
 
 @dataclass(frozen=True)
-class ExtractorInfo:
-    """A registered extractor: the photo types routed to it (empty: a product extractor) and
-    why it cannot run here, or "" when it can."""
-
-    name: str
-    photo_types: tuple[str, ...]
-    unavailable: str
-
-
-@dataclass(frozen=True)
 class ProviderInfo:
-    """One registered provider: ``order`` counts from 1 within its ``kind``."""
+    """One registered provider: ``order`` counts from 1 within its ``kind``. An extractor
+    also has the photo types routed to it (empty: a product extractor, run once per capture
+    with a product) and why it cannot run here (``unavailable``, "" when it can); the other
+    kinds leave both empty."""
 
-    kind: str  # "lookup", "enrichment", "qr-resolver" or "freshness"
+    kind: str  # "lookup", "enrichment", "qr-resolver", "freshness" or "extractor"
     order: int
     name: str
     plugin: str
+    photo_types: tuple[str, ...] = ()
+    unavailable: str = ""
 
 
 class PluginProblem(pluggy.PluginValidationError):
@@ -183,6 +178,7 @@ class Plugins:
     def __init__(self, pm: pluggy.PluginManager, settings: Settings):
         self.pm = pm
         self.freshness_order = settings.freshness_order
+        self._described: tuple[PluginInfo, ...] | None = None
         # id(provider) -> the plugin that registered it, for describe_providers().
         self._registered_by: dict[int, str] = {}
         self.lookup_providers: list[LookupProvider] = self._register(
@@ -209,17 +205,6 @@ class Plugins:
 
             impl.function(**{k: register if k == "register" else kwargs[k] for k in impl.argnames})
         return providers
-
-    def extractor_infos(self) -> list[ExtractorInfo]:
-        """Every registered extractor, in order, and whether it can run here."""
-        return [
-            ExtractorInfo(
-                name=extractor.name,
-                photo_types=tuple(sorted(extractor.photo_types)),
-                unavailable=unavailable_reason(extractor),
-            )
-            for extractor in self.extractors
-        ]
 
     def analyse_url(self, url: str) -> dict[str, Any] | None:
         """The first registered resolver's answer for ``url`` as a ``qr_analysis`` dict, or
@@ -300,11 +285,17 @@ class Plugins:
                 logger.exception("plugin %s failed in %s", impl.plugin_name, hook_name)
 
     def describe(self) -> list[PluginInfo]:
-        return describe(self.pm)
+        """:func:`describe` of the plugins, read once: they are loaded at start-up and stay,
+        and reading their packages' metadata costs milliseconds a call."""
+        if self._described is None:
+            self._described = tuple(describe(self.pm))
+        return list(self._described)
 
     def describe_providers(self) -> list[ProviderInfo]:
         """Every provider by kind, in the order the core asks them: lookup, enrichment and QR
-        providers as registered, then the ``freshness_thresholds`` implementations."""
+        providers as registered, then the ``freshness_thresholds`` implementations, then the
+        extractors in the order extraction runs them, each checked now for whether it can run
+        here (as extraction checks it for each session)."""
         infos: list[ProviderInfo] = []
         lists: dict[str, list[Any]] = {
             "lookup": self.lookup_providers,
@@ -318,6 +309,17 @@ class Plugins:
                 infos.append(ProviderInfo(kind, order, name, plugin))
         for order, impl in enumerate(self._call_order("freshness_thresholds"), start=1):
             infos.append(ProviderInfo("freshness", order, impl.plugin_name, impl.plugin_name))
+        for order, extractor in enumerate(self.extractors, start=1):
+            infos.append(
+                ProviderInfo(
+                    "extractor",
+                    order,
+                    str(getattr(extractor, "name", type(extractor).__name__)),
+                    self._registered_by.get(id(extractor), ""),
+                    photo_types=tuple(sorted(map(str, extractor.photo_types))),
+                    unavailable=unavailable_reason(extractor),
+                )
+            )
         return infos
 
 
@@ -328,8 +330,25 @@ def report(plugins: Plugins) -> dict[str, Any]:
             {"name": i.name, "version": i.version, "builtin": i.builtin, "hooks": list(i.hooks)}
             for i in plugins.describe()
         ],
-        "providers": [dataclasses.asdict(p) for p in plugins.describe_providers()],
+        "providers": [_provider_report(p) for p in plugins.describe_providers()],
     }
+
+
+def _provider_report(info: ProviderInfo) -> dict[str, Any]:
+    """A provider as the contract's ``ProviderInfo``: the extractor-only members on
+    extractors alone, ``unavailable_reason`` exactly when one is unavailable."""
+    item: dict[str, Any] = {
+        "kind": info.kind,
+        "order": info.order,
+        "name": info.name,
+        "plugin": info.plugin,
+    }
+    if info.kind == "extractor":
+        item["photo_types"] = list(info.photo_types)
+        item["available"] = not info.unavailable
+        if info.unavailable:
+            item["unavailable_reason"] = info.unavailable
+    return item
 
 
 def unavailable_reason(extractor: Extractor) -> str:

@@ -228,7 +228,8 @@ class Extractor(Protocol):
 
     An extractor may also define ``unavailable_reason() -> str | None``: a reason it cannot
     run on this machine (a missing program, no configuration), or None when it can. An
-    unavailable extractor is listed as such by ``scanserve plugins list`` and never called.
+    unavailable extractor is listed as such, with the reason, by ``scanserve plugins list``
+    and ``GET /plugins``, and never called.
 
     :ivar name: the extractor's name in logs, in ``scanserve plugins list`` and as the
         proposals' ``source`` when a draft names none.

@@ -45,15 +45,17 @@ def test_a_capture_and_its_session_touch_commit_together(
     assert models.Capture.select().count() == 0
 
 
-def _left_by_a_crash(status: str, org: models.Organization) -> models.Capture:
+def _left_by_a_crash(
+    status: str, org: models.Organization, raw_value: str = DEMO_GTIN
+) -> models.Capture:
     session = models.ScanSession.create(organization=org)
     now = utcnow()  # fresh: far from capture_stale_seconds, so the sweep would not touch it
     return models.Capture.create(
         organization=org,
         session=session,
         capture_type="BARCODE",
-        raw_value=DEMO_GTIN,
-        gtin="0" + DEMO_GTIN,
+        raw_value=raw_value,
+        gtin=gs1.normalise_gtin(raw_value),
         status=status,
         attempts=0 if status == PENDING else 1,
         state_changed_at=now,
@@ -125,9 +127,27 @@ class _Moves:
         self.moves.append((capture_id, old_status, new_status, threading.current_thread().name))
 
 
-def test_a_catalog_hit_is_written_in_one_transaction(tmp_path: Path) -> None:
-    """Claim, product, steps and final status: one commit, no write outside it; the plugins
-    still hear of every step, in order."""
+# In the demo catalog: the highlighter has nothing to enrich; the milk has a GPC brick code
+# without its label, which the built-in enrichment adds (a product write).
+MILK_GTIN = "09506000134352"
+
+
+@pytest.mark.parametrize(
+    ("raw_value", "writes", "commits"),
+    [
+        # the claim, the product and the final status: one statement, its own transaction
+        (DEMO_GTIN, [("capture", False)], 0),
+        # what enrichment changed in the product goes into the same transaction
+        (MILK_GTIN, [("product", True), ("capture", True)], 1),
+    ],
+    ids=["nothing-enriched", "product-enriched"],
+)
+def test_a_catalog_hit_is_written_at_once(
+    tmp_path: Path, raw_value: str, writes: list[tuple[str, bool]], commits: int
+) -> None:
+    """Claim, product, steps and final status are written together: by the one
+    compare-and-set, or in one transaction with the product's changes; nothing is written
+    before. The plugins still hear of every step, in order."""
     moves = _Moves()
     services = build_services(
         Settings(data_dir=tmp_path / "data", queue="immediate", load_entrypoint_plugins=False),
@@ -137,20 +157,20 @@ def test_a_catalog_hit_is_written_in_one_transaction(tmp_path: Path) -> None:
         with as_file(files("scanserve") / "demo" / "demo_catalog.csv") as path:
             catalog.import_file(path)
         org = models.Organization.create(name="One commit")
-        capture = _left_by_a_crash(PENDING, org)
+        capture = _left_by_a_crash(PENDING, org, raw_value)
         db = services.db
-        commits: list[str] = []
-        outside: list[str] = []
+        committed: list[str] = []
+        written: list[tuple[str, bool]] = []  # (table, inside a transaction)
         real_commit, real_execute = db.commit, db.execute_sql
 
         def commit() -> None:
-            commits.append("commit")
+            committed.append("commit")
             real_commit()
 
         def execute_sql(sql: str, params: Any = None) -> Any:
-            reads = ("SELECT", "BEGIN", "COMMIT", "ROLLBACK")
-            if not sql.lstrip().upper().startswith(reads) and not db.in_transaction():
-                outside.append(sql)
+            reads = ("SELECT", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+            if not sql.lstrip().upper().startswith(reads):
+                written.append((sql.split()[1].strip('"'), db.in_transaction()))
             return real_execute(sql, params)
 
         db.commit, db.execute_sql = commit, execute_sql  # type: ignore[method-assign]
@@ -160,9 +180,12 @@ def test_a_catalog_hit_is_written_in_one_transaction(tmp_path: Path) -> None:
             db.commit, db.execute_sql = real_commit, real_execute  # type: ignore[method-assign]
 
         done = models.Capture.get_by_id(capture.id)
-        assert (done.status, done.attempts, done.product.gtin) == (COMPLETED, 1, "0" + DEMO_GTIN)
+        assert (done.status, done.attempts) == (COMPLETED, 1)
+        assert done.product.gtin == gs1.normalise_gtin(raw_value)
         assert done.processed_at is not None
-        assert (len(commits), outside) == (1, [])
+        assert (written, len(committed)) == (writes, commits)
+        if raw_value == MILK_GTIN:
+            assert done.product.gpc_brick_label  # the enrichment's write was kept
         assert [(old, new) for _, old, new, _ in moves.moves] == [
             (PENDING, LOOKING_UP),
             (LOOKING_UP, ENRICHING),

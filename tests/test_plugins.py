@@ -10,6 +10,7 @@ import asyncio
 import importlib.metadata
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -33,6 +34,7 @@ from scanserve.plugins.manager import (
     build_plugin_manager,
     describe,
     report,
+    unavailable_reason,
 )
 from scanserve.settings import Settings
 from scanserve.storage import models
@@ -592,6 +594,8 @@ def test_providers_are_listed_by_kind_in_asking_order(tmp_path):
     settings = Settings(data_dir=tmp_path, load_entrypoint_plugins=False)
     pm = build_plugin_manager(settings, extra_plugins=[Listed(), FakeLookupProvider()])
     plugins = Plugins(pm, settings)
+    builtin_extractors = "scanserve.plugins.builtin.extractors"
+    tesseract = _availability("tesseract-ocr", plugins)
     assert plugins.describe_providers() == [
         ProviderInfo("lookup", 1, "catalog", "scanserve.plugins.builtin.catalog"),
         ProviderInfo("lookup", 2, "fake-lookup", "FakeLookupProvider"),
@@ -605,6 +609,23 @@ def test_providers_are_listed_by_kind_in_asking_order(tmp_path):
             2,
             "scanserve.plugins.builtin.freshness_plugin",
             "scanserve.plugins.builtin.freshness_plugin",
+        ),
+        ProviderInfo("extractor", 1, "barcode", builtin_extractors, ("barcode",)),
+        ProviderInfo(
+            "extractor",
+            2,
+            "tesseract-ocr",
+            builtin_extractors,
+            ("ingredients", "nutrition"),
+            tesseract,
+        ),
+        ProviderInfo(
+            "extractor",
+            3,
+            "lookup-data",
+            builtin_extractors,
+            (),
+            "no outside lookup provider is configured",  # FakeLookupProvider is not external
         ),
     ]
     # The lists the pipeline uses are in the same order.
@@ -629,6 +650,9 @@ def test_cli_lists_each_provider_with_its_kind_and_order(tmp_path):
             "scanserve.plugins.builtin.freshness_plugin",
             "scanserve.plugins.builtin.freshness_plugin",
         ],
+        ["extractor", "1", "barcode", "scanserve.plugins.builtin.extractors"],
+        ["extractor", "2", "tesseract-ocr", "scanserve.plugins.builtin.extractors"],
+        ["extractor", "3", "lookup-data", "scanserve.plugins.builtin.extractors"],
     ]
 
 
@@ -667,3 +691,182 @@ def test_the_api_lists_in_process_plugins(listed, scanserve_app, scanserve_clien
         {"kind": "qr-resolver", "order": 2, "name": "second-qr", "plugin": "Listed"},
         {"kind": "freshness", "order": 1, "name": "Listed", "plugin": "Listed"},
     ]
+
+
+# --- listing extractors ---------------------------------------------------------------------
+
+
+def _availability(name: str, plugins: Plugins) -> str:
+    """What the manager's availability check says of the registered extractor ``name``."""
+    (extractor,) = (e for e in plugins.extractors if e.name == name)
+    return unavailable_reason(extractor)
+
+
+def test_builtin_extractors_are_listed_with_their_availability_here(
+    scanserve_settings, scanserve_app, scanserve_client, api_key
+):
+    assert scanserve_settings.validate_responses  # the answer passed the contract's schema
+    response = scanserve_client.get(f"{BASE}/plugins", headers=api_key.headers)
+    assert response.status_code == 200, response.text
+    listed = [p for p in response.json()["providers"] if p["kind"] == "extractor"]
+    assert [(p["order"], p["name"], p["plugin"], p["photo_types"]) for p in listed] == [
+        (1, "barcode", "scanserve.plugins.builtin.extractors", ["barcode"]),
+        (2, "tesseract-ocr", "scanserve.plugins.builtin.extractors", ["ingredients", "nutrition"]),
+        (3, "lookup-data", "scanserve.plugins.builtin.extractors", []),
+    ]
+    plugins = scanserve_app.services.plugins
+    for entry in listed:
+        reason = _availability(entry["name"], plugins)
+        assert entry["available"] is (reason == ""), entry
+        assert entry.get("unavailable_reason") == (reason or None), entry
+    # Tesseract's verdict is this machine's: whether the program is on the PATH.
+    installed = shutil.which(scanserve_settings.tesseract_cmd) is not None
+    assert listed[1]["available"] is installed
+    # No outside lookup provider in the test settings (Open Food Facts is off).
+    assert listed[2]["unavailable_reason"] == "no outside lookup provider is configured"
+    # openai-vision is off unless configured: it registers nothing, so it is not listed.
+    assert "openai-vision" not in {p["name"] for p in listed}
+
+
+class LabelReader:
+    name = "label-reader"
+    photo_types = frozenset({"recycling", "certification"})
+
+    def unavailable_reason(self) -> None:
+        return None
+
+    def extract(self, item: Any) -> list[Any]:
+        return []
+
+
+class LicensedSummary:
+    """A product extractor that needs a licence this machine has not got."""
+
+    name = "licensed-summary"
+    photo_types: frozenset[str] = frozenset()
+
+    def unavailable_reason(self) -> str:
+        return "no licence key in SUMMARY_LICENCE"
+
+    def extract(self, item: Any) -> list[Any]:
+        raise AssertionError("an unavailable extractor is never called")
+
+
+class BrokenCheck:
+    name = "broken-check"
+    photo_types = frozenset({"front"})
+
+    def unavailable_reason(self) -> str:
+        raise OSError("device not found")
+
+    def extract(self, item: Any) -> list[Any]:
+        return []
+
+
+class ShelfVision:
+    """A plugin registering three extractors, as a plugin author's first one would."""
+
+    @hookimpl
+    def register_extractors(self, register: Callable[[Any], None]) -> None:
+        register(LabelReader())
+        register(LicensedSummary())
+        register(BrokenCheck())
+
+
+@pytest.fixture
+def shelf_vision(scanserve_plugins) -> None:
+    scanserve_plugins.append(ShelfVision())
+
+
+@settings_with(validate_responses=True)
+def test_a_plugins_extractors_are_listed_with_its_name(
+    shelf_vision, scanserve_app, scanserve_client, api_key
+):
+    response = scanserve_client.get(f"{BASE}/plugins", headers=api_key.headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body == report(scanserve_app.services.plugins)
+    (plugin,) = (p for p in body["plugins"] if p["name"] == "ShelfVision")
+    assert plugin["hooks"] == ["register_extractors"]
+    extractors = [p for p in body["providers"] if p["kind"] == "extractor"]
+    # The plugin's extractors run before the built-ins (trylast), in the order registered.
+    assert extractors[:3] == [
+        {
+            "kind": "extractor",
+            "order": 1,
+            "name": "label-reader",
+            "plugin": "ShelfVision",
+            "photo_types": ["certification", "recycling"],
+            "available": True,
+        },
+        {
+            "kind": "extractor",
+            "order": 2,
+            "name": "licensed-summary",
+            "plugin": "ShelfVision",
+            "photo_types": [],
+            "available": False,
+            "unavailable_reason": "no licence key in SUMMARY_LICENCE",
+        },
+        {
+            "kind": "extractor",
+            "order": 3,
+            "name": "broken-check",
+            "plugin": "ShelfVision",
+            "photo_types": ["front"],
+            "available": False,
+            "unavailable_reason": "availability check failed: device not found",
+        },
+    ]
+    assert [p["name"] for p in extractors[3:]] == ["barcode", "tesseract-ocr", "lookup-data"]
+    assert [p["order"] for p in extractors] == [1, 2, 3, 4, 5, 6]
+    # The listing's order is the one extraction runs them in.
+    names = [e.name for e in scanserve_app.services.plugins.extractors]
+    assert names == [p["name"] for p in extractors]
+    # Only extractors carry the extractor members.
+    for provider in body["providers"]:
+        if provider["kind"] != "extractor":
+            assert set(provider) == {"kind", "order", "name", "plugin"}, provider
+
+
+def test_command_line_text_and_json_list_the_same_extractors(tmp_path):
+    # A real executable standing in for Tesseract (availability only asks whether it is
+    # there), so the listing has an available and an unavailable extractor on any machine.
+    program = tmp_path / "bin" / "fake-tesseract"
+    program.parent.mkdir()
+    program.write_text("#!/bin/sh\nexit 0\n", encoding="utf-8")
+    program.chmod(0o755)
+    env = {"SCANSERVE_LOAD_ENTRYPOINT_PLUGINS": "false", "SCANSERVE_TESSERACT_CMD": str(program)}
+    report_json = json.loads(_run_plugins_list(tmp_path, "--json", **env))
+    _plugins, providers, extractors = _run_plugins_list(tmp_path, **env).split("\n\n")
+
+    header, *rows = providers.splitlines()
+    assert header.split("\t") == ["KIND", "ORDER", "PROVIDER", "PLUGIN"]
+    assert [row.split("\t") for row in rows] == [
+        [p["kind"], str(p["order"]), p["name"], p["plugin"]] for p in report_json["providers"]
+    ]
+
+    listed = [p for p in report_json["providers"] if p["kind"] == "extractor"]
+    header, *rows = extractors.splitlines()
+    assert header.split("\t") == ["EXTRACTOR", "PHOTO TYPES", "STATUS"]
+    assert [row.split("\t") for row in rows] == [
+        [
+            p["name"],
+            ",".join(p["photo_types"]) or "(product)",
+            "available" if p["available"] else f"unavailable: {p['unavailable_reason']}",
+        ]
+        for p in listed
+    ]
+    assert [row.split("\t") for row in rows] == [
+        ["barcode", "barcode", "available"],
+        ["tesseract-ocr", "ingredients,nutrition", "available"],
+        ["lookup-data", "(product)", "unavailable: no outside lookup provider is configured"],
+    ]
+
+    env["SCANSERVE_TESSERACT_CMD"] = str(tmp_path / "bin" / "no-such-tesseract")
+    report_json = json.loads(_run_plugins_list(tmp_path, "--json", **env))
+    (tesseract,) = (p for p in report_json["providers"] if p["name"] == "tesseract-ocr")
+    assert tesseract["available"] is False
+    assert tesseract["unavailable_reason"].startswith(
+        f"the Tesseract program '{tmp_path / 'bin' / 'no-such-tesseract'}' is not installed"
+    )

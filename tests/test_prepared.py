@@ -1,11 +1,17 @@
-"""storage.prepared: a query rendered once per engine and list length, bound per call."""
+"""storage.prepared: a query rendered once per engine and list length, bound per call; on
+PostgreSQL, run as a server-side prepared statement of the connection."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
+from scanserve.app import create_app
+from scanserve.settings import Settings
 from scanserve.storage import models
-from scanserve.storage.prepared import Prepared, seq
+from scanserve.storage.prepared import Prepared, execute, seq
+from scanserve.storage.statements import Statement
 
 ORGS = Prepared(
     lambda ph: (
@@ -87,3 +93,88 @@ def test_rows_convert_as_the_fields_read_them(scanserve_app):
     by_model = list(models.Capture.select().where(models.Capture.organization == org))
     assert [r["created"] for r in rows] == [c.created for c in by_model]
     assert all(r["created"].tzinfo is UTC for r in rows)
+
+
+# -- PostgreSQL: server-side prepared statements --------------------------------------------
+
+
+@pytest.fixture(params=[True, False], ids=["prepared", "plain"])
+def postgres_app(request, postgres_url, tmp_path):
+    app = create_app(
+        Settings(
+            data_dir=tmp_path / "data",
+            database_url=postgres_url,
+            queue="immediate",
+            load_entrypoint_plugins=False,
+            database_prepared_statements=request.param,
+        )
+    )
+    yield app
+    app.services.db.close()
+
+
+def _ours(db) -> dict[str, str]:
+    """This connection's prepared statements of ours: name -> statement text."""
+    rows = db.execute_sql("SELECT name, statement FROM pg_prepared_statements").fetchall()
+    return {name: text for name, text in rows if name.startswith("scanserve_")}
+
+
+RENAME = Statement(
+    lambda slot: models.Organization.update(name=slot("name")).where(
+        models.Organization.id == slot("id")
+    )
+)
+
+
+def test_postgres_prepares_each_statement_once_per_connection(postgres_app):
+    """Reads and writes run as the connection's prepared statements (one per rendering), or
+    as plain SQL with the setting off; the answers are the same either way."""
+    db = postgres_app.services.db
+    prepares = postgres_app.services.settings.database_prepared_statements
+    a, b = (models.Organization.create(name=n) for n in "ab")
+    made = [models.ScanSession.create(organization=org) for org in (a, b)]
+    before = _ours(db)
+    for _ in range(3):
+        assert [r["id"] for r in ORGS.dicts(orgs=seq({a.id, b.id}))] == [s.short_id for s in made]
+        assert [r["id"] for r in ORGS.dicts(orgs=[b.id])] == [made[1].short_id]
+        assert RENAME.run(name="renamed", id=a.id) == 1
+    assert RENAME.run(name="nobody", id=-1) == 0  # rowcount through EXECUTE
+    assert models.Organization.get_by_id(a.id).name == "renamed"
+    new = {k: v for k, v in _ours(db).items() if k not in before}
+    if prepares:
+        # two renderings of the read (two list lengths) and the write: three statements
+        assert len(new) == 3, new
+        assert all("$1" in text for text in new.values())
+        assert any(text.startswith("PREPARE") and "UPDATE" in text for text in new.values())
+    else:
+        assert _ours(db) == {}
+
+
+def test_a_statement_the_server_will_not_prepare_runs_as_plain_sql(postgres_app):
+    """Even inside a transaction, which the refused PREPARE must leave usable."""
+    db = postgres_app.services.db
+    sql = 'SELECT %s IS NULL AS "unknown"'  # $1's type cannot be inferred: no PREPARE
+    with db.atomic():
+        models.Organization.create(name="before")
+        assert execute(sql, [None]).fetchall() == [(True,)]
+        models.Organization.create(name="after")
+    assert execute(sql, [1]).fetchall() == [(False,)]
+    names = {o.name for o in models.Organization.select()}
+    assert {"before", "after"} <= names
+
+
+def test_a_migration_under_a_prepared_statement_is_survived(postgres_app):
+    """A column whose type changes under a prepared statement ("cached plan must not change
+    result type"): outside a transaction the statement is prepared afresh and run again."""
+    db = postgres_app.services.db
+    org = models.Organization.create(name="o")
+    lookup = Prepared(
+        lambda ph: models.Organization.select(models.Organization.name).where(
+            models.Organization.id == ph("id", as_int=True)
+        )
+    )
+    assert lookup.dicts(id=org.id) == [{"name": "o"}]
+    db.execute_sql("ALTER TABLE organization ALTER COLUMN name TYPE varchar(300)")
+    assert lookup.dicts(id=org.id) == [{"name": "o"}]
+    with db.atomic():  # and inside a transaction afterwards too
+        assert lookup.dicts(id=org.id) == [{"name": "o"}]

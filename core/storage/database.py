@@ -114,13 +114,21 @@ class SerialisedSqliteDatabase(peewee.SqliteDatabase):
             self._release()
 
 
-def open_database(url: str) -> peewee.Database:
-    """Open ``url``, bind every model to it, and return it."""
+PREPARES = "scanserve_prepares"
+"""The attribute of an opened database that says whether :mod:`.prepared`'s queries run as
+server-side prepared statements on it."""
+
+
+def open_database(url: str, *, prepared_statements: bool = True) -> peewee.Database:
+    """Open ``url``, bind every model to it, and return it. ``prepared_statements``: run the
+    hot queries as server-side prepared statements where the database has them
+    (PostgreSQL; see :mod:`.prepared`)."""
     if url.startswith("sqlite:///"):
         path = private_file(Path(url.removeprefix("sqlite:///")))
         db: peewee.Database = SerialisedSqliteDatabase(str(path), pragmas=_SQLITE_PRAGMAS)
     else:
         db = connect(url)
+    setattr(db, PREPARES, prepared_statements and isinstance(db, peewee.PostgresqlDatabase))
     database_proxy.initialize(db)
     return db
 

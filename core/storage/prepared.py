@@ -17,11 +17,26 @@ A placeholder's value while rendering is a sentinel (an integer far outside any 
 or a string no client sends) that peewee passes through as a parameter; binding replaces
 each sentinel by the value named after it. A placeholder that stands for a list of values
 (``in_``) is rendered for the list's length: ``ph("orgs", len(values))``.
+
+On PostgreSQL, rendering once on our side is half of it: the server plans each statement it
+is sent, and for the hot reads' joins planning takes several times what running them does
+(0.35 ms to plan a capture's lookup, 0.04 ms to run it). :func:`execute` (which
+:class:`Prepared` and :mod:`.statements` run their SQL with) therefore makes each rendered
+statement a server-side prepared statement, once per connection (``PREPARE``), and runs it
+with ``EXECUTE``: planned once per connection instead of once per request. A statement the
+server will not prepare runs as plain SQL from then on; so does everything with
+``Settings.database_prepared_statements`` off (a pooler such as PgBouncer in transaction mode
+hands one client several server sessions, which do not share prepared statements).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import logging
+import re
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -29,8 +44,10 @@ from typing import Any
 import orjson
 import peewee
 
-from .database import database_proxy
+from .database import PREPARES, database_proxy
 from .fields import JSONField, UTCDateTimeField
+
+logger = logging.getLogger(__name__)
 
 _CONVERTED = (JSONField, UTCDateTimeField, peewee.BooleanField, peewee.UUIDField)
 
@@ -155,7 +172,7 @@ class Prepared:
             (seqs[p[0]][p[1]] if p[1] is not None else values[p[0]]) if isinstance(p, tuple) else p
             for p in template
         ]
-        return list(map(row_maker, database_proxy.obj.execute_sql(sql, params).fetchall()))
+        return list(map(row_maker, execute(sql, params).fetchall()))
 
     def first(self, **values: Any) -> dict[str, Any] | None:
         rows = self.dicts(**values)
@@ -169,3 +186,94 @@ def _hashable(value: Any) -> bool:
 def seq(values: Sequence[Any] | frozenset[Any]) -> list[Any]:
     """A list placeholder value in a stable order."""
     return sorted(values)
+
+
+# -- server-side prepared statements (PostgreSQL) ------------------------------------------
+
+_PLACEHOLDER = re.compile(r"%[s%]")
+# PostgreSQL's feature_not_supported: "cached plan must not change result type", when a
+# migration changed a table under a prepared statement.
+_PLAN_CHANGED = "0A000"
+
+
+class _ServerStatement:
+    """A rendered statement's ``PREPARE`` and ``EXECUTE`` texts."""
+
+    __slots__ = ("execute", "generation", "name", "prepare")
+
+    def __init__(self, sql: str, params: int, generation: int = 0):
+        digest = hashlib.sha1(sql.encode()).hexdigest()[:24]  # noqa: S324 - a name, not a secret
+        self.generation = generation
+        self.name = f"scanserve_{digest}_{generation}"
+        numbered = iter(range(1, params + 1))
+        body = _PLACEHOLDER.sub(lambda m: f"${next(numbered)}" if m[0] == "%s" else "%", sql)
+        self.prepare = f"PREPARE {self.name} AS {body}"
+        arguments = f"({', '.join(['%s'] * params)})" if params else ""
+        self.execute = f"EXECUTE {self.name}{arguments}"
+
+
+_statements: dict[tuple[str, int], _ServerStatement] = {}  # by (SQL, parameter count)
+_plain: set[tuple[str, int]] = set()  # the statements the server would not prepare
+# The statements each open connection has prepared (connections are used by one thread at a
+# time; the lock guards the map itself).
+_prepared: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+_prepared_lock = threading.Lock()
+
+
+def execute(sql: str, params: Sequence[Any], *, retry: bool = True) -> Any:
+    """Run rendered SQL on the models' database and return its cursor: on PostgreSQL (with
+    prepared statements on) as a prepared statement of the connection, else as it is."""
+    db = database_proxy.obj
+    if not getattr(db, PREPARES, False):
+        return db.execute_sql(sql, params)
+    key = (sql, len(params))
+    if key in _plain:
+        return db.execute_sql(sql, params)
+    statement = _statements.get(key)
+    if statement is None:
+        statement = _statements[key] = _ServerStatement(sql, len(params))
+    connection = db.connection()
+    with _prepared_lock:
+        ready = _prepared.get(connection)
+        if ready is None:
+            ready = _prepared[connection] = set()
+    if statement.name not in ready:
+        if not _prepare(db, connection, statement):
+            _plain.add(key)
+            return db.execute_sql(sql, params)
+        ready.add(statement.name)
+    try:
+        return db.execute_sql(statement.execute, params)
+    except peewee.DatabaseError as exc:
+        if _pgcode(exc) != _PLAN_CHANGED or not retry:
+            raise
+        # A migration changed a table under it: prepared afresh, on every connection, under
+        # the next generation's name (DEALLOCATE would fail in a transaction this error has
+        # aborted); the old one lives on unused until its connection closes. Outside a
+        # transaction, run again at once; inside one, the transaction is lost either way.
+        _statements[key] = _ServerStatement(sql, len(params), statement.generation + 1)
+        if db.in_transaction():
+            raise
+    return execute(sql, params, retry=False)
+
+
+def _prepare(db: peewee.Database, connection: Any, statement: _ServerStatement) -> bool:
+    """``PREPARE`` the statement on the connection; False if the server refuses it. Inside a
+    transaction it runs in a savepoint, so a refusal leaves the transaction usable."""
+    inside = db.in_transaction()
+    try:
+        with db.atomic() if inside else contextlib.nullcontext():
+            # the cursor's own execute: no parameters, so no %-formatting of the text
+            connection.cursor().execute(statement.prepare)
+    except Exception as exc:  # a statement the server cannot prepare: run it as it is
+        logger.debug("not prepared, run as plain SQL: %s (%s)", statement.prepare, exc)
+        return False
+    return True
+
+
+def _pgcode(exc: BaseException) -> str | None:
+    for candidate in (*exc.args[:1], exc.__cause__, exc.__context__):
+        code = getattr(candidate, "pgcode", None)
+        if code:
+            return str(code)
+    return None

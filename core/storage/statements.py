@@ -5,7 +5,8 @@ Rendering an UPDATE or INSERT with peewee costs several times what SQLite takes 
 and capture ingestion runs a handful per capture. A :class:`Statement` describes its query
 once with peewee, with *slots* where the values go; it is rendered once per database engine,
 and each run binds its values (through the slot's field's ``db_value``) into the rendered
-parameters.
+parameters (and runs as a server-side prepared statement on PostgreSQL: see
+:func:`.prepared.execute`).
 
     MOVE = Statement(lambda slot: Model.update(status=slot("status", Model.status))
                      .where(Model.id == slot("id")))
@@ -21,6 +22,7 @@ from typing import Any
 import peewee
 
 from .database import database_proxy
+from .prepared import execute
 
 
 class _Slot:
@@ -63,4 +65,4 @@ class Statement:
             else p
             for p in template
         ]
-        return int(database_proxy.obj.execute_sql(sql, params).rowcount)
+        return int(execute(sql, params).rowcount)
