@@ -32,7 +32,7 @@ import hypothesis
 import pytest
 import schemathesis
 from hypothesis.stateful import initialize
-from image_bodies import register_image_media_types
+from image_bodies import judge_file_parts_as_declared, register_image_media_types
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation.stateful.state_machine import StepInput, StepOutput
 
@@ -114,6 +114,7 @@ class _Summaries:
 
 
 register_image_media_types()
+judge_file_parts_as_declared()
 
 
 @functools.cache
