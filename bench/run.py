@@ -116,13 +116,16 @@ class Server:
 
     def __init__(self, env: dict[str, str], *args: str, port: int | None = None):
         self.port = port or free_port()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", "from scanserve.cli import main; main()", *args]
-            + (["--port", str(self.port)] if args and args[0] == "serve" else []),
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        # its output kept beside the bench's data, to read when a figure looks wrong
+        self.log = Path(env["SCANSERVE_DATA_DIR"]) / f"{args[0]}-{self.port}-{time.time_ns()}.log"
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", "from scanserve.cli import main; main()", *args]
+                + (["--port", str(self.port)] if args and args[0] == "serve" else []),
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
 
     @property
     def base(self) -> str:
@@ -156,12 +159,15 @@ def floor(
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(responses, f)
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE / "floor.py"), f.name, str(port), str(workers)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    # its access log to a file as scanserve's (Server): the same work per request
+    log = Path(env["SCANSERVE_DATA_DIR"]) / f"floor-{port}-{time.time_ns()}.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, str(HERE / "floor.py"), f.name, str(port), str(workers)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_until_up(f"http://127.0.0.1:{port}/")
         yield f"http://127.0.0.1:{port}"
