@@ -99,6 +99,56 @@ def test_small_and_large_sessions_take_the_same_queries(
     assert len(set(counts.values())) == 1, counts
 
 
+@pytest.mark.parametrize("suffix", ["", "/status"])
+def test_large_session_reads_run_one_at_a_time_on_sqlite(
+    scanserve_app, api_key, product, monkeypatch, suffix
+):
+    """A session too large for the event loop is read in a worker thread, one such read at
+    a time (scanserve.context.read_large): in many threads at once, sqlite3's per-row GIL
+    hand-overs cost several times the read. Twelve concurrent requests all answer, in full,
+    and never two of the reads overlap."""
+    import asyncio
+    import threading
+
+    app = scanserve_app
+    with app.test_client() as client:
+        sid = client.post(f"{BASE}/sessions", json={}, headers=api_key.headers).json()["id"]
+    n = sessions.INLINE_ROWS + 1
+    _add_captures(api_key.org_id, sid, n, product)
+    running, most = 0, 0
+    lock = threading.Lock()
+    read = sessions.detail_of if not suffix else sessions.status_of
+
+    def watched(*args, **kwargs):
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        try:
+            time.sleep(0.01)  # long enough for overlapping reads to show
+            return read(*args, **kwargs)
+        finally:
+            with lock:
+                running -= 1
+
+    monkeypatch.setattr(sessions, read.__name__, watched)
+
+    async def many() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            return await asyncio.gather(
+                *(
+                    c.get(f"{BASE}/sessions/{sid}{suffix}", headers=api_key.headers)
+                    for _ in range(12)
+                )
+            )
+
+    answers = asyncio.run(many())
+    assert [a.status_code for a in answers] == [200] * 12
+    assert all(len(a.json()["captures"]) == n for a in answers)
+    assert most == 1
+
+
 def test_capture_is_read_by_its_own_organisation_only(scanserve_client, api_key, product):
     sid = scanserve_client.post(f"{BASE}/sessions", json={}, headers=api_key.headers).json()["id"]
     _add_captures(api_key.org_id, sid, 1, product)

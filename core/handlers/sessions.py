@@ -8,7 +8,7 @@ from typing import Any
 from anyio import to_thread
 
 from .. import sessions, untrusted, views
-from ..context import principal, reads_inline, services
+from ..context import principal, read_large, reads_inline, services
 
 
 def create_session(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
@@ -34,15 +34,16 @@ def list_sessions(page: int = 1, page_size: int = 25, status: str | None = None)
 
 
 async def get_session(id_: str) -> dict[str, Any]:
-    # On SQLite a small session is read on the event loop, a large one in a worker thread
-    # (see sessions.INLINE_ROWS); elsewhere the whole read is one thread hop.
+    # On SQLite a small session is read on the event loop, a large one in a worker thread,
+    # one at a time (see sessions.INLINE_ROWS, context.read_large); elsewhere the whole read
+    # is one thread hop.
     if not reads_inline():
         detail = await to_thread.run_sync(sessions.detail, principal(), id_)
         return views.session_detail_view(detail)
     session = sessions.find(principal(), id_)
     if session["rows"] <= sessions.INLINE_ROWS:
         return views.session_detail_view(sessions.detail_of(session, id_))
-    return views.session_detail_view(await to_thread.run_sync(sessions.detail_of, session, id_))
+    return views.session_detail_view(await read_large(sessions.detail_of, session, id_))
 
 
 async def get_session_status(id_: str) -> dict[str, Any]:
@@ -52,9 +53,7 @@ async def get_session_status(id_: str) -> dict[str, Any]:
     session = sessions.find(principal(), id_, for_status=True)
     if session["rows"] <= sessions.INLINE_ROWS:
         return views.session_status_view(session, sessions.status_of(session))
-    return views.session_status_view(
-        session, await to_thread.run_sync(sessions.status_of, session)
-    )
+    return views.session_status_view(session, await read_large(sessions.status_of, session))
 
 
 def submit_session(id_: str) -> dict[str, Any]:
