@@ -3,6 +3,7 @@ environment, created for one test and dropped after it (the test is skipped with
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -13,14 +14,12 @@ import pytest
 POSTGRES_ENV = "SCANSERVE_TEST_POSTGRES_URL"
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    url = os.environ.get(POSTGRES_ENV)
-    if not url:
-        pytest.skip(f"{POSTGRES_ENV} is not set")
+@contextlib.contextmanager
+def scratch_database(url: str, prefix: str = "scanserve_test") -> Iterator[str]:
+    """A database created on the PostgreSQL server ``url`` names; its URL, dropped after."""
     import psycopg2
 
-    name = f"scanserve_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = psycopg2.connect(url)
     admin.autocommit = True
     admin.cursor().execute(f'CREATE DATABASE "{name}"')
@@ -29,3 +28,12 @@ def postgres_url() -> Iterator[str]:
     finally:
         admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    url = os.environ.get(POSTGRES_ENV)
+    if not url:
+        pytest.skip(f"{POSTGRES_ENV} is not set")
+    with scratch_database(url) as scratch:
+        yield scratch

@@ -38,15 +38,16 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from lookup_service import lookup_service
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # tests/: the scratch database the test suite makes
+from postgres_support import scratch_database  # noqa: E402
+
 BASE = "/scanner/api/v1"
 UNLIMITED = str(10**9)
 STATELESS_PHASES = "examples,coverage,fuzzing"
@@ -69,17 +70,8 @@ def scratch_postgres(url: str | None) -> Iterator[str | None]:
     if not url:
         yield None
         return
-    import psycopg2
-
-    name = f"scanserve_fuzz_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(url)
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-    finally:
-        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with scratch_database(url, prefix="scanserve_fuzz") as scratch:
+        yield scratch
 
 
 def server_env(data_dir: Path, database_url: str | None, lookup_url: str) -> dict[str, str]:
