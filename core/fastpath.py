@@ -122,16 +122,9 @@ class Plan:
     arguments: Sequence[str]
     sanitize: Callable[[str], str]
     response_validator_map: dict[str, Any] | None  # None: responses are not validated
-    body: BodyPlan | None  # None: the operation takes no request body
-
-
-@dataclass(frozen=True)
-class BodyPlan:
-    """How the request validation reads and checks an operation's JSON body: the
-    validator_map's body validator for ``application/json``, built once, as
-    ``RequestValidationOperation`` builds it per request."""
-
-    validator: Any  # scanserve.oas31's JSON request body validator
+    # The validator_map's body validator for application/json, built once (as the request
+    # validation builds it per request); None: the operation takes no request body.
+    body_validator: Any
 
 
 async def _empty() -> Message:
@@ -287,20 +280,18 @@ class FastPath(SpecMiddleware):
             strict_validation=validation.strict_validation,
             security_query_params=validation.security_query_params,
         )
-        body = None
+        body_validator = None
         if operation.is_request_body_defined:
             validator_cls = validator_map["body"].get(JSON)
             if validator_cls is None:
                 return None
-            body = BodyPlan(
-                validator=validator_cls(
-                    schema=operation.body_schema(JSON),
-                    required=operation.request_body.get("required", False),
-                    nullable=is_nullable(operation.body_definition(JSON)),
-                    encoding="utf-8",
-                    strict_validation=validation.strict_validation,
-                    uri_parser=uri_parser,
-                ),
+            body_validator = validator_cls(
+                schema=operation.body_schema(JSON),
+                required=operation.request_body.get("required", False),
+                nullable=is_nullable(operation.body_definition(JSON)),
+                encoding="utf-8",
+                strict_validation=validation.strict_validation,
+                uri_parser=uri_parser,
             )
         return Plan(
             operation_id=operation.operation_id,
@@ -314,7 +305,7 @@ class FastPath(SpecMiddleware):
             arguments=arguments,
             sanitize=sanitize,
             response_validator_map=validator_map if options.get("validate_responses") else None,
-            body=body,
+            body_validator=body_validator,
         )
 
     # -- per request ---------------------------------------------------------------------
@@ -336,7 +327,7 @@ class FastPath(SpecMiddleware):
             if match is not None and method in route.methods:
                 if route.plan is None or self.paths.refuses(path, method):
                     return None
-                length = _body_length(scope["headers"], json=route.plan.body is not None)
+                length = _body_length(scope["headers"], json=route.plan.body_validator is not None)
                 if length is None:
                     return None
                 params = {
@@ -366,12 +357,12 @@ class FastPath(SpecMiddleware):
         except Exception:  # the full stack decides, and answers, again
             await self.app(scope, receive, send)
             return
-        if plan.body is None:
+        if plan.body_validator is None:
             # As IgnoreBodyWithoutContract: the handler and its response see an empty body
             # (and the request had none to drop).
             await self._serve(plan, request, routed, _empty, send)
             return
-        body, replay = await self._read_body(plan.body, receive, length, routed)
+        body, replay = await self._read_body(plan.body_validator, receive, length, routed)
         if body is _UNDECIDED:
             await self.app(scope, replay, send)
             return
@@ -379,7 +370,7 @@ class FastPath(SpecMiddleware):
 
     @staticmethod
     async def _read_body(
-        plan: BodyPlan, receive: Receive, length: int, scope: Scope
+        validator: Any, receive: Receive, length: int, scope: Scope
     ) -> tuple[Any, Receive]:
         """The JSON body as the request validation reads, parses and checks it, and
         ``receive`` as it was before (the validation replays what it read, too). The body is
@@ -399,9 +390,9 @@ class FastPath(SpecMiddleware):
         if messages[-1]["type"] != "http.request" or len(raw) != length:
             return _UNDECIDED, replay  # the client left, or sent another length
         try:
-            body = await plan.validator._parse(_chunk(raw), scope=scope)
+            body = await validator._parse(_chunk(raw), scope=scope)
             if body is not None:  # a JSON null: the handler would get the default body
-                plan.validator._validate(body)
+                validator._validate(body)
         except Exception:
             return _UNDECIDED, replay
         return (_UNDECIDED if body is None else body), replay
@@ -432,7 +423,7 @@ class FastPath(SpecMiddleware):
             arguments=list(plan.arguments),
             has_kwargs=False,
             sanitize=plan.sanitize,
-            content_type=_NO_CONTENT_TYPE if plan.body is None else JSON,
+            content_type=_NO_CONTENT_TYPE if plan.body_validator is None else JSON,
         )
         kwargs = {plan.sanitize(k): v for k, v in kwargs.items()}
         for key, value in context.items():
