@@ -21,13 +21,13 @@ from contextlib import asynccontextmanager
 from importlib.resources import files
 from typing import Any
 
-import peewee
 import yaml
 from connexion import ConnexionMiddleware
 from connexion.exceptions import ProblemException
 from connexion.http_facts import METHODS
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware import MiddlewarePosition
+from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
@@ -36,6 +36,7 @@ from starlette.requests import ClientDisconnect
 from . import errors
 from .encoding import OrjsonJsonifier
 from .fastpath import FastPath
+from .faults import LastResort, problem_for
 from .gateway import (
     SERVICES_KEY,
     GatewayMiddleware,
@@ -263,11 +264,8 @@ def _http_exception_handler(
 
 
 def _on_unexpected(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-    logger.error("unhandled exception", exc_info=exc)
-    if isinstance(exc, (peewee.OperationalError, peewee.InterfaceError)):
-        # the database was unreachable, locked or restarting: the same request may succeed
-        return _problem(errors.TransientError(), _type_base(request))
-    return _problem(errors.InternalError(), _type_base(request))
+    # a database or Redis outage is a 503 (retryable), a full disk a 507, else a 500
+    return _problem(problem_for(exc), _type_base(request))
 
 
 def _on_disconnect(request: ConnexionRequest, _exc: Exception) -> ConnexionResponse:
@@ -277,6 +275,18 @@ def _on_disconnect(request: ConnexionRequest, _exc: Exception) -> ConnexionRespo
         errors.BadRequest("The client disconnected before the body was complete."),
         _type_base(request),
     )
+
+
+def _replace_server_error_middleware(app: OpenAPI31App, type_base: str) -> None:
+    """:class:`~scanserve.faults.LastResort` in place of Connexion's outermost
+    ``ServerErrorMiddleware``, whose default answer fails on Starlette 1.x and leaves the
+    server to answer plain text."""
+    stack = app.middleware.middlewares
+    for index, middleware in enumerate(stack):
+        if getattr(middleware, "func", middleware) is ServerErrorMiddleware:
+            stack[index] = functools.partial(LastResort, type_base=type_base)
+            return
+    raise RuntimeError("Connexion's ServerErrorMiddleware is not in the middleware stack")
 
 
 def create_app(
@@ -338,6 +348,7 @@ def create_app(
         IndexMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, base_path=settings.base_path
     )
     app.add_middleware(RateHeadersMiddleware, position=MiddlewarePosition.BEFORE_CONTEXT)
+    _replace_server_error_middleware(app, settings.problem_type_base)
     paths = PathMethods(spec)
     if fast_path:
         app.add_middleware(FastPath, position=MiddlewarePosition.BEFORE_SWAGGER, paths=paths)

@@ -16,12 +16,15 @@ Captures queued by other processes (a CLI command) still arrive through Huey's c
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
+
+from .storage.database import outage_of, through_outages
 
 logger = logging.getLogger("scanserve.queue")
 
@@ -42,9 +45,14 @@ class _Lane:
     def _work(self) -> None:
         while (item := self.items.get()) is not _STOP and not self._stopping.is_set():
             try:
-                self._process(*item)
-            except Exception:  # the pipeline fails captures itself; this is a bug of ours
-                logger.exception("capture %s: unexpected error in the %s lane", item[0], self.name)
+                # a database outage is waited out (capped back-off, one log line each way):
+                # the capture stays in hand and goes on once the database is back
+                through_outages(functools.partial(self._process, *item), stopping=self._stopping)
+            except Exception as exc:  # the pipeline fails captures itself; else a bug of ours
+                if outage_of(exc) is None:
+                    logger.exception(
+                        "capture %s: unexpected error in the %s lane", item[0], self.name
+                    )
 
     def start(self) -> None:
         for thread in self.threads:

@@ -25,20 +25,23 @@ and the members the contract's ``Problem`` schema names::
     ├── RateLimited                      429 rate_limited     carries ``retry_after_seconds``
     ├── HeadersTooLarge                  431 headers_too_large too many or too large headers
     ├── InternalError                    500 internal_error   generic detail; traceback is logged;
-    │   │                                                      not retryable (a bug stays a bug)
-    │   └── TransientError               500 internal_error   the database was unreachable or
-    │                                                          busy: retryable
+    │                                                          not retryable (a bug stays a bug)
     ├── NotImplementedYet                501 not_implemented  contract operation not built yet
-    └── ServiceUnavailable               503 service_unavailable  readiness: a dependency is down;
-                                                               carries ``checks``
+    ├── ServiceUnavailable               503 service_unavailable  a dependency (the database, a
+    │                                                          Redis) is down or busy: retryable,
+    │                                                          ``Retry-After``; carries ``checks``
+    └── InsufficientStorage              507 insufficient_storage  the database or the data
+                                                               directory is full: retryable once
+                                                               an operator frees space
 
 ``type`` is one URI per error code, ``<base>#<error_code>``, pointing at the code's section
 of ``docs/errors.md``; the base is the ``problem_type_base`` setting, ``docs/errors.md`` by
 default (the page in the source repository), and the spec's examples show that default.
 ``title`` is the status code's HTTP reason phrase (RFC 9110), as in the spec's examples.
 
-Lower layers raise these (or their own exceptions, which the app maps at the boundary in
-``scanserve.app``); handlers never build error responses by hand.
+Lower layers raise these (or their own exceptions, which :func:`scanserve.faults.problem_for`
+maps at the boundary: database and Redis outages to ``503``, a full disk to ``507``, anything
+else to ``500``); handlers never build error responses by hand.
 """
 
 from __future__ import annotations
@@ -201,14 +204,7 @@ class HeadersTooLarge(ScanserveError):
 
 class InternalError(ScanserveError):
     """A failure of ours. Not retryable: the same request would meet the same bug (or the
-    same stored data); only :class:`TransientError` says a retry may succeed."""
-
-
-class TransientError(InternalError):
-    """A 500 that a retry may cure: the database was unreachable, locked or restarting."""
-
-    retryable = True
-    default_detail = "A service the server depends on was briefly unavailable; retry later."
+    same stored data); a dependency's outage is a :class:`ServiceUnavailable` instead."""
 
 
 class NotImplementedYet(ScanserveError):
@@ -219,18 +215,46 @@ class NotImplementedYet(ScanserveError):
 
 
 class ServiceUnavailable(ScanserveError):
+    """A dependency is down (readiness), or failed this request (the database restarting,
+    a Redis unreachable): nothing was stored, and the same request may succeed after
+    ``Retry-After`` seconds. ``checks`` names the dependencies and their states."""
+
     status = 503
     error_code = "service_unavailable"
     title = "Service Unavailable"
     retryable = True
     default_detail = "The server cannot do its work right now."
+    retry_after_seconds = 5
 
-    def __init__(self, checks: Mapping[str, str], detail: str | None = None, **kwargs: Any):
-        self.checks = dict(checks)
+    def __init__(
+        self,
+        checks: Mapping[str, str] | None = None,
+        detail: str | None = None,
+        **kwargs: Any,
+    ):
+        self.checks = dict(checks or {})
         super().__init__(detail, **kwargs)
+        self.headers.setdefault("Retry-After", str(self.retry_after_seconds))
 
     def extra_members(self) -> dict[str, Any]:
-        return {"checks": self.checks}
+        return {"checks": self.checks} if self.checks else {}
+
+
+class InsufficientStorage(ScanserveError):
+    """No room left to store the request's data (RFC 4918's 507): the database's disk, or
+    the data directory, is full. Nothing was stored; reads go on; the same request succeeds
+    once an operator frees space."""
+
+    status = 507
+    error_code = "insufficient_storage"
+    title = "Insufficient Storage"
+    retryable = True
+    default_detail = "The server has no room left to store this; retry once space is freed."
+    retry_after_seconds = 60
+
+    def __init__(self, detail: str | None = None, **kwargs: Any):
+        super().__init__(detail, **kwargs)
+        self.headers.setdefault("Retry-After", str(self.retry_after_seconds))
 
 
 _BY_STATUS: dict[int, type[ScanserveError]] = {

@@ -32,7 +32,6 @@ from .errors import (
     PROBLEM_CONTENT_TYPE,
     Forbidden,
     HeadersTooLarge,
-    InternalError,
     PayloadTooLarge,
     RateLimited,
     RequestTimeout,
@@ -41,6 +40,7 @@ from .errors import (
     UnsupportedMediaType,
     problem_body,
 )
+from .faults import problem_for
 from .ratelimit import Verdict
 from .websessions import CSRF_HEADER, SAFE_METHODS, csrf_ok
 
@@ -53,6 +53,9 @@ PRINCIPAL_KEY = "scanserve.principal"
 SERVICES_KEY = "scanserve.services"
 RATE_HEADERS_KEY = "scanserve.rate_headers"
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
+# The liveness probe's operation: answered even when admission cannot be decided (the limits
+# store or the credential store down), since it must depend on nothing outside the process.
+LIVENESS = "getLiveness"
 
 
 def _with_rate_headers(message: Message, rate_headers: list[tuple[bytes, bytes]]) -> Message:
@@ -299,15 +302,11 @@ class GatewayMiddleware:
             return
         too_large = self._header_problem(scope["headers"])
         if too_large is not None:  # first, before any header is read
-            peer = anonymous((scope.get("client") or ("unknown", 0))[0], self.services.settings)
-            verdict = await to_thread.run_sync(
-                self.services.limiter.hit, peer.rate_key, peer.per_minute, peer.per_day
-            )
-            await send_problem(send, too_large, verdict.headers, type_base=self._type_base)
+            await self._refuse_head(scope, send, too_large)
             return
         headers = _headers_of(scope)
         route = self.routes.find(scope["method"], scope["path"])
-        principal, rate_headers, refusal = await self._admit(scope, headers, route)
+        principal, rate_headers, refusal = await self._admit_or_fail(scope, headers, route)
         if refusal is not None:
             await send_problem(send, refusal, rate_headers, type_base=self._type_base)
             return
@@ -350,11 +349,39 @@ class GatewayMiddleware:
         except ClientDisconnect:
             logger.info("client left before sending the whole body")
         except Exception as exc:  # the exception middleware handles errors; this is a last resort
-            logger.exception("unhandled error outside the exception middleware")
             if started:
+                logger.exception("unhandled error outside the exception middleware")
                 raise
-            error = exc if isinstance(exc, ScanserveError) else InternalError()
+            error = problem_for(exc)  # logs a bug's traceback; an outage once
             await send_problem(send, error, rate_headers, type_base=self._type_base)
+
+    async def _admit_or_fail(
+        self, scope: Scope, headers: Mapping[str, str], route: Route | None
+    ) -> tuple[Principal, dict[str, str], ScanserveError | None]:
+        """:meth:`_admit`, and when it cannot decide (the credential store or the limits
+        store is down), the refusal that says so; the liveness probe, which must depend on
+        nothing outside the process, is let through uncounted instead."""
+        try:
+            return await self._admit(scope, headers, route)
+        except Exception as exc:
+            anon = anonymous((scope.get("client") or ("unknown", 0))[0], self.services.settings)
+            if route is None or route.operation_id != LIVENESS:
+                return anon, {}, problem_for(exc)
+            logger.debug("liveness answered without admission: %r", exc)
+            return anon, {}, None
+
+    async def _refuse_head(self, scope: Scope, send: Send, error: ScanserveError) -> None:
+        peer = anonymous((scope.get("client") or ("unknown", 0))[0], self.services.settings)
+        try:
+            verdict = await to_thread.run_sync(
+                self.services.limiter.hit, peer.rate_key, peer.per_minute, peer.per_day
+            )
+        except Exception as exc:  # the limits store is down: answer that
+            error = problem_for(exc)
+            rate_headers: Mapping[str, str] = {}
+        else:
+            rate_headers = verdict.headers
+        await send_problem(send, error, rate_headers, type_base=self._type_base)
 
     async def _read_chunked(
         self,

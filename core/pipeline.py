@@ -54,6 +54,7 @@ from .plugins.builtin.catalog import CatalogLookupProvider
 from .plugins.builtin.gpc_enrichment import GpcLabelEnrichment
 from .plugins.providers import LookupProvider, ProductRecord
 from .storage import models
+from .storage.database import outage_of
 from .storage.fields import utcnow
 from .storage.prepared import Prepared
 from .storage.statements import Statement
@@ -298,6 +299,10 @@ def process_capture(
     except _Lost:
         logger.info("capture %s was moved on by another worker", capture_short_id)
     except Exception as exc:  # an unexpected bug must not leave the capture running forever
+        if outage_of(exc) is not None:
+            # the database is down or full, not the capture at fault: the caller waits and
+            # runs it again (or the sweep does); it must not end FAILED for this
+            raise
         logger.exception("capture %s failed unexpectedly", capture_short_id)
         # From this worker's own last state: if another worker has claimed the capture
         # meanwhile, the compare-and-set fails and its work is left alone.

@@ -36,7 +36,7 @@ from huey.consumer import Consumer
 from huey.storage import SqliteStorage
 
 from .capture_lanes import CaptureLanes
-from .storage.database import private_file
+from .storage.database import private_file, through_outages
 
 if TYPE_CHECKING:
     from .services import Services
@@ -45,6 +45,9 @@ logger = logging.getLogger("scanserve.queue")
 
 
 SLOW_LANE_SUFFIX = "_slow"
+# How long a queued task waits for the database to come back before it leaves its capture
+# to the sweep.
+OUTAGE_PATIENCE_SECONDS = 120.0
 
 
 def _make_huey(services: Services, suffix: str = "") -> Huey:
@@ -133,17 +136,29 @@ class Queue:
 
         huey = self.huey
 
+        # A task that meets a database outage waits it out (capped back-off) rather than
+        # dropping its message; past OUTAGE_PATIENCE_SECONDS it gives up and the sweep
+        # queues the capture again once the database is back.
         @huey.task(name="process_capture")
         def process_capture(capture_short_id: str) -> None:
-            pipeline.process_capture(services, capture_short_id)
+            through_outages(
+                lambda: pipeline.process_capture(services, capture_short_id),
+                give_up_after=OUTAGE_PATIENCE_SECONDS,
+            )
 
         @self.slow_huey.task(name="process_capture")
         def process_capture_slow(capture_short_id: str) -> None:
-            pipeline.process_capture(services, capture_short_id)
+            through_outages(
+                lambda: pipeline.process_capture(services, capture_short_id),
+                give_up_after=OUTAGE_PATIENCE_SECONDS,
+            )
 
         @huey.task(name="extract_session")
         def extract_session(session_short_id: str) -> None:
-            extraction.run_extraction(services, session_short_id)
+            through_outages(
+                lambda: extraction.run_extraction(services, session_short_id),
+                give_up_after=OUTAGE_PATIENCE_SECONDS,
+            )
 
         @huey.periodic_task(_every(services.settings.sweep_interval_seconds), name="sweep")
         def sweep() -> None:
@@ -280,8 +295,9 @@ class Queue:
 
     def run_worker(self, workers: int | None = None) -> None:  # pragma: no cover - blocks
         """Run the consumers until SIGINT/SIGTERM (``scanserve worker``): the slow lane's in
-        threads, the main lane's in the foreground, which owns the signal handling."""
-        self.sweep()
+        threads, the main lane's in the foreground, which owns the signal handling. A
+        database that is down at start is waited for (the first sweep needs it)."""
+        through_outages(self.sweep, cap=5.0)
         slow = self.consumer(slow=True)
         slow.start()
         threads = workers or self.services.settings.worker_process_threads

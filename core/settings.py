@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     # connection). Off behind a pooler that hands one client several server sessions
     # (PgBouncer in transaction or statement mode).
     database_prepared_statements: bool = True
+    # Readiness answers 503 while the data directory's filesystem has less free space than
+    # this (MiB): the SQLite database, the embedded queue and local objects live there, and
+    # a server that is not ready gets no new traffic before its writes start failing (507).
+    min_free_disk_mb: int = Field(default=100, ge=0)
 
     # HTTP
     base_path: str = "/scanner/api/v1"

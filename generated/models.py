@@ -1077,6 +1077,7 @@ class Problem(BaseModel):
             "service_unavailable",
             "request_timeout",
             "headers_too_large",
+            "insufficient_storage",
         ],
         Field(description="Stable machine-readable error code."),
     ]
@@ -1098,7 +1099,7 @@ class Problem(BaseModel):
     checks: Annotated[
         dict[str, str] | None,
         Field(
-            description="On `503` from the readiness probe only, each dependency and its state."
+            description="On `503` only: from the readiness probe, each dependency and its state; from\nany other operation, the dependency that failed it.\n"
         ),
     ] = None
 

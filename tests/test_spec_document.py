@@ -208,6 +208,7 @@ EXPECTED_INLINE_ENUMS: dict[tuple[str, str], list[str]] = {
         "service_unavailable",
         "request_timeout",
         "headers_too_large",
+        "insufficient_storage",
     ],
 }
 
@@ -697,7 +698,9 @@ def test_every_response_carries_rate_limit_headers(spec: dict[str, Any]) -> None
         for code, response in op["responses"].items():
             response = deref(spec, response)
             headers = response.get("headers", {})
-            expected = RATE_LIMIT_HEADERS + (("Retry-After",) if code == "429" else ())
+            expected = RATE_LIMIT_HEADERS + (
+                ("Retry-After",) if code in ("429", "503", "507") else ()
+            )
             for name in expected:
                 assert name in headers, f"{op['operationId']} {code} lacks {name}"
                 header = deref(spec, headers[name])
@@ -744,6 +747,10 @@ def test_operations_declare_their_error_responses(spec: dict[str, Any]) -> None:
         security = op.get("security", global_security)
 
         assert {"429", "500"} <= codes, op_id
+        if op_id != "getLiveness":  # everything else may meet a dependency's outage
+            assert "503" in codes, f"{op_id} lacks 503"
+        if _method != "get" and op_id != "resolveUrl":  # writes may meet a full disk
+            assert "507" in codes, f"{op_id} writes but lacks 507"
         public_read = {} in security and _method == "get"
         if security and not public_read:
             assert "401" in codes, f"{op_id} is secured but lacks 401"

@@ -1,35 +1,74 @@
-"""Health operations: liveness (no I/O) and readiness (the database and the queue answer)."""
+"""Health operations.
+
+Liveness looks at nothing outside the process (the gateway lets it through even when the
+credential or limits store is down). Readiness looks at each dependency and names its state:
+the database (a query), the queue's storage (its SQLite file or Redis), the object store, the
+rate-limit store, and the free space of the data directory's filesystem against
+``min_free_disk_mb``. It answers ``503`` while a required one is not ``ok``; the limits store
+is not required (requests are still served without it, see ``scanserve.ratelimit``), so its
+failure shows in ``checks`` without making the server unready.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from ..context import services
 from ..errors import ServiceUnavailable
+from ..storage.database import free_disk_bytes
 
 logger = logging.getLogger("scanserve.health")
+
+# Looked at, reported, but not a reason to take the server out of rotation.
+OPTIONAL = frozenset({"limits"})
+_PROBE_KEY = "health/readiness-probe"  # an object key that is never written
 
 
 def get_liveness() -> dict[str, Any]:
     return {"status": "ok", "checks": {}}
 
 
+def _state(probe: Callable[[], object]) -> str:
+    try:
+        probe()
+    except Exception as exc:
+        text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        return f"unavailable: {text or type(exc).__name__}"
+    return "ok"
+
+
+def _disk(svc: Any) -> str:
+    settings = svc.settings
+    try:
+        free_mb = free_disk_bytes(settings.data_dir) // (1024 * 1024)
+    except OSError as exc:
+        return f"unavailable: {exc}"
+    if free_mb < settings.min_free_disk_mb:
+        return f"low: {free_mb} MiB free, below the {settings.min_free_disk_mb} MiB minimum"
+    return "ok"
+
+
 def get_readiness() -> dict[str, Any]:
     svc = services()
-    checks: dict[str, str] = {}
-    try:
-        svc.db.execute_sql("SELECT 1").fetchone()
-        checks["database"] = "ok"
-    except Exception as exc:
-        checks["database"] = f"unavailable: {exc}"
-    try:
-        svc.queue.pending_count()  # reads the queue's storage: SQLite file or Redis
-        checks["queue"] = "ok"
-    except Exception as exc:
-        checks["queue"] = f"unavailable: {exc}"
-    failed = [name for name, state in checks.items() if state != "ok"]
+    checks = {
+        "database": _state(lambda: svc.db.execute_sql("SELECT 1").fetchone()),
+        # the queue's storage: its SQLite file or Redis
+        "queue": _state(svc.queue.pending_count),
+        "objects": _state(lambda: svc.objects.size(_PROBE_KEY)),
+        # one counted hit on a key of its own: the same call requests make
+        "limits": _state(lambda: svc.limiter.hit("health:readiness", 1 << 30, 1 << 30)),
+        "disk": _disk(svc),
+    }
+    failed = [name for name, state in checks.items() if state != "ok" and name not in OPTIONAL]
+    degraded = [name for name in OPTIONAL if checks[name] != "ok"]
+    if failed or degraded:
+        logger.warning(
+            "%s: %s",
+            "not ready" if failed else "degraded",
+            "; ".join(f"{n} {checks[n]}" for n in failed + degraded),
+        )
     if failed:
-        logger.warning("not ready: %s", "; ".join(f"{n} {checks[n]}" for n in failed))
         raise ServiceUnavailable(checks, f"Not ready: {', '.join(failed)}.")
     return {"status": "ok", "checks": checks}

@@ -4,15 +4,23 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import logging
 import os
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import peewee
-from playhouse.db_url import connect
+from playhouse.db_url import connect, parse
+from playhouse.pool import PooledPostgresqlDatabase
 
 database_proxy = peewee.DatabaseProxy()
+logger = logging.getLogger("scanserve.database")
+T = TypeVar("T")
 
 _SQLITE_PRAGMAS = {
     "journal_mode": "wal",
@@ -114,9 +122,261 @@ class SerialisedSqliteDatabase(peewee.SqliteDatabase):
             self._release()
 
 
+# -- outages: what a failure says, one log line each way, reconnecting, waiting it out ----
+
+DOWN = "down"
+"""The database did not answer: not running, restarting, unreachable, or locked past
+``busy_timeout``. A retry later may succeed."""
+FULL = "full"
+"""The database (or the data directory under it) has no room left. Writes fail until an
+operator frees space; reads go on."""
+
+# SQLite reports its outages as OperationalError, like its SQL mistakes ("no such column"):
+# only these messages are outages. (sqlite3 gives no error code before Python 3.11's
+# sqlite_errorcode, and its text is stable.)
+_SQLITE_DOWN = (
+    "database is locked",
+    "database table is locked",
+    "disk i/o error",
+    "unable to open database file",
+    "database is busy",
+)
+_SQLITE_FULL = ("database or disk is full",)
+# PostgreSQL SQLSTATE classes and codes that are outages rather than mistakes: 08 connection
+# exception, 57P0x the server shutting down or starting up (57014, a cancelled statement,
+# is not one), 53 insufficient resources (53100 disk full), 58 system errors, 40001/40P01
+# serialization failure and deadlock (a retry succeeds), 25006 a read-only standby.
+_PG_DOWN_CLASSES = ("08", "53", "58")
+_PG_DOWN_CODES = ("57P01", "57P02", "57P03", "57P04", "40001", "40P01", "25006")
+_PG_FULL_CODES = ("53100",)
+
+
+def _pgcode(exc: BaseException) -> str | None:
+    for candidate in (exc, *exc.args[:1], exc.__cause__, exc.__context__):
+        code = getattr(candidate, "pgcode", None)
+        if code:
+            return str(code)
+    return None
+
+
+def _pg_outage(code: str) -> str | None:
+    if code in _PG_FULL_CODES:
+        return FULL
+    if code.startswith(_PG_DOWN_CLASSES) or code in _PG_DOWN_CODES:
+        return DOWN
+    return None
+
+
+def _text_outage(exc: BaseException) -> str | None:
+    text = str(exc).lower()
+    if any(fragment in text for fragment in _SQLITE_FULL):
+        return FULL
+    if any(fragment in text for fragment in _SQLITE_DOWN):
+        return DOWN
+    # psycopg without an SQLSTATE: the connection itself failed (refused, closed, reset)
+    names = {type(e).__name__ for e in (exc, exc.__cause__, exc.__context__) if e is not None}
+    modules = {type(e).__module__ for e in (exc, exc.__cause__, exc.__context__) if e}
+    from_psycopg = any(m.startswith("psycopg") for m in modules)
+    if from_psycopg and names & {"OperationalError", "InterfaceError"}:
+        return DOWN
+    if isinstance(exc, peewee.InterfaceError) and "closed" in text:
+        return DOWN
+    return None
+
+
+def outage_of(exc: BaseException) -> str | None:
+    """:data:`DOWN` or :data:`FULL` when ``exc`` (from peewee, sqlite3 or psycopg) says the
+    database is unavailable or out of space rather than that a statement was wrong; None
+    otherwise. The one place that reads database failures; :mod:`scanserve.faults` maps
+    them to answers."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return FULL
+    if not isinstance(exc, peewee.PeeweeException) and not type(exc).__module__.startswith(
+        ("sqlite3", "psycopg")
+    ):
+        return None
+    code = _pgcode(exc)
+    return _pg_outage(code) if code is not None else _text_outage(exc)
+
+
+class Outage:
+    """Whether a dependency is down, process-wide: one log line when it goes down, one when
+    it returns, however many threads meet it meanwhile."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self._lock = threading.Lock()
+        self.since: float | None = None
+        self.reason = ""
+
+    @property
+    def down(self) -> bool:
+        return self.since is not None
+
+    def failed(self, exc: BaseException) -> None:
+        with self._lock:
+            if self.since is not None:
+                return
+            self.since = time.monotonic()
+            self.reason = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:200]}"
+        logger.error("%s unavailable: %s", self.name, self.reason)
+
+    def recovered(self) -> None:
+        if self.since is None:  # the common case, without the lock
+            return
+        with self._lock:
+            since, self.since = self.since, None
+        if since is not None:
+            logger.warning("%s is back after %.1f s", self.name, time.monotonic() - since)
+
+
+DATABASE = Outage("database")
+"""The database's state as this process last met it (see :class:`Outage`)."""
+
+
+def note_failure(exc: BaseException) -> str | None:
+    """:func:`outage_of` ``exc``, recording a :data:`DOWN` one in :data:`DATABASE`."""
+    kind = outage_of(exc)
+    if kind == DOWN:
+        DATABASE.failed(exc)
+    return kind
+
+
+def through_outages(
+    fn: Callable[[], T],
+    *,
+    stopping: threading.Event | None = None,
+    first: float = 0.25,
+    cap: float = 4.0,
+    give_up_after: float | None = None,
+) -> T:
+    """``fn()``, called again while it fails because the database is down, after a capped
+    exponential back-off (``first`` doubling up to ``cap`` seconds): background work (the
+    capture lanes, the queue's tasks) waits an outage out instead of dropping its work.
+    Raises the outage once ``stopping`` is set or ``give_up_after`` seconds have passed;
+    any other exception at once."""
+    delay = first
+    started = time.monotonic()
+    while True:
+        try:
+            return fn()
+        except Exception as exc:
+            if note_failure(exc) != DOWN:
+                raise
+            waited = time.monotonic() - started
+            if give_up_after is not None and waited + delay > give_up_after:
+                raise
+            if stopping is not None:
+                if stopping.wait(delay):
+                    raise
+            else:
+                time.sleep(delay)
+            delay = min(cap, delay * 2)
+
+
+# Statements that may run twice with the effect of once: re-run on a new connection when
+# the old one turned out dead under them (outside a transaction only).
+_IDEMPOTENT = ("SELECT", "SHOW", "PREPARE", "BEGIN", "DEALLOCATE", "SET ")
+
+
+class _Reconnecting(peewee.PostgresqlDatabase):
+    """PostgreSQL whose connections recover from a server restart without a restart of ours.
+
+    Each thread keeps its connection (peewee's per-thread state). When the server restarts,
+    every one of them is dead, and psycopg finds out only on its next statement (marking the
+    connection ``closed``). Then, at the next statement that starts something (a statement
+    outside a transaction, or a ``BEGIN``), the dead connection is replaced by a new one; no
+    query is spent checking. A statement that itself meets the dead connection is run once
+    more on a new one only where that cannot do anything twice: outside a transaction, and
+    a read (or a ``BEGIN``). Anything else (a write, a ``COMMIT``, a statement inside a
+    transaction) raises, and the caller answers ``503`` (the client retries). A ``COMMIT``
+    never goes to a new connection: it would commit nothing and report success.
+    """
+
+    def _connect(self) -> Any:
+        conn = super()._connect()  # type: ignore[misc]
+        DATABASE.recovered()
+        return conn
+
+    def connect(self, reuse_if_open: bool = False) -> bool:
+        try:
+            return bool(super().connect(reuse_if_open))
+        except Exception as exc:
+            note_failure(exc)
+            raise
+
+    def _revive(self) -> bool:
+        """Drop a connection psycopg found dead, so the next statement opens a new one.
+        True when one was dropped."""
+        state = self._state  # type: ignore[attr-defined]
+        if state.closed or not getattr(state.conn, "closed", False):
+            return False
+        try:
+            # peewee's close: a pool takes the connection back and discards it as closed
+            self.close()  # type: ignore[attr-defined]
+        except Exception:  # it is dead already: closing is tidying up
+            with contextlib.suppress(Exception):
+                state.conn.close()
+            state.reset()
+        return True
+
+    def connection(self) -> Any:
+        if not self.in_transaction():
+            self._revive()
+        return super().connection()
+
+    def begin(self, isolation_level: Any = None) -> None:
+        self._revive()  # begin runs only at the outermost level: no transaction yet
+        try:
+            super().begin(isolation_level)
+        except (peewee.OperationalError, peewee.InterfaceError) as exc:
+            if note_failure(exc) != DOWN or not self._revive():
+                raise
+            super().begin(isolation_level)  # nothing was begun: begin on a new connection
+
+    def execute_sql(self, sql: str, params: Any = None) -> Any:
+        if self.in_transaction():
+            return super().execute_sql(sql, params)
+        self._revive()
+        was_open = not self.is_closed()
+        try:
+            return super().execute_sql(sql, params)
+        except (peewee.OperationalError, peewee.InterfaceError) as exc:
+            if note_failure(exc) != DOWN or not self._revive() or not was_open:
+                raise
+            if not sql.lstrip()[:10].upper().startswith(_IDEMPOTENT):
+                raise
+            return super().execute_sql(sql, params)
+
+
+class PostgresqlReconnectingDatabase(_Reconnecting, peewee.PostgresqlDatabase):
+    """peewee's PostgreSQL database, reconnecting (see :class:`_Reconnecting`)."""
+
+
+class PooledPostgresqlReconnectingDatabase(_Reconnecting, PooledPostgresqlDatabase):
+    """peewee's pooled PostgreSQL database (``postgresql+pool://``), reconnecting."""
+
+
+def free_disk_bytes(path: Path) -> int:
+    """Bytes free for an unprivileged writer on the filesystem of ``path`` (or of its
+    nearest existing parent)."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    stats = os.statvfs(path)
+    return stats.f_bavail * stats.f_frsize
+
+
 PREPARES = "scanserve_prepares"
 """The attribute of an opened database that says whether :mod:`.prepared`'s queries run as
 server-side prepared statements on it."""
+
+
+_POSTGRES_SCHEMES: dict[str, type[peewee.Database]] = {
+    "postgres:": PostgresqlReconnectingDatabase,
+    "postgresql:": PostgresqlReconnectingDatabase,
+    "postgres+pool:": PooledPostgresqlReconnectingDatabase,
+    "postgresql+pool:": PooledPostgresqlReconnectingDatabase,
+}
 
 
 def open_database(url: str, *, prepared_statements: bool = True) -> peewee.Database:
@@ -126,6 +386,14 @@ def open_database(url: str, *, prepared_statements: bool = True) -> peewee.Datab
     if url.startswith("sqlite:///"):
         path = private_file(Path(url.removeprefix("sqlite:///")))
         db: peewee.Database = SerialisedSqliteDatabase(str(path), pragmas=_SQLITE_PRAGMAS)
+    elif url.startswith(tuple(_POSTGRES_SCHEMES)):
+        params = parse(url)
+        if not params.get("database"):
+            connect(url)  # raises playhouse's own explanation of the missing name
+        # A server that does not answer at all (a dropped route) fails a connection attempt
+        # in seconds rather than after the kernel's TCP timeout (minutes).
+        params.setdefault("connect_timeout", 5)
+        db = _POSTGRES_SCHEMES[url.partition(":")[0] + ":"](**params)
     else:
         db = connect(url)
     setattr(db, PREPARES, prepared_statements and isinstance(db, peewee.PostgresqlDatabase))

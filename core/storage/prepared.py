@@ -44,7 +44,7 @@ from typing import Any
 import orjson
 import peewee
 
-from .database import PREPARES, database_proxy
+from .database import DOWN, PREPARES, database_proxy, outage_of
 from .fields import JSONField, UTCDateTimeField
 
 logger = logging.getLogger(__name__)
@@ -220,7 +220,7 @@ _prepared: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary(
 _prepared_lock = threading.Lock()
 
 
-def execute(sql: str, params: Sequence[Any], *, retry: bool = True) -> Any:
+def execute(sql: str, params: Sequence[Any], *, retry: bool = True, reconnect: bool = True) -> Any:
     """Run rendered SQL on the models' database and return its cursor: on PostgreSQL (with
     prepared statements on) as a prepared statement of the connection, else as it is."""
     db = database_proxy.obj
@@ -232,6 +232,31 @@ def execute(sql: str, params: Sequence[Any], *, retry: bool = True) -> Any:
     statement = _statements.get(key)
     if statement is None:
         statement = _statements[key] = _ServerStatement(sql, len(params))
+    try:
+        return _execute_prepared(db, key, statement, sql, params, retry=retry)
+    except (peewee.OperationalError, peewee.InterfaceError) as exc:
+        # The connection died under it (a server restart): the statement is prepared on
+        # the old connection only. A read outside a transaction runs once more, prepared
+        # afresh on a new connection; anything else is the caller's to answer.
+        if (
+            db.in_transaction()
+            or outage_of(exc) != DOWN
+            or not sql.lstrip()[:6].upper().startswith("SELECT")
+            or not reconnect
+        ):
+            raise
+        return execute(sql, params, retry=retry, reconnect=False)
+
+
+def _execute_prepared(
+    db: peewee.Database,
+    key: tuple[str, int],
+    statement: _ServerStatement,
+    sql: str,
+    params: Sequence[Any],
+    *,
+    retry: bool,
+) -> Any:
     connection = db.connection()
     with _prepared_lock:
         ready = _prepared.get(connection)
@@ -266,6 +291,11 @@ def _prepare(db: peewee.Database, connection: Any, statement: _ServerStatement) 
             # the cursor's own execute: no parameters, so no %-formatting of the text
             connection.cursor().execute(statement.prepare)
     except Exception as exc:  # a statement the server cannot prepare: run it as it is
+        if getattr(connection, "closed", False):
+            # not a refusal: the connection is gone (a server restart), and the statement
+            # is prepared again on the next one
+            with peewee.__exception_wrapper__:  # type: ignore[attr-defined]
+                raise
         logger.debug("not prepared, run as plain SQL: %s (%s)", statement.prepare, exc)
         return False
     return True
