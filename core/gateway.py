@@ -16,7 +16,6 @@ import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -27,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth import API_KEY_HEADER, SESSION_COOKIE, Credentials, Principal, anonymous, authenticate
 from .authcache import AuthCache
+from .cookies import cookie_value
 from .errors import (
     DEFAULT_PROBLEM_TYPE_BASE,
     PROBLEM_CONTENT_TYPE,
@@ -81,16 +81,14 @@ def _credentials(headers: Mapping[str, str], raw: Sequence[tuple[bytes, bytes]])
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("Only 'Authorization: Bearer <token>' is accepted.")
         bearer = token.strip()
-    cookie_value = None
-    if api_key is None and bearer is None and "cookie" in headers:
-        # Parsed only when no other credential decides (and after the header size check).
-        try:
-            jar: SimpleCookie = SimpleCookie(headers["cookie"])
-        except CookieError:
-            jar = SimpleCookie()
-        if SESSION_COOKIE in jar:
-            cookie_value = jar[SESSION_COOKIE].value
-    return Credentials(api_key=api_key, bearer=bearer, session_cookie=cookie_value)
+    session = None
+    if api_key is None and bearer is None:
+        # Read only when no other credential decides (and after the header size check), in
+        # linear time: never by http.cookies (scanserve.cookies).
+        # HTTP/2 may split the cookies over several header fields (RFC 9113, 8.2.3).
+        cookies = [v.decode("latin-1") for k, v in raw if k.lower() == b"cookie"]
+        session = cookie_value("; ".join(cookies), SESSION_COOKIE)
+    return Credentials(api_key=api_key, bearer=bearer, session_cookie=session)
 
 
 def _one_api_key(raw: Sequence[tuple[bytes, bytes]]) -> bool:
