@@ -341,6 +341,7 @@ class GatewayMiddleware:
             if message["type"] == "http.response.start":
                 started = True
                 message = _relative_redirect(_with_rate_headers(message, encoded_rate_headers))
+                message = _without_content_type(message)
             await send(message)
 
         try:
@@ -547,6 +548,18 @@ class GatewayMiddleware:
             # get some room besides (the handlers hold the file itself to the limit)
             return settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES
         return settings.max_body_bytes
+
+
+def _without_content_type(message: Message) -> Message:
+    """A ``204 No Content`` (or ``304``) without ``Content-Type``: it has no content to type.
+    Connexion types every body-less answer with its operation's one declared media type,
+    which for these operations is that of their error answers (``application/problem+json``),
+    on the full stack and the fast path alike."""
+    if message.get("status") not in (204, 304):
+        return message
+    headers = message.get("headers", [])
+    kept = [(k, v) for k, v in headers if k.lower() != b"content-type"]
+    return message if len(kept) == len(headers) else {**message, "headers": kept}
 
 
 def _relative_redirect(message: Message) -> Message:
