@@ -17,6 +17,7 @@ credential ends the session.
 from __future__ import annotations
 
 import hmac
+import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -35,6 +36,9 @@ if TYPE_CHECKING:
 Via = Literal["api_key", "bearer", "cookie", "anonymous"]
 API_KEY_HEADER = "x-api-key"
 SESSION_COOKIE = "sessionid"
+# scanserve.websessions makes a sessionid of secrets.token_urlsafe(32), 43 of these
+# characters: anything else is refused before the database is asked.
+_SESSION_VALUE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 # last_used is a write per request otherwise; a minute's precision is plenty.
 _LAST_USED_GRANULARITY = timedelta(seconds=60)
 
@@ -281,6 +285,8 @@ _WEB_SESSION = Prepared(
 
 
 def _by_cookie(cookie: str, settings: Settings, now: datetime) -> Principal:
+    if not _SESSION_VALUE.fullmatch(cookie):  # not one we made: no database lookup
+        raise Unauthorized("The browser session is not valid; sign in again.")
     row = _WEB_SESSION.first(session_hash=hash_secret(cookie))
     if row is None or row["expires_at"] <= now:
         raise Unauthorized("The browser session is not valid; sign in again.")

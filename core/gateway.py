@@ -16,7 +16,6 @@ import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -27,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth import API_KEY_HEADER, SESSION_COOKIE, Credentials, Principal, anonymous, authenticate
 from .authcache import AuthCache
+from .cookies import cookie_value
 from .errors import (
     DEFAULT_PROBLEM_TYPE_BASE,
     PROBLEM_CONTENT_TYPE,
@@ -84,16 +84,14 @@ def _credentials(headers: Mapping[str, str], raw: Sequence[tuple[bytes, bytes]])
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("Only 'Authorization: Bearer <token>' is accepted.")
         bearer = token.strip()
-    cookie_value = None
-    if api_key is None and bearer is None and "cookie" in headers:
-        # Parsed only when no other credential decides (and after the header size check).
-        try:
-            jar: SimpleCookie = SimpleCookie(headers["cookie"])
-        except CookieError:
-            jar = SimpleCookie()
-        if SESSION_COOKIE in jar:
-            cookie_value = jar[SESSION_COOKIE].value
-    return Credentials(api_key=api_key, bearer=bearer, session_cookie=cookie_value)
+    session = None
+    if api_key is None and bearer is None:
+        # Read only when no other credential decides (and after the header size check), in
+        # linear time: never by http.cookies (scanserve.cookies).
+        # HTTP/2 may split the cookies over several header fields (RFC 9113, 8.2.3).
+        cookies = [v.decode("latin-1") for k, v in raw if k.lower() == b"cookie"]
+        session = cookie_value("; ".join(cookies), SESSION_COOKIE)
+    return Credentials(api_key=api_key, bearer=bearer, session_cookie=session)
 
 
 def _one_api_key(raw: Sequence[tuple[bytes, bytes]]) -> bool:
@@ -342,6 +340,7 @@ class GatewayMiddleware:
             if message["type"] == "http.response.start":
                 started = True
                 message = _relative_redirect(_with_rate_headers(message, encoded_rate_headers))
+                message = _without_content_type(message)
             await send(message)
 
         try:
@@ -576,6 +575,18 @@ class GatewayMiddleware:
             # get some room besides (the handlers hold the file itself to the limit)
             return settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES
         return settings.max_body_bytes
+
+
+def _without_content_type(message: Message) -> Message:
+    """A ``204 No Content`` (or ``304``) without ``Content-Type``: it has no content to type.
+    Connexion types every body-less answer with its operation's one declared media type,
+    which for these operations is that of their error answers (``application/problem+json``),
+    on the full stack and the fast path alike."""
+    if message.get("status") not in (204, 304):
+        return message
+    headers = message.get("headers", [])
+    kept = [(k, v) for k, v in headers if k.lower() != b"content-type"]
+    return message if len(kept) == len(headers) else {**message, "headers": kept}
 
 
 def _relative_redirect(message: Message) -> Message:

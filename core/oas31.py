@@ -87,6 +87,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from scanserve import untrusted
+from scanserve.cookies import cookie_value
 from scanserve.errors import BadRequest, FieldError, InternalError, ValidationFailed
 
 __all__ = [
@@ -277,7 +278,10 @@ class _ParameterValidator(ParameterValidator):
         "query": lambda request, name: request.query_params.get(name),
         "path": lambda request, name: request.path_params.get(name.replace("-", "_")),
         "header": lambda request, name: request.headers.get(name),
-        "cookie": lambda request, name: request.cookies.get(name),
+        # never request.cookies: Starlette unquotes with http.cookies (scanserve.cookies)
+        "cookie": lambda request, name: cookie_value(
+            "; ".join(request.headers.getlist("cookie")), name
+        ),
     }
 
     def validate_request(self, request: Any) -> None:

@@ -15,6 +15,11 @@ is built for the algorithm the token names and must be of that algorithm's type 
 cannot be used as an HMAC secret or for ES256), and a key that declares its ``alg`` is used
 only for that algorithm.
 
+Claims PyJWT leaves loose are checked here, after the signature: ``sub`` must be a non-empty
+string, and ``exp``, ``nbf`` and ``iat`` (where present) JSON numbers of seconds since 1970
+before the year 3000 (PyJWT takes ``"exp": "9999999999"``, and an ``exp`` past the year 9999
+made a date out of range: a 500). A token that breaks one is refused with ``401``.
+
 Runs in worker threads (authentication does), so the HTTP client is synchronous.
 """
 
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -46,6 +52,34 @@ class VerifiedJwt:
     scopes: frozenset[str]
     expires_at: float
     claims: dict[str, Any]
+
+
+# 3000-01-01T00:00:00Z: no issuer dates a token later, and every date before it can be
+# stored and computed with (datetime ends at 9999, some databases sooner).
+LATEST_TIMESTAMP = 32_503_680_000
+_TIME_CLAIMS = ("exp", "nbf", "iat")
+
+
+def check_claim_types(claims: dict[str, Any]) -> None:
+    """Refuse (``401``) a ``sub`` that is not a non-empty string, and an ``exp``, ``nbf`` or
+    ``iat`` that is not a number from 0 to :data:`LATEST_TIMESTAMP` (a string, a boolean, a
+    date past the year 3000, NaN)."""
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject.strip():
+        raise Unauthorized("The token's 'sub' claim must be a non-empty string.")
+    for name in _TIME_CLAIMS:
+        if name not in claims:
+            continue
+        value = claims[name]
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not (math.isfinite(value) and 0 <= value < LATEST_TIMESTAMP)
+        ):
+            raise Unauthorized(
+                f"The token's {name!r} claim must be a number of seconds since 1970, "
+                "before the year 3000."
+            )
 
 
 def looks_like_jwt(raw: str) -> bool:
@@ -188,6 +222,7 @@ class JwtVerifier:
             raise Unauthorized(f"The token lacks the {exc.claim!r} claim.") from None
         except jwt.PyJWTError:
             raise Unauthorized("The token's signature or claims are not valid.") from None
+        check_claim_types(claims)
         orgs = claims.get(settings.oidc_org_claim)
         org_short_ids: tuple[str, ...] = ()
         if isinstance(orgs, str):
@@ -196,7 +231,7 @@ class JwtVerifier:
             org_short_ids = tuple(o for o in orgs if isinstance(o, str))
         return VerifiedJwt(
             issuer=str(claims["iss"]),
-            subject=str(claims["sub"]),
+            subject=claims["sub"],
             org_short_ids=org_short_ids,
             scopes=parse_scopes(claims.get(settings.oidc_scope_claim)),
             expires_at=float(claims["exp"]),

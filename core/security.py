@@ -23,6 +23,7 @@ from connexion.lifecycle import ConnexionRequest
 from connexion.security import NO_VALUE, ApiKeySecurityHandler, BearerSecurityHandler
 
 from .auth import API_KEY_HEADER, SESSION_COOKIE, Principal, Via
+from .cookies import cookie_value
 from .errors import Forbidden
 from .gateway import PRINCIPAL_KEY
 from .websessions import CSRF_HEADER
@@ -56,6 +57,12 @@ class PrincipalApiKeyHandler(ApiKeySecurityHandler):
         if where == "header" and name == CSRF_HEADER.lower():
             return _admit("cookie")
         raise ValueError(f"no handler for apiKey scheme in {where} named {name}")
+
+    @staticmethod
+    def get_cookie_value(cookies: Any, name: str) -> str | None:
+        # Connexion's own reads the header with http.cookies, in quadratic time
+        # (scanserve.cookies); the gateway has read the cookie already, but never that way.
+        return cookie_value(cookies if isinstance(cookies, str) else None, name)
 
 
 class PrincipalBearerHandler(BearerSecurityHandler):

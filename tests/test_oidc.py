@@ -315,6 +315,50 @@ def test_algorithm_confusion_is_refused(client, issuer, org):
     )
 
 
+FAR = int(time.time()) + 3600
+
+
+@pytest.mark.parametrize(
+    ("claims", "words"),
+    [
+        # issue 14: a date past the year 9999 made a 500 (OverflowError) after PyJWT passed it
+        ({"exp": 253402300800}, "'exp' claim must be a number"),
+        ({"exp": 10**30}, "'exp' claim must be a number"),
+        # issue 15: PyJWT reads a string with int(), and took these
+        ({"exp": str(FAR)}, "'exp' claim must be a number"),
+        ({"nbf": str(FAR - 7200)}, "'nbf' claim must be a number"),
+        ({"iat": str(FAR - 7200)}, "'iat' claim must be a number"),
+        ({"iat": True}, "'iat' claim must be a number"),
+        ({"nbf": -1}, "'nbf' claim must be a number"),
+        ({"sub": ""}, "'sub' claim must be a non-empty string"),
+        ({"sub": "   "}, "'sub' claim must be a non-empty string"),
+        # refused by PyJWT already, and still a 401 problem document
+        ({"sub": 42}, "not valid"),
+        ({"exp": "soon"}, "not valid"),
+        ({"exp": [FAR]}, "not valid"),
+        ({"sub": None}, "'sub'"),
+    ],
+)
+def test_tokens_with_claims_of_the_wrong_type_are_401(client, issuer, org, claims, words):
+    token = issuer.token(org=org.org_short_id, **claims)
+    for operation in (
+        lambda: client.get(f"{BASE}/sessions", headers=bearer(token)),
+        lambda: client.post(f"{BASE}/auth/session", headers=bearer(token)),
+    ):
+        response = operation()
+        assert_refused(response, 401, words)
+        assert response.json()["error_code"] == "unauthorized"
+        assert "set-cookie" not in response.headers
+
+
+def test_claims_of_the_right_types_are_taken(client, issuer, org):
+    # floats are numbers too (RFC 7519 NumericDate), and the year 2999 is a date
+    token = issuer.token(org=org.org_short_id, exp=32_503_679_999.5, iat=FAR - 3600.25)
+    assert client.get(f"{BASE}/sessions", headers=bearer(token)).status_code == 200
+    signed_in = client.post(f"{BASE}/auth/session", headers=bearer(token))
+    assert signed_in.status_code == 201, signed_in.text
+
+
 def test_garbage_bearer_values_are_401(client, issuer, org):
     for value in ("a.b.c", "not-a-jwt", "eyJ.eyJ.", "cst_nope"):
         assert client.get(f"{BASE}/sessions", headers=bearer(value)).status_code == 401

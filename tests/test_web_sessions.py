@@ -4,6 +4,7 @@ with it need ``X-CSRF-Token``. Through the real app on a real SQLite file."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from http.cookies import SimpleCookie
 from typing import Any
@@ -227,3 +228,102 @@ def test_sign_in_clears_out_expired_sessions(scanserve_client, api_key):
         .where(models.WebSession.session_hash == hash_secret(old))
         .exists()
     )
+
+
+# -- the Cookie header, read in linear time (issue 15, CVE-2024-7592) ------------------------
+
+# 16,012 bytes: sessionid="\\\\…" with 8,000 backslash pairs. http.cookies' unquoting is
+# quadratic in them: about 0.5-0.9 s of CPU on CPython 3.11.7 (SimpleCookie, and Starlette's
+# Request.cookies, which calls the same _unquote).
+HOSTILE_COOKIE = 'sessionid="' + "\\\\" * 8000 + '"'
+
+
+def test_the_hostile_cookie_is_read_in_linear_time():
+    from scanserve.cookies import cookie_value
+
+    assert len(HOSTILE_COOKIE) == 16_012
+    started = time.process_time()
+    for _ in range(10):
+        value = cookie_value(HOSTILE_COOKIE, "sessionid")
+    per_read = (time.process_time() - started) / 10
+    # Measured about 0.02 ms per read here (SimpleCookie: 850 ms); 5 ms is the issue's bar.
+    assert per_read < 0.005, per_read
+    assert value == HOSTILE_COOKIE.partition("=")[2]  # too long to be ours: left as sent
+    # a quoted value of the longest length still unquoted: linear as well
+    longest = '"' + "\\\\" * 2047 + '"'
+    started = time.process_time()
+    assert cookie_value(f"sessionid={longest}", "sessionid") == "\\" * 2047
+    assert time.process_time() - started < 0.05
+
+
+def test_the_hostile_cookie_costs_a_request_no_more_than_a_wrong_one(
+    scanserve_app, scanserve_client
+):
+    c = scanserve_client
+    c.get(f"{BASE}/sessions", headers={"Cookie": "sessionid=warm-up"})  # first-request costs
+    started = time.process_time()
+    refused = c.get(f"{BASE}/sessions", headers={"Cookie": HOSTILE_COOKIE})
+    spent = time.process_time() - started
+    assert refused.status_code == 401, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    # CPU of the whole process for the whole request (the test client's threads included):
+    # a few milliseconds here; before, the cookie alone took 0.5 s or more.
+    assert spent < 0.1, spent
+
+
+@pytest.mark.scanserve_settings(failed_auth_per_minute=3)
+def test_hostile_cookies_count_against_the_failed_credential_budget(scanserve_client, api_key):
+    c = scanserve_client
+    statuses = [
+        c.get(f"{BASE}/sessions", headers={"Cookie": HOSTILE_COOKIE}).status_code for _ in range(5)
+    ]
+    assert statuses == [401, 401, 401, 429, 429]
+    # a good key from the same address still works
+    assert c.get(f"{BASE}/sessions", headers=api_key.headers).status_code == 200
+
+
+def test_session_cookies_still_read_quoted_split_or_among_others(scanserve_client, api_key):
+    value, csrf, _ = sign_in(scanserve_client, api_key.headers)
+    for headers in (
+        [("Cookie", f'sessionid="{value}"')],  # quoted, as some clients send every value
+        [("Cookie", f'theme="dark\\"er\\073"; sessionid={value}; lang=fr')],
+        [("Cookie", "theme=dark"), ("Cookie", f"sessionid={value}")],  # HTTP/2 split fields
+        [("Cookie", f"sessionid={value}; sessionid=other")],  # the first (longest path) wins
+        [("Cookie", f" sessionid = {value} ;")],
+    ):
+        response = scanserve_client.get(f"{BASE}/sessions", headers=headers)
+        assert response.status_code == 200, (headers, response.text)
+    made = scanserve_client.post(
+        f"{BASE}/sessions",
+        json={},
+        headers=[("Cookie", f'a="b\\\\"; sessionid="{value}"'), ("X-CSRF-Token", csrf)],
+    )
+    assert made.status_code == 201, made.text
+    for wrong in (f"{value}x", value[:-1], f'"{value}', "", '""'):
+        refused = scanserve_client.get(
+            f"{BASE}/sessions", headers={"Cookie": f"sessionid={wrong}"}
+        )
+        assert refused.status_code == 401, wrong
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "sessionid=abc",
+        'sessionid="abc"',
+        'sessionid="a\\"b\\\\c"',
+        'sessionid="\\101\\102\\x"',
+        "a=1; sessionid=xyz; b=2",
+        'theme="x"; sessionid="q\\\\\\"r"',
+        "sessionid=",
+        "other=1",
+        "sessionid=a=b",
+    ],
+)
+def test_cookie_values_read_as_http_cookies_reads_them(header):
+    from scanserve.cookies import cookie_value
+
+    jar: SimpleCookie = SimpleCookie()
+    jar.load(header)
+    expected = jar["sessionid"].value if "sessionid" in jar else None
+    assert cookie_value(header, "sessionid") == expected
