@@ -232,7 +232,11 @@ def serve(host: str, port: int, demo: bool, workers: int, log_format: str | None
         # With several processes this one only checks and migrates; each process builds its
         # own app (scanserve.asgi) with its queue consumer.
         app = create_app(settings, start_queue=workers == 1)
-    base = f"http://{host}:{port}{settings.base_path}"
+    # Bound before the banner, so that it names the port taken (``--port 0``: any free one).
+    sock = server.bind(settings, host=host, port=port)
+    port = sock.getsockname()[1]
+    shown_host = f"[{host}]" if ":" in host else host
+    base = f"http://{shown_host}:{port}{settings.base_path}"
     click.echo(f"scanserve {__version__}: {_where(settings)}")
     click.echo(f"Base URL: {base}")
     click.echo(f"API reference: {base}/ui/")
@@ -249,10 +253,10 @@ def serve(host: str, port: int, demo: bool, workers: int, log_format: str | None
         click.echo("API keys: scanserve keys create --org ORG (see scanserve --help)")
     sys.stdout.flush()
     if workers == 1:
-        server.run(app, settings, host=host, port=port, log_config=log_config)
+        server.run(app, settings, host=host, port=port, log_config=log_config, sock=sock)
         return
     app.services.db.close()
-    server.run_workers(settings, workers, host=host, port=port, log_config=log_config)
+    server.run_workers(settings, workers, host=host, port=port, log_config=log_config, sock=sock)
 
 
 DEMO_KEY_FILE = "demo-key"

@@ -35,6 +35,7 @@ bench's ratios compare the apps alone.
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any
 
 import httptools
@@ -356,12 +357,24 @@ def uvicorn_config(
     )
 
 
+def bind(settings: Settings, *, host: str, port: int) -> socket.socket:
+    """The listening address bound (not yet listened on), so that the port is known before
+    the server starts: with ``port`` 0 the kernel picks a free one, which ``serve`` prints."""
+    return uvicorn_config(None, settings, host=host, port=port).bind_socket()
+
+
 def run(
-    app: Any, settings: Settings, *, host: str, port: int, log_config: dict[str, Any] | None = None
+    app: Any,
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    log_config: dict[str, Any] | None = None,
+    sock: socket.socket | None = None,
 ) -> None:
-    """Serve ``app`` until SIGINT/SIGTERM."""
+    """Serve ``app`` until SIGINT/SIGTERM (on ``sock`` when given, bound by :func:`bind`)."""
     config = uvicorn_config(app, settings, host=host, port=port, log_config=log_config)
-    uvicorn.Server(config).run()
+    uvicorn.Server(config).run(sockets=[sock] if sock is not None else None)
 
 
 class WorkerProtocol(GuardedHttpToolsProtocol):
@@ -393,6 +406,7 @@ def run_workers(
     port: int,
     log_config: dict[str, Any] | None = None,
     app_factory: str = "scanserve.asgi:served_app",
+    sock: socket.socket | None = None,
 ) -> None:
     """Serve with ``workers`` processes (uvicorn's supervisor restarts one that dies), each
     building its app by calling ``app_factory`` (``module:function``; by default
@@ -403,4 +417,4 @@ def run_workers(
     config.http = WorkerProtocol
     from uvicorn.supervisors import Multiprocess
 
-    Multiprocess(config, sockets=[config.bind_socket()]).run()
+    Multiprocess(config, sockets=[sock if sock is not None else config.bind_socket()]).run()

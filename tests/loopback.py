@@ -27,11 +27,15 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import re
 import socket
 import ssl
+import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -50,6 +54,9 @@ class Route:
     headers: Mapping[str, str] | Iterable[tuple[str, str]] = ()
     body: bytes = b""
     delay: float = 0.0
+    #: The connection's SO_SNDBUF while it answers (None: the kernel's), so that what the
+    #: server could write stays close to what the client read (see ``body_bytes_sent``).
+    send_buffer: int | None = None
 
     def header_pairs(self) -> list[tuple[str, str]]:
         if isinstance(self.headers, Mapping):
@@ -61,11 +68,15 @@ def redirect(status: int, location: str) -> Route:
     return Route(status, {"Location": location})
 
 
-@dataclass(frozen=True)
+@dataclass
 class RecordedRequest:
     method: str
     target: str
     headers: dict[str, str] = field(default_factory=dict)
+    #: Body bytes the kernel took from the server before the client went away (or all).
+    body_bytes_sent: int = 0
+    #: Set once the server has finished answering (or given up on the client).
+    answered: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
 
     @property
     def path(self) -> str:
@@ -108,8 +119,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _answer(self) -> None:
         owner = self.server.owner
-        owner._record(RecordedRequest(self.command, self.path, dict(self.headers.items())))
-        route = owner._match(self.path)
+        recorded = RecordedRequest(self.command, self.path, dict(self.headers.items()))
+        owner._record(recorded)
+        try:
+            self._answer_with(recorded, owner._match(self.path))
+        finally:
+            recorded.answered.set()
+
+    def _answer_with(self, recorded: RecordedRequest, route: Route) -> None:
+        owner = self.server.owner
+        if route.send_buffer is not None:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, route.send_buffer)
         if route.delay and owner._stopping.wait(route.delay):
             return
         pairs = route.header_pairs()
@@ -129,7 +149,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             for start in range(0, len(body), _CHUNK):
                 if owner._stopping.is_set():
                     return
-                self.wfile.write(body[start : start + _CHUNK])
+                piece = body[start : start + _CHUNK]
+                self.wfile.write(piece)
+                with owner._lock:
+                    recorded.body_bytes_sent += len(piece)
 
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_OPTIONS = _answer
 
@@ -210,11 +233,36 @@ class LoopbackServer:
         self.close()
 
 
-def unused_port(host: str = "127.0.0.1") -> int:
-    """A port nothing listens on right now (bound, then released)."""
+_BASE_URL = re.compile(r"^Base URL: https?://(?:\[[^\]]*\]|[^:/\s]+):(\d+)", re.MULTILINE)
+
+
+def banner_port(text: str) -> int | None:
+    """The port in ``scanserve serve``'s "Base URL:" line (it names the port it bound, so
+    ``--port 0`` lets the kernel pick a free one), or None before that line."""
+    found = _BASE_URL.search(text)
+    return int(found.group(1)) if found else None
+
+
+def served_port(proc: subprocess.Popen, stdout: Path, within: float = 60) -> int:
+    """The port ``scanserve serve --port 0`` bound, read from the file its standard output
+    goes to (``stdout``: a path); fails at once if the process ends first."""
+    deadline = time.monotonic() + within
+    while (port := banner_port(stdout.read_text(errors="replace"))) is None:
+        if proc.poll() is not None:
+            raise RuntimeError(f"serve ended ({proc.returncode}) before it printed its port")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"serve printed no Base URL within {within} s")
+        time.sleep(0.05)
+    return port
+
+
+@contextlib.contextmanager
+def refused_port(host: str = "127.0.0.1") -> Iterator[int]:
+    """A port that refuses connections for as long as the block lasts: bound by this process
+    and never listened on, so no other test (or xdist worker) can take it meanwhile."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+        yield int(sock.getsockname()[1])
 
 
 def servers_on_one_port(

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from loopback import served_port
 
 from scanserve.storage import migrate
 from scanserve.storage.database import open_database
@@ -36,12 +37,10 @@ SERVE_FULL_STACK = [
     "serve",
 ]
 WAIT = 20.0  # a socket's patience: far above every timeout configured below
-
-
-def unused_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+# How long a read waits for the server to answer or close before the test fails: far above
+# the 1 s timeouts the tests configure, far below what a server that never enforces them
+# would make the test wait (a read that times out is a failure, never an empty answer).
+PATIENCE = 8.0
 
 
 @dataclass
@@ -59,27 +58,34 @@ class Server:
         return self.log.read_text(errors="replace") + self.out.read_text(errors="replace")
 
     def connect(self) -> socket.socket:
-        sock = socket.create_connection(("127.0.0.1", self.port), timeout=WAIT)
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=PATIENCE)
         return sock
 
     def get(self, path: str, **kwargs) -> httpx.Response:
         return httpx.get(self.base + path, timeout=WAIT, **kwargs)
 
 
+class NoAnswer(AssertionError):
+    """The server neither answered nor closed the connection within PATIENCE."""
+
+
 def read_response(sock: socket.socket) -> bytes:
-    """Everything the server sends until it closes the connection (or WAIT passes)."""
-    chunks = []
+    """One whole response, or what the server sent before it closed the connection (b"" for
+    a close without an answer; a reset counts as a close). A server that keeps the
+    connection open and silent for PATIENCE seconds fails the test (:class:`NoAnswer`)."""
+    sock.settimeout(PATIENCE)
+    raw = b""
     try:
-        while True:
+        while not (b"\r\n\r\n" in raw and _complete(raw)):
             chunk = sock.recv(65536)
             if not chunk:
                 break
-            chunks.append(chunk)
-            if b"\r\n\r\n" in b"".join(chunks) and _complete(b"".join(chunks)):
-                break
-    except (ConnectionResetError, TimeoutError):
+            raw += chunk
+    except ConnectionResetError:
         pass
-    return b"".join(chunks)
+    except TimeoutError:
+        raise NoAnswer(f"no answer and no close within {PATIENCE} s; got {raw[:300]!r}") from None
+    return raw
 
 
 def _complete(raw: bytes) -> bool:
@@ -100,7 +106,6 @@ def serve(tmp_path: Path) -> Iterator:
         migrate.upgrade(db)
         key = issue_key().key
         db.close()
-        port = unused_port()
         env = {
             **os.environ,
             "SCANSERVE_DATA_DIR": str(data),
@@ -111,12 +116,16 @@ def serve(tmp_path: Path) -> Iterator:
         log, out = tmp_path / f"serve{len(started)}.err", tmp_path / f"serve{len(started)}.out"
         with log.open("wb") as err_file, out.open("wb") as out_file:
             proc = subprocess.Popen(
-                [*(SERVE if fast_path else SERVE_FULL_STACK), "--port", str(port)],
+                [*(SERVE if fast_path else SERVE_FULL_STACK), "--port", "0"],
                 env=env,
                 stdout=out_file,
                 stderr=err_file,
             )
         started.append(proc)
+        try:
+            port = served_port(proc, out)
+        except (RuntimeError, TimeoutError) as error:
+            pytest.fail(f"{error}:\n{log.read_text(errors='replace')[-3000:]}")
         server = Server(port=port, key=key, log=log, out=out)
         deadline = time.monotonic() + 30
         while True:
@@ -308,32 +317,49 @@ def _trickle_until_closed(sock: socket.socket, data: bytes) -> bool:
     return False
 
 
-def test_partial_request_heads_are_closed(serve):
-    server = serve(header_timeout_seconds="1")
-    silent = server.connect()  # sends nothing at all
-    assert read_response(silent) == b""  # closed by the server, no answer
-    silent.close()
-    slow = server.connect()
+def _partial_heads_are_closed(server: Server) -> None:
+    with server.connect() as silent:  # sends nothing at all
+        assert read_response(silent) == b""  # closed by the server, no answer
     # ~80 bytes at one per 0.25 s: 20 s of head, which a 1 s head timeout cuts short
     dribble = f"GET {BASE}/sessions HTTP/1.1\r\nHost: x\r\n".encode() + b"X-Slow: " + b"a" * 40
-    assert _trickle_until_closed(slow, dribble)
-    slow.close()
+    with server.connect() as slow:
+        assert _trickle_until_closed(slow, dribble)
     # a kept-alive connection that begins its next head and stalls is cut off the same way
-    kept = server.connect()
-    kept.sendall(head(server, "GET", "/health/live"))
-    assert status_of(_one_response(kept)) == 200
-    assert _trickle_until_closed(kept, dribble)
-    kept.close()
+    with server.connect() as kept:
+        kept.sendall(head(server, "GET", "/health/live"))
+        assert status_of(_one_response(kept)) == 200
+        assert _trickle_until_closed(kept, dribble)
     assert server.get("/sessions", headers={"X-API-Key": server.key}).status_code == 200
 
 
+def test_partial_request_heads_are_closed(serve):
+    _partial_heads_are_closed(serve(header_timeout_seconds="1"))
+
+
+def _idle_kept_alive_is_closed(server: Server) -> None:
+    with server.connect() as sock:
+        sock.sendall(head(server, "GET", "/health/live"))
+        assert status_of(_one_response(sock)) == 200
+        assert read_response(sock) == b""  # then nothing, and closed (well before PATIENCE)
+
+
 def test_an_idle_kept_alive_connection_is_closed(serve):
-    server = serve(keep_alive_seconds="1")
-    sock = server.connect()
-    sock.sendall(head(server, "GET", "/health/live"))
-    assert status_of(_one_response(sock)) == 200
-    assert read_response(sock) == b""  # then nothing, and closed (well before WAIT)
-    sock.close()
+    _idle_kept_alive_is_closed(serve(keep_alive_seconds="1"))
+
+
+def test_the_timeout_checks_fail_against_a_server_without_the_timeouts(serve, monkeypatch):
+    """The test of the two tests above: against a server whose head and keep-alive timeouts
+    are as good as off (an hour), each fails; a silent open socket is not taken for a
+    close."""
+    monkeypatch.setattr(sys.modules[__name__], "PATIENCE", 3.0)
+    server = serve(header_timeout_seconds="3600", keep_alive_seconds="3600")
+    with pytest.raises(NoAnswer):
+        _partial_heads_are_closed(server)
+    with pytest.raises(NoAnswer):
+        _idle_kept_alive_is_closed(server)
+    # the dribbled head is not cut off either
+    with server.connect() as slow:
+        assert not _trickle_until_closed(slow, b"GET / HTTP/1.1\r\n")
 
 
 def _one_response(sock: socket.socket) -> bytes:
@@ -445,13 +471,24 @@ def test_a_body_without_content_type_on_the_wire_is_a_415(serve):
             assert b"application/problem+json" in raw.partition(b"\r\n\r\n")[0]
 
 
-def _all_statuses(sock: socket.socket) -> list[int]:
-    """The status of every response on the connection until the server closes it."""
+def _until_closed(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (a reset counts as a
+    close); a server that stays silent and open for PATIENCE fails the test."""
+    sock.settimeout(PATIENCE)
     raw = b""
-    with contextlib.suppress(ConnectionResetError, TimeoutError):
+    try:
         while chunk := sock.recv(65536):
             raw += chunk
-    return [int(m) for m in re.findall(rb"HTTP/1\.1 (\d{3}) ", raw)]
+    except ConnectionResetError:
+        pass
+    except TimeoutError:
+        raise NoAnswer(f"not closed within {PATIENCE} s; got {raw[:300]!r}") from None
+    return raw
+
+
+def _all_statuses(sock: socket.socket) -> list[int]:
+    """The status of every response on the connection until the server closes it."""
+    return [int(m) for m in re.findall(rb"HTTP/1\.1 (\d{3}) ", _until_closed(sock))]
 
 
 def _sent_in_pieces(server: Server, data: bytes, size: int) -> bytes:
@@ -762,11 +799,7 @@ def test_the_fast_path_answers_hostile_clients_as_the_full_stack_does(serve):
                 time.sleep(0.2)
             if last:
                 sock.sendall(last)
-                raw = b""
-                with contextlib.suppress(ConnectionResetError, TimeoutError):
-                    while chunk := sock.recv(65536):
-                        raw += chunk
-                answers.append(_answers(raw))
+                answers.append(_answers(_until_closed(sock)))
             sock.close()
         if answers:
             assert answers[0] == answers[1], case

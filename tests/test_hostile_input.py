@@ -388,10 +388,23 @@ def test_multipart_takes_the_upload_limit_only_where_an_operation_takes_multipar
     assert small.status_code == 415  # the media type, whatever the size
     as_json = client.post(f"{BASE}/sessions", content=two_mib, headers={**h, **JSON})
     assert as_json.status_code == 413  # JSON is held to the 1 MiB body limit
-    upload = client.post(f"{BASE}/captures/upload-image", content=two_mib, headers={**h, **form})
-    assert upload.status_code != 413  # within the 10 MiB upload limit (whatever else it is)
-    # a multipart Content-Type no longer lifts the limit of operations that take no multipart
+    # within the 10 MiB upload limit: the whole form is read and its 2 MiB image judged
     session = client.post(f"{BASE}/sessions", json={}, headers=h).json()["id"]
+    form_body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="session_id"\r\n\r\n'
+            f"{session}\r\n--{boundary}\r\n"
+            'Content-Disposition: form-data; name="image"; filename="a.png"\r\n'
+            "Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + two_mib
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    upload = client.post(f"{BASE}/captures/upload-image", content=form_body, headers={**h, **form})
+    # (a 415 judged from the bytes: they were all read, and no 413 came first)
+    assert upload.status_code == 415, upload.text
+    assert "judged from its bytes" in upload.json()["detail"]
+    # a multipart Content-Type no longer lifts the limit of operations that take no multipart
     ended = client.post(f"{BASE}/sessions/{session}/end", content=two_mib, headers={**h, **form})
     assert ended.status_code == 413, ended.text
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -9,6 +10,8 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
+from loopback import served_port
 
 from scanserve.services import build_services
 from scanserve.settings import Settings
@@ -42,23 +45,65 @@ def test_several_workers_without_shared_rate_limits_refuse_to_start(tmp_path: Pa
     assert not (tmp_path / "data" / "scanserve.db").exists()  # refused before doing anything
 
 
+def _server_side_owner(client: socket.socket, pids: list[str]) -> str | None:
+    """Which of ``pids`` holds the server's end of ``client``'s (open, accepted) connection:
+    its socket's inode from /proc/net/tcp, then the process with that socket among its fds."""
+    local_port = client.getsockname()[1]
+    server_port = client.getpeername()[1]
+    inode = None
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote = fields[1], fields[2]
+        if int(local.split(":")[1], 16) == server_port and int(remote.split(":")[1], 16) == (
+            local_port
+        ):
+            inode = fields[9]
+    if inode is None:
+        return None
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") == f"socket:[{inode}]":
+                        return pid
+    return None
+
+
+def _get(port: int, path: str, key: str, pids: list[str]) -> tuple[int, str | None]:
+    """A GET on a new connection: its status, and which server process answered it."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: {key}\r\n\r\n".encode()
+        )
+        raw = b""
+        while b"\r\n\r\n" not in raw:
+            chunk = sock.recv(65536)
+            assert chunk, raw
+            raw += chunk
+        return int(raw.split(b" ", 2)[1]), _server_side_owner(sock, pids)
+
+
+@pytest.mark.redis
 def test_two_workers_serve_and_share_one_rate_limit(tmp_path: Path, redis_url: str) -> None:
+    """Six requests a minute for one key, counted together by two processes: a process that
+    answered fewer than six itself still refuses once the key has had its six (each
+    answer's process is told from the connection's socket in /proc)."""
     data_dir = tmp_path / "data"
     services = build_services(
         Settings(data_dir=data_dir, queue="immediate", load_entrypoint_plugins=False)
     )
     key = issue_key("Workers", rate_limit_per_minute=6)
     services.db.close()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [*CLI, "serve", "--workers", "2", "--port", str(port)],
-        env=_env(data_dir, SCANSERVE_RATE_LIMIT_STORAGE_URL=redis_url),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    out = tmp_path / "serve.out"
+    with out.open("wb") as out_file:
+        server = subprocess.Popen(
+            [*CLI, "serve", "--workers", "2", "--port", "0"],
+            env=_env(data_dir, SCANSERVE_RATE_LIMIT_STORAGE_URL=redis_url),
+            stdout=out_file,
+            stderr=subprocess.DEVNULL,
+        )
     try:
+        port = served_port(server, out, within=90)
         url = f"http://127.0.0.1:{port}{BASE}/sessions"
 
         def up() -> bool:
@@ -71,10 +116,23 @@ def test_two_workers_serve_and_share_one_rate_limit(tmp_path: Path, redis_url: s
         wait_for(up, 90, "the server processes to start")
         children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
         assert len(children) >= 2, children
-        # new connections each time, so both processes answer; together they allow 6
-        statuses = [httpx.get(url, headers=key.headers).status_code for _ in range(8)]
-        assert statuses[:6] == [200] * 6
-        assert statuses[6:] == [429, 429]
+        # new connections each time (the kernel hands each to whichever process accepts
+        # first), until both processes have answered and the key has been refused
+        answers: list[tuple[int, str | None]] = []
+        while len(answers) < 200 and (
+            len({pid for _, pid in answers}) < 2 or 429 not in [s for s, _ in answers]
+        ):
+            answers.append(_get(port, f"{BASE}/sessions", key.key, children))
+        statuses = [status for status, _ in answers]
+        assert all(pid in children for _, pid in answers), answers
+        assert len({pid for _, pid in answers}) == 2, f"one process answered all: {answers}"
+        # together they allow 6: per-process counts would let a seventh through
+        assert statuses[:6] == [200] * 6, answers
+        assert statuses[6:] == [429] * (len(statuses) - 6), answers
+        assert any(
+            status == 429 and [s for s, p in answers if p == pid].count(200) < 6
+            for status, pid in answers
+        ), answers  # refused by a process that had let fewer than six through itself
     finally:
         server.terminate()
         server.wait(timeout=60)
