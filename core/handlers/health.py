@@ -29,6 +29,9 @@ def get_readiness() -> dict[str, Any]:
     except Exception as exc:
         checks["queue"] = f"unavailable: {exc}"
     failed = [name for name, state in checks.items() if state != "ok"]
+    # Not required: while its store is down, rate limits are counted in the process.
+    limits = svc.limiter.state()
+    checks["limits"] = "ok" if limits["status"] == "up" else f"degraded: {limits.get('error')}"
     if failed:
         logger.warning("not ready: %s", "; ".join(f"{n} {checks[n]}" for n in failed))
         raise ServiceUnavailable(checks, f"Not ready: {', '.join(failed)}.")
