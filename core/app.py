@@ -305,6 +305,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> Any:
+        # A shared rate-limit store that is unreachable now is a warning, not a failure:
+        # requests are counted in this process until it answers (scanserve.ratelimit).
+        services.limiter.check()
         if start_queue:
             services.queue.start_embedded()
         try:

@@ -11,15 +11,23 @@ A client that lost the answer to a POST cannot know whether it landed; sending t
   ``Idempotent-Replayed: true``; nothing runs twice.
 - The same key with another request is ``422 validation_error`` (``header/Idempotency-Key``).
 - While the first request is still running, a repeat is ``409 conflict`` with
-  ``retryable: true`` rather than waiting. A record still running after
-  ``idempotency_lock_seconds`` is taken to have died with its server; a repeat runs it again.
-- Answers of 500 and above are not kept (they are retryable by definition): the record is
-  dropped and a repeat runs again. So is a request whose client went away before the answer
+  ``retryable: true`` (and ``Retry-After``) rather than waiting. The first request holds its
+  key by a lease of ``idempotency_lock_seconds`` (10 s), renewed by its server every third
+  of that while it runs (:class:`_Leases`: one UPDATE for all of a process's running
+  requests, none for a request quicker than that). A lease not renewed was held by a server
+  that died (``kill -9``, a crash): a repeat after it lapses takes the key over and runs.
+- Answers of 500 and above are not kept (they are retryable by definition): the key is
+  released and a repeat runs again. So is a request whose client went away before the answer
   was complete, and an answer that sets a cookie (signing in): the server never stores a
-  session secret, so such a request runs again each time.
+  session secret, so such a request runs again each time. When the database cannot even
+  release the key (it is down), the lease lapses instead.
 - Keys are per organisation for API keys (every key of the organisation shares them) and per
-  user for bearer tokens and browser sessions. Anonymous requests are not recorded (no POST
-  admits them; they get their 401 as usual).
+  user for bearer tokens and browser sessions, and within those per the caller's rights now
+  (organisations and scopes, :func:`scope_of`): a replay is served only to a caller with the
+  rights of the first request. Any other caller's request runs as itself and is answered as
+  it would be without the key (a read-only token gets its 403, a member removed from the
+  organisation its 404), so a key never discloses another request's answer. Anonymous
+  requests are not recorded (no POST admits them; they get their 401 as usual).
 
 The middleware sits just inside the gateway (which authenticated the caller and adds the
 rate-limit headers to whatever is sent, a replay included) and outside Connexion's exception
@@ -27,7 +35,7 @@ middleware, so it sees every answer as the client does, error documents included
 
 The answer is recorded before its last byte goes out, so a client that has the whole answer
 can count on the replay. Limit: the record is written after the handler's own transaction; a
-server that dies between the two leaves a record "in progress", and after the lock time a
+server that dies between the two leaves a record "in progress", and after its lease a
 repeat runs again (and acts again).
 """
 
@@ -35,7 +43,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
+import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -91,13 +102,29 @@ class InFlight:
 Outcome = Started | Replay | Mismatch | InFlight
 
 
+logger = logging.getLogger("scanserve.idempotency")
+_SCOPE_LENGTH = 64  # IdempotencyRecord.scope
+
+
 def scope_of(principal: Principal) -> str | None:
-    """Whose keys these are: the organisation of an API key, else the user (rate key)."""
+    """Whose keys these are: the organisation of an API key, else the user (rate key); and
+    within those, the caller's rights now (the organisations it may act in and its scopes).
+    A record is found, and replayed, only by a caller with the same rights as the first
+    request's: a read-only token, a token limited to another organisation, a member since
+    removed, find no record and run the request as themselves."""
     if principal.is_anonymous:
         return None
     if principal.via == "api_key" and principal.default_org_id is not None:
-        return f"org:{principal.default_org_id}"
-    return principal.rate_key
+        owner = f"org:{principal.default_org_id}"
+    else:
+        owner = principal.rate_key
+    scopes = "*" if principal.scopes is None else ",".join(sorted(principal.scopes))
+    orgs = ",".join(str(org) for org in sorted(principal.org_ids))
+    rights = hashlib.sha256(f"{orgs}|{scopes}".encode()).hexdigest()[:16]
+    scope = f"{owner}/{rights}"
+    if len(scope) > _SCOPE_LENGTH:  # a long JWT subject
+        scope = "h:" + hashlib.sha256(scope.encode()).hexdigest()
+    return scope
 
 
 def fingerprint(method: str, path: str, content_type: str, body: bytes) -> str:
@@ -188,6 +215,45 @@ def abandon(record_id: int) -> None:
     _ABANDON.run(id=record_id)
 
 
+class _Leases:
+    """The records this process's running requests hold, their leases renewed together by
+    one thread every third of the lease (``idempotency_lock_seconds``) while any is held. A
+    request quicker than that costs no write of its own here."""
+
+    def __init__(self, lease_seconds: int):
+        self._lease_seconds = lease_seconds
+        self._every = max(0.2, lease_seconds / 3)
+        self._held: set[int] = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def hold(self, record_id: int) -> None:
+        with self._lock:
+            self._held.add(record_id)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._renew, name="scanserve-idempotency-leases", daemon=True
+                )
+                self._thread.start()
+
+    def release(self, record_id: int) -> None:
+        with self._lock:
+            self._held.discard(record_id)
+
+    def _renew(self) -> None:
+        while True:
+            time.sleep(self._every)
+            with self._lock:
+                held = list(self._held)
+                if not held:
+                    self._thread = None  # the next hold starts another
+                    return
+            try:
+                _R.update(locked_at=utcnow()).where(_R.id.in_(held), _R.status == 0).execute()
+            except Exception as exc:  # the database is down: the leases may lapse meanwhile
+                logger.debug("could not renew %d idempotency lease(s): %s", len(held), exc)
+
+
 def purge(ttl_seconds: int) -> int:
     """Delete records older than the TTL; returns how many."""
     cutoff = utcnow() - timedelta(seconds=ttl_seconds)
@@ -225,6 +291,7 @@ class IdempotencyMiddleware:
     def __init__(self, app: ASGIApp, services: Services):
         self.app = app
         self.services = services
+        self._leases = _Leases(services.settings.idempotency_lock_seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         keys = _headers(scope, HEADER.encode()) if scope["type"] == "http" else []
@@ -266,9 +333,15 @@ class IdempotencyMiddleware:
             message = "was used for another request; a retry must repeat the first one exactly"
             await self._refuse(send, ValidationFailed([FieldError(POINTER, message)]))
         elif isinstance(outcome, InFlight):
-            await self._refuse(send, IdempotencyInProgress())
+            # the first request ends, or its lease lapses, within the lease
+            retry_after = str(max(1, settings.idempotency_lock_seconds // 3))
+            await self._refuse(send, IdempotencyInProgress(headers={"Retry-After": retry_after}))
         else:
-            await self._run(scope, body, receive, send, outcome.record_id)
+            self._leases.hold(outcome.record_id)
+            try:
+                await self._run(scope, body, receive, send, outcome.record_id)
+            finally:
+                self._leases.release(outcome.record_id)
 
     async def _run(
         self, scope: Scope, body: bytes, receive: Receive, send: Send, record_id: int
@@ -313,7 +386,10 @@ class IdempotencyMiddleware:
         finally:
             if not recorded:  # a 5xx, an exception, or a client gone away: a repeat runs again
                 with anyio.CancelScope(shield=True):
-                    await to_thread.run_sync(abandon, record_id)
+                    try:
+                        await to_thread.run_sync(abandon, record_id)
+                    except Exception as exc:  # the database is down: the lease lapses instead
+                        logger.warning("could not release an idempotency key: %s", exc)
 
     async def _replay(self, send: Send, replay: Replay) -> None:
         headers = [

@@ -27,15 +27,19 @@ where Python refuses to install handlers at all.
 from __future__ import annotations
 
 import logging
+import sqlite3
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
-from huey.consumer import Consumer
+from huey.consumer import Consumer, Scheduler, Worker
 from huey.storage import SqliteStorage
 
 from .capture_lanes import CaptureLanes
+from .outage import UNREACHABLE, Outage
+from .relay import Relay
 from .storage.database import private_file, through_outages
 
 if TYPE_CHECKING:
@@ -48,17 +52,36 @@ SLOW_LANE_SUFFIX = "_slow"
 # How long a queued task waits for the database to come back before it leaves its capture
 # to the sweep.
 OUTAGE_PATIENCE_SECONDS = 120.0
+# What says "the queue cannot take it now" (Redis down or restarting, the queue's SQLite file
+# locked or its disk full), as opposed to a bug: the message is held and handed over later.
+QUEUE_UNREACHABLE: tuple[type[BaseException], ...] = (*UNREACHABLE, sqlite3.OperationalError)
+# A Redis that does not answer must not hold a request (or a worker) for long: connecting
+# gives up after this, and a command after _REDIS_SOCKET_SECONDS (more than the 1 s that
+# Huey's blocking read waits for a message).
+_REDIS_CONNECT_SECONDS = 2.0
+_REDIS_SOCKET_SECONDS = 10.0
 
 
-def _make_huey(services: Services, suffix: str = "") -> Huey:
+def _make_huey(services: Services, outage: Outage, suffix: str = "") -> Huey:
     settings = services.settings
     name = settings.queue_name + suffix
+    huey: Huey
     if settings.queue == "immediate":
-        return MemoryHuey(name, immediate=True, results=False)
-    if settings.queue == "redis":
-        return _RedisQueue(name, url=settings.redis_url, results=False)
-    path = private_file(settings.data_dir / "queue.db")
-    return SqliteHuey(name, filename=str(path), results=False, storage_class=_QueueStorage)
+        huey = MemoryHuey(name, immediate=True, results=False)
+    elif settings.queue == "redis":
+        from redis import ConnectionPool
+
+        pool = ConnectionPool.from_url(
+            settings.redis_url,
+            socket_connect_timeout=_REDIS_CONNECT_SECONDS,
+            socket_timeout=_REDIS_SOCKET_SECONDS,
+        )
+        huey = _RedisQueue(name, connection_pool=pool, results=False)
+    else:
+        path = private_file(settings.data_dir / "queue.db")
+        huey = SqliteHuey(name, filename=str(path), results=False, storage_class=_QueueStorage)
+    huey.scanserve_outage = outage  # type: ignore[attr-defined]  # read by _Worker, _Scheduler
+    return huey
 
 
 class _RedisQueue(RedisHuey):
@@ -108,9 +131,82 @@ def _every(seconds: int) -> Callable[[datetime], bool]:
     return lambda when: (when.hour * 60 + when.minute) % minutes == 0
 
 
+class _Worker(Worker):
+    """Huey's consumer thread, backing off while the queue is unreachable: Huey's own logs a
+    traceback at every failed read and retries within a second (thousands of lines a
+    minute with Redis down). Here one line says the queue went down and one that it came
+    back (:class:`~scanserve.outage.Outage`), and reads are tried again with exponential
+    back-off, capped."""
+
+    def loop(self, now: Any = None) -> None:
+        outage: Outage = self.huey.scanserve_outage
+        if outage.down and not outage.due():
+            self.stop_flag.wait(min(1.0, outage.wait_seconds()))
+            return
+        try:
+            task = self.huey.dequeue()
+        except QUEUE_UNREACHABLE as exc:
+            self.stop_flag.wait(outage.failed(exc))
+            return
+        except Exception:
+            self._logger.exception("Error reading from queue")
+            self.sleep()
+            return
+        outage.recovered()
+        if task is not None:
+            self.delay = self.default_delay
+            self.task_count += 1
+            try:
+                self.huey.execute(task, now)
+            except Exception:
+                self._logger.exception("Unhandled error during execution of task %s.", task.id)
+        elif not self.huey.storage.blocking:
+            self.sleep()
+
+
+class _Scheduler(Scheduler):
+    """Huey's scheduler (delayed and periodic tasks), quiet and backing off while the queue
+    is unreachable, as :class:`_Worker` is. Periodic tasks due meanwhile are skipped; the
+    next of each runs when it comes round."""
+
+    def loop(self, now: Any = None) -> None:
+        outage: Outage = self.huey.scanserve_outage
+        current = time.monotonic()
+        self._next_loop = current + self.interval
+        if outage.down and not outage.due():
+            self.stop_flag.wait(min(self.interval, outage.wait_seconds()))
+            return
+        try:
+            for task in self.huey.read_schedule(now):
+                self.huey.enqueue(task)
+        except QUEUE_UNREACHABLE as exc:
+            outage.failed(exc)
+            self.sleep_for_interval(current, self.interval)
+            return
+        outage.recovered()
+        if self.periodic and self._next_periodic <= time.monotonic():
+            # Skip checks missed during a stall (e.g. suspend), as Huey does.
+            while self._next_periodic <= time.monotonic():
+                self._next_periodic += self.periodic_task_seconds
+            self.enqueue_periodic_tasks(now)
+        self.sleep_for_interval(current, self.interval)
+
+    def enqueue_periodic_tasks(self, now: Any) -> None:
+        outage: Outage = self.huey.scanserve_outage
+        for task in self.huey.read_periodic(now):
+            try:
+                self.huey.enqueue(task)
+            except QUEUE_UNREACHABLE as exc:
+                outage.failed(exc)
+                return
+
+
 class _Consumer(Consumer):
     """Huey's consumer, installing its signal handlers only when told to (see the module
-    docstring)."""
+    docstring), with threads that back off while the queue is unreachable."""
+
+    worker_class = _Worker
+    scheduler_class = _Scheduler
 
     def __init__(self, huey: Huey, *, handle_signals: bool, **options: Any) -> None:
         self._handle_signals = handle_signals
@@ -124,11 +220,16 @@ class _Consumer(Consumer):
 class Queue:
     def __init__(self, services: Services):
         self.services = services
-        self.huey = _make_huey(services)
+        # One outage for both lanes (they live on the same Redis, or the same SQLite file).
+        self.outage = Outage("the queue", logger)
+        # Messages the queue could not take, handed over by a thread once it can (the
+        # outbox's relay: the committed rows are the durable messages).
+        self.relay = Relay(self.outage, QUEUE_UNREACHABLE)
+        self.huey = _make_huey(services, self.outage)
         # The slow lane: captures whose processing follows a URL (seconds, or a timeout, per
         # capture) have their own queue and consumer threads, so a tenant scanning slow links
         # never holds up anyone's plain barcodes (see enqueue_capture).
-        self.slow_huey = _make_huey(services, SLOW_LANE_SUFFIX)
+        self.slow_huey = _make_huey(services, self.outage, SLOW_LANE_SUFFIX)
         self._consumer: Consumer | None = None
         self._slow_consumer: Consumer | None = None
         self._lanes: CaptureLanes | None = None  # the embedded queue in this process
@@ -194,7 +295,13 @@ class Queue:
         if lanes is not None:
             lanes.put(capture_short_id, slow=slow, interpretation=interpretation)
             return
-        (self._process_capture_slow if slow else self._process_capture)(capture_short_id)
+        if self.services.settings.queue == "immediate":  # runs here and now: nothing to hold
+            self._process_capture(capture_short_id)
+            return
+        task = self._process_capture_slow if slow else self._process_capture
+        # The capture row is committed: if the queue cannot take the message now, the relay
+        # holds it and hands it over once the queue is back (scanserve.relay).
+        self.relay.send(("capture", capture_short_id), lambda: task(capture_short_id))
 
     def _requeue(self, short_ids: list[str]) -> None:
         slow = self._pipeline.slow_ones(short_ids)
@@ -202,7 +309,16 @@ class Queue:
             self.enqueue_capture(short_id, slow=short_id in slow)
 
     def enqueue_extraction(self, session_short_id: str) -> None:
-        self._extract_session(session_short_id)
+        if self.services.settings.queue == "immediate":
+            self._extract_session(session_short_id)
+            return
+        task = self._extract_session
+        self.relay.send(("extraction", session_short_id), lambda: task(session_short_id))
+
+    def state(self) -> dict[str, Any]:
+        """For readiness: the queue's :meth:`Outage.state` plus ``held``, the messages the
+        relay holds until the queue takes them."""
+        return {**self.outage.state(), "held": self.relay.held()}
 
     def sweep(self) -> int:
         """Re-queue captures stuck in a non-terminal state, and extractions left
@@ -285,6 +401,7 @@ class Queue:
         self._consumer.start()
 
     def stop_embedded(self) -> None:
+        self.relay.stop()
         lanes, self._lanes = self._lanes, None  # captures queued from now on go to Huey
         if lanes is not None:
             lanes.stop()
@@ -305,6 +422,7 @@ class Queue:
             self.consumer(threads, handle_signals=True).run()
         finally:
             slow.stop(graceful=True)
+            self.relay.stop()
 
     def pending_count(self) -> Any:
         lanes = self._lanes

@@ -6,10 +6,19 @@ Redis: there one Lua script counts both windows and reads back what the headers 
 round trip per request (:class:`_RedisWindows`). ``memory://`` (one process) is counted here,
 the same way (:class:`_MemoryWindows`); any other storage the ``limits`` library knows is
 counted by ``limits``.
+
+When that store cannot be reached (Redis stopped or restarting), requests are still served:
+they are counted in this process instead (:class:`_MemoryWindows`, so each process of a
+fleet admits up to the whole budget meanwhile), with one warning when the store goes and
+one when it returns. While it is down no request touches it; a thread tries it again with
+exponential back-off (capped) and counting goes back to it as soon as it answers.
+:meth:`RateLimiter.state` says which is counting, for readiness; :meth:`RateLimiter.check`
+(at start-up) warns when the store is unreachable from the start.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -20,6 +29,10 @@ from typing import Any
 from limits import RateLimitItemPerDay, RateLimitItemPerMinute
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
+
+from .outage import Outage
+
+logger = logging.getLogger("scanserve.ratelimit")
 
 _REDIS_SCHEMES = ("redis://", "rediss://", "redis+unix://")
 
@@ -42,6 +55,11 @@ class RateLimiter:
             self._counter = _RedisWindows(storage_url)
         else:
             self._counter = _LimitsWindows(storage_url)
+        # A shared store's stand-in while it is unreachable (None: counted here anyway).
+        self._fallback = None if isinstance(self._counter, _MemoryWindows) else _MemoryWindows()
+        self.outage = Outage("the rate-limit store", logger)
+        self._probing: threading.Thread | None = None
+        self._probe_lock = threading.Lock()
 
     def hit(self, rate_key: str, per_minute: int, per_day: int) -> Verdict:
         """Count one request for ``rate_key``; allowed unless that count exceeds a window.
@@ -50,8 +68,69 @@ class RateLimiter:
         of N concurrent requests exactly the budget is admitted, across threads and, on
         Redis, across processes. A request refused by the minute window does not count
         against the day; one refused by the day window has used a minute slot.
+
+        A store that cannot be reached never fails the request: it is counted in this
+        process until the store answers again (see the module docstring).
         """
-        return _verdict(*self._counter.hit(rate_key, ((per_minute, 60), (per_day, 86_400))))
+        limits = ((per_minute, 60), (per_day, 86_400))
+        fallback = self._fallback
+        if fallback is None:
+            return _verdict(*self._counter.hit(rate_key, limits))
+        if self.outage.down:
+            return _verdict(*fallback.hit(rate_key, limits))
+        try:
+            return _verdict(*self._counter.hit(rate_key, limits))
+        except Exception as exc:  # whatever the store's client raises: count here instead
+            self._lost(exc)
+            return _verdict(*fallback.hit(rate_key, limits))
+
+    def check(self) -> bool:
+        """Try the store once (at start-up); a warning and counting in this process when it
+        cannot be reached. Whether it answered."""
+        if self._fallback is None:
+            return True
+        try:
+            self._counter.ping()
+        except Exception as exc:
+            self._lost(exc)
+            return False
+        return True
+
+    def state(self) -> dict[str, object]:
+        """For readiness: ``{"status": "up", "store": ...}``, or ``"degraded"`` with the
+        store's error while requests are counted in this process instead."""
+        store = "memory" if self._fallback is None else type(self._counter).store
+        if not self.outage.down:
+            return {"status": "up", "store": store}
+        return {
+            **self.outage.state(),
+            "status": "degraded",
+            "store": store,
+            "counting": "in this process until the store answers",
+        }
+
+    def _lost(self, exc: BaseException) -> None:
+        self.outage.failed(exc)
+        with self._probe_lock:
+            if self._probing is None:
+                self._probing = threading.Thread(
+                    target=self._probe, name="scanserve-ratelimit-probe", daemon=True
+                )
+                self._probing.start()
+
+    def _probe(self) -> None:
+        """Try the store with back-off until it answers; then counting goes back to it."""
+        while True:
+            time.sleep(max(0.05, self.outage.wait_seconds()))
+            try:
+                self._counter.ping()
+            except Exception as exc:
+                self.outage.failed(exc)
+                continue
+            with self._probe_lock:
+                self._probing = None
+                self.outage.recovered()
+            return
 
 
 _LIMITS_ITEMS = {60: RateLimitItemPerMinute, 86_400: RateLimitItemPerDay}
@@ -61,8 +140,15 @@ class _LimitsWindows:
     """The windows counted by the ``limits`` library, for the storages it knows other than
     memory and Redis."""
 
+    store = "limits"
+
     def __init__(self, url: str):
-        self._limiter = FixedWindowRateLimiter(storage_from_string(url))
+        self._storage = storage_from_string(url)
+        self._limiter = FixedWindowRateLimiter(self._storage)
+
+    def ping(self) -> None:
+        if not self._storage.check():
+            raise ConnectionError("the rate-limit storage does not answer")
 
     def hit(
         self, rate_key: str, limits: tuple[tuple[int, int], ...]
@@ -117,6 +203,10 @@ class _MemoryWindows:
     most once a minute. One lock makes each hit's count its own."""
 
     _SWEEP_SECONDS = 60.0
+    store = "memory"
+
+    def ping(self) -> None:
+        pass  # always here
 
     def __init__(self, clock: Callable[[], float] = time.time):
         self._clock = clock
@@ -206,8 +296,15 @@ class _RedisWindows:
 
         if url.startswith("redis+unix://"):  # limits' spelling of redis-py's unix://
             url = "unix://" + url.removeprefix("redis+unix://")
-        self._client = redis.Redis.from_url(url)
+        # A Redis that does not answer must not hold requests: after these the request is
+        # counted in the process instead (RateLimiter.hit).
+        self._client = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=2.0)
         self._script = self._client.register_script(_HIT_SCRIPT)
+
+    store = "redis"
+
+    def ping(self) -> None:
+        self._client.ping()
 
     def hit(
         self, rate_key: str, limits: tuple[tuple[int, int], ...]

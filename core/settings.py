@@ -104,10 +104,11 @@ class Settings(BaseSettings):
     # error reference in the source repository (docs/errors.md, as the spec's examples show);
     # an operator who publishes the docs sets the absolute URL of that page.
     problem_type_base: str = "docs/errors.md"
-    # Idempotency-Key: answers are kept this long; a first request still "in progress" after
-    # idempotency_lock_seconds is taken to have died with its server and may run again.
+    # Idempotency-Key: answers are kept this long. A running first request holds its key by a
+    # lease of idempotency_lock_seconds, renewed by its server while it runs; a lease left
+    # to lapse (its server died) lets a repeat take the key over and run.
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=1)
-    idempotency_lock_seconds: int = Field(default=300, ge=1)
+    idempotency_lock_seconds: int = Field(default=10, ge=1)
     max_json_depth: int = Field(default=32, ge=2, le=500)
     free_form_max_depth: int = Field(default=8, ge=0, le=32)
     free_form_max_items: int = Field(default=256, ge=1)

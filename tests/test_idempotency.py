@@ -229,13 +229,17 @@ def test_a_repeat_while_the_first_runs_is_409_then_replays(scanserve_plugins, sc
 
 def test_a_request_whose_server_died_runs_again_after_the_lock_time(scanserve_client, api_key):
     headers = {**api_key.headers, "Idempotency-Key": "orphan"}
-    scope = f"org:{api_key.org_id}"
+    probe = {**api_key.headers, "Idempotency-Key": "probe"}  # to learn this key's scope
+    assert scanserve_client.post(f"{BASE}/sessions", json={}, headers=probe).status_code == 201
+    scope = models.IdempotencyRecord.get(models.IdempotencyRecord.key == "probe").scope
+    assert scope.startswith(f"org:{api_key.org_id}/")
     # What a server that died while creating this session left behind.
     models.IdempotencyRecord.create(
         scope=scope, key="orphan", fingerprint=_fingerprint_of_empty_session(), locked_at=utcnow()
     )
     assert scanserve_client.post(f"{BASE}/sessions", json={}, headers=headers).status_code == 409
-    models.IdempotencyRecord.update(locked_at=utcnow() - timedelta(seconds=301)).execute()
+    # The lease (idempotency_lock_seconds) lapses: nobody renewed it.
+    models.IdempotencyRecord.update(locked_at=utcnow() - timedelta(seconds=11)).execute()
     taken_over = scanserve_client.post(f"{BASE}/sessions", json={}, headers=headers)
     assert taken_over.status_code == 201
     replay = scanserve_client.post(f"{BASE}/sessions", json={}, headers=headers)
