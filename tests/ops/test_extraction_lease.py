@@ -15,7 +15,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from extraction_support import (
     submit,
     text_image,
 )
+from redis_support import delete_queue_keys
 
 from scanserve.app import create_app
 from scanserve.plugins.hookspecs import hookimpl
@@ -108,21 +110,49 @@ def _session_with_photos(app: Any, client: Any, headers: dict[str, str], count: 
     return session, cap, photos
 
 
-def test_an_extraction_longer_than_the_stale_threshold_finishes_once(tmp_path: Path) -> None:
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite"),
+        pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.redis]),
+    ]
+)
+def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """SQLite with the embedded queue (its consumer threads inside the app), or PostgreSQL
+    with the Redis queue (a consumer in this process, as `scanserve worker` runs)."""
+    if request.param == "sqlite":
+        yield {"queue": "embedded", "queue_name": "lease_test"}
+        return
+    redis_url = request.getfixturevalue("redis_url")
+    queue_name = f"scanserve_test_{uuid.uuid4().hex[:12]}"
+    yield {
+        "database_url": request.getfixturevalue("postgres_url"),
+        "queue": "redis",
+        "redis_url": redis_url,
+        "queue_name": queue_name,
+    }
+    delete_queue_keys(redis_url, queue_name)
+
+
+def test_an_extraction_longer_than_the_stale_threshold_finishes_once(
+    tmp_path: Path, setup: dict[str, Any]
+) -> None:
     stale = 1
     photos_count, seconds = 6, 0.5  # 3 s of work: three stale thresholds
     slow = SlowExtractor(seconds=seconds)
     settings = Settings(
         data_dir=tmp_path / "data",
-        queue="embedded",
-        queue_name="lease_test",
         extraction_stale_seconds=stale,
         load_entrypoint_plugins=False,
         auth_cache_seconds=0,
+        **setup,
     )
     app = create_app(settings, extra_plugins=[slow], start_queue=True)
+    consumer = None
     try:
         with app.test_client() as client:
+            if settings.queue == "redis":
+                consumer = app.services.queue.consumer()
+                consumer.start()
             key = issue_key()
             session, cap, photos = _session_with_photos(app, client, key.headers, photos_count)
             submit(client, key.headers, session["id"])
@@ -146,6 +176,8 @@ def test_an_extraction_longer_than_the_stale_threshold_finishes_once(tmp_path: P
             summary = status(client, key.headers, session["id"])
             assert summary["extraction_failures"] == []
     finally:
+        if consumer is not None:
+            consumer.stop(graceful=True)
         app.services.db.close()
 
 
