@@ -4,13 +4,15 @@
 server stops within its grace period, and nothing it acknowledged is lost: after a restart
 every capture answered 201 is found and reaches a terminal state, and the extraction it could
 not finish runs again and ends ``ready`` with its proposals. Real parts: two `scanserve
-serve` processes in turn (embedded queue, SQLite, local object store) on one data directory,
+serve` processes in turn (embedded queue, local object store) on one data directory,
 HTTP clients on loopback, a fake OpenAI-compatible vision endpoint on loopback (the built-in
 ``openai-vision`` extractor) that hangs during the first server's life and answers during the
 second's.
 
 `scanserve worker` (Redis queue): the same for a worker caught in an extraction; the next
 worker runs the released extraction at once, without waiting for the stale threshold.
+
+Both on SQLite and on PostgreSQL (``SCANSERVE_TEST_POSTGRES_URL``).
 """
 
 from __future__ import annotations
@@ -187,8 +189,15 @@ class Load:
             thread.join(timeout=15)
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    if request.param == "sqlite":
+        return ""
+    return str(request.getfixturevalue("postgres_url"))  # tests/postgres_support.py
+
+
 def test_sigterm_under_load_stops_within_the_grace_period_and_loses_nothing(
-    tmp_path: Path,
+    tmp_path: Path, database_url: str
 ) -> None:
     vision = FakeOpenAI()
     vision.delay = 300  # the first server's extraction hangs in the model
@@ -215,6 +224,7 @@ def test_sigterm_under_load_stops_within_the_grace_period_and_loses_nothing(
         SCANSERVE_VISION_OPENAI_TIMEOUT_SECONDS="300",
         SCANSERVE_EXTRACTION_TIMEOUT_SECONDS="300",
         SCANSERVE_VISION_OPENAI_PHOTO_TYPES='["front"]',
+        SCANSERVE_DATABASE_URL=database_url,
     )
     log = tmp_path / "serve.stderr"
     try:
@@ -300,7 +310,7 @@ def test_sigterm_under_load_stops_within_the_grace_period_and_loses_nothing(
 
 @pytest.mark.redis
 def test_sigterm_to_a_worker_releases_its_extraction_for_the_next_one_at_once(
-    tmp_path: Path, redis_url: str
+    tmp_path: Path, redis_url: str, database_url: str
 ) -> None:
     """`scanserve worker` on SIGTERM: stops within its grace period, and the extraction it
     could not finish is released and queued again, so the next worker runs it at once (the
@@ -332,9 +342,11 @@ def test_sigterm_to_a_worker_releases_its_extraction_for_the_next_one_at_once(
         SCANSERVE_EXTRACTION_TIMEOUT_SECONDS="300",
         SCANSERVE_VISION_OPENAI_PHOTO_TYPES='["front"]',
         SCANSERVE_LOAD_ENTRYPOINT_PLUGINS="false",
+        SCANSERVE_DATABASE_URL=database_url,
     )
     settings = Settings(
         data_dir=data_dir,
+        database_url=database_url,
         queue="redis",
         redis_url=redis_url,
         queue_name=queue_name,
