@@ -20,14 +20,25 @@ tasks, captures queued by other processes).
 
 Signals: only ``scanserve worker`` lets Huey's consumer install its SIGINT/SIGTERM handlers.
 Inside ``scanserve serve`` the process belongs to uvicorn, whose handlers must stay in place
-or the server ignores SIGTERM; under a test client the app starts outside the main thread,
-where Python refuses to install handlers at all.
+or the server ignores SIGTERM (``scanserve.server`` tells the queue when one arrives); under a
+test client the app starts outside the main thread, where Python refuses to install handlers
+at all.
+
+Shutdown drains (:meth:`Queue.begin_drain`, then :meth:`Queue.stop_embedded` or the end of
+:meth:`Queue.run_worker`): at SIGTERM or SIGINT no thread takes new work, the work in flight
+has ``shutdown_grace_seconds`` to finish, and then the process stops whatever is still
+running. Nothing acknowledged is lost: a capture not yet processed, or caught mid-step, is
+still a non-terminal row that the next start (embedded) or the sweep re-queues; an
+extraction still running at the end of the grace period has its lease released
+(:class:`scanserve.extraction.Running`) and is queued again.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -203,18 +214,41 @@ class _Scheduler(Scheduler):
 
 class _Consumer(Consumer):
     """Huey's consumer, installing its signal handlers only when told to (see the module
-    docstring), with threads that back off while the queue is unreachable."""
+    docstring). Both SIGTERM and SIGINT stop it gracefully (Huey's default takes SIGTERM as
+    "stop now", abandoning the tasks in flight), calling ``on_signal`` first; a second signal
+    stops it at once. Its threads back off while the queue is unreachable."""
 
     worker_class = _Worker
     scheduler_class = _Scheduler
 
-    def __init__(self, huey: Huey, *, handle_signals: bool, **options: Any) -> None:
+    def __init__(
+        self,
+        huey: Huey,
+        *,
+        handle_signals: bool,
+        on_signal: Callable[[], None] | None = None,
+        **options: Any,
+    ) -> None:
         self._handle_signals = handle_signals
+        self._on_signal = on_signal
         super().__init__(huey, **options)
+        self._signal_actions[signal.SIGTERM] = self._signal_actions[signal.SIGINT] = (
+            False,
+            True,
+        )
 
     def _set_signal_handlers(self) -> None:
         if self._handle_signals:
             super()._set_signal_handlers()
+
+    def _handle_signal(self, signum: int, frame: Any) -> None:
+        if self._signum is None and self._on_signal is not None:
+            self._on_signal()
+        super()._handle_signal(signum, frame)
+
+
+def _threads_of(consumer: Consumer) -> list[threading.Thread]:
+    return [thread for _, thread in consumer.worker_threads] + [consumer.scheduler]
 
 
 class Queue:
@@ -233,7 +267,10 @@ class Queue:
         self._consumer: Consumer | None = None
         self._slow_consumer: Consumer | None = None
         self._lanes: CaptureLanes | None = None  # the embedded queue in this process
+        self._drain_deadline: float | None = None  # set when the process begins to stop
         from . import extraction, pipeline, sessions
+
+        self.extractions = extraction.Running()  # this process's, for the shutdown
 
         huey = self.huey
 
@@ -358,6 +395,9 @@ class Queue:
         return _Consumer(
             self.slow_huey if slow else self.huey,
             handle_signals=handle_signals,
+            on_signal=self.begin_drain,
+            # a graceful stop waits this long for the tasks in flight (Huey: for ever)
+            shutdown_timeout=settings.shutdown_grace_seconds,
             workers=(settings.slow_worker_threads if slow else workers or settings.worker_threads),
             worker_type="thread",
             periodic=not slow,
@@ -372,11 +412,19 @@ class Queue:
         embedded queue, what is not terminal was left by a crash (PENDING rows whose message
         never reached the queue, or captures mid-step), and waiting for
         ``capture_stale_seconds`` would only delay it. A capture that does have a message
-        too is processed once: the second message finds it claimed or done."""
+        too is processed once: the second message finds it claimed or done. Extractions
+        are queued again when their lease has expired or was released at a shutdown."""
         recovered = self._pipeline.requeue_stale(self.services, 0)
         self._requeue(recovered)
         if recovered:
             logger.info("recovered %d unfinished captures at start-up", len(recovered))
+        sessions = self._extraction.requeue_stale(
+            self.services, self.services.settings.extraction_stale_seconds
+        )
+        for short_id in sessions:
+            self.enqueue_extraction(short_id)
+        if sessions:
+            logger.info("recovered %d unfinished extraction(s) at start-up", len(sessions))
         return len(recovered)
 
     def start_embedded(self) -> None:
@@ -385,6 +433,7 @@ class Queue:
         settings = self.services.settings
         if settings.queue != "embedded" or self._consumer is not None:
             return
+        self._drain_deadline = None  # started again after a stop (tests do)
         services = self.services
         self._lanes = CaptureLanes(
             lambda short_id, interpretation: self._pipeline.process_capture(
@@ -400,28 +449,89 @@ class Queue:
         self._consumer = self.consumer()
         self._consumer.start()
 
-    def stop_embedded(self) -> None:
-        self.relay.stop()
-        lanes, self._lanes = self._lanes, None  # captures queued from now on go to Huey
+    def begin_drain(self) -> None:
+        """The process is stopping (SIGTERM, SIGINT): take no new work from now on; the work
+        in flight has until ``shutdown_grace_seconds`` from now. Only sets flags, so a signal
+        handler may call it."""
+        if self._drain_deadline is not None:
+            return
+        self._drain_deadline = time.monotonic() + self.services.settings.shutdown_grace_seconds
+        lanes = self._lanes
         if lanes is not None:
-            lanes.stop()
+            lanes.stop(timeout=0)  # each thread ends after its capture; the rest stay PENDING
         for consumer in (self._consumer, self._slow_consumer):
             if consumer is not None:
-                consumer.stop(graceful=True)
+                consumer.stop_flag.set()
+
+    def _finish_drain(self, threads: list[threading.Thread]) -> None:
+        """Wait for ``threads`` until the drain's deadline; then release the extractions
+        still running and queue them again."""
+        deadline = self._drain_deadline or time.monotonic()
+        for thread in threads:
+            if thread.is_alive():
+                thread.join(max(0.0, deadline - time.monotonic()))
+        busy = [t.name for t in threads if t.is_alive()]
+        self._release_extractions()
+        if busy:
+            logger.warning(
+                "stopped with %d thread(s) still busy after the %g s grace period (%s); "
+                "their work is picked up again by the next start or the sweep",
+                len(busy),
+                self.services.settings.shutdown_grace_seconds,
+                ", ".join(busy),
+            )
+        elif threads:
+            logger.info("the work in flight finished; the queue stopped")
+
+    def _release_extractions(self) -> list[str]:
+        released = self.extractions.release_all()
+        for short_id in released:
+            try:
+                self.enqueue_extraction(short_id)
+            except Exception as exc:  # the lease is released: the sweep queues it then
+                logger.warning("extraction of %s not queued again (%s)", short_id, exc)
+        if released:
+            logger.warning(
+                "released %d extraction(s) unfinished at shutdown: %s",
+                len(released),
+                ", ".join(released),
+            )
+        return released
+
+    def stop_embedded(self) -> None:
+        """Stop this process's consumer threads, draining (:meth:`begin_drain`, if nothing
+        began it yet): at most ``shutdown_grace_seconds`` from the drain's start."""
+        if self._lanes is None and self._consumer is None:
+            return
+        self.begin_drain()
+        lanes, self._lanes = self._lanes, None  # captures queued from now on go to Huey
+        threads = lanes.threads() if lanes is not None else []
+        for consumer in (self._consumer, self._slow_consumer):
+            if consumer is not None:
+                threads += _threads_of(consumer)
+        self._finish_drain(threads)
         self._consumer = self._slow_consumer = None
+        self.relay.stop()
 
     def run_worker(self, workers: int | None = None) -> None:  # pragma: no cover - blocks
         """Run the consumers until SIGINT/SIGTERM (``scanserve worker``): the slow lane's in
-        threads, the main lane's in the foreground, which owns the signal handling. A
-        database that is down at start is waited for (the first sweep needs it)."""
+        threads, the main lane's in the foreground, which owns the signal handling; then
+        drain (see the module docstring). A database that is down at start is waited for
+        (the first sweep needs it)."""
         through_outages(self.sweep, cap=5.0)
         slow = self.consumer(slow=True)
+        self._slow_consumer = slow
         slow.start()
         threads = workers or self.services.settings.worker_process_threads
+        main = self.consumer(threads, handle_signals=True)
         try:
-            self.consumer(threads, handle_signals=True).run()
+            # until a signal (which calls begin_drain, stopping the slow lane too); then it
+            # waits for its own threads for the grace period
+            main.run()
         finally:
-            slow.stop(graceful=True)
+            self.begin_drain()
+            self._finish_drain(_threads_of(main) + _threads_of(slow))
+            self._slow_consumer = None
             self.relay.stop()
 
     def pending_count(self) -> Any:

@@ -352,6 +352,8 @@ def uvicorn_config(
         loop="auto",  # uvloop (a dependency), or asyncio's own loop where it does not build
         ws="none",  # no WebSocket operations: an Upgrade is served as plain HTTP/1.1
         timeout_keep_alive=max(1, round(settings.keep_alive_seconds)),
+        # requests still in flight at SIGTERM get this long; then they are cancelled
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_seconds)),
         proxy_headers=False,
         server_header=False,
     )
@@ -363,6 +365,21 @@ def bind(settings: Settings, *, host: str, port: int) -> socket.socket:
     return uvicorn_config(None, settings, host=host, port=port).bind_socket()
 
 
+class DrainingServer(uvicorn.Server):
+    """uvicorn's server telling ``on_exit`` when the first SIGTERM/SIGINT arrives, so the
+    queue's threads begin to drain while uvicorn finishes the requests in flight, not after
+    (both within ``shutdown_grace_seconds``; see :mod:`scanserve.queue`)."""
+
+    def __init__(self, config: uvicorn.Config, on_exit: Any = None) -> None:
+        super().__init__(config)
+        self._on_exit = on_exit
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        if not self.should_exit and self._on_exit is not None:
+            self._on_exit()
+        super().handle_exit(sig, frame)
+
+
 def run(
     app: Any,
     settings: Settings,
@@ -372,9 +389,12 @@ def run(
     log_config: dict[str, Any] | None = None,
     sock: socket.socket | None = None,
 ) -> None:
-    """Serve ``app`` until SIGINT/SIGTERM (on ``sock`` when given, bound by :func:`bind`)."""
+    """Serve ``app`` until SIGINT/SIGTERM (on ``sock`` when given, bound by :func:`bind`),
+    then drain for at most ``shutdown_grace_seconds``."""
     config = uvicorn_config(app, settings, host=host, port=port, log_config=log_config)
-    uvicorn.Server(config).run(sockets=[sock] if sock is not None else None)
+    services = getattr(app, "services", None)
+    server = DrainingServer(config, services.queue.begin_drain if services else None)
+    server.run(sockets=[sock] if sock is not None else None)
 
 
 class WorkerProtocol(GuardedHttpToolsProtocol):

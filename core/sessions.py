@@ -159,7 +159,7 @@ def _status_queries() -> tuple[Prepared, Prepared]:
             .order_by(c.created, c.id)
         )
     )
-    return _session_lookup(s.status, s.extraction_status), captures
+    return _session_lookup(s.status, s.extraction_status, s.extraction_failures), captures
 
 
 _DETAIL = _detail_queries()

@@ -59,6 +59,14 @@ Command line
     ``create_database`` (false): let a command other than ``db upgrade`` and ``serve`` create
     a new, empty database where none is (``scanserve --create ...`` does the same); otherwise
     it refuses, so a command run from the wrong folder cannot mint keys nobody will see.
+Background work
+    ``worker_threads`` (embedded) and ``worker_process_threads`` (``scanserve worker``) run
+    captures and extractions; ``capture_stale_seconds`` and ``extraction_stale_seconds`` say
+    when the periodic sweep (every ``sweep_interval_seconds``) takes over work whose worker is
+    gone; a running extraction renews its lease every third of ``extraction_stale_seconds``.
+    ``extraction_timeout_seconds`` bounds each extractor on each photo. On SIGTERM a server or
+    worker takes no new work and gives the work in flight ``shutdown_grace_seconds`` (20) to
+    finish; what is left is picked up again by the next start or the sweep.
 Logging
     ``log_format``: ``text`` (one line: time, level, logger, message) or ``json`` (one JSON
     object a line, for log shippers); ``log_level`` (``INFO``).
@@ -161,6 +169,9 @@ class Settings(BaseSettings):
     # Threads of the slow lane: captures that follow a URL (scanserve.queue, enqueue_capture).
     slow_worker_threads: int = Field(default=2, ge=1)
     capture_stale_seconds: int = Field(default=300, ge=1)
+    # SIGTERM (or SIGINT) to `scanserve serve` or `scanserve worker`: no new work is taken,
+    # work in flight has this long to finish, then the process stops (see scanserve.queue).
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0)
     sweep_interval_seconds: int = Field(default=60, ge=1)
     provider_timeout_seconds: float = Field(default=10.0, gt=0)
 
@@ -178,10 +189,12 @@ class Settings(BaseSettings):
     openfoodfacts_user_agent: str = ""
     openfoodfacts_cache_ttl_seconds: float = 86_400.0
 
-    # vision extraction (scanserve.extraction): extractions left processing longer than
-    # extraction_stale_seconds are re-queued by the sweep; each extractor call has
-    # extraction_timeout_seconds.
-    extraction_stale_seconds: int = Field(default=600, ge=1)
+    # vision extraction (scanserve.extraction): a running extraction renews its lease every
+    # third of extraction_stale_seconds; one whose lease is older than that (its worker died
+    # or hangs, or its message was lost) is re-queued by the sweep. Each extractor has
+    # extraction_timeout_seconds per photo (and per product); a photo that overruns it, or
+    # whose extractor fails, is listed in the session's extraction_failures.
+    extraction_stale_seconds: int = Field(default=120, ge=1)
     extraction_timeout_seconds: float = Field(default=60.0, gt=0)
     # the built-in OCR extractor runs this Tesseract program (skipped when it is missing)
     tesseract_cmd: str = "tesseract"

@@ -103,6 +103,7 @@ def session_status_view(session: dict[str, Any], captures: list[dict[str, Any]])
     return {
         "session_status": session["status"],
         "extraction_status": session["extraction_status"],
+        "extraction_failures": session["extraction_failures"],  # written with `ready`
         "captures": captures,
     }
 

@@ -321,6 +321,27 @@ class SessionResponse(BaseModel):
     ]
 
 
+class ExtractionFailure(BaseModel):
+    """
+    A photo of the session that one extractor could not read.
+    """
+
+    photo_id: ShortUUID
+    extractor: Annotated[
+        str,
+        Field(
+            description="The extractor's name, as `GET /plugins` lists it.",
+            max_length=100,
+        ),
+    ]
+    reason: Annotated[
+        Literal["timeout", "error", "unreadable"],
+        Field(
+            description="`timeout`: the extractor gave no answer within the per-photo time limit (the\nserver's `SCANSERVE_EXTRACTION_TIMEOUT_SECONDS`). `error`: the extractor failed on\nthe photo. `unreadable`: the stored photo could not be read. The server's log\nsays more.\n"
+        ),
+    ]
+
+
 class CaptureStatusSummary(BaseModel):
     """
     The processing state of one capture.
@@ -970,6 +991,12 @@ class SessionStatusResponse(BaseModel):
 
     session_status: SessionStatusEnum
     extraction_status: ExtractionStatusEnum
+    extraction_failures: Annotated[
+        list[ExtractionFailure],
+        Field(
+            description="The photos vision extraction could not read, once it is no longer `processing`:\none entry per photo and extractor that failed on it. The session's extraction\nstill finishes (`ready`) with what the other photos and extractors proposed.\nEmpty while extraction is `pending` or `processing`, and when every photo was read.\n"
+        ),
+    ]
     captures: Annotated[
         list[CaptureStatusSummary],
         Field(description="One entry per capture of the session, oldest first."),

@@ -146,8 +146,10 @@ def register_extractors(
     When a session is submitted, each of its photos goes to every available extractor whose
     ``photo_types`` contains the photo's ``photo_type``; extractors with no ``photo_types``
     run once per capture with a product. Each call has the ``extraction_timeout_seconds``
-    deadline (60 s by default); an extractor that raises or overruns is logged and skipped,
-    and the session still reaches ``ready``.
+    deadline (60 s by default, per photo); an extractor that raises or overruns is logged
+    and skipped, the photo is listed in the session's ``extraction_failures``, and the
+    session still reaches ``ready``. An overrunning call's thread is abandoned, not stopped:
+    bound your own I/O and programs (the built-in OCR kills Tesseract at the deadline).
     The proposals it returns belong to the photo's capture (or, for a photo linked to no
     capture, to the session's first capture with a product when all of them name one
     product). Built-ins: ``barcode`` (barcode photos), ``tesseract-ocr`` (ingredients and

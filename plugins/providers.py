@@ -223,8 +223,9 @@ class Extractor(Protocol):
     once per photo of those types. An extractor with an empty ``photo_types`` is a *product
     extractor*: it is called once per capture that has a product, with ``photo=None``.
     ``extract`` returns a list of :class:`ProposalDraft` (empty when it found nothing) and may
-    raise: the failure is logged and the extractor skipped for that photo; the session's
-    extraction still ends ``ready``.
+    raise: the failure is logged, the extractor skipped for that photo and the photo listed
+    in the session's ``extraction_failures``; the session's extraction still ends ``ready``.
+    A ``TimeoutError`` it raises (its own deadline) is listed as ``timeout``.
 
     An extractor may also define ``unavailable_reason() -> str | None``: a reason it cannot
     run on this machine (a missing program, no configuration), or None when it can. An

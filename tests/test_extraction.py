@@ -102,6 +102,7 @@ def test_session_without_photos_reaches_ready(scanserve_client, api_key):
     assert status(scanserve_client, api_key.headers, session["id"]) == {
         "session_status": "COMPLETED",
         "extraction_status": "ready",
+        "extraction_failures": [],
         "captures": [],
     }
 

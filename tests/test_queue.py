@@ -528,6 +528,10 @@ def test_a_worker_process_runs_more_main_lane_threads_than_the_embedded_consumer
     started: list[tuple[int | None, bool]] = []
 
     class Idle:
+        stop_flag = threading.Event()
+        worker_threads = ()
+        scheduler = threading.Thread(target=lambda: None)  # never started
+
         def start(self) -> None: ...
         def run(self) -> None: ...
         def stop(self, graceful: bool) -> None: ...

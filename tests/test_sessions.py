@@ -132,6 +132,7 @@ def test_end_and_submit_state_machine(scanserve_client, api_key):
     assert status == {
         "session_status": "COMPLETED",
         "extraction_status": "ready",
+        "extraction_failures": [],
         "captures": [],
     }
     # Submitting (or ending) a submitted session again answers it as it is, and starts

@@ -131,10 +131,13 @@ class ScanSession(BaseModel):
     # Last time a client did something with the session; the expiry job compares it to the TTL.
     last_activity = UTCDateTimeField(default=utcnow, index=True)
     # Vision extraction's ownership (see scanserve.extraction): when extraction last changed
-    # hands (queued, claimed, re-queued), whether a worker holds it, and how many claims so far.
+    # hands (queued, claimed, re-queued) or its worker last renewed its lease, whether a
+    # worker holds it, and how many claims so far.
     extraction_changed_at = UTCDateTimeField(null=True, index=True)
     extraction_claimed = peewee.BooleanField(default=False)
     extraction_attempts = peewee.IntegerField(default=0)
+    # What the finished extraction could not read: [{photo_id, extractor, reason}]
+    extraction_failures = JSONField(default=list)
 
     class Meta:
         table_name = "scan_session"

@@ -42,6 +42,11 @@ _END = re.compile(
 _NOISE = re.compile(r"[^\w\s,.;:()\[\]%&'/*+-]", re.UNICODE)
 
 
+class OcrTimeout(ProviderError, TimeoutError):
+    """Tesseract overran its time limit (and was killed): extraction lists the photo as
+    failed with reason ``timeout``."""
+
+
 @dataclass(frozen=True)
 class OcrText:
     lines: list[str]
@@ -150,8 +155,8 @@ class TesseractExtractor:
                 timeout=self.timeout,
                 check=False,
             )
-        except subprocess.TimeoutExpired:
-            raise ProviderError(f"tesseract gave no answer within {self.timeout:g} s") from None
+        except subprocess.TimeoutExpired:  # subprocess.run has killed it
+            raise OcrTimeout(f"tesseract gave no answer within {self.timeout:g} s") from None
         if done.returncode != 0:
             message = done.stderr.decode("utf-8", "replace").strip().splitlines()
             raise ProviderError(f"tesseract failed: {message[-1] if message else done.returncode}")
