@@ -120,6 +120,18 @@ class _Consumer(Consumer):
             super()._set_signal_handlers()
 
 
+def _session_org(session_short_id: str) -> int | None:
+    from .storage import models
+
+    row = (
+        models.ScanSession.select(models.ScanSession.organization)
+        .where(models.ScanSession.short_id == session_short_id)
+        .tuples()
+        .first()
+    )
+    return None if row is None else int(row[0])
+
+
 class OrgSlots:
     """How many captures of each organisation a lane runs at once in this process, capped at
     ``per_org`` (0: no cap): on the shared queue (Huey's one list per lane) a worker thread
@@ -211,8 +223,19 @@ class Queue:
             slow_slots.wait_if_all_deferred(self.slow_huey)
             process_capture_slow(capture_short_id, org)  # to the end of the queue
 
+        # Vision extraction (outside extractors, seconds to extraction_timeout_seconds per
+        # photo) is expensive work: the slow lane, its organisation capped like captures.
+        @self.slow_huey.task(name="extract_session")
+        def extract_session(session_short_id: str, org: int | None = None) -> None:
+            org = _session_org(session_short_id) if org is None else org
+            if slow_slots.run(org, extraction.run_extraction, services, session_short_id):
+                return
+            slow_slots.wait_if_all_deferred(self.slow_huey)
+            extract_session(session_short_id, org)  # to the end of the queue
+
         @huey.task(name="extract_session")
-        def extract_session(session_short_id: str) -> None:
+        def extract_session_main(session_short_id: str) -> None:
+            # messages queued on the main lane by a release before extraction moved
             extraction.run_extraction(services, session_short_id)
 
         @huey.periodic_task(_every(services.settings.sweep_interval_seconds), name="sweep")
