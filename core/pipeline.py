@@ -98,11 +98,6 @@ def lanes_of(short_ids: list[str]) -> dict[str, tuple[bool, int]]:
     return found
 
 
-def slow_ones(short_ids: list[str]) -> set[str]:
-    """Which of these captures are slow (:func:`is_slow`)."""
-    return {short_id for short_id, (slow, _) in lanes_of(short_ids).items() if slow}
-
-
 def requeue_stale(services: Services, stale_seconds: int) -> list[str]:
     """Put every capture left in a non-terminal state for longer than ``stale_seconds`` back
     to PENDING, as of now; returns their short ids, for the caller to queue. Each reset is a
