@@ -302,3 +302,41 @@ def test_a_redis_worker_runs_another_organisations_link_past_a_flood(
             consumer.stop(graceful=True)
         delete_queue_keys(redis_url, queue_name)
         services.db.close()
+
+
+def test_extraction_and_images_are_queued_on_the_slow_lane(tmp_path: Path) -> None:
+    """Expensive work never waits on the main lane with the barcodes: a session's vision
+    extraction and an uploaded image to decode go to the slow lane, with their organisation
+    (the shared queue's cap per organisation needs it)."""
+    from scanserve.storage import models
+
+    services = build_services(
+        Settings(
+            data_dir=tmp_path / "data",
+            queue="embedded",  # a real SQLite queue with no consumer: tasks stay in it
+            queue_name=f"fairslow{os.getpid()}{threading.get_ident() % 10_000}",
+            load_entrypoint_plugins=False,
+        )
+    )
+    try:
+        org = models.Organization.create(name="A")
+        session = models.ScanSession.create(organization=org)
+        image = models.Capture.create(
+            organization=org,
+            session=session,
+            capture_type="IMAGE",
+            raw_value="",
+            gtin="",
+            uploaded_image_key="scanner/x/y/captures/z.png",
+            metadata={},
+        )
+        services.queue.enqueue_extraction(session.short_id)
+        services.queue._requeue([image.short_id])  # as the sweep and the recovery queue it
+        assert services.queue.huey.pending() == []
+        slow = {(task.name, task.args) for task in services.queue.slow_huey.pending()}
+        assert slow == {
+            ("extract_session", (session.short_id,)),
+            ("process_capture", (image.short_id, org.id)),
+        }
+    finally:
+        services.db.close()
