@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from peewee import JOIN
 
-from . import gs1, sessions
+from . import budgets, gs1, sessions
 from .auth import Principal
 from .errors import Conflict, NotFound
 from .metadata import initial
@@ -133,6 +133,8 @@ def create(services: Services, principal: Principal, body: dict[str, Any]) -> di
 
     raw_value: str = body["raw_value"]
     interpretation = gs1.interpret(raw_value)
+    if interpretation.url is not None:  # followed on the slow lane: the links budget
+        budgets.spend(services, session.organization_id, "links")
     gtin = server_gtin(interpretation, body.get("gtin") or "")
     short_id = new_short_id()
     now = utcnow()
@@ -155,7 +157,10 @@ def create(services: Services, principal: Principal, body: dict[str, Any]) -> di
         )
         sessions.touch(session.id)
     services.queue.enqueue_capture(
-        short_id, slow=interpretation.url is not None, interpretation=interpretation
+        short_id,
+        slow=interpretation.url is not None,
+        interpretation=interpretation,
+        org=session.organization_id,
     )
     if services.settings.queue == "immediate":  # the pipeline ran just now: answer its result
         return get_row(principal, short_id)
@@ -179,6 +184,14 @@ def create(services: Services, principal: Principal, body: dict[str, Any]) -> di
     }
 
 
+def is_slow(raw_value: str, uploaded_image_key: str | None = None) -> bool:
+    """Is processing this capture expensive work for the queue's slow lane: following a URL
+    (network, up to the QR timeout), or decoding an uploaded image (no ``raw_value`` yet)?"""
+    if not raw_value:
+        return bool(uploaded_image_key)
+    return gs1.interpret(raw_value).url is not None
+
+
 def server_gtin(interpretation: gs1.Interpretation | None, client_gtin: str) -> str:
     """A new capture's ``gtin``. The server's reading of ``raw_value`` wins; the client's own
     ``gtin`` is used only when ``raw_value`` yields none (or there is none) and it is a valid
@@ -198,6 +211,11 @@ def _client_gtin(value: str) -> str:
 
 def retry(services: Services, principal: Principal, short_id: str) -> dict[str, Any]:
     capture = get(principal, short_id)
+    slow = is_slow(capture.raw_value, capture.uploaded_image_key)
+    if slow and capture.status in RETRYABLE:  # a link or an image again: their budget
+        budgets.spend(
+            services, capture.organization_id, "links" if capture.raw_value else "images"
+        )
     if capture.status not in RETRYABLE:
         raise Conflict(
             f"The capture is {capture.status}; only FAILED or NOT_FOUND captures can be retried."
@@ -214,7 +232,5 @@ def retry(services: Services, principal: Principal, short_id: str) -> dict[str, 
         raise Conflict("The capture changed meanwhile; fetch it again.")
     logger.info("capture %s retried from %s", capture.short_id, capture.status)
     services.plugins.capture_state_changed(capture.short_id, capture.status, PENDING)
-    services.queue.enqueue_capture(
-        capture.short_id, slow=gs1.interpret(capture.raw_value).url is not None
-    )
+    services.queue.enqueue_capture(capture.short_id, slow=slow, org=capture.organization_id)
     return get_row(principal, short_id)

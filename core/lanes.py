@@ -10,6 +10,11 @@ from the thread pool every other (sync) request uses:
 
 So a tenant firing many resolve calls at a host that never answers ties up only its own
 calls, and a fixed number of threads; everyone else's requests, resolve calls included, go on.
+
+The same lane, keyed by organisation, bounds the images ``upload-image`` decodes while the
+request waits (``image_check_concurrency``, ``image_check_concurrency_per_org``): one
+organisation's flood of large images waits in its own lane, holding no thread of the pool
+every other request uses, and decodes at most its share at once.
 """
 
 from __future__ import annotations

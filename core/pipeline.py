@@ -49,6 +49,7 @@ from .captures import (
     PENDING,
     RESOLVING,
     TERMINAL,
+    is_slow,
 )
 from .plugins.builtin.catalog import CatalogLookupProvider
 from .plugins.builtin.gpc_enrichment import GpcLabelEnrichment
@@ -83,23 +84,19 @@ def call_with_deadline(fn: Callable[[], T], timeout: float) -> T:
         executor.shutdown(wait=False)
 
 
-def is_slow(raw_value: str) -> bool:
-    """Does processing this value follow a URL (network, up to the QR timeout)? Such
-    captures go to the queue's slow lane."""
-    return gs1.interpret(raw_value).url is not None
-
-
-def slow_ones(short_ids: list[str]) -> set[str]:
-    """Which of these captures are slow (:func:`is_slow`)."""
-    slow: set[str] = set()
+def lanes_of(short_ids: list[str]) -> dict[str, tuple[bool, int]]:
+    """Each of these captures' lane (slow: :func:`is_slow`) and organisation."""
+    C = models.Capture
+    found: dict[str, tuple[bool, int]] = {}
     for start in range(0, len(short_ids), 500):
         rows: Any = (
-            models.Capture.select(models.Capture.short_id, models.Capture.raw_value)
-            .where(models.Capture.short_id.in_(short_ids[start : start + 500]))
+            C.select(C.short_id, C.raw_value, C.uploaded_image_key, C.organization)
+            .where(C.short_id.in_(short_ids[start : start + 500]))
             .tuples()
         )
-        slow.update(short_id for short_id, raw in rows if is_slow(raw))
-    return slow
+        for short_id, raw, image_key, org in rows:
+            found[short_id] = (is_slow(raw, image_key), org)
+    return found
 
 
 def requeue_stale(services: Services, stale_seconds: int) -> list[str]:

@@ -35,6 +35,7 @@ extraction still running at the end of the grace period has its lease released
 
 from __future__ import annotations
 
+import collections
 import logging
 import signal
 import sqlite3
@@ -251,6 +252,73 @@ def _threads_of(consumer: Consumer) -> list[threading.Thread]:
     return [thread for _, thread in consumer.worker_threads] + [consumer.scheduler]
 
 
+def _session_org(session_short_id: str) -> int | None:
+    from .storage import models
+
+    row = (
+        models.ScanSession.select(models.ScanSession.organization)
+        .where(models.ScanSession.short_id == session_short_id)
+        .tuples()
+        .first()
+    )
+    return None if row is None else int(row[0])
+
+
+class OrgSlots:
+    """How many captures of each organisation a lane runs at once in this process, capped at
+    ``per_org`` (0: no cap): on the shared queue (Huey's one list per lane) a worker thread
+    that takes a capture of an organisation already at its cap puts it back at the end of
+    the queue and takes the next, so another organisation's capture behind a flood is
+    reached after one pass over the queue (a pop and a push each, no pipeline work), and
+    always finds a thread the capped organisation may not use.
+
+    A thread that has put back as many captures in a row as the queue holds has met nothing
+    it may run: it waits until a capture of this process ends (or half a second, for
+    captures of other organisations arriving meanwhile) instead of spinning on the queue."""
+
+    _IDLE_WAIT_SECONDS = 0.5
+
+    def __init__(self, per_org: int):
+        self.per_org = per_org
+        self._running: collections.Counter[Any] = collections.Counter()
+        self._cond = threading.Condition(threading.Lock())
+        self._streak = threading.local()  # captures put back in a row by this thread
+
+    def run(self, org: Any, fn: Callable[..., None], *args: Any) -> bool:
+        """``fn(*args)`` unless ``org`` is at its cap; whether it ran."""
+        if not self.per_org or org is None:
+            fn(*args)
+            return True
+        with self._cond:
+            if self._running[org] >= self.per_org:
+                return False
+            self._running[org] += 1
+        self._streak.count = 0
+        try:
+            fn(*args)
+        finally:
+            with self._cond:
+                self._running[org] -= 1
+                if self._running[org] <= 0:
+                    del self._running[org]
+                self._cond.notify_all()
+        return True
+
+    def wait_if_all_deferred(self, huey: Huey) -> None:
+        streak = getattr(self._streak, "count", 0) + 1
+        if streak == 1:
+            self._streak.pass_length = int(huey.pending_count()) + 1
+        if streak >= self._streak.pass_length:
+            with self._cond:
+                self._cond.wait(self._IDLE_WAIT_SECONDS)
+            streak = 0
+        self._streak.count = streak
+
+    def running(self, org: Any) -> int:
+        with self._cond:
+            return self._running.get(org, 0)
+
+
 class Queue:
     def __init__(self, services: Services):
         self.services = services
@@ -274,29 +342,52 @@ class Queue:
 
         huey = self.huey
 
+        # Fairness between organisations on the shared queue (scanserve.capture_lanes does
+        # it for the embedded lanes): one organisation runs at most so many captures of a
+        # lane at once in this process; a further one is put back at the end of the queue.
         # A task that meets a database outage waits it out (capped back-off) rather than
         # dropping its message; past OUTAGE_PATIENCE_SECONDS it gives up and the sweep
         # queues the capture again once the database is back.
+        def patiently(fn: Callable[..., None]) -> Callable[..., None]:
+            def run(*args: Any) -> None:
+                through_outages(lambda: fn(*args), give_up_after=OUTAGE_PATIENCE_SECONDS)
+
+            return run
+
+        process = patiently(pipeline.process_capture)
+        extract = patiently(extraction.run_extraction)
+        immediate = services.settings.queue == "immediate"
+        main_slots = OrgSlots(0 if immediate else services.settings.worker_threads_per_org)
+        slow_slots = OrgSlots(0 if immediate else services.settings.slow_worker_threads_per_org)
+
         @huey.task(name="process_capture")
-        def process_capture(capture_short_id: str) -> None:
-            through_outages(
-                lambda: pipeline.process_capture(services, capture_short_id),
-                give_up_after=OUTAGE_PATIENCE_SECONDS,
-            )
+        def process_capture(capture_short_id: str, org: int | None = None) -> None:
+            if main_slots.run(org, process, services, capture_short_id):
+                return
+            main_slots.wait_if_all_deferred(self.huey)
+            process_capture(capture_short_id, org)  # to the end of the queue
 
         @self.slow_huey.task(name="process_capture")
-        def process_capture_slow(capture_short_id: str) -> None:
-            through_outages(
-                lambda: pipeline.process_capture(services, capture_short_id),
-                give_up_after=OUTAGE_PATIENCE_SECONDS,
-            )
+        def process_capture_slow(capture_short_id: str, org: int | None = None) -> None:
+            if slow_slots.run(org, process, services, capture_short_id):
+                return
+            slow_slots.wait_if_all_deferred(self.slow_huey)
+            process_capture_slow(capture_short_id, org)  # to the end of the queue
+
+        # Vision extraction (outside extractors, seconds to extraction_timeout_seconds per
+        # photo) is expensive work: the slow lane, its organisation capped like captures.
+        @self.slow_huey.task(name="extract_session")
+        def extract_session(session_short_id: str, org: int | None = None) -> None:
+            org = _session_org(session_short_id) if org is None else org
+            if slow_slots.run(org, extract, services, session_short_id):
+                return
+            slow_slots.wait_if_all_deferred(self.slow_huey)
+            extract_session(session_short_id, org)  # to the end of the queue
 
         @huey.task(name="extract_session")
-        def extract_session(session_short_id: str) -> None:
-            through_outages(
-                lambda: extraction.run_extraction(services, session_short_id),
-                give_up_after=OUTAGE_PATIENCE_SECONDS,
-            )
+        def extract_session_main(session_short_id: str) -> None:
+            # messages queued on the main lane by a release before extraction moved
+            extract(services, session_short_id)
 
         @huey.periodic_task(_every(services.settings.sweep_interval_seconds), name="sweep")
         def sweep() -> None:
@@ -321,29 +412,36 @@ class Queue:
         self._extraction = extraction
 
     def enqueue_capture(
-        self, capture_short_id: str, *, slow: bool = False, interpretation: Any = None
+        self,
+        capture_short_id: str,
+        *,
+        slow: bool = False,
+        interpretation: Any = None,
+        org: int | None = None,
     ) -> None:
-        """Queue a capture; ``slow`` (its raw value is a URL to follow: see
-        ``pipeline.is_slow``) puts it on the slow lane. In a process running the embedded
-        queue the capture goes to this process's own lanes, with ``interpretation`` (its raw
-        value's, when the caller made it) for the pipeline to use again
-        (:mod:`scanserve.capture_lanes`)."""
+        """Queue a capture of organisation ``org``; ``slow`` (a URL to follow or an image to
+        decode: see ``captures.is_slow``) puts it on the slow lane. In a process running the
+        embedded queue the capture goes to this process's own lanes, with ``interpretation``
+        (its raw value's, when the caller made it) for the pipeline to use again
+        (:mod:`scanserve.capture_lanes`). Either way the organisation gets its turn: see
+        :class:`OrgSlots` and :class:`scanserve.capture_lanes.FairQueue`."""
         lanes = self._lanes
         if lanes is not None:
-            lanes.put(capture_short_id, slow=slow, interpretation=interpretation)
+            lanes.put(capture_short_id, slow=slow, interpretation=interpretation, org=org)
             return
         if self.services.settings.queue == "immediate":  # runs here and now: nothing to hold
-            self._process_capture(capture_short_id)
+            self._process_capture(capture_short_id, org)
             return
         task = self._process_capture_slow if slow else self._process_capture
         # The capture row is committed: if the queue cannot take the message now, the relay
         # holds it and hands it over once the queue is back (scanserve.relay).
-        self.relay.send(("capture", capture_short_id), lambda: task(capture_short_id))
+        self.relay.send(("capture", capture_short_id), lambda: task(capture_short_id, org))
 
     def _requeue(self, short_ids: list[str]) -> None:
-        slow = self._pipeline.slow_ones(short_ids)
+        lanes = self._pipeline.lanes_of(short_ids)
         for short_id in short_ids:
-            self.enqueue_capture(short_id, slow=short_id in slow)
+            slow, org = lanes.get(short_id, (False, None))
+            self.enqueue_capture(short_id, slow=slow, org=org)
 
     def enqueue_extraction(self, session_short_id: str) -> None:
         if self.services.settings.queue == "immediate":
@@ -441,6 +539,8 @@ class Queue:
             ),
             settings.worker_threads,
             settings.slow_worker_threads,
+            per_org=settings.worker_threads_per_org,
+            slow_per_org=settings.slow_worker_threads_per_org,
         )
         self.recover()  # into the lanes, which start next
         self._lanes.start()

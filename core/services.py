@@ -26,6 +26,7 @@ class Services:
     objects: ObjectStore
     queue: Any = field(default=None)  # scanserve.queue.Queue, attached by build_services
     resolve_lane: Any = field(default=None)  # scanserve.lanes.ResolveLane
+    image_lane: Any = field(default=None)  # scanserve.lanes.ResolveLane, per organisation
     # scanserve.oidc.JwtVerifier when SCANSERVE_OIDC_ISSUER is set (resource-server mode)
     jwt_verifier: Any = field(default=None)
 
@@ -52,6 +53,9 @@ def build_services(
 
     services.resolve_lane = ResolveLane(
         settings.resolve_concurrency, settings.resolve_concurrency_per_caller
+    )
+    services.image_lane = ResolveLane(
+        settings.image_check_concurrency, settings.image_check_concurrency_per_org
     )
 
     services.queue = Queue(services)

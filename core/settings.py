@@ -27,6 +27,11 @@ Rate limits
     requests whose credential fails get a budget of their own per address
     (``failed_auth_per_minute`` / ``_per_day``), answered ``429`` when spent, so guessing
     keys is slow and cannot use up the anonymous budget of that address.
+    Expensive operations have budgets of their own per organisation, beside the request
+    budget: ``org_image_uploads_per_minute`` / ``_per_day`` (``upload-image`` and photo
+    registration), ``org_link_captures_per_minute`` / ``_per_day`` (captures whose value is
+    a URL to follow) and ``org_extractions_per_minute`` / ``_per_day`` (session
+    submissions), counted in the same storage; ``429`` with ``Retry-After`` when spent.
 Clients behind proxies
     ``trusted_proxies`` (empty by default): addresses or networks (``10.0.0.0/8``) of the
     reverse proxies in front of the server. Only a connection from one of them may name the
@@ -166,8 +171,15 @@ class Settings(BaseSettings):
     # Redis and on its database commits (PostgreSQL: an fsync each), which the GIL does not
     # hold up; each thread keeps one database connection.
     worker_process_threads: int = Field(default=8, ge=1)
-    # Threads of the slow lane: captures that follow a URL (scanserve.queue, enqueue_capture).
-    slow_worker_threads: int = Field(default=2, ge=1)
+    # Threads of the slow lane: captures that follow a URL or decode an uploaded image
+    # (scanserve.queue, enqueue_capture), in each process that consumes it.
+    slow_worker_threads: int = Field(default=4, ge=1)
+    # Fairness between organisations (scanserve.capture_lanes): each lane takes captures
+    # from the organisations in turn, and one organisation occupies at most this many of a
+    # lane's threads in a process at once (0, or not below the lane's threads: no cap). The
+    # slow lane's cap below its threads keeps a thread free for everyone else.
+    worker_threads_per_org: int = Field(default=0, ge=0)
+    slow_worker_threads_per_org: int = Field(default=2, ge=0)
     capture_stale_seconds: int = Field(default=300, ge=1)
     # SIGTERM (or SIGINT) to `scanserve serve` or `scanserve worker`: no new work is taken,
     # work in flight has this long to finish, then the process stops (see scanserve.queue).
@@ -219,6 +231,20 @@ class Settings(BaseSettings):
     # at once in a process, and at most ..._per_caller of them for one key, user or address.
     resolve_concurrency: int = Field(default=8, ge=1)
     resolve_concurrency_per_caller: int = Field(default=2, ge=1)
+    # Expensive operations' own budgets per organisation, beside the request budget
+    # (scanserve.budgets): image uploads (upload-image, photo registration), captures whose
+    # value is a URL to follow, and session submissions (vision extraction). 429 when spent.
+    org_image_uploads_per_minute: int = Field(default=60, ge=1)
+    org_image_uploads_per_day: int = Field(default=5_000, ge=1)
+    org_link_captures_per_minute: int = Field(default=120, ge=1)
+    org_link_captures_per_day: int = Field(default=10_000, ge=1)
+    org_extractions_per_minute: int = Field(default=20, ge=1)
+    org_extractions_per_day: int = Field(default=2_000, ge=1)
+    # Uploaded images checked (decoded) while the request waits: at most this many at once
+    # in a process, and at most ..._per_org of them for one organisation; the others wait
+    # holding no thread (scanserve.lanes).
+    image_check_concurrency: int = Field(default=4, ge=1)
+    image_check_concurrency_per_org: int = Field(default=2, ge=1)
 
     # command line
     create_database: bool = False

@@ -134,7 +134,7 @@ def create_image_capture(
         raise
     sessions.touch(session.id)
     if capture.status == captures.PENDING:
-        # a decoded QR link is followed: the queue's slow lane (see Queue.enqueue_capture)
-        slow = gs1.interpret(capture.raw_value).url is not None
-        services.queue.enqueue_capture(capture.short_id, slow=slow)
+        # an image to decode, or a link to follow: the queue's slow lane (Queue.enqueue_capture)
+        slow = captures.is_slow(capture.raw_value, key)
+        services.queue.enqueue_capture(capture.short_id, slow=slow, org=session.organization_id)
     return captures.get(principal, capture.short_id)

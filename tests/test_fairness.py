@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -185,3 +186,157 @@ def test_one_organisations_slow_captures_do_not_delay_anothers(tmp_path: Path) -
         target.close()
         app.services.queue.stop_embedded()
         app.services.db.close()
+
+
+# -- turns and caps per organisation, as the lanes use them ---------------------------------
+
+
+def test_a_fair_queue_serves_organisations_in_turn() -> None:
+    from scanserve.capture_lanes import FairQueue
+
+    fair = FairQueue()
+    for n in range(4):
+        fair.put("A", f"a{n}")
+    fair.put("B", "b0")
+    fair.put("C", "c0")
+    fair.put("B", "b1")
+    taken = []
+    for _ in range(7):
+        found = fair.take()
+        assert found is not None
+        taken.append(found[1])
+        fair.done(found[0])
+    # B's and C's wait for one of A's each, not for A's whole flood
+    assert taken == ["a0", "b0", "c0", "a1", "b1", "a2", "a3"]
+    assert fair.qsize() == 0
+
+
+def test_a_fair_queue_caps_what_one_organisation_runs_at_once() -> None:
+    from scanserve.capture_lanes import FairQueue
+
+    fair = FairQueue(per_org=2)
+    for n in range(5):
+        fair.put("A", f"a{n}")
+    assert [fair.take(), fair.take()] == [("A", "a0"), ("A", "a1")]
+    got: list[Any] = []
+    taker = threading.Thread(target=lambda: got.append(fair.take()), daemon=True)
+    taker.start()
+    taker.join(0.3)
+    assert taker.is_alive() and got == []  # A is at its cap: a third thread waits...
+    fair.put("B", "b0")
+    taker.join(10)
+    assert got == [("B", "b0")]  # ...and takes B's capture at once
+    fair.done("A")
+    assert fair.take() == ("A", "a2")  # A's next goes when one of its own ends
+    assert fair.running("A") == 2
+    fair.close()
+    assert fair.take() is None
+
+
+@pytest.mark.redis
+def test_a_redis_worker_runs_another_organisations_link_past_a_flood(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """On the shared queue the slow lane is one Redis list: org A's twelve links to a slow
+    host are queued first, org B's one link last. The worker's threads run at most two of
+    A's at once and put A's others back, so B's link is followed within its own resolve time
+    plus 2 s, while most of A's still wait."""
+    from redis_support import delete_queue_keys
+
+    from scanserve.captures import TERMINAL
+    from scanserve.storage import models
+
+    target = LoopbackServer({"/slow": Route(200, delay=4), "/own": Route(200, delay=0.5)})
+    queue_name = f"scanserve_fair_{os.getpid()}_{threading.get_ident() % 10_000}"
+    services = build_services(
+        Settings(
+            data_dir=tmp_path / "data",
+            queue="redis",
+            redis_url=redis_url,
+            queue_name=queue_name,
+            load_entrypoint_plugins=False,
+            qr_allow_private=True,
+            qr_timeout_seconds=30,
+            slow_worker_threads=3,
+            slow_worker_threads_per_org=2,
+        )
+    )
+    consumer = None
+    try:
+
+        def link_capture(org: models.Organization, url: str) -> str:
+            session = models.ScanSession.create(organization=org)
+            capture = models.Capture.create(
+                organization=org,
+                session=session,
+                capture_type="BARCODE",
+                raw_value=url,
+                gtin="",
+                metadata={},
+            )
+            services.queue.enqueue_capture(capture.short_id, slow=True, org=org.id)
+            return str(capture.short_id)
+
+        org_a = models.Organization.create(name="A")
+        org_b = models.Organization.create(name="B")
+        flood = [link_capture(org_a, target.url(f"/slow?n={n}")) for n in range(12)]
+        own = link_capture(org_b, target.url("/own"))
+
+        def status(short_id: str) -> str:
+            return str(models.Capture.get(models.Capture.short_id == short_id).status)
+
+        consumer = services.queue.consumer(slow=True)
+        started = time.monotonic()
+        consumer.start()
+        wait_for(lambda: status(own) in TERMINAL, 60, "org B's link to be followed")
+        took = time.monotonic() - started
+        unfinished = [s for s in flood if status(s) not in TERMINAL]
+        assert status(own) == "COMPLETED"
+        assert took < 0.5 + 2.0, took
+        assert len(unfinished) >= 10, unfinished  # the flood was real, and is still there
+        slow_hits = [r for r in target.requests if r.path == "/slow"]
+        assert len(slow_hits) <= 2  # A never ran more than its cap at once
+    finally:
+        target.close()  # lets the hanging resolves end
+        if consumer is not None:
+            consumer.stop(graceful=True)
+        delete_queue_keys(redis_url, queue_name)
+        services.db.close()
+
+
+def test_extraction_and_images_are_queued_on_the_slow_lane(tmp_path: Path) -> None:
+    """Expensive work never waits on the main lane with the barcodes: a session's vision
+    extraction and an uploaded image to decode go to the slow lane, with their organisation
+    (the shared queue's cap per organisation needs it)."""
+    from scanserve.storage import models
+
+    services = build_services(
+        Settings(
+            data_dir=tmp_path / "data",
+            queue="embedded",  # a real SQLite queue with no consumer: tasks stay in it
+            queue_name=f"fairslow{os.getpid()}{threading.get_ident() % 10_000}",
+            load_entrypoint_plugins=False,
+        )
+    )
+    try:
+        org = models.Organization.create(name="A")
+        session = models.ScanSession.create(organization=org)
+        image = models.Capture.create(
+            organization=org,
+            session=session,
+            capture_type="IMAGE",
+            raw_value="",
+            gtin="",
+            uploaded_image_key="scanner/x/y/captures/z.png",
+            metadata={},
+        )
+        services.queue.enqueue_extraction(session.short_id)
+        services.queue._requeue([image.short_id])  # as the sweep and the recovery queue it
+        assert services.queue.huey.pending() == []
+        slow = {(task.name, task.args) for task in services.queue.slow_huey.pending()}
+        assert slow == {
+            ("extract_session", (session.short_id,)),
+            ("process_capture", (image.short_id, org.id)),
+        }
+    finally:
+        services.db.close()

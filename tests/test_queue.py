@@ -252,7 +252,7 @@ def test_sweep_queues_a_stale_capture_once_however_many_sweep(tmp_path: Path) ->
         assert services.queue.sweep() == 0
         assert services.queue.pending_count() == 1
         [task] = services.queue.huey.pending()
-        assert task.args == (stuck.short_id,)
+        assert task.args == (stuck.short_id, stuck.organization_id)  # its organisation: its turn
         assert (row(stuck).status, row(stuck).attempts) == (PENDING, 1)
     finally:
         services.db.close()

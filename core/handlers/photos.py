@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import photos, views
+from .. import budgets, photos, views
 from ..context import principal, services
 
 
 def register_photo(session_id: str, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    # a registered photo is read (and judged) by the server: the organisation's budget of
+    # image uploads (scanserve.budgets)
+    budgets.spend_for_session(services(), principal(), session_id, "images")
     photo = photos.register(services(), principal(), session_id, body)
     return views.photo_view(photo), 201
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from anyio import to_thread
 
-from .. import sessions, untrusted, views
+from .. import budgets, sessions, untrusted, views
 from ..context import principal, read_large, reads_inline, services
 
 
@@ -57,6 +57,9 @@ async def get_session_status(id_: str) -> dict[str, Any]:
 
 
 def submit_session(id_: str) -> dict[str, Any]:
+    # vision extraction runs for a submitted session: the organisation's budget of them
+    # (scanserve.budgets)
+    budgets.spend_for_session(services(), principal(), id_, "extractions")
     session = sessions.submit(principal(), id_)
     if session.extraction_status == "processing":
         # Queued again on a repeated submit too: harmless, the task claims it only once.

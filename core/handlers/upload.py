@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from anyio import to_thread
 from connexion import request
 from starlette.datastructures import UploadFile
 
-from .. import photos, uploads, views
+from .. import budgets, photos, uploads, views
 from ..context import principal, services
 from ..errors import FieldError, ValidationFailed
 
@@ -71,10 +72,21 @@ def receive_upload(body: dict[str, Any], **parts: Any) -> tuple[None, int]:
     return None, 204
 
 
-def upload_capture_image(body: dict[str, Any], **parts: Any) -> tuple[dict[str, Any], int]:
+async def upload_capture_image(body: dict[str, Any], **parts: Any) -> tuple[dict[str, Any], int]:
+    svc, caller = services(), principal()
     try:
         image = _one_file(parts.get("image"), "image")
-        capture = uploads.create_image_capture(services(), principal(), body, image.file)
+        # The organisation's budget of image uploads first (scanserve.budgets), then the
+        # image checked and stored in its organisation's lane (scanserve.lanes): a flood of
+        # large images from one organisation waits there, holding no thread, while everyone
+        # else's requests go on.
+        org_id = await to_thread.run_sync(
+            budgets.spend_for_session, svc, caller, str(body.get("session_id")), "images"
+        )
+        lane_key = caller.rate_key if org_id is None else f"org:{org_id}"
+        capture = await svc.image_lane.run(
+            lane_key, uploads.create_image_capture, svc, caller, body, image.file
+        )
     finally:
         _close(*parts.values())
     return views.capture_view(capture), 201
