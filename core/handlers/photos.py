@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from anyio import to_thread
+
 from .. import budgets, photos, views
 from ..context import principal, services
 
 
-def register_photo(session_id: str, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    # a registered photo is read (and judged) by the server: the organisation's budget of
-    # image uploads (scanserve.budgets)
-    budgets.spend_for_session(services(), principal(), session_id, "images")
-    photo = photos.register(services(), principal(), session_id, body)
+async def register_photo(session_id: str, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    # A registered photo is read (and judged) by the server: the organisation's budget of
+    # image uploads (scanserve.budgets), then the work in its organisation's image lane, as
+    # for upload-image (scanserve.lanes), holding no thread of the shared pool while it waits.
+    svc, caller = services(), principal()
+    org_id = await to_thread.run_sync(budgets.spend_for_session, svc, caller, session_id, "images")
+    lane_key = caller.rate_key if org_id is None else f"org:{org_id}"
+    photo = await svc.image_lane.run(lane_key, photos.register, svc, caller, session_id, body)
     return views.photo_view(photo), 201
 
 
