@@ -24,6 +24,7 @@ from .auth import Principal
 from .errors import Conflict, FieldError, NotFound, ValidationFailed
 from .generated.models import PhotoTypeEnum
 from .metadata import initial, merge
+from .objectstore import ObjectTooLarge
 from .storage import models
 from .storage.scoping import get_owned
 
@@ -153,6 +154,15 @@ def register(
         capture_id = capture.id
     if models.Photo.select().where(models.Photo.s3_key == key).exists():
         raise Conflict(f"The object {key} is already registered as a photo.")
+    # Claimed before it is judged: from here on, posting the presigned policy again cannot
+    # change the object under the key (scanserve.objectstore.s3; local storage is write-once).
+    limit = services.settings.max_upload_bytes
+    try:
+        services.objects.claim_upload(key, max_bytes=limit)
+    except ObjectTooLarge:
+        raise ValidationFailed(
+            [FieldError("/s3_key", f"the uploaded object is larger than {limit} bytes")]
+        ) from None
     size = services.objects.size(key)
     if size is None:
         raise ValidationFailed(
@@ -160,7 +170,6 @@ def register(
         )
     # An S3 presigned POST checks the declared Content-Type and the size, never the bytes:
     # what was stored is judged here, from its first bytes.
-    limit = services.settings.max_upload_bytes
     if size > limit:
         raise ValidationFailed(
             [FieldError("/s3_key", f"the uploaded object is larger than {limit} bytes")]

@@ -25,7 +25,7 @@ from moto.server import ThreadedMotoServer
 from PIL import Image
 
 from scanserve.app import create_app
-from scanserve.objectstore import ObjectExists, ObjectNotFound
+from scanserve.objectstore import ObjectExists, ObjectNotFound, ObjectTooLarge
 from scanserve.objectstore.s3 import S3ObjectStore
 from scanserve.plugins.providers import ProductRecord
 from scanserve.settings import Settings
@@ -111,7 +111,8 @@ def test_s3_presigned_post_uploads_to_the_bucket(s3_settings, tmp_path):
         own_upload_url="http://unused.invalid/uploads",
     )
     assert presigned.url.startswith(s3_settings["s3_endpoint_url"])
-    assert presigned.fields["key"] == "org/a/sessions/b/front/c.jpg"
+    # the policy names the inbox, never the key itself
+    assert presigned.fields["key"] == "incoming/org/a/sessions/b/front/c.jpg"
     assert presigned.fields["Content-Type"] == "image/jpeg"
     assert "policy" in presigned.fields
     body = _jpeg()
@@ -119,8 +120,117 @@ def test_s3_presigned_post_uploads_to_the_bucket(s3_settings, tmp_path):
         presigned.url, data=presigned.fields, files={"file": ("c.jpg", body, "image/jpeg")}
     )
     assert response.status_code in (200, 201, 204), response.text
+    assert store.size("org/a/sessions/b/front/c.jpg") is None  # not claimed yet
+    store.claim_upload("org/a/sessions/b/front/c.jpg", max_bytes=1000)
     assert store.get("org/a/sessions/b/front/c.jpg") == body
     assert store.size("org/a/sessions/b/front/c.jpg") == len(body)
+
+
+def _bucket(s3_settings: dict[str, Any]) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=s3_settings["s3_endpoint_url"],
+        region_name=s3_settings["s3_region"],
+        aws_access_key_id="test-key",
+        aws_secret_access_key="test-secret",
+    )
+
+
+def _keys(s3_settings: dict[str, Any]) -> set[str]:
+    listed = _bucket(s3_settings).list_objects_v2(Bucket=s3_settings["s3_bucket"])
+    return {o["Key"] for o in listed.get("Contents", [])}
+
+
+def test_s3_claim_takes_an_upload_once_and_for_good(s3_settings, tmp_path):
+    store = S3ObjectStore.from_settings(Settings(data_dir=tmp_path, **s3_settings))
+    key = "org/a/sessions/b/front/d.jpg"
+    store.claim_upload(key, max_bytes=1000)  # nothing uploaded: nothing claimed
+    assert store.size(key) is None
+    presigned = store.presign_post(
+        key, content_type="image/jpeg", max_bytes=1000, expires_in=60, own_upload_url="-"
+    )
+
+    def post(data: bytes) -> None:
+        response = httpx.post(
+            presigned.url, data=presigned.fields, files={"file": ("d.jpg", data, "image/jpeg")}
+        )
+        assert response.status_code in (200, 201, 204), response.text
+
+    # moto does not hold a POST to the policy's content-length-range; the claim does
+    post(b"\xff\xd8\xff" + b"\0" * 1000)
+    with pytest.raises(ObjectTooLarge):
+        store.claim_upload(key, max_bytes=1000)
+    assert store.size(key) is None
+    post(b"first")
+    store.claim_upload(key, max_bytes=1000)
+    assert store.get(key) == b"first"
+    assert _keys(s3_settings) == {key}  # the inbox is emptied
+    # the same policy posted again, and claimed again: the first claim stands
+    post(b"second!")
+    store.claim_upload(key, max_bytes=1000)
+    assert store.get(key) == b"first" and store.peek(key, 3) == b"fir"
+    assert store.size(key) == 5
+    post(b"third")
+    store.delete(key)  # the key and its inbox both go
+    assert _keys(s3_settings) == set()
+
+
+def test_a_reused_s3_policy_cannot_change_a_registered_photo(s3_settings, tmp_path):
+    # Issue 15: after registration, posting the same policy fields again replaced the photo
+    # with 41 bytes of JPEG magic and HTML.
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        queue="immediate",
+        validate_responses=True,
+        load_entrypoint_plugins=False,
+        **s3_settings,
+    )
+    app = create_app(settings)
+    try:
+        with app.test_client() as client, httpx.Client(timeout=30) as http:
+            key = issue_key()
+            sid = client.post(f"{BASE}/sessions", json={}, headers=key.headers).json()["id"]
+            target = client.get(
+                f"{BASE}/sessions/{sid}/presigned-upload-url", headers=key.headers
+            ).json()
+            photo = _jpeg("green")
+
+            def post(data: bytes) -> None:
+                response = http.post(
+                    target["upload_url"],
+                    data=target["upload_fields"],
+                    files={"file": ("x.jpg", data, "image/jpeg")},
+                )
+                assert response.status_code in (200, 201, 204), response.text
+
+            post(photo)
+            registered = client.post(
+                f"{BASE}/sessions/{sid}/photos",
+                json={"s3_key": target["s3_key"]},
+                headers=key.headers,
+            )
+            assert registered.status_code == 201, registered.text
+            hostile = b"\xff\xd8\xff\xe0<html><script>alert(1)</script>"
+            for _ in range(2):
+                post(hostile + b"</html>")  # 42 bytes, like the issue's; the policy still holds
+            # what the photo points at is what was registered, read any way
+            assert app.services.objects.get(target["s3_key"]) == photo
+            assert app.services.objects.size(target["s3_key"]) == len(photo)
+            stored = _bucket(s3_settings).get_object(
+                Bucket=s3_settings["s3_bucket"], Key=target["s3_key"]
+            )
+            assert stored["Body"].read() == photo
+            detail = client.get(f"{BASE}/sessions/{sid}", headers=key.headers).json()
+            assert [p["file_size"] for p in detail["product_photos"]] == [len(photo)]
+            again = client.post(
+                f"{BASE}/sessions/{sid}/photos",
+                json={"s3_key": target["s3_key"]},
+                headers=key.headers,
+            )
+            assert again.status_code == 409, again.text
+            assert app.services.objects.get(target["s3_key"]) == photo
+    finally:
+        app.services.db.close()
 
 
 @contextlib.contextmanager
@@ -299,6 +409,7 @@ def test_register_judges_what_s3_stored(s3_settings, tmp_path):
                 )
                 assert response.status_code == 422, response.text
                 assert reason in response.json()["detail"]
-            assert app.services.objects.peek(target["s3_key"], 3) == b"\xff\xd8\xff"
+            # too large: never taken out of the inbox, so not under the key either
+            assert app.services.objects.size(target["s3_key"]) is None
     finally:
         app.services.db.close()

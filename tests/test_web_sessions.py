@@ -327,3 +327,35 @@ def test_cookie_values_read_as_http_cookies_reads_them(header):
     jar.load(header)
     expected = jar["sessionid"].value if "sessionid" in jar else None
     assert cookie_value(header, "sessionid") == expected
+
+
+def test_no_other_cookie_reader_uses_http_cookies():
+    # Connexion's apiKey-in-cookie handler and the cookie-parameter reader of scanserve.oas31
+    # (no operation declares a cookie parameter today) read with scanserve.cookies too.
+    from starlette.requests import Request
+
+    from scanserve.oas31 import _ParameterValidator
+    from scanserve.security import PrincipalApiKeyHandler
+
+    header = "theme=dark; " + HOSTILE_COOKIE
+    request = Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/",
+            "headers": [(b"cookie", b"a=1"), (b"cookie", header.encode())],
+        }
+    )
+    started = time.process_time()
+    assert _ParameterValidator._READERS["cookie"](request, "theme") == "dark"
+    assert _ParameterValidator._READERS["cookie"](request, "a") == "1"
+    assert (
+        _ParameterValidator._READERS["cookie"](request, "sessionid")
+        == (HOSTILE_COOKIE.partition("=")[2])
+    )
+    assert (
+        PrincipalApiKeyHandler.get_cookie_value(header, "sessionid")
+        == (HOSTILE_COOKIE.partition("=")[2])
+    )
+    assert PrincipalApiKeyHandler.get_cookie_value(None, "sessionid") is None
+    assert time.process_time() - started < 0.05

@@ -13,7 +13,12 @@ when ``s3_bucket`` is set). :func:`open_object_store` picks the backend from set
 
 Presigned uploads work the same way on both: :meth:`ObjectStore.presign_post` returns a URL
 and form fields; the client POSTs them with the file as ``multipart/form-data`` (the fields
-first, the file last, as S3 requires) before the policy expires.
+first, the file last, as S3 requires) before the policy expires. A policy can be posted again
+until it expires, so registering the upload first *claims* it
+(:meth:`ObjectStore.claim_upload`): from then on the object under its key never changes. The
+local backend is write-once and has nothing to do; S3 cannot refuse a second POST of the
+same policy, so there the policy names an inbox key and the claim copies the upload, once,
+to the key itself (see :mod:`scanserve.objectstore.s3`).
 """
 
 from __future__ import annotations
@@ -43,6 +48,14 @@ class ObjectExists(ObjectStoreError):
 
 class InvalidKey(ObjectStoreError):
     pass
+
+
+class ObjectTooLarge(ObjectStoreError):
+    """A presigned upload larger than the claim allows; it is left unclaimed."""
+
+    def __init__(self, key: str, max_bytes: int):
+        super().__init__(f"{key}: more than {max_bytes} bytes")
+        self.max_bytes = max_bytes
 
 
 def check_key(key: str) -> str:
@@ -88,6 +101,15 @@ class ObjectStore(Protocol):
 
     def delete(self, key: str) -> None:
         """Remove the object if it exists."""
+        ...
+
+    def claim_upload(self, key: str, *, max_bytes: int) -> None:
+        """Make what a presigned POST uploaded for ``key`` the object under ``key``, for good:
+        after this no POST of that policy, however often repeated before it expires, changes
+        what :meth:`get`, :meth:`peek` and :meth:`size` of ``key`` return. Call it before
+        judging the upload. Nothing uploaded (yet): nothing happens, and :meth:`size` says
+        None. Already claimed: nothing changes. Raises :class:`ObjectTooLarge`, and claims
+        nothing, when the upload holds more than ``max_bytes``."""
         ...
 
     def presign_post(

@@ -64,6 +64,11 @@ class LocalObjectStore:
         with contextlib.suppress(FileNotFoundError):
             self._path(key).unlink()
 
+    def claim_upload(self, key: str, *, max_bytes: int) -> None:
+        """Nothing to do: ``POST /uploads`` writes a key once (:meth:`put`), so the object a
+        policy uploaded can never be replaced by posting it again."""
+        check_key(key)
+
     def presign_post(
         self,
         key: str,
