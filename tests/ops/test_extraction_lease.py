@@ -6,7 +6,8 @@
   consumer threads inside the app, the SQLite file, the sweep itself.
 - A worker whose lease was taken over notices at its next renewal and stops without writing.
 - A photo whose extractor overruns ``extraction_timeout_seconds`` (or fails) is listed in
-  ``extraction_failures`` and the session still finishes with the other photos' proposals;
+  ``extraction_failures`` and the session still finishes with the other photos' proposals
+  (so is a photo whose stored object is gone);
   the real Tesseract, given too little time, is killed.
 """
 
@@ -227,6 +228,24 @@ def test_a_photo_whose_extractor_overruns_is_listed_and_the_session_finishes(
     assert sorted(p["proposed_value"] for p in found) == sorted(
         [f"read {photos[0]}", f"read {photos[2]}"]
     )
+
+
+def test_a_photo_whose_object_is_gone_is_listed_unreadable(
+    slow: SlowExtractor, scanserve_app: Any, scanserve_client: Any, api_key: Any
+) -> None:
+    client, headers = scanserve_client, api_key.headers
+    session, cap, photos = _session_with_photos(scanserve_app, client, headers, 2)
+    gone = models.Photo.get(models.Photo.short_id == photos[0])
+    scanserve_app.services.objects.delete(gone.s3_key)
+    submit(client, headers, session["id"])
+    summary = status(client, headers, session["id"])
+    assert summary["extraction_status"] == "ready"
+    assert summary["extraction_failures"] == [
+        {"photo_id": photos[0], "extractor": "slow-reader", "reason": "unreadable"}
+    ]
+    assert [p["proposed_value"] for p in proposals(client, headers, cap["id"])] == [
+        f"read {photos[1]}"
+    ]
 
 
 def _tesseract_children() -> list[int]:
