@@ -2,13 +2,12 @@
 
 - An extraction that runs longer than ``extraction_stale_seconds`` renews its lease, so the
   sweep (run here every 0.2 s, as an impatient operator's would) never takes it over: it
-  finishes once, with every proposal, in one attempt. Real parts: the embedded queue's
-  consumer threads inside the app, the SQLite file, the sweep itself.
+  finishes once, with every proposal, in one attempt. Real parts: the queue's consumer
+  threads (embedded on SQLite; Redis on PostgreSQL), the database, the sweep itself.
 - A worker whose lease was taken over notices at its next renewal and stops without writing.
-- A photo whose extractor overruns ``extraction_timeout_seconds`` (or fails) is listed in
-  ``extraction_failures`` and the session still finishes with the other photos' proposals
-  (so is a photo whose stored object is gone);
-  the real Tesseract, given too little time, is killed.
+- A photo whose extractor overruns ``extraction_timeout_seconds`` or fails, or whose stored
+  object is gone, is listed in ``extraction_failures``, and the session still finishes with
+  the other photos' proposals; the real Tesseract, given too little time, is killed.
 """
 
 from __future__ import annotations
