@@ -20,9 +20,9 @@ tasks, captures queued by other processes).
 
 Signals: only ``scanserve worker`` lets Huey's consumer install its SIGINT/SIGTERM handlers.
 Inside ``scanserve serve`` the process belongs to uvicorn, whose handlers must stay in place
-or the server ignores SIGTERM (``scanserve.server`` tells the queue when one arrives); under a
-test client the app starts outside the main thread, where Python refuses to install handlers
-at all.
+or the server ignores SIGTERM (``scanserve.server`` starts the queue's drain when uvicorn
+begins to shut down); under a test client the app starts outside the main thread, where
+Python refuses to install handlers at all.
 
 Shutdown drains (:meth:`Queue.begin_drain`, then :meth:`Queue.stop_embedded` or the end of
 :meth:`Queue.run_worker`): at SIGTERM or SIGINT no thread takes new work, the work in flight
@@ -551,8 +551,8 @@ class Queue:
 
     def begin_drain(self) -> None:
         """The process is stopping (SIGTERM, SIGINT): take no new work from now on; the work
-        in flight has until ``shutdown_grace_seconds`` from now. Only sets flags, so a signal
-        handler may call it."""
+        in flight has until ``shutdown_grace_seconds`` from now. Only sets flags and closes
+        the lanes; it does not wait."""
         if self._drain_deadline is not None:
             return
         self._drain_deadline = time.monotonic() + self.services.settings.shutdown_grace_seconds

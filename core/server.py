@@ -366,18 +366,20 @@ def bind(settings: Settings, *, host: str, port: int) -> socket.socket:
 
 
 class DrainingServer(uvicorn.Server):
-    """uvicorn's server telling ``on_exit`` when the first SIGTERM/SIGINT arrives, so the
-    queue's threads begin to drain while uvicorn finishes the requests in flight, not after
-    (both within ``shutdown_grace_seconds``; see :mod:`scanserve.queue`)."""
+    """uvicorn's server telling ``on_exit`` as soon as it begins to shut down (within a tick
+    of SIGTERM/SIGINT), so the queue's threads begin to drain while uvicorn finishes the
+    requests in flight, not after (both within ``shutdown_grace_seconds``; see
+    :mod:`scanserve.queue`). Called from the shutdown, not from the signal handler: the
+    handler may interrupt the loop's thread while it holds a lock ``on_exit`` takes."""
 
     def __init__(self, config: uvicorn.Config, on_exit: Any = None) -> None:
         super().__init__(config)
         self._on_exit = on_exit
 
-    def handle_exit(self, sig: int, frame: Any) -> None:
-        if not self.should_exit and self._on_exit is not None:
+    async def shutdown(self, sockets: Any = None) -> None:
+        if self._on_exit is not None:
             self._on_exit()
-        super().handle_exit(sig, frame)
+        await super().shutdown(sockets)
 
 
 def run(

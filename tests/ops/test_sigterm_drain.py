@@ -266,8 +266,8 @@ def test_sigterm_under_load_stops_within_the_grace_period_and_loses_nothing(
             took = time.monotonic() - signalled
             load.stop()
             assert code in (0, -signal.SIGTERM), first.says()[-4000:]
-            # the grace period, and a little for the loop's turns and the process's exit
-            assert took < GRACE_SECONDS + 3, f"stopped after {took:.1f} s"
+            # the grace period, and some slack for a busy machine (before: ignored for minutes)
+            assert took < GRACE_SECONDS + 5, f"stopped after {took:.1f} s"
             said = first.says()
             assert "released 1 extraction(s) unfinished at shutdown" in said, said[-4000:]
             assert not [code for code in load.answers if code >= 500], load.answers
@@ -383,7 +383,7 @@ def test_sigterm_to_a_worker_releases_its_extraction_for_the_next_one_at_once(
                 pytest.fail(f"`scanserve worker` ignored SIGTERM:\n{workers.logs()}")
             took = time.monotonic() - signalled
             assert code == 0, workers.logs()
-            assert took < GRACE_SECONDS + 3, f"stopped after {took:.1f} s"
+            assert took < GRACE_SECONDS + 5, f"stopped after {took:.1f} s"
             assert "released 1 extraction(s) unfinished at shutdown" in workers.logs()
             released = row()
             assert (released.extraction_status, released.extraction_claimed) == (
