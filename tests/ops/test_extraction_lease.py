@@ -147,12 +147,14 @@ def test_an_extraction_longer_than_the_stale_threshold_finishes_once(
         **setup,
     )
     app = create_app(settings, extra_plugins=[slow], start_queue=True)
-    consumer = None
+    consumers = []
     try:
         with app.test_client() as client:
             if settings.queue == "redis":
-                consumer = app.services.queue.consumer()
-                consumer.start()
+                # both lanes, as `scanserve worker` runs them: extraction is slow-lane work
+                consumers = [app.services.queue.consumer(), app.services.queue.consumer(slow=True)]
+                for consumer in consumers:
+                    consumer.start()
             key = issue_key()
             session, cap, photos = _session_with_photos(app, client, key.headers, photos_count)
             submit(client, key.headers, session["id"])
@@ -177,7 +179,7 @@ def test_an_extraction_longer_than_the_stale_threshold_finishes_once(
             summary = status(client, key.headers, session["id"])
             assert summary["extraction_failures"] == []
     finally:
-        if consumer is not None:
+        for consumer in consumers:
             consumer.stop(graceful=True)
         app.services.db.close()
 
