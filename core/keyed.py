@@ -22,6 +22,11 @@ from .encoding import dumps
 CLAIM: ContextVar[int | None] = ContextVar("scanserve_idempotency_claim", default=None)
 
 
+def claimed() -> bool:
+    """Whether the request being handled holds an ``Idempotency-Key``."""
+    return CLAIM.get() is not None
+
+
 def keep_answer(status: int, answer: Any) -> None:
     """Inside the transaction creating a keyed request's object: keep ``answer`` (the JSON
     body about to be sent with ``status``) with it. Without a key, nothing."""

@@ -99,3 +99,21 @@ def test_a_failure_after_the_commit_keeps_the_answer_not_the_key(scanserve_app, 
         assert retry.status_code == 201, retry.text
         assert retry.headers["idempotent-replayed"] == "true"
         assert models.Capture.select().count() == 1
+
+
+def test_a_session_created_before_its_server_died_is_replayed_not_made_again(
+    scanserve_client, monkeypatch
+):
+    key = issue_key()
+    headers = {**key.headers, "Idempotency-Key": "session-dies-after-commit"}
+    with monkeypatch.context() as patch:  # the server dies after the commit (see above)
+        patch.setattr(idempotency, "finish", lambda *args: None)
+        patch.setattr(idempotency, "abandon", lambda record_id: None)
+        scanserve_client.post(f"{BASE}/sessions", json={}, headers=headers)
+    (session,) = models.ScanSession.select()
+    models.IdempotencyRecord.update(locked_at=utcnow() - timedelta(seconds=11)).execute()
+    retry = scanserve_client.post(f"{BASE}/sessions", json={}, headers=headers)
+    assert retry.status_code == 201, retry.text
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert retry.json()["id"] == session.short_id
+    assert models.ScanSession.select().count() == 1
