@@ -194,14 +194,17 @@ def begin(scope: str, key: str, print_: str, *, ttl_seconds: int, lock_seconds: 
         if row.created < now - timedelta(seconds=ttl_seconds):
             record.delete().where(record.id == row.id, record.created == row.created).execute()
             continue  # expired: the key is free again
-        return _decide(row, print_, now, lock_seconds)
+        outcome = _decide(row, print_, now, lock_seconds)
+        if outcome is not None:
+            return outcome
     return InFlight()
 
 
 def _decide(
     row: models.IdempotencyRecord, print_: str, now: datetime, lock_seconds: int
-) -> Outcome:
-    """What an unexpired record of the key says to a new request with ``print_``."""
+) -> Outcome | None:
+    """What an unexpired record of the key says to a new request with ``print_``; None: the
+    record was dropped, claim the key afresh."""
     if row.fingerprint != print_:
         return Mismatch()
     if row.status > 0:
@@ -211,15 +214,15 @@ def _decide(
         if lapsed:  # and never will: it died after the commit
             return Replay(-row.status, row.content_type, bytes(row.body or b""))
         return InFlight()
-    if lapsed:  # its server died before the commit: take the key over
+    if lapsed:
+        # Its server died before the commit: take the key over, as a new record (a new id),
+        # so that whatever the first request still does acts on a record that is gone (its
+        # transaction's keep_answer fails, its finish and release change nothing).
         record = models.IdempotencyRecord
-        taken = (
-            record.update(locked_at=now)
-            .where(record.id == row.id, record.status == 0, record.locked_at == row.locked_at)
-            .execute()
-        )
-        if taken:
-            return Started(int(row.id))
+        record.delete().where(
+            record.id == row.id, record.status == 0, record.locked_at == row.locked_at
+        ).execute()
+        return None
     return InFlight()
 
 

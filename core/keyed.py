@@ -7,7 +7,10 @@ retry would create a second object. A handler that creates an object calls
 :func:`keep_answer` inside the transaction that writes it: the answer it is about to give is
 kept with the object, atomically, as *provisional* (a negative status). The middleware
 replaces it with the answer's very bytes once sent; a retry after a crash replays the
-provisional one once the first request's lease has lapsed.
+provisional one once the first request's lease has lapsed. A request that outlived its
+lease (its server stalled, say, on a database outage) and whose key a retry took over finds
+its record gone here and its transaction is rolled back: one object per key, whichever
+request gets to commit.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from .encoding import dumps
+from .errors import IdempotencyInProgress
 
 # The record id claimed for the request this context handles (set by the middleware; the
 # handler's worker thread gets a copy of the context).
@@ -36,6 +40,13 @@ def keep_answer(status: int, answer: Any) -> None:
     from .storage import models
 
     record = models.IdempotencyRecord
-    record.update(status=-status, content_type="application/json", body=dumps(answer)).where(
-        record.id == record_id, record.status == 0
-    ).execute()
+    kept = (
+        record.update(status=-status, content_type="application/json", body=dumps(answer))
+        .where(record.id == record_id, record.status == 0)
+        .execute()
+    )
+    if not kept:  # a retry took the key over (this request outlived its lease): roll back
+        raise IdempotencyInProgress(
+            "A retry with this Idempotency-Key took it over while this request was delayed; "
+            "repeat the request to get that retry's answer."
+        )

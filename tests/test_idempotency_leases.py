@@ -117,3 +117,50 @@ def test_a_session_created_before_its_server_died_is_replayed_not_made_again(
     assert retry.headers["idempotent-replayed"] == "true"
     assert retry.json()["id"] == session.short_id
     assert models.ScanSession.select().count() == 1
+
+
+@pytest.mark.scanserve_settings(queue="embedded", idempotency_lock_seconds=1)
+def test_a_request_that_outlived_its_lease_rolls_back_when_a_retry_took_over(
+    scanserve_app, monkeypatch
+):
+    """Its server stalled (its lease renewals failing, as with the database down) while a
+    retry took the key over and created the capture: when it resumes, its own transaction
+    rolls back. One capture."""
+    from scanserve import captures
+
+    monkeypatch.setattr(idempotency._Leases, "hold", lambda self, record_id: None)
+    interpret = captures.gs1.interpret
+    entered, release = threading.Event(), threading.Event()
+
+    def stalled_once(raw_value):
+        if not entered.is_set():
+            entered.set()
+            assert release.wait(30)
+        return interpret(raw_value)
+
+    key = issue_key()
+    results = {}
+    with scanserve_app.test_client() as client:
+        session_id = client.post(f"{BASE}/sessions", json={}, headers=key.headers).json()["id"]
+        body = {"session_id": session_id, "capture_type": "BARCODE", "raw_value": "4006381333931"}
+        headers = {**key.headers, "Idempotency-Key": "stalled"}
+        monkeypatch.setattr(captures.gs1, "interpret", stalled_once)
+        first = threading.Thread(
+            target=lambda: results.update(
+                first=client.post(f"{BASE}/captures", json=body, headers=headers)
+            )
+        )
+        first.start()
+        try:
+            assert entered.wait(30)
+            time.sleep(1.5)  # the lease lapses
+            retry = client.post(f"{BASE}/captures", json=body, headers=headers)
+        finally:
+            release.set()
+            first.join(30)
+        assert retry.status_code == 201 and "idempotent-replayed" not in retry.headers
+        assert results["first"].status_code == 409, results["first"].text
+        assert models.Capture.select().count() == 1
+        again = client.post(f"{BASE}/captures", json=body, headers=headers)
+        assert again.headers["idempotent-replayed"] == "true"
+        assert again.json()["id"] == retry.json()["id"]
