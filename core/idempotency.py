@@ -62,6 +62,7 @@ from .errors import (
     IdempotencyInProgress,
     PayloadTooLarge,
     ScanserveError,
+    ServiceUnavailable,
     ValidationFailed,
 )
 from .gateway import PRINCIPAL_KEY, send_problem
@@ -340,15 +341,26 @@ class IdempotencyMiddleware:
         print_ = fingerprint(
             scope["method"], scope["path"], _header(scope, b"content-type") or "", body
         )
-        outcome = await to_thread.run_sync(
-            lambda: begin(
-                owner,
-                key,
-                print_,
-                ttl_seconds=settings.idempotency_ttl_seconds,
-                lock_seconds=settings.idempotency_lock_seconds,
+        try:
+            outcome = await to_thread.run_sync(
+                lambda: begin(
+                    owner,
+                    key,
+                    print_,
+                    ttl_seconds=settings.idempotency_ttl_seconds,
+                    lock_seconds=settings.idempotency_lock_seconds,
+                )
             )
-        )
+        except (peewee.OperationalError, peewee.InterfaceError) as exc:
+            # The database cannot claim the key: nothing ran and nothing is stored.
+            logger.warning("idempotency key not claimed, database unavailable: %s", exc)
+            unavailable = ServiceUnavailable(
+                {"database": "unavailable"},
+                "The database is unavailable; nothing was done. Retry shortly.",
+                headers={"Retry-After": "1"},
+            )
+            await self._refuse(send, unavailable)
+            return
         if isinstance(outcome, Replay):
             await self._replay(send, outcome)
         elif isinstance(outcome, Mismatch):

@@ -164,3 +164,23 @@ def test_a_request_that_outlived_its_lease_rolls_back_when_a_retry_took_over(
         again = client.post(f"{BASE}/captures", json=body, headers=headers)
         assert again.headers["idempotent-replayed"] == "true"
         assert again.json()["id"] == retry.json()["id"]
+
+
+def test_a_key_the_database_cannot_claim_is_503_and_nothing_runs(scanserve_client, monkeypatch):
+    import peewee
+
+    key = issue_key()
+    headers = {**key.headers, "Idempotency-Key": "db-down"}
+
+    def down(**values):
+        raise peewee.OperationalError("server closed the connection unexpectedly")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(idempotency._CLAIM, "insert", down)
+        refused = scanserve_client.post(f"{BASE}/sessions", json={}, headers=headers)
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["retryable"] is True and refused.headers["retry-after"] == "1"
+    assert models.ScanSession.select().count() == 0
+    made = scanserve_client.post(f"{BASE}/sessions", json={}, headers=headers)
+    assert made.status_code == 201
