@@ -307,7 +307,7 @@ class GatewayMiddleware:
             return
         headers = _headers_of(scope)
         route = self.routes.find(scope["method"], scope["path"])
-        principal, rate_headers, refusal = await self._admit(scope, headers, route)
+        principal, rate_headers, refusal = await self._admit_safely(scope, headers, route)
         if refusal is not None:
             await send_problem(send, refusal, rate_headers, type_base=self._type_base)
             return
@@ -410,6 +410,19 @@ class GatewayMiddleware:
             return message
 
         return timed_receive
+
+    async def _admit_safely(
+        self, scope: Scope, headers: Mapping[str, str], route: Route | None
+    ) -> tuple[Principal, dict[str, str], ScanserveError | None]:
+        """:meth:`_admit`, an unexpected failure refused as a 500 problem document: nothing
+        outside this middleware answers one (Connexion's last-resort handler fails itself
+        there, "'coroutine' object is not callable")."""
+        try:
+            return await self._admit(scope, headers, route)
+        except Exception:
+            logger.exception("unhandled error while admitting a request")
+            peer = (scope.get("client") or ("unknown", 0))[0]
+            return anonymous(peer, self.services.settings), {}, InternalError()
 
     async def _admit(
         self, scope: Scope, headers: Mapping[str, str], route: Route | None

@@ -63,3 +63,18 @@ def test_the_relay_holds_messages_until_the_queue_takes_them(caplog):
     messages = [r.message for r in caplog.records]
     assert sum("the queue is unreachable" in m for m in messages) == 1
     assert sum("the queue is reachable again" in m for m in messages) == 1
+
+
+def test_a_failure_while_admitting_is_a_problem_document(scanserve_app, monkeypatch):
+    """Not a plain-text 500 from Connexion's last-resort handler, which itself failed with
+    "'coroutine' object is not callable" (issue 14)."""
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in counting")
+
+    monkeypatch.setattr(scanserve_app.services.limiter, "hit", broken)
+    with scanserve_app.test_client(raise_server_exceptions=False) as client:
+        answer = client.get("/scanner/api/v1/health/live")
+    assert answer.status_code == 500
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["error_code"] == "internal_error"
