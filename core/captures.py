@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from peewee import JOIN
 
-from . import budgets, gs1, sessions
+from . import budgets, gs1, keyed, sessions
 from .auth import Principal
 from .errors import Conflict, NotFound
 from .metadata import initial
@@ -140,9 +140,31 @@ def create(services: Services, principal: Principal, body: dict[str, Any]) -> di
     now = utcnow()
     metadata = _C.metadata.db_value(initial(body.get("metadata")))
     ai_data = _C.gs1_dl_data.db_value(interpretation.ai_data)
-    # One transaction: the capture and the session's activity are written together. The
-    # PENDING row is itself the durable message: if the process dies before the queue has
-    # it, the queue's start-up recovery finds the row and queues it (Queue.recover).
+    if services.settings.queue == "immediate":
+        answer = None  # the pipeline runs before the answer: it is read back after
+    else:  # the row as written (what get_row would read back: sessions.capture_columns)
+        answer = {
+            "id": short_id,
+            "session_id": body["session_id"],
+            "status": PENDING,
+            "capture_type": body["capture_type"],
+            "raw_value": raw_value,
+            "gtin": gtin,
+            "error_message": "",
+            "created": now,
+            "metadata": _C.metadata.python_value(metadata),
+            "gs1_dl_data": _C.gs1_dl_data.python_value(ai_data),
+            "product_short_id": None,
+            "product_name": None,
+            "processed_at": None,
+            "uploaded_image_key": None,
+            "qr_analysis": None,
+        }
+    # One transaction: the capture and the session's activity are written together, and
+    # with a key the answer too (scanserve.keyed), so a retry after a crash finds both or
+    # neither. The PENDING row is itself the durable message: if the process dies before
+    # the queue has it, the sweep (or the embedded queue's start-up recovery) queues it, and
+    # while the queue cannot take it the relay holds it (scanserve.relay).
     with services.db.atomic():
         _INSERT.run(
             short_id=short_id,
@@ -156,32 +178,17 @@ def create(services: Services, principal: Principal, body: dict[str, Any]) -> di
             now=now,
         )
         sessions.touch(session.id)
+        if answer is not None:
+            keyed.keep_answer(201, answer)
     services.queue.enqueue_capture(
         short_id,
         slow=interpretation.url is not None,
         interpretation=interpretation,
         org=session.organization_id,
     )
-    if services.settings.queue == "immediate":  # the pipeline ran just now: answer its result
+    if answer is None:  # the pipeline ran just now: answer its result
         return get_row(principal, short_id)
-    # The row as written (what get_row would read back: sessions.capture_columns).
-    return {
-        "id": short_id,
-        "session_id": body["session_id"],
-        "status": PENDING,
-        "capture_type": body["capture_type"],
-        "raw_value": raw_value,
-        "gtin": gtin,
-        "error_message": "",
-        "created": now,
-        "metadata": _C.metadata.python_value(metadata),
-        "gs1_dl_data": _C.gs1_dl_data.python_value(ai_data),
-        "product_short_id": None,
-        "product_name": None,
-        "processed_at": None,
-        "uploaded_image_key": None,
-        "qr_analysis": None,
-    }
+    return answer
 
 
 def is_slow(raw_value: str, uploaded_image_key: str | None = None) -> bool:

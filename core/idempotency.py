@@ -48,7 +48,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import anyio
@@ -56,11 +56,13 @@ import peewee
 from anyio import to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from . import keyed
 from .errors import (
     FieldError,
     IdempotencyInProgress,
     PayloadTooLarge,
     ScanserveError,
+    ServiceUnavailable,
     ValidationFailed,
 )
 from .gateway import PRINCIPAL_KEY, send_problem
@@ -166,10 +168,12 @@ _CLAIM = Statement(
     ),
     returns_id=True,
 )
+# A running record has status 0, or the negated status of a provisional answer kept with
+# the object its request created (scanserve.keyed); finishing replaces either.
 _FINISH = Statement(
     lambda s: _R.update(
         status=s("status"), content_type=s("content_type"), body=s("body", _R.body)
-    ).where(_R.id == s("id"), _R.status == 0)
+    ).where(_R.id == s("id"), _R.status <= 0)
 )
 _ABANDON = Statement(lambda s: _R.delete().where(_R.id == s("id"), _R.status == 0))
 
@@ -191,19 +195,35 @@ def begin(scope: str, key: str, print_: str, *, ttl_seconds: int, lock_seconds: 
         if row.created < now - timedelta(seconds=ttl_seconds):
             record.delete().where(record.id == row.id, record.created == row.created).execute()
             continue  # expired: the key is free again
-        if row.fingerprint != print_:
-            return Mismatch()
-        if row.status:
-            return Replay(row.status, row.content_type, bytes(row.body or b""))
-        if row.locked_at < now - timedelta(seconds=lock_seconds):
-            taken = (
-                record.update(locked_at=now)
-                .where(record.id == row.id, record.status == 0, record.locked_at == row.locked_at)
-                .execute()
-            )
-            if taken:
-                return Started(int(row.id))
+        outcome = _decide(row, print_, now, lock_seconds)
+        if outcome is not None:
+            return outcome
+    return InFlight()
+
+
+def _decide(
+    row: models.IdempotencyRecord, print_: str, now: datetime, lock_seconds: int
+) -> Outcome | None:
+    """What an unexpired record of the key says to a new request with ``print_``; None: the
+    record was dropped, claim the key afresh."""
+    if row.fingerprint != print_:
+        return Mismatch()
+    if row.status > 0:
+        return Replay(row.status, row.content_type, bytes(row.body or b""))
+    lapsed = row.locked_at < now - timedelta(seconds=lock_seconds)
+    if row.status < 0:  # its object was created; its server has not confirmed the answer
+        if lapsed:  # and never will: it died after the commit
+            return Replay(-row.status, row.content_type, bytes(row.body or b""))
         return InFlight()
+    if lapsed:
+        # Its server died before the commit: take the key over, as a new record (a new id),
+        # so that whatever the first request still does acts on a record that is gone (its
+        # transaction's keep_answer fails, its finish and release change nothing).
+        record = models.IdempotencyRecord
+        record.delete().where(
+            record.id == row.id, record.status == 0, record.locked_at == row.locked_at
+        ).execute()
+        return None
     return InFlight()
 
 
@@ -212,7 +232,10 @@ def finish(record_id: int, status: int, content_type: str, body: bytes) -> None:
 
 
 def abandon(record_id: int) -> None:
-    _ABANDON.run(id=record_id)
+    """Release the key of a request that failed, unless its object was created (a
+    provisional answer was kept with it): then that answer becomes the record's."""
+    if not _ABANDON.run(id=record_id):
+        _R.update(status=_R.status * -1).where(_R.id == record_id, _R.status < 0).execute()
 
 
 class _Leases:
@@ -318,15 +341,26 @@ class IdempotencyMiddleware:
         print_ = fingerprint(
             scope["method"], scope["path"], _header(scope, b"content-type") or "", body
         )
-        outcome = await to_thread.run_sync(
-            lambda: begin(
-                owner,
-                key,
-                print_,
-                ttl_seconds=settings.idempotency_ttl_seconds,
-                lock_seconds=settings.idempotency_lock_seconds,
+        try:
+            outcome = await to_thread.run_sync(
+                lambda: begin(
+                    owner,
+                    key,
+                    print_,
+                    ttl_seconds=settings.idempotency_ttl_seconds,
+                    lock_seconds=settings.idempotency_lock_seconds,
+                )
             )
-        )
+        except (peewee.OperationalError, peewee.InterfaceError) as exc:
+            # The database cannot claim the key: nothing ran and nothing is stored.
+            logger.warning("idempotency key not claimed, database unavailable: %s", exc)
+            unavailable = ServiceUnavailable(
+                {"database": "unavailable"},
+                "The database is unavailable; nothing was done. Retry shortly.",
+                headers={"Retry-After": "1"},
+            )
+            await self._refuse(send, unavailable)
+            return
         if isinstance(outcome, Replay):
             await self._replay(send, outcome)
         elif isinstance(outcome, Mismatch):
@@ -381,9 +415,11 @@ class IdempotencyMiddleware:
                     recorded = True
             await send(message)
 
+        claim = keyed.CLAIM.set(record_id)  # for the handler's transaction (scanserve.keyed)
         try:
             await self.app(scope, replay_receive, recording_send)
         finally:
+            keyed.CLAIM.reset(claim)
             if not recorded:  # a 5xx, an exception, or a client gone away: a repeat runs again
                 with anyio.CancelScope(shield=True):
                     try:

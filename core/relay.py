@@ -97,3 +97,9 @@ class Relay:
         thread = self._thread
         if thread is not None:
             thread.join(5.0)
+        if self._held:
+            logger.warning(
+                "stopping with %d message(s) the queue never took; their captures stay "
+                "PENDING for the sweep",
+                len(self._held),
+            )

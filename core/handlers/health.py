@@ -21,8 +21,11 @@ from ..storage.database import free_disk_bytes
 
 logger = logging.getLogger("scanserve.health")
 
-# Looked at, reported, but not a reason to take the server out of rotation.
-OPTIONAL = frozenset({"limits"})
+# Looked at, reported, but not a reason to take the server out of rotation: without its
+# limits store a server counts in the process; without its queue it still accepts writes (the
+# committed rows are the messages, and the relay hands them over once the queue is back), and
+# every server shares the one queue, so taking them all out of rotation would help nobody.
+OPTIONAL = frozenset({"limits", "queue"})
 _PROBE_KEY = "health/readiness-probe"  # an object key that is never written
 
 
@@ -50,6 +53,10 @@ def _disk(svc: Any) -> str:
     return "ok"
 
 
+def _degraded(state: str) -> str:
+    return state.replace("unavailable: ", "degraded: ", 1)
+
+
 def _limits(svc: Any) -> str:
     state = svc.limiter.state()
     if state["status"] == "up":
@@ -62,7 +69,7 @@ def get_readiness() -> dict[str, Any]:
     checks = {
         "database": _state(lambda: svc.db.execute_sql("SELECT 1").fetchone()),
         # the queue's storage: its SQLite file or Redis
-        "queue": _state(svc.queue.pending_count),
+        "queue": _degraded(_state(svc.queue.pending_count)),
         "objects": _state(lambda: svc.objects.size(_PROBE_KEY)),
         # while its store is down, rate limits are counted in the process (scanserve.ratelimit)
         "limits": _limits(svc),

@@ -7,14 +7,22 @@ from typing import Any
 
 from anyio import to_thread
 
-from .. import budgets, sessions, untrusted, views
+from .. import budgets, keyed, sessions, untrusted, views
 from ..context import principal, read_large, reads_inline, services
 
 
 def create_session(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     untrusted.check_free_forms(body, ["device_context"], services().settings)
-    session = sessions.create(principal(), body)
-    return views.session_view(sessions.get(principal(), session.short_id)), 201
+    if not keyed.claimed():
+        session = sessions.create(principal(), body)
+        return views.session_view(sessions.get(principal(), session.short_id)), 201
+    # With an Idempotency-Key the answer is kept with the session, in its transaction
+    # (scanserve.keyed): a retry after a crash replays it rather than making another.
+    with services().db.atomic():
+        session = sessions.create(principal(), body)
+        answer = views.session_view(sessions.get(principal(), session.short_id))
+        keyed.keep_answer(201, answer)
+    return answer, 201
 
 
 def list_sessions(page: int = 1, page_size: int = 25, status: str | None = None) -> dict[str, Any]:

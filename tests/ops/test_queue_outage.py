@@ -236,3 +236,49 @@ def test_queue_redis_outage_on_postgres(
         return {raw: (status, n) for raw, status, n in rows}
 
     _drive_through_an_outage(tmp_path, private_redis, {"database_url": postgres_url}, count)
+
+
+def test_a_worker_started_with_redis_down_backs_off_and_resumes(
+    tmp_path: Path,
+    private_redis: PrivateRedis,  # noqa: F811
+) -> None:
+    """``scanserve worker`` with Redis unreachable from the start: a line, not a traceback a
+    second; once Redis starts it takes the capture the server accepted meanwhile."""
+    redis = private_redis
+    redis.stop()
+    data_dir = tmp_path / "data"
+    env = scanserve_env(
+        data_dir, queue="redis", redis_url=redis.url(), queue_name=f"ops_{uuid.uuid4().hex[:10]}"
+    )
+    cli(env, "db", "upgrade")
+    cli(env, "orgs", "create", "Late Shop")
+    api_key = cli(env, "keys", "create", "--org", "Late Shop")
+    procs = Processes(tmp_path)
+    port = unused_port()
+    base_url = f"http://127.0.0.1:{port}{BASE}"
+    headers = {"X-API-Key": api_key}
+    try:
+        server = procs.serve("server", env, port)
+        worker = procs.start("worker", env, "worker")
+        wait_listening(base_url, server)
+        with httpx.Client(base_url=base_url, timeout=10) as http:
+            session = http.post("/sessions", json={}, headers=headers).json()["id"]
+            body = {"session_id": session, "capture_type": "BARCODE", "raw_value": gtin(1)}
+            created = http.post("/captures", json=body, headers=headers)
+            assert created.status_code == 201, created.text
+            time.sleep(8)
+            log = procs.log("worker")
+            assert worker.poll() is None, log[-3000:]
+            assert log.count("the queue is unreachable") == 1, log[-3000:]
+            assert "Traceback" not in log and len(log.splitlines()) < 40, log[-3000:]
+
+            redis.start()
+            back_at = time.monotonic()
+            capture = f"/captures/{created.json()['id']}"
+            while http.get(capture, headers=headers).json()["status"] not in TERMINAL:
+                assert time.monotonic() < back_at + 15, procs.logs()
+                time.sleep(0.2)
+        assert procs.log("worker").count("the queue is reachable again") == 1, procs.logs()
+        assert procs.log("server").count("the queue is reachable again") == 1, procs.logs()
+    finally:
+        procs.kill_all()
