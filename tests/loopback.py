@@ -256,6 +256,16 @@ def served_port(proc: subprocess.Popen, stdout: Path, within: float = 60) -> int
     return port
 
 
+def unused_port(host: str = "127.0.0.1") -> int:
+    """A port free a moment ago, for a server that cannot bind port 0 and report the port it
+    got: redis-server (its ``--port 0`` turns TCP off) and a PostgreSQL restarted on the same
+    port. Bound and released, so another process could take it in between: scanserve's own
+    servers bind port 0 instead (:func:`served_port`)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
 @contextlib.contextmanager
 def refused_port(host: str = "127.0.0.1") -> Iterator[int]:
     """A port that refuses connections for as long as the block lasts: bound by this process

@@ -100,6 +100,7 @@ EXPECTED_SCHEMAS = {
     "CaptureTypeEnum",
     "PhotoTypeEnum",
     "ExtractionStatusEnum",
+    "ExtractionFailure",
     "ProposalStatusEnum",
     "ResolverTypeEnum",
     "FreshnessSourceEnum",
