@@ -41,7 +41,7 @@ from .errors import (
     UnsupportedMediaType,
     problem_body,
 )
-from .faults import problem_for
+from .faults import DiskGuard, problem_for
 from .ratelimit import RateLimiter, Verdict
 from .websessions import CSRF_HEADER, SAFE_METHODS, csrf_ok
 
@@ -57,6 +57,8 @@ MULTIPART_OVERHEAD_BYTES = 64 * 1024
 # The liveness probe's operation: answered even when admission cannot be decided (the limits
 # store or the credential store down), since it must depend on nothing outside the process.
 LIVENESS = "getLiveness"
+# Operations with an unsafe method that store nothing: not refused when the disk is full.
+STORES_NOTHING = frozenset({"resolveUrl"})
 
 
 def _with_rate_headers(message: Message, rate_headers: list[tuple[bytes, bytes]]) -> Message:
@@ -298,6 +300,7 @@ class GatewayMiddleware:
         self._limits_in_memory = services.settings.rate_limit_storage_url.startswith("memory:")
         # liveness probes when the limits store cannot count them (see _admit_or_fail)
         self._liveness_limiter = RateLimiter("memory://")
+        self._disk = DiskGuard(services.settings.data_dir, services.settings.min_free_disk_mb)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -513,7 +516,14 @@ class GatewayMiddleware:
                     "header with the token returned at sign-in."
                 ),
             )
-        return principal, verdict.headers, self._body_problem(headers, route)
+        problem = self._body_problem(headers, route)
+        if (
+            problem is None
+            and scope["method"] not in SAFE_METHODS
+            and (route is None or route.operation_id not in STORES_NOTHING)
+        ):
+            problem = self._disk.refusal()  # writes only: reads go on with a full disk
+        return principal, verdict.headers, problem
 
     async def _lenient(
         self, headers: Mapping[str, str], client_host: str, anon: Principal
