@@ -324,7 +324,8 @@ def process_capture(
 
 # Captures whose run a database outage cut off after (or while) they were claimed, by
 # (short id, thread): the claim's attempts number. The run that takes one up again in the same
-# thread may go on under that claim. Bounded by the threads.
+# thread may go on under that claim. The entry goes when that thread runs the capture again;
+# one whose retries gave up stays (a few bytes) until then.
 _interrupted: dict[tuple[str, int], tuple[int, ...]] = {}
 
 
