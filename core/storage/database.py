@@ -234,10 +234,16 @@ DATABASE = Outage("database")
 """The database's state as this process last met it (see :class:`Outage`)."""
 
 
+DROPPED = "scanserve_connection_dropped"
+"""Set on a failure that found an open connection dead (the server restarted since it was
+opened): not an outage by itself; whether the server answers, the next connection tells."""
+
+
 def note_failure(exc: BaseException) -> str | None:
-    """:func:`outage_of` ``exc``, recording a :data:`DOWN` one in :data:`DATABASE`."""
+    """:func:`outage_of` ``exc``, recording a :data:`DOWN` one in :data:`DATABASE` (unless
+    it only found a connection dead: :data:`DROPPED`)."""
     kind = outage_of(exc)
-    if kind == DOWN:
+    if kind == DOWN and not getattr(exc, DROPPED, False):
         DATABASE.failed(exc)
     return kind
 
@@ -330,8 +336,9 @@ class _Reconnecting(peewee.PostgresqlDatabase):
         try:
             super().begin(isolation_level)
         except (peewee.OperationalError, peewee.InterfaceError) as exc:
-            if note_failure(exc) != DOWN or not self._revive():
+            if outage_of(exc) != DOWN or not self._revive():
                 raise
+            setattr(exc, DROPPED, True)
             super().begin(isolation_level)  # nothing was begun: begin on a new connection
 
     def execute_sql(self, sql: str, params: Any = None) -> Any:
@@ -342,8 +349,9 @@ class _Reconnecting(peewee.PostgresqlDatabase):
         try:
             return super().execute_sql(sql, params)
         except (peewee.OperationalError, peewee.InterfaceError) as exc:
-            if note_failure(exc) != DOWN or not self._revive() or not was_open:
+            if outage_of(exc) != DOWN or not was_open or not self._revive():
                 raise
+            setattr(exc, DROPPED, True)  # the next connection tells whether it is an outage
             if not sql.lstrip()[:10].upper().startswith(_IDEMPOTENT):
                 raise
             return super().execute_sql(sql, params)
