@@ -8,6 +8,8 @@ Storage
     ``data_dir`` (``./scanserve-data``) holds the SQLite database and the embedded queue, so
     every command pointed at the same directory sees the same data. ``database_url`` selects
     another database (``postgresql://user@host:5432/db``); empty means SQLite in ``data_dir``.
+    While ``data_dir``'s filesystem has less than ``min_free_disk_mb`` (100) MiB free,
+    readiness answers ``503`` and writes ``507`` (0 turns both off).
 Queue
     ``queue``: ``embedded`` (Huey on SQLite in ``data_dir``, consumer threads inside
     ``scanserve serve``), ``redis`` (Huey on ``redis_url``; run ``scanserve worker``
