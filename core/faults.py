@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
+from pathlib import Path
 from typing import Any
 
 import redis.exceptions
@@ -31,7 +34,7 @@ from .errors import (
     ServiceUnavailable,
     problem_body,
 )
-from .storage.database import DOWN, FULL, note_failure
+from .storage.database import DOWN, FULL, free_disk_bytes, note_failure
 
 logger = logging.getLogger("scanserve.faults")
 
@@ -123,3 +126,47 @@ class LastResort:
             start, body = problem_message(error, self.type_base)
             await send(start)
             await send(body)
+
+
+class DiskGuard:
+    """Whether the data directory's filesystem has less than ``min_free_mb`` free: then the
+    gateway refuses writes with ``507`` before they start (readiness says ``503`` the same
+    while), rather than let a write fail halfway between the database, the queue and the
+    object store. Looked at (``statvfs``, a few microseconds) at most once a second, and
+    only for writes. ``min_free_mb`` 0 turns it off."""
+
+    def __init__(self, path: Path, min_free_mb: int, interval: float = 1.0):
+        self.path = path
+        self.min_free = min_free_mb * 1024 * 1024
+        self.interval = interval
+        self._checked = float("-inf")
+        self._low = False
+        self._lock = threading.Lock()
+
+    def low(self) -> bool:
+        if self.min_free <= 0:
+            return False
+        now = time.monotonic()
+        if now - self._checked >= self.interval:
+            with self._lock:
+                try:
+                    low = free_disk_bytes(self.path) < self.min_free
+                except OSError:
+                    low = False  # not ours to judge: readiness reports it
+                if low != self._low:
+                    (logger.error if low else logger.warning)(
+                        "data directory %s: %s",
+                        self.path,
+                        "free space below the minimum, writes refused"
+                        if low
+                        else "free space is back, writes accepted",
+                    )
+                self._low, self._checked = low, now
+        return self._low
+
+    def refusal(self) -> InsufficientStorage | None:
+        if not self.low():
+            return None
+        return InsufficientStorage(
+            "The server's disk is almost full; nothing was stored. Retry once space is freed."
+        )

@@ -2,9 +2,10 @@
 every response carries, errors included.
 
 It sits before Connexion's exception middleware (``MiddlewarePosition.BEFORE_EXCEPTION``) so
-its headers reach every response, and answers its own refusals (401, 413, 429, and a last
-resort 500) as problem+json itself. It leaves the authenticated :class:`~scanserve.auth.Principal`
-in the ASGI scope for the security layer and the handlers.
+its headers reach every response, and answers its own refusals (401, 413, 429, a 503 when the
+credential or limits store is down, and a last resort 500) as problem+json itself. It leaves
+the authenticated :class:`~scanserve.auth.Principal` in the ASGI scope for the security layer
+and the handlers. (Outside it, :class:`scanserve.faults.LastResort` catches its own failures.)
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ from .errors import (
     UnsupportedMediaType,
     problem_body,
 )
-from .faults import problem_for
-from .ratelimit import Verdict
+from .faults import DiskGuard, problem_for
+from .ratelimit import RateLimiter, Verdict
 from .websessions import CSRF_HEADER, SAFE_METHODS, csrf_ok
 
 if TYPE_CHECKING:
@@ -56,6 +57,8 @@ MULTIPART_OVERHEAD_BYTES = 64 * 1024
 # The liveness probe's operation: answered even when admission cannot be decided (the limits
 # store or the credential store down), since it must depend on nothing outside the process.
 LIVENESS = "getLiveness"
+# Operations with an unsafe method that store nothing: not refused when the disk is full.
+STORES_NOTHING = frozenset({"resolveUrl"})
 
 
 def _with_rate_headers(message: Message, rate_headers: list[tuple[bytes, bytes]]) -> Message:
@@ -293,6 +296,9 @@ class GatewayMiddleware:
         # memory:// counters are a dict behind a lock: counting on the event loop costs less
         # than the thread hop; Redis counters are network round trips and go to a thread.
         self._limits_in_memory = services.settings.rate_limit_storage_url.startswith("memory:")
+        # liveness probes when the limits store cannot count them (see _admit_or_fail)
+        self._liveness_limiter = RateLimiter("memory://")
+        self._disk = DiskGuard(services.settings.data_dir, services.settings.min_free_disk_mb)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -366,8 +372,11 @@ class GatewayMiddleware:
             anon = anonymous((scope.get("client") or ("unknown", 0))[0], self.services.settings)
             if route is None or route.operation_id != LIVENESS:
                 return anon, {}, problem_for(exc)
-            logger.debug("liveness answered without admission: %r", exc)
-            return anon, {}, None
+            # counted in this process instead, as the address's anonymous budget
+            logger.debug("liveness admitted in process: %r", exc)
+            verdict = self._liveness_limiter.hit(anon.rate_key, anon.per_minute, anon.per_day)
+            refusal = None if verdict.allowed else RateLimited(verdict.retry_after)
+            return anon, verdict.headers, refusal
 
     async def _refuse_head(self, scope: Scope, send: Send, error: ScanserveError) -> None:
         peer = anonymous((scope.get("client") or ("unknown", 0))[0], self.services.settings)
@@ -506,7 +515,14 @@ class GatewayMiddleware:
                     "header with the token returned at sign-in."
                 ),
             )
-        return principal, verdict.headers, self._body_problem(headers, route)
+        problem = self._body_problem(headers, route)
+        if (
+            problem is None
+            and scope["method"] not in SAFE_METHODS
+            and (route is None or route.operation_id not in STORES_NOTHING)
+        ):
+            problem = self._disk.refusal()  # writes only: reads go on with a full disk
+        return principal, verdict.headers, problem
 
     async def _lenient(
         self, headers: Mapping[str, str], client_host: str, anon: Principal

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -283,11 +284,16 @@ def process_capture(
 ) -> None:
     """Run the pipeline on a capture; ``interpretation``: its ``raw_value``'s, when the
     caller has it already (the embedded queue carries the one made when it was posted)."""
+    interrupted = _interrupted.pop((capture_short_id, threading.get_ident()), ())
     capture = _load(capture_short_id)
     if capture is None or capture.status in TERMINAL:
         return
     stale_since = utcnow() - timedelta(seconds=services.settings.capture_stale_seconds)
-    if capture.status != PENDING and capture.state_changed_at >= stale_since:
+    if (
+        capture.status != PENDING
+        and capture.state_changed_at >= stale_since
+        and capture.attempts not in interrupted
+    ):
         logger.info("capture %s is being processed by another worker", capture_short_id)
         return
     job = _Job(services, capture)
@@ -297,8 +303,12 @@ def process_capture(
         logger.info("capture %s was moved on by another worker", capture_short_id)
     except Exception as exc:  # an unexpected bug must not leave the capture running forever
         if outage_of(exc) is not None:
-            # the database is down or full, not the capture at fault: the caller waits and
-            # runs it again (or the sweep does); it must not end FAILED for this
+            # The database is down or full, not the capture at fault: the caller waits and
+            # runs it again in this thread (or the sweep does); it must not end FAILED for
+            # this. Its claim, if it was made (or its commit cut off), is this thread's to
+            # take up again at once rather than a claim of another worker's to wait out.
+            claimed = capture.attempts if job.claimed else capture.attempts + 1
+            _interrupted[(capture_short_id, threading.get_ident())] = (claimed,)
             raise
         logger.exception("capture %s failed unexpectedly", capture_short_id)
         # From this worker's own last state: if another worker has claimed the capture
@@ -307,6 +317,13 @@ def process_capture(
             job.product_writes.clear()
             with contextlib.suppress(_Lost):
                 _finish(job, FAILED, f"internal error while processing: {type(exc).__name__}")
+
+
+# Captures whose run a database outage cut off after (or while) they were claimed, by
+# (short id, thread): the claim's attempts number. The run that takes one up again in the same
+# thread may go on under that claim. The entry goes when that thread runs the capture again;
+# one whose retries gave up stays (a few bytes) until then.
+_interrupted: dict[tuple[str, int], tuple[int, ...]] = {}
 
 
 # At most this many other codes of an image are listed in the capture's metadata.

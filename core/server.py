@@ -35,13 +35,16 @@ bench's ratios compare the apps alone.
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
+from http import HTTPStatus
 from typing import Any
 
 import httptools
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from .errors import PROBLEM_CONTENT_TYPE, BadRequest, HeadersTooLarge, problem_body
 from .settings import Settings
 
 _HEAD_END = b"\r\n\r\n"  # llhttp takes no bare LF, so a head ends here and nowhere else
@@ -183,13 +186,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         """Answer ``status`` and close; what the client sends from now on is dropped. Requests
         pipelined before this one are answered first, in order."""
         self.logger.warning("%s (HTTP %d)", msg, status)
-        body = msg.encode("ascii")
+        body = _refusal_body(status, msg)
         content = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:
             content.extend([name, b": ", value, b"\r\n"])
         content.extend(
             [
-                b"content-type: text/plain; charset=utf-8\r\n",
+                b"content-type: " + PROBLEM_CONTENT_TYPE.encode("ascii") + b"\r\n",
                 b"content-length: " + str(len(body)).encode("ascii") + b"\r\n",
                 b"connection: close\r\n",
                 b"\r\n",
@@ -397,6 +400,16 @@ def run(
     services = getattr(app, "services", None)
     server = DrainingServer(config, services.queue.begin_drain if services else None)
     server.run(sockets=[sock] if sock is not None else None)
+
+
+def _refusal_body(status: int, msg: str) -> bytes:
+    """A refusal of the HTTP layer, before any app saw the request, as the problem document
+    every other error is: ``headers_too_large`` for 431, else ``bad_request`` (a request
+    line too long, a version or framing the server does not take), with the status sent."""
+    error = HeadersTooLarge(msg) if status == 431 else BadRequest(msg)
+    body = problem_body(error)
+    body["status"], body["title"] = status, HTTPStatus(status).phrase
+    return json.dumps(body).encode("ascii")
 
 
 class WorkerProtocol(GuardedHttpToolsProtocol):

@@ -8,6 +8,8 @@ Storage
     ``data_dir`` (``./scanserve-data``) holds the SQLite database and the embedded queue, so
     every command pointed at the same directory sees the same data. ``database_url`` selects
     another database (``postgresql://user@host:5432/db``); empty means SQLite in ``data_dir``.
+    While ``data_dir``'s filesystem has less than ``min_free_disk_mb`` (100) MiB free,
+    readiness answers ``503`` and writes ``507`` (0 turns both off).
 Queue
     ``queue``: ``embedded`` (Huey on SQLite in ``data_dir``, consumer threads inside
     ``scanserve serve``), ``redis`` (Huey on ``redis_url``; run ``scanserve worker``
@@ -103,9 +105,9 @@ class Settings(BaseSettings):
     # connection). Off behind a pooler that hands one client several server sessions
     # (PgBouncer in transaction or statement mode).
     database_prepared_statements: bool = True
-    # Readiness answers 503 while the data directory's filesystem has less free space than
-    # this (MiB): the SQLite database, the embedded queue and local objects live there, and
-    # a server that is not ready gets no new traffic before its writes start failing (507).
+    # While the data directory's filesystem has less free space than this (MiB), readiness
+    # answers 503 and writes are refused with 507 before they start: the SQLite database,
+    # the embedded queue and local objects live there. 0 turns both off.
     min_free_disk_mb: int = Field(default=100, ge=0)
 
     # HTTP

@@ -3,16 +3,20 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 from importlib.resources import files
 
+import peewee
 import pytest
+import redis.exceptions
 import yaml
 from jsonschema import Draft202012Validator
 
-from scanserve import errors, freshness
+from scanserve import errors, freshness, gateway
 
 BASE = "/scanner/api/v1"
+PROBLEM = "application/problem+json"
 
 
 def _spec():
@@ -225,3 +229,91 @@ def test_a_body_sent_to_an_operation_without_one_is_ignored(scanserve_client, ap
         headers={**api_key.headers, "Content-Type": "multipart/form-data"},
     )
     assert ended.status_code == 200 and ended.json()["status"] == "COMPLETED"
+
+
+def _raising(exc):
+    def fail(*_args, **_kwargs):
+        raise exc
+
+    return fail
+
+
+@pytest.mark.parametrize(
+    ("exc", "status", "code", "retryable"),
+    [
+        # the database restarting, unreachable, or locked past its busy timeout
+        (peewee.OperationalError("database is locked"), 503, "service_unavailable", True),
+        (peewee.InterfaceError("connection already closed"), 503, "service_unavailable", True),
+        (peewee.OperationalError("disk I/O error"), 503, "service_unavailable", True),
+        # a Redis (the queue's, the limits') that does not answer
+        (redis.exceptions.ConnectionError("refused"), 503, "service_unavailable", True),
+        # no room left
+        (peewee.OperationalError("database or disk is full"), 507, "insufficient_storage", True),
+        (OSError(errno.ENOSPC, "No space left on device"), 507, "insufficient_storage", True),
+        # SQL that is wrong is a bug, not an outage, though SQLite calls it OperationalError
+        (peewee.OperationalError("no such column: x"), 500, "internal_error", False),
+        (OverflowError("date value out of range"), 500, "internal_error", False),
+    ],
+)
+def test_library_failures_are_mapped_at_the_boundary(
+    scanserve_client, api_key, problem_validator, monkeypatch, exc, status, code, retryable
+):
+    monkeypatch.setattr(freshness, "thresholds", _raising(exc))
+    answer = scanserve_client.get(f"{BASE}/freshness-thresholds?gtin=4006381333931")
+    body = check(answer, status, code, problem_validator)
+    assert body["retryable"] is retryable
+    if retryable:
+        assert int(answer.headers["retry-after"]) > 0
+    assert str(exc) not in body["detail"]  # the library's words stay in the log
+
+
+def test_admission_failures_are_problem_documents_and_liveness_still_answers(
+    scanserve_app, scanserve_client, api_key, problem_validator, monkeypatch
+):
+    """The gateway's own work (the credential lookup, the rate-limit store) runs outside
+    Connexion's exception middleware: its failures are problem documents too, and the
+    liveness probe, which depends on nothing outside the process, answers all the same."""
+    limiter = scanserve_app.services.limiter
+    monkeypatch.setattr(limiter, "hit", _raising(redis.exceptions.ConnectionError("refused")))
+    down = scanserve_client.get(f"{BASE}/sessions", headers=api_key.headers)
+    assert down.status_code == 503 and down.headers["content-type"] == PROBLEM
+    problem_validator.validate(down.json())
+    assert down.json()["retryable"] is True and "retry-after" in down.headers
+    live = scanserve_client.get(f"{BASE}/health/live", headers=api_key.headers)
+    assert live.status_code == 200 and live.json() == {"status": "ok", "checks": {}}, live.text
+    monkeypatch.undo()
+
+    monkeypatch.setattr(
+        gateway, "authenticate", _raising(peewee.InterfaceError("connection already closed"))
+    )
+    other_key = {"X-API-Key": api_key.key[:-1] + ("0" if api_key.key[-1] != "0" else "1")}
+    unchecked = scanserve_client.get(f"{BASE}/sessions", headers=other_key)
+    assert unchecked.status_code == 503, unchecked.text
+    assert unchecked.headers["content-type"] == PROBLEM
+    problem_validator.validate(unchecked.json())
+    live = scanserve_client.get(f"{BASE}/health/live", headers=other_key)
+    assert live.status_code == 200
+
+
+def test_a_failure_outside_every_handler_is_still_a_problem_document(
+    scanserve_client, api_key, problem_validator, monkeypatch
+):
+    """An exception raised where no error handler reaches (the outermost middleware's own
+    code) meets the last resort: a 500 problem document, never plain text."""
+    monkeypatch.setattr(gateway, "_headers_of", _raising(RuntimeError("gateway bug")))
+    answer = scanserve_client.get(f"{BASE}/sessions", headers=api_key.headers)
+    assert answer.status_code == 500 and answer.headers["content-type"] == PROBLEM
+    problem_validator.validate(answer.json())
+    assert answer.json()["retryable"] is False and "gateway bug" not in answer.text
+
+
+def test_an_error_handler_that_fails_still_answers_a_problem_document(
+    scanserve_client, api_key, problem_validator, monkeypatch
+):
+    from scanserve import app as app_module
+
+    monkeypatch.setattr(freshness, "thresholds", exploding)
+    monkeypatch.setattr(app_module, "problem_for", _raising(TypeError("handler bug")))
+    answer = scanserve_client.get(f"{BASE}/freshness-thresholds?gtin=4006381333931")
+    body = check(answer, 500, "internal_error", problem_validator)
+    assert body["retryable"] is False

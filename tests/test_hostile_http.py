@@ -510,10 +510,15 @@ def test_a_request_head_over_the_limit_is_refused_before_it_is_read(serve):
     raw = _sent_in_pieces(server, head(server, "GET", "/sessions", *fields), 500)
     assert status_of(raw) == 431, raw[:300]
     assert b"connection: close" in raw.lower()
+    # refused by the HTTP layer, before any app saw it: a problem document all the same
+    assert b"content-type: application/problem+json" in raw.lower(), raw[:300]
+    assert b'"error_code": "headers_too_large"' in raw and b'"status": 431' in raw, raw
     # a request line that long is a 414, whether its end comes or not
     long_target = f"/sessions?page={'1' * 5000}"
     raw = _sent_in_pieces(server, head(server, "GET", long_target), 500)
     assert status_of(raw) == 414, raw[:300]
+    assert b"content-type: application/problem+json" in raw.lower(), raw[:300]
+    assert b'"status": 414' in raw and b'"retryable": false' in raw, raw
     raw = _sent_in_pieces(server, head(server, "GET", long_target)[:4500], 500)
     assert status_of(raw) == 414, raw[:300]
     # in one write too, and just under the limit is served

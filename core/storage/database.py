@@ -105,6 +105,7 @@ class SerialisedSqliteDatabase(peewee.SqliteDatabase):
             super().commit()
         finally:
             self._release()
+        DATABASE.recovered()  # an attribute read, unless an outage was recorded
 
     def rollback(self) -> None:
         try:
@@ -117,9 +118,11 @@ class SerialisedSqliteDatabase(peewee.SqliteDatabase):
             return super().execute_sql(sql, params)
         self._acquire()
         try:
-            return super().execute_sql(sql, params)
+            cursor = super().execute_sql(sql, params)
         finally:
             self._release()
+        DATABASE.recovered()  # an attribute read, unless an outage was recorded
+        return cursor
 
 
 # -- outages: what a failure says, one log line each way, reconnecting, waiting it out ----
@@ -149,6 +152,8 @@ _SQLITE_FULL = ("database or disk is full",)
 _PG_DOWN_CLASSES = ("08", "53", "58")
 _PG_DOWN_CODES = ("57P01", "57P02", "57P03", "57P04", "40001", "40P01", "25006")
 _PG_FULL_CODES = ("53100",)
+# Of those, the ones that say nothing of the server's health (the next attempt succeeds).
+_PG_RETRY = ("40001", "40P01")
 
 
 def _pgcode(exc: BaseException) -> str | None:
@@ -234,10 +239,16 @@ DATABASE = Outage("database")
 """The database's state as this process last met it (see :class:`Outage`)."""
 
 
+DROPPED = "scanserve_connection_dropped"
+"""Set on a failure that found an open connection dead (the server restarted since it was
+opened): not an outage by itself; whether the server answers, the next connection tells."""
+
+
 def note_failure(exc: BaseException) -> str | None:
-    """:func:`outage_of` ``exc``, recording a :data:`DOWN` one in :data:`DATABASE`."""
+    """:func:`outage_of` ``exc``, recording a :data:`DOWN` one in :data:`DATABASE` (unless
+    it only found a connection dead: :data:`DROPPED`)."""
     kind = outage_of(exc)
-    if kind == DOWN:
+    if kind == DOWN and not getattr(exc, DROPPED, False) and _pgcode(exc) not in _PG_RETRY:
         DATABASE.failed(exc)
     return kind
 
@@ -330,8 +341,9 @@ class _Reconnecting(peewee.PostgresqlDatabase):
         try:
             super().begin(isolation_level)
         except (peewee.OperationalError, peewee.InterfaceError) as exc:
-            if note_failure(exc) != DOWN or not self._revive():
+            if outage_of(exc) != DOWN or not self._revive():
                 raise
+            setattr(exc, DROPPED, True)
             super().begin(isolation_level)  # nothing was begun: begin on a new connection
 
     def execute_sql(self, sql: str, params: Any = None) -> Any:
@@ -340,13 +352,16 @@ class _Reconnecting(peewee.PostgresqlDatabase):
         self._revive()
         was_open = not self.is_closed()
         try:
-            return super().execute_sql(sql, params)
+            cursor = super().execute_sql(sql, params)
         except (peewee.OperationalError, peewee.InterfaceError) as exc:
-            if note_failure(exc) != DOWN or not self._revive() or not was_open:
+            if outage_of(exc) != DOWN or not was_open or not self._revive():
                 raise
+            setattr(exc, DROPPED, True)  # the next connection tells whether it is an outage
             if not sql.lstrip()[:10].upper().startswith(_IDEMPOTENT):
                 raise
-            return super().execute_sql(sql, params)
+            cursor = super().execute_sql(sql, params)
+        DATABASE.recovered()  # an attribute read, unless an outage was recorded
+        return cursor
 
 
 class PostgresqlReconnectingDatabase(_Reconnecting, peewee.PostgresqlDatabase):

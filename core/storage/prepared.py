@@ -44,7 +44,7 @@ from typing import Any
 import orjson
 import peewee
 
-from .database import DOWN, PREPARES, database_proxy, outage_of
+from .database import DOWN, DROPPED, PREPARES, database_proxy, outage_of
 from .fields import JSONField, UTCDateTimeField
 
 logger = logging.getLogger(__name__)
@@ -294,7 +294,11 @@ def _prepare(db: peewee.Database, connection: Any, statement: _ServerStatement) 
         if getattr(connection, "closed", False):
             # not a refusal: the connection is gone (a server restart), and the statement
             # is prepared again on the next one
-            with peewee.__exception_wrapper__:  # type: ignore[attr-defined]
+            try:
+                with peewee.__exception_wrapper__:  # type: ignore[attr-defined]
+                    raise
+            except peewee.PeeweeException as wrapped:
+                setattr(wrapped, DROPPED, True)
                 raise
         logger.debug("not prepared, run as plain SQL: %s (%s)", statement.prepare, exc)
         return False

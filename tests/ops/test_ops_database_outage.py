@@ -146,6 +146,11 @@ def _run_outage(
 
         rows = wait_for(all_processed, 60, "every acknowledged capture to be processed", 0.5)
         server_log = _log_tail(log)
+        said = log.read_text(errors="replace")
+        # one line when the database went down, one when it came back; no traceback
+        assert said.count("scanserve.database: database unavailable") == 1, server_log
+        assert said.count("scanserve.database: database is back") == 1, server_log
+        assert "Traceback" not in said, server_log
 
     raws = [raw for raw, _, _ in rows]
     assert len(raws) == len(set(raws)), "a capture was stored twice"
