@@ -70,3 +70,22 @@ async def read_large(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T
     if limiter is None:
         limiter = _large_reads[loop] = CapacityLimiter(1)
     return await to_thread.run_sync(lambda: fn(*args, **kwargs), limiter=limiter)
+
+
+# Threads of a process that open images for requests at once (scanserve.imaging): the rest
+# wait on the event loop, holding no thread, so a burst of uploads cannot take every thread
+# of the pool from other requests while it waits for the decode budget.
+IMAGE_WORK_THREADS = 4
+_image_work: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def image_work(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run a request's image work (decoding an upload, checking a photo) in a worker thread,
+    at most :data:`IMAGE_WORK_THREADS` at once in this process."""
+    loop = asyncio.get_running_loop()
+    limiter = _image_work.get(loop)
+    if limiter is None:
+        limiter = _image_work[loop] = CapacityLimiter(IMAGE_WORK_THREADS)
+    return await to_thread.run_sync(lambda: fn(*args, **kwargs), limiter=limiter)

@@ -29,8 +29,12 @@ and the members the contract's ``Problem`` schema names::
     │   └── TransientError               500 internal_error   the database was unreachable or
     │                                                          busy: retryable
     ├── NotImplementedYet                501 not_implemented  contract operation not built yet
-    └── ServiceUnavailable               503 service_unavailable  readiness: a dependency is down;
-                                                               carries ``checks``
+    ├── ServiceUnavailable               503 service_unavailable  readiness: a dependency is down;
+    │                                                          carries ``checks``
+    ├── Busy                             503 service_unavailable  the image decoders stayed
+    │                                                          busy: retryable, Retry-After
+    └── InsufficientStorage              507 insufficient_storage the organisation's storage
+                                                               quota is spent
 
 ``type`` is one URI per error code, ``<base>#<error_code>``, pointing at the code's section
 of ``docs/errors.md``; the base is the ``problem_type_base`` setting, ``docs/errors.md`` by
@@ -231,6 +235,34 @@ class ServiceUnavailable(ScanserveError):
 
     def extra_members(self) -> dict[str, Any]:
         return {"checks": self.checks}
+
+
+class Busy(ScanserveError):
+    """A bounded resource of this server (the image decoders) stayed busy for as long as a
+    request may wait; retryable after ``Retry-After``."""
+
+    status = 503
+    error_code = "service_unavailable"
+    title = "Service Unavailable"
+    retryable = True
+    default_detail = "The server is busy; retry later."
+
+    def __init__(self, retry_after_seconds: int, detail: str | None = None, **kwargs: Any):
+        self.retry_after_seconds = max(1, int(retry_after_seconds))
+        super().__init__(detail, **kwargs)
+        self.headers.setdefault("Retry-After", str(self.retry_after_seconds))
+
+    def extra_members(self) -> dict[str, Any]:
+        return {"retry_after_seconds": self.retry_after_seconds}
+
+
+class InsufficientStorage(ScanserveError):
+    """The organisation's storage quota is spent (scanserve.quotas)."""
+
+    status = 507
+    error_code = "insufficient_storage"
+    title = "Insufficient Storage"
+    default_detail = "The organisation's storage quota is spent."
 
 
 _BY_STATUS: dict[int, type[ScanserveError]] = {

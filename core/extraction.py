@@ -41,8 +41,8 @@ from typing import TYPE_CHECKING, Any
 
 from peewee import JOIN
 
+from . import imaging
 from .captures import TERMINAL
-from .imaging import sniff
 from .objectstore import ObjectStoreError
 from .pipeline import call_with_deadline, record_of
 from .plugins.manager import unavailable_reason
@@ -222,11 +222,16 @@ def _extract(services: Services, session: models.ScanSession) -> list[dict[str, 
         except ObjectStoreError as exc:
             logger.warning("photo %s cannot be read (%s): skipped", photo.short_id, exc)
             continue
+        try:  # the pixel limit, from the header, before any extractor decodes it
+            content_type, _, _ = imaging.inspect(data)
+        except imaging.ImageError as exc:
+            logger.warning("photo %s is refused (%s): skipped", photo.short_id, exc)
+            continue
         photo_input = PhotoInput(
             short_id=photo.short_id,
             photo_type=photo.photo_type,
             data=data,
-            content_type=sniff(data) or "application/octet-stream",
+            content_type=content_type,
             original_filename=photo.original_filename,
         )
         for extractor in routed:

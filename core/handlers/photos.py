@@ -5,12 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from .. import photos, views
-from ..context import principal, services
+from ..context import image_work, principal, services
 
 
-def register_photo(session_id: str, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    photo = photos.register(services(), principal(), session_id, body)
-    return views.photo_view(photo), 201
+async def register_photo(session_id: str, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    # the uploaded object is decoded to check it: bounded threads and decoded bytes
+    svc, caller = services(), principal()
+    view = await image_work(
+        lambda: views.photo_view(photos.register(svc, caller, session_id, body))
+    )
+    return view, 201
 
 
 def reorder_photos(session_id: str, body: dict[str, Any]) -> list[dict[str, Any]]:

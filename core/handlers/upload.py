@@ -9,7 +9,7 @@ from connexion import request
 from starlette.datastructures import UploadFile
 
 from .. import photos, uploads, views
-from ..context import principal, services
+from ..context import image_work, principal, services
 from ..errors import FieldError, ValidationFailed
 
 
@@ -71,10 +71,14 @@ def receive_upload(body: dict[str, Any], **parts: Any) -> tuple[None, int]:
     return None, 204
 
 
-def upload_capture_image(body: dict[str, Any], **parts: Any) -> tuple[dict[str, Any], int]:
+async def upload_capture_image(body: dict[str, Any], **parts: Any) -> tuple[dict[str, Any], int]:
+    # the image is decoded to check it: bounded threads, bounded decoded bytes (image_work)
     try:
         image = _one_file(parts.get("image"), "image")
-        capture = uploads.create_image_capture(services(), principal(), body, image.file)
+        svc, caller = services(), principal()
+        view = await image_work(
+            lambda: views.capture_view(uploads.create_image_capture(svc, caller, body, image.file))
+        )
     finally:
         _close(*parts.values())
-    return views.capture_view(capture), 201
+    return view, 201
