@@ -1077,6 +1077,7 @@ class Problem(BaseModel):
             "service_unavailable",
             "request_timeout",
             "headers_too_large",
+            "insufficient_storage",
         ],
         Field(description="Stable machine-readable error code."),
     ]

@@ -208,6 +208,7 @@ EXPECTED_INLINE_ENUMS: dict[tuple[str, str], list[str]] = {
         "service_unavailable",
         "request_timeout",
         "headers_too_large",
+        "insufficient_storage",
     ],
 }
 
