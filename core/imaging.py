@@ -226,6 +226,18 @@ def _bytes_per_pixel(mode: str) -> int:
     return 1 if mode in ("1", "L", "P") else 4
 
 
+def _converted(mode: str) -> int:
+    """Bytes a pixel of an image of ``mode`` and of its greyscale copy, both held at once
+    while converting."""
+    return 1 if mode == "L" else _bytes_per_pixel(mode) + 1
+
+
+def _jpeg_grey(mode: str) -> int:
+    """Bytes a pixel of a JPEG of ``mode`` drafted to greyscale: libjpeg turns YCbCr (RGB)
+    into L itself; CMYK stays CMYK and is converted after, both held at once."""
+    return 1 if mode in ("L", "RGB") else 5
+
+
 def _open(data: bytes) -> tuple[str, PILImage]:
     """The media type and the opened (not yet decoded) image; the pixel limit checked from
     the header. The caller closes the image."""
@@ -366,7 +378,7 @@ def check_image(data: bytes, *, wait: float | bool | None = True) -> str:
         size = image.size
         if media_type == JPEG:
             size = (max(1, size[0] // 8), max(1, size[1] // 8))
-            cost = size[0] * size[1]
+            cost = size[0] * size[1] * _jpeg_grey(image.mode)
         else:
             cost = image.width * image.height * _bytes_per_pixel(image.mode)
         with budget.reserve(cost, _timeout(wait)):
@@ -460,9 +472,10 @@ def grey_for_ocr(
     target = (max(1, round(width * scale)), max(1, round(height * scale)))
     if media_type == JPEG:
         # the DCT scales by 1/2, 1/4 or 1/8 to at least the target: at most 4x its pixels
-        cost = target[0] * target[1] * 4 + target[0] * target[1]
+        scaled = min(width * height, 4 * target[0] * target[1])
+        cost = scaled * _jpeg_grey(image.mode) + target[0] * target[1] * 2
     else:
-        cost = width * height * _bytes_per_pixel(image.mode) + target[0] * target[1] * 2
+        cost = width * height * _converted(image.mode) + target[0] * target[1] * 2
     with image, budget.reserve(cost, _timeout(wait)):
         grey = _grey(_load(media_type, image, target))
         try:

@@ -203,3 +203,41 @@ def test_orgs_quota_show_and_set(scanserve_app, scanserve_client, api_key):
     refused = cli("orgs", "quota", "set", api_key.org_short_id, "--bytes", "lots", check=False)
     assert refused.returncode != 0
     assert "whole number" in refused.stderr
+
+
+@pytest.mark.postgres
+def test_quotas_and_the_sweep_on_postgres(postgres_url, tmp_path):
+    from scanserve.app import create_app
+    from scanserve.settings import Settings
+
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        database_url=postgres_url,
+        queue="immediate",
+        validate_responses=True,
+        load_entrypoint_plugins=False,
+        storage_quota_objects=3,
+    )
+    app = create_app(settings)
+    try:
+        key, other = issue_key(), issue_key("Other Org")
+        with app.test_client() as client:
+            session = new_session(client, key)
+            assert upload_image(client, key, session).status_code == 201
+            target = presign(client, key, session).json()
+            upload_to(client, target, jpeg())
+            assert register(client, key, session, target["s3_key"]).status_code == 201
+            abandoned = presign(client, key, session).json()
+            used = quotas.usage(settings, org_id(key))
+            assert (used.objects, used.bytes) == (3, 2 * len(jpeg()) + MAX_UPLOAD)
+            _problem(upload_image(client, key, session), 507, "insufficient_storage")
+            assert upload_image(client, other, new_session(client, other)).status_code == 201
+            S = models.StoredObject
+            S.update(expires_at=utcnow() - timedelta(hours=2)).where(
+                S.object_key == abandoned["s3_key"]
+            ).execute()
+            app.services.queue.sweep()
+            assert quotas.usage(settings, org_id(key)).objects == 2
+            assert upload_image(client, key, session).status_code == 201
+    finally:
+        app.services.db.close()
