@@ -8,7 +8,6 @@ import io
 import logging
 import struct
 import threading
-import time
 import zlib
 
 import pytest
@@ -28,6 +27,7 @@ from scanserve import imaging
 from scanserve.plugins.builtin.ocr import TesseractExtractor
 from scanserve.plugins.providers import ProviderError
 from scanserve.storage import models
+from scanserve.testing import wait_for
 
 BASE = "/scanner/api/v1"
 
@@ -191,10 +191,10 @@ def test_the_budget_serves_in_order_and_gives_up_after_the_wait():
 
         big = threading.Thread(target=take, args=("big", 90))
         big.start()
-        time.sleep(0.2)  # "big" asks first ...
+        wait_for(lambda: len(budget._queue) == 1, 10, '"big" to ask first')
         small = threading.Thread(target=take, args=("small", 10))
-        small.start()  # ... and "small", which would fit now, does not overtake it
-        time.sleep(0.2)
+        small.start()  # "small", which would fit now, does not overtake "big"
+        wait_for(lambda: len(budget._queue) == 2, 10, '"small" to ask')
         assert order == []
         with pytest.raises(imaging.DecoderBusy), budget.reserve(1, 0.1):
             pass
