@@ -84,8 +84,14 @@ _image_work: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimite
 async def image_work(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run a request's image work (decoding an upload, checking a photo) in a worker thread,
     at most :data:`IMAGE_WORK_THREADS` at once in this process."""
+    from . import imaging
+
     loop = asyncio.get_running_loop()
     limiter = _image_work.get(loop)
     if limiter is None:
         limiter = _image_work[loop] = CapacityLimiter(IMAGE_WORK_THREADS)
-    return await to_thread.run_sync(lambda: fn(*args, **kwargs), limiter=limiter)
+    imaging.work_started()
+    try:
+        return await to_thread.run_sync(lambda: fn(*args, **kwargs), limiter=limiter)
+    finally:
+        imaging.work_finished()  # the last one out gives the memory back (malloc_trim)

@@ -25,7 +25,10 @@ image storage from its heap arenas after the first, raising its mmap threshold a
 and never returns the arenas' memory to the system (40 threads decoding a 40-megapixel PNG
 left 600 MB resident after they were done). :func:`configure` fixes the mmap threshold at
 1 MiB (``mallopt(M_MMAP_THRESHOLD)``), so every large block is its own mapping, unmapped
-when freed: the same run came back to 31 MB, and ran in half the time.
+when freed: the same run came back to 31 MB, and ran in half the time. What stays on the
+heap (request bodies, smaller buffers) is handed back by ``malloc_trim(0)`` a second after
+image work goes idle (:func:`_trim`): a server after 40 concurrent uploads of a
+40-megapixel PNG came back to 126 MB (114 MB before; 184 MB without the trim).
 """
 
 from __future__ import annotations
@@ -162,20 +165,52 @@ def _fix_mmap_threshold() -> None:
     _mmap_fixed = True
 
 
-_last_trim = 0.0
-_TRIM_EVERY = 1.0  # seconds at least between two trims
+# Image work in flight in this process outside the budget (a request checking a PNG holds
+# none of it, but its body is on the heap): see work_started / work_finished.
+_work_in_flight = 0
+_work_lock = threading.Lock()
+_trim_timer: threading.Timer | None = None
+TRIM_AFTER_IDLE_SECONDS = 1.0
+
+
+def work_started() -> None:
+    global _work_in_flight  # noqa: PLW0603
+    with _work_lock:
+        _work_in_flight += 1
+
+
+def work_finished() -> None:
+    global _work_in_flight  # noqa: PLW0603
+    with _work_lock:
+        _work_in_flight -= 1
+    _trim()
+
+
+def _idle() -> bool:
+    return _work_in_flight == 0 and budget.in_use == 0
 
 
 def _trim() -> None:
-    """The decoders are idle: give the heap's free memory back to the system
-    (``malloc_trim``), at most once a second."""
-    global _last_trim  # noqa: PLW0603
-    now = time.monotonic()
-    if not _mmap_fixed or now - _last_trim < _TRIM_EVERY:
+    """Image work went idle: give the heap's free memory back to the system
+    (``malloc_trim``) a second later if it is still idle then; at most one trim waits."""
+    global _trim_timer  # noqa: PLW0603
+    if not _mmap_fixed or not _idle():
         return
-    _last_trim = now
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None).malloc_trim(0)
+    with _work_lock:
+        if _trim_timer is not None:
+            return
+        _trim_timer = threading.Timer(TRIM_AFTER_IDLE_SECONDS, _trim_now)
+        _trim_timer.daemon = True
+        _trim_timer.start()
+
+
+def _trim_now() -> None:
+    global _trim_timer  # noqa: PLW0603
+    with _work_lock:
+        _trim_timer = None
+    if _idle():
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None).malloc_trim(0)
 
 
 def max_pixels() -> int:
