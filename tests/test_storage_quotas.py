@@ -241,3 +241,48 @@ def test_quotas_and_the_sweep_on_postgres(postgres_url, tmp_path):
             assert upload_image(client, key, session).status_code == 201
     finally:
         app.services.db.close()
+
+
+def test_the_upgrade_counts_what_is_already_stored(tmp_path, monkeypatch):
+    """The storage_quotas migration counts the photos (at their size) and uploaded images (at 0: their
+    size was never recorded) stored before it, so quotas hold from the upgrade on."""
+    import shutil
+
+    from scanserve.storage import migrate
+    from scanserve.storage.database import open_database
+
+    shipped = sorted(migrate.MIGRATIONS_DIR.glob("[0-9]*.py"))
+    ours = next(path for path in shipped if path.stem.endswith("_storage_quotas"))
+    before = tmp_path / "migrations"
+    before.mkdir()
+    for path in shipped:
+        if path.name < ours.name:
+            shutil.copy(path, before)
+    monkeypatch.setattr(migrate, "MIGRATIONS_DIR", before)
+    db = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    try:
+        migrate.upgrade(db)
+        for sql in (
+            "INSERT INTO organization (short_id, name, created) VALUES ('o1', 'Org', '2026-01-01')",
+            "INSERT INTO scan_session (short_id, organization_id, status, capture_mode, "
+            "extraction_status, metadata, user_agent, device_context, created, modified, "
+            "last_activity, extraction_claimed, extraction_attempts) VALUES ('s1', 1, 'ACTIVE', "
+            "'barcode_scan', 'pending', '{}', '', '{}', '2026-01-01', '2026-01-01', "
+            "'2026-01-01', 0, 0)",
+            "INSERT INTO photo (short_id, organization_id, session_id, photo_type, s3_key, "
+            "original_filename, sort_order, file_size, metadata, created) VALUES ('p1', 1, 1, "
+            "'other', 'org/o1/p.jpg', '', 0, 1234, '{}', '2026-01-01')",
+            "INSERT INTO capture (short_id, organization_id, session_id, capture_type, raw_value, "
+            "gtin, status, error_message, metadata, uploaded_image_key, created, modified, "
+            "state_changed_at, attempts) VALUES ('c1', 1, 1, 'IMAGE', '', '', 'COMPLETED', '', "
+            "'{}', 'org/o1/c.png', '2026-01-01', '2026-01-01', '2026-01-01', 0)",
+        ):
+            db.execute_sql(sql)
+        monkeypatch.undo()
+        assert ours.stem in migrate.upgrade(db)
+        rows = db.execute_sql(
+            "SELECT organization_id, object_key, size, state FROM stored_object ORDER BY size DESC"
+        ).fetchall()
+        assert rows == [(1, "org/o1/p.jpg", 1234, "stored"), (1, "org/o1/c.png", 0, "stored")]
+    finally:
+        db.close()
