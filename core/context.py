@@ -11,6 +11,7 @@ from anyio import CapacityLimiter, to_thread
 from connexion.context import _scope
 
 from .auth import Principal
+from .errors import Busy
 from .gateway import PRINCIPAL_KEY, SERVICES_KEY
 from .storage.database import is_sqlite
 
@@ -76,6 +77,9 @@ async def read_large(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T
 # wait on the event loop, holding no thread, so a burst of uploads cannot take every thread
 # of the pool from other requests while it waits for the decode budget.
 IMAGE_WORK_THREADS = 4
+# Requests waiting for one of them at most (each holds its upload, up to 1 MiB of it in
+# memory); past that a request is answered 503 at once, with Retry-After.
+IMAGE_WORK_WAITING = 60
 _image_work: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter] = (
     weakref.WeakKeyDictionary()
 )
@@ -83,13 +87,16 @@ _image_work: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimite
 
 async def image_work(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run a request's image work (decoding an upload, checking a photo) in a worker thread,
-    at most :data:`IMAGE_WORK_THREADS` at once in this process."""
+    at most :data:`IMAGE_WORK_THREADS` at once in this process, with at most
+    :data:`IMAGE_WORK_WAITING` more waiting (then :class:`~scanserve.errors.Busy`, 503)."""
     from . import imaging
 
     loop = asyncio.get_running_loop()
     limiter = _image_work.get(loop)
     if limiter is None:
         limiter = _image_work[loop] = CapacityLimiter(IMAGE_WORK_THREADS)
+    if imaging.work_in_flight() >= IMAGE_WORK_THREADS + IMAGE_WORK_WAITING:
+        raise Busy(5, "The server is checking as many images as it takes at once; retry later.")
     imaging.work_started()
     try:
         return await to_thread.run_sync(lambda: fn(*args, **kwargs), limiter=limiter)

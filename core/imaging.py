@@ -186,6 +186,10 @@ def work_finished() -> None:
     _trim()
 
 
+def work_in_flight() -> int:
+    return _work_in_flight
+
+
 def _idle() -> bool:
     return _work_in_flight == 0 and budget.in_use == 0
 

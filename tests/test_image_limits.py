@@ -297,3 +297,25 @@ def test_a_request_that_cannot_get_the_decoder_in_time_gets_503(
     # free again: the same upload goes through
     response = upload_image(scanserve_client, api_key, session_id, jpeg(), "image/jpeg")
     assert response.status_code == 201, response.text
+
+
+def test_past_the_image_requests_that_may_wait_the_answer_is_503_at_once(
+    scanserve_client, api_key, session_id, monkeypatch
+):
+    from scanserve import context
+
+    monkeypatch.setattr(context, "IMAGE_WORK_THREADS", 1)
+    monkeypatch.setattr(context, "IMAGE_WORK_WAITING", 0)
+    imaging.work_started()  # one image request in flight: no room for another
+    try:
+        response = upload_image(scanserve_client, api_key, session_id, jpeg(), "image/jpeg")
+    finally:
+        imaging.work_finished()
+    body = _problem(response, 503, "service_unavailable")
+    assert response.headers["retry-after"] == "5"
+    assert body["retryable"] is True
+    assert imaging.work_in_flight() == 0
+    assert (
+        upload_image(scanserve_client, api_key, session_id, jpeg(), "image/jpeg").status_code
+        == 201
+    )
