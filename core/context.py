@@ -11,7 +11,6 @@ from anyio import CapacityLimiter, to_thread
 from connexion.context import _scope
 
 from .auth import Principal
-from .errors import Busy
 from .gateway import PRINCIPAL_KEY, SERVICES_KEY
 from .storage.database import is_sqlite
 
@@ -88,7 +87,7 @@ _image_work: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimite
 async def image_work(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run a request's image work (decoding an upload, checking a photo) in a worker thread,
     at most :data:`IMAGE_WORK_THREADS` at once in this process, with at most
-    :data:`IMAGE_WORK_WAITING` more waiting (then :class:`~scanserve.errors.Busy`, 503)."""
+    :data:`IMAGE_WORK_WAITING` more waiting (then 503)."""
     from . import imaging
 
     loop = asyncio.get_running_loop()
@@ -96,7 +95,9 @@ async def image_work(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T
     if limiter is None:
         limiter = _image_work[loop] = CapacityLimiter(IMAGE_WORK_THREADS)
     if imaging.work_in_flight() >= IMAGE_WORK_THREADS + IMAGE_WORK_WAITING:
-        raise Busy(5, "The server is checking as many images as it takes at once; retry later.")
+        raise imaging.decoders_busy(
+            "The server is checking as many images as it takes at once; retry shortly.", 5
+        )
     imaging.work_started()
     try:
         return await to_thread.run_sync(lambda: fn(*args, **kwargs), limiter=limiter)

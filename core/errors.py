@@ -31,10 +31,9 @@ and the members the contract's ``Problem`` schema names::
     ├── NotImplementedYet                501 not_implemented  contract operation not built yet
     ├── ServiceUnavailable               503 service_unavailable  readiness: a dependency is down;
     │                                                          carries ``checks``
-    ├── Busy                             503 service_unavailable  the image decoders stayed
-    │                                                          busy: retryable, Retry-After
-    └── InsufficientStorage              507 insufficient_storage the organisation's storage
-                                                               quota is spent
+    └── InsufficientStorage              507 insufficient_storage  no room left: the
+                                                               organisation's storage quota
+                                                               is spent (scanserve.quotas)
 
 ``type`` is one URI per error code, ``<base>#<error_code>``, pointing at the code's section
 of ``docs/errors.md``; the base is the ``problem_type_base`` setting, ``docs/errors.md`` by
@@ -237,32 +236,21 @@ class ServiceUnavailable(ScanserveError):
         return {"checks": self.checks}
 
 
-class Busy(ScanserveError):
-    """A bounded resource of this server (the image decoders) stayed busy for as long as a
-    request may wait; retryable after ``Retry-After``."""
-
-    status = 503
-    error_code = "service_unavailable"
-    title = "Service Unavailable"
-    retryable = True
-    default_detail = "The server is busy; retry later."
-
-    def __init__(self, retry_after_seconds: int, detail: str | None = None, **kwargs: Any):
-        self.retry_after_seconds = max(1, int(retry_after_seconds))
-        super().__init__(detail, **kwargs)
-        self.headers.setdefault("Retry-After", str(self.retry_after_seconds))
-
-    def extra_members(self) -> dict[str, Any]:
-        return {"retry_after_seconds": self.retry_after_seconds}
-
-
 class InsufficientStorage(ScanserveError):
-    """The organisation's storage quota is spent (scanserve.quotas)."""
+    """No room left to store the request's data (RFC 4918's 507): the database's disk, or
+    the data directory, is full. Nothing was stored; reads go on; the same request succeeds
+    once an operator frees space."""
 
     status = 507
     error_code = "insufficient_storage"
     title = "Insufficient Storage"
-    default_detail = "The organisation's storage quota is spent."
+    retryable = True
+    default_detail = "The server has no room left to store this; retry once space is freed."
+    retry_after_seconds = 60
+
+    def __init__(self, detail: str | None = None, **kwargs: Any):
+        super().__init__(detail, **kwargs)
+        self.headers.setdefault("Retry-After", str(self.retry_after_seconds))
 
 
 _BY_STATUS: dict[int, type[ScanserveError]] = {

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
 
+    from .errors import ServiceUnavailable
     from .settings import Settings
 
 JPEG = "image/jpeg"
@@ -83,6 +84,18 @@ class DecoderBusy(RuntimeError):
     def __init__(self, waited: float):
         self.retry_after = max(1, round(waited / 2))
         super().__init__(f"every image decoder stayed busy for {waited:g} s")
+
+    def problem(self, what: str) -> ServiceUnavailable:
+        """The 503 a request answers, naming ``what`` could not be done."""
+        return decoders_busy(f"{what}: {self}.", self.retry_after)
+
+
+def decoders_busy(detail: str, retry_after: int) -> ServiceUnavailable:
+    from .errors import ServiceUnavailable
+
+    return ServiceUnavailable(
+        {"image_decoders": "busy"}, detail, headers={"Retry-After": str(retry_after)}
+    )
 
 
 class DecodeBudget:

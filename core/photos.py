@@ -22,7 +22,7 @@ from peewee import JOIN
 
 from . import imaging, quotas, sessions
 from .auth import Principal
-from .errors import Busy, Conflict, FieldError, NotFound, ValidationFailed
+from .errors import Conflict, FieldError, NotFound, ValidationFailed
 from .generated.models import PhotoTypeEnum
 from .metadata import initial, merge
 from .objectstore import ObjectNotFound
@@ -229,7 +229,7 @@ def _check_stored_image(services: Services, key: str) -> None:
     try:
         media_type = imaging.check_image(data, wait=True)
     except imaging.DecoderBusy as exc:
-        raise Busy(exc.retry_after, f"The photo cannot be checked now: {exc}.") from None
+        raise exc.problem("The photo cannot be checked now") from None
     except imaging.ImageError as exc:
         _refuse(services, key, f"the uploaded object is refused: {exc}")
     finally:

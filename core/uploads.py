@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from . import captures, gs1, imaging, photos, quotas, sessions
 from .auth import Principal
 from .errors import (
-    Busy,
     Conflict,
     FieldError,
     Forbidden,
@@ -99,7 +98,7 @@ def create_image_capture(
     try:
         media_type = imaging.check_image(data, wait=True)
     except imaging.DecoderBusy as exc:
-        raise Busy(exc.retry_after, f"The image cannot be checked now: {exc}.") from None
+        raise exc.problem("The image cannot be checked now") from None
     except imaging.ImageError as exc:
         if imaging.sniff(data) is None:
             raise UnsupportedMediaType(f"The image is refused: {exc}.") from None
