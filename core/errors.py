@@ -31,8 +31,9 @@ and the members the contract's ``Problem`` schema names::
     │                                                          Redis) is down or busy: retryable,
     │                                                          ``Retry-After``; carries ``checks``
     └── InsufficientStorage              507 insufficient_storage  the database or the data
-                                                               directory is full: retryable once
-                                                               an operator frees space
+                                                               directory is full, or the
+                                                               organisation's storage quota is
+                                                               spent (scanserve.quotas)
 
 ``type`` is one URI per error code, ``<base>#<error_code>``, pointing at the code's section
 of ``docs/errors.md``; the base is the ``problem_type_base`` setting, ``docs/errors.md`` by
@@ -242,8 +243,9 @@ class ServiceUnavailable(ScanserveError):
 
 class InsufficientStorage(ScanserveError):
     """No room left to store the request's data (RFC 4918's 507): the database's disk, or
-    the data directory, is full. Nothing was stored; reads go on; the same request succeeds
-    once an operator frees space."""
+    the data directory, is full, or the organisation's storage quota is spent
+    (:mod:`scanserve.quotas`). Nothing was stored; reads go on; the same request succeeds
+    once space is freed (or the quota raised)."""
 
     status = 507
     error_code = "insufficient_storage"

@@ -62,9 +62,9 @@ from typing import TYPE_CHECKING, Any, get_args
 import peewee
 from peewee import JOIN
 
+from . import imaging
 from .captures import TERMINAL
 from .generated.models import ExtractionFailure
-from .imaging import sniff
 from .objectstore import ObjectStoreError
 from .pipeline import record_of
 from .plugins.manager import unavailable_reason
@@ -340,6 +340,28 @@ class _Result:
         )
 
 
+def _photo_input(services: Services, photo: models.Photo) -> PhotoInput | None:
+    """The photo as extractors get it, or None when its object cannot be read or is not an
+    image within the pixel limit (read from the header, before any extractor decodes it)."""
+    try:
+        data = services.objects.get(photo.s3_key)
+    except ObjectStoreError as exc:
+        logger.warning("photo %s cannot be read (%s): skipped", photo.short_id, exc)
+        return None
+    try:
+        content_type, _, _ = imaging.inspect(data)
+    except imaging.ImageError as exc:
+        logger.warning("photo %s is refused (%s): skipped", photo.short_id, exc)
+        return None
+    return PhotoInput(
+        short_id=photo.short_id,
+        photo_type=photo.photo_type,
+        data=data,
+        content_type=content_type,
+        original_filename=photo.original_filename,
+    )
+
+
 def _extract(
     services: Services, session: models.ScanSession, lease: _Lease, result: _Result
 ) -> None:
@@ -378,20 +400,11 @@ def _extract(
         target = _target_of(photo, targets, with_product) if routed else None
         if target is None:
             continue
-        try:
-            data = services.objects.get(photo.s3_key)
-        except ObjectStoreError as exc:
-            logger.warning("photo %s cannot be read (%s): skipped", photo.short_id, exc)
+        photo_input = _photo_input(services, photo)
+        if photo_input is None:
             for extractor in routed:
                 result.failed(photo, extractor, UNREADABLE)
             continue
-        photo_input = PhotoInput(
-            short_id=photo.short_id,
-            photo_type=photo.photo_type,
-            data=data,
-            content_type=sniff(data) or "application/octet-stream",
-            original_filename=photo.original_filename,
-        )
         for extractor in routed:
             rows, failure = _call(services, extractor, target, photo_input, lease)
             result.rows += rows

@@ -14,18 +14,20 @@ prefix no photo key has.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, get_args
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, NoReturn, get_args
 
 import peewee
 from peewee import JOIN
 
-from . import imaging, sessions
+from . import imaging, quotas, sessions
 from .auth import Principal
 from .errors import Conflict, FieldError, NotFound, ValidationFailed
 from .generated.models import PhotoTypeEnum
 from .metadata import initial, merge
-from .objectstore import ObjectTooLarge
+from .objectstore import ObjectNotFound, ObjectTooLarge
 from .storage import models
+from .storage.fields import utcnow
 from .storage.scoping import get_owned
 
 if TYPE_CHECKING:
@@ -100,6 +102,15 @@ def presign(
     extension = extension_for(original_filename)
     key = photo_key(_org_short_id(session), session.short_id, photo_type, extension)
     settings = services.settings
+    # counted against the organisation's quota from now on, at the most it may hold (507
+    # when spent); deleted by the sweep if it is never registered
+    quotas.reserve_upload(
+        settings,
+        session.organization_id,
+        key,
+        settings.max_upload_bytes,
+        utcnow() + timedelta(seconds=settings.upload_url_expires_seconds),
+    )
     presigned = services.objects.presign_post(
         key,
         content_type=CONTENT_TYPES[extension],
@@ -160,27 +171,26 @@ def register(
     try:
         services.objects.claim_upload(key, max_bytes=limit)
     except ObjectTooLarge:
-        raise ValidationFailed(
-            [FieldError("/s3_key", f"the uploaded object is larger than {limit} bytes")]
-        ) from None
+        _refuse(services, key, f"the uploaded object is larger than {limit} bytes")
     size = services.objects.size(key)
     if size is None:
         raise ValidationFailed(
             [FieldError("/s3_key", "no object has been uploaded under this key yet")]
         )
     # An S3 presigned POST checks the declared Content-Type and the size, never the bytes:
-    # what was stored is judged here, from its first bytes.
+    # what was stored is judged here, every pixel decoded (as upload-image does).
     if size > limit:
-        raise ValidationFailed(
-            [FieldError("/s3_key", f"the uploaded object is larger than {limit} bytes")]
-        )
-    if imaging.sniff(services.objects.peek(key, 16)) is None:
-        raise ValidationFailed(
-            [FieldError("/s3_key", "the uploaded object is not a JPEG, PNG or WebP image")]
-        )
+        _refuse(services, key, f"the uploaded object is larger than {limit} bytes")
+    _check_stored_image(services, key)
     metadata = initial(body.get("metadata"))
     try:
         with services.db.atomic():
+            if not quotas.claim_upload(
+                session.organization_id, key, size, lambda: services.objects.size(key) is not None
+            ):
+                raise ValidationFailed(
+                    [FieldError("/s3_key", "the upload expired unregistered and was deleted")]
+                )
             last = (
                 models.Photo.select(peewee.fn.MAX(models.Photo.sort_order))
                 .where(models.Photo.session == session.id)
@@ -203,6 +213,40 @@ def register(
         raise Conflict(f"The object {key} is already registered as a photo.") from None
     sessions.touch(session.id)
     return _get(session, photo.short_id)
+
+
+def _refuse(services: Services, key: str, why: str) -> NoReturn:
+    """The stored object can never become a photo: delete it (it stops counting against the
+    quota) and answer 422."""
+    services.objects.delete(key)
+    quotas.forget(key)
+    raise ValidationFailed([FieldError("/s3_key", why)])
+
+
+def _check_stored_image(services: Services, key: str) -> None:
+    """Decode the uploaded object (type and pixel size, every pixel: a JPEG signature in
+    front of HTML, or a truncated file, is refused) and check it is the type its key says."""
+    try:
+        data = services.objects.get(key)
+    except ObjectNotFound:
+        raise ValidationFailed(
+            [FieldError("/s3_key", "no object has been uploaded under this key yet")]
+        ) from None
+    try:
+        media_type = imaging.check_image(data, wait=True)
+    except imaging.DecoderBusy as exc:
+        raise exc.problem("The photo cannot be checked now") from None
+    except imaging.ImageError as exc:
+        _refuse(services, key, f"the uploaded object is refused: {exc}")
+    finally:
+        del data
+    expected = CONTENT_TYPES[key[key.rindex(".") :]]
+    if media_type != expected:
+        _refuse(
+            services,
+            key,
+            f"the uploaded object is a {media_type} image, but its key was issued for {expected}",
+        )
 
 
 def reorder(

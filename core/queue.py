@@ -457,7 +457,8 @@ class Queue:
 
     def sweep(self) -> int:
         """Re-queue captures stuck in a non-terminal state, and extractions left
-        ``processing``; returns how many captures and sessions."""
+        ``processing``; returns how many captures and sessions. Deletes the presigned uploads
+        never registered (:func:`scanserve.quotas.sweep_unregistered`)."""
         stale = self._pipeline.requeue_stale(
             self.services, self.services.settings.capture_stale_seconds
         )
@@ -481,6 +482,9 @@ class Queue:
                 self.services.settings.extraction_stale_seconds,
                 ", ".join(sessions[:20]) + (" ..." if len(sessions) > 20 else ""),
             )
+        from . import quotas
+
+        quotas.sweep_unregistered(self.services)  # presigned uploads never registered
         return len(stale) + len(sessions)
 
     def consumer(

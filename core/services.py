@@ -40,6 +40,9 @@ def build_services(
     )
     if migrate:
         upgrade(db)
+    from . import imaging
+
+    imaging.configure(settings)  # the pixel limit and decode budget of this process
     pm = build_plugin_manager(settings, extra_plugins)
     services = Services(
         settings=settings,

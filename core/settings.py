@@ -20,7 +20,15 @@ Object storage
     ``s3_access_key_id`` / ``s3_secret_access_key`` (empty: boto3's credential chain).
     ``s3_addressing_style`` is ``path`` for most S3-compatible servers (MinIO, moto).
     Presigned uploads expire after ``upload_url_expires_seconds``; a photo or an uploaded image
-    may be at most ``max_upload_bytes``.
+    may be at most ``max_upload_bytes``. An upload never registered is deleted
+    ``upload_cleanup_grace_seconds`` after it expired. Each organisation may hold
+    ``storage_quota_bytes`` and ``storage_quota_objects`` (0: no limit; overridden per
+    organisation with ``scanserve orgs quota set``); past them writes answer ``507``.
+Images
+    ``image_max_pixels`` (40 million) on every path that opens an image; at most
+    ``image_decode_budget_bytes`` (256 MiB) of decoded pixels held at once in a process, a
+    request waiting ``image_decode_wait_seconds`` (10) for its share before a ``503``; OCR
+    reads images scaled to ``ocr_max_side_pixels`` (3000) on the long side.
 Rate limits
     Defaults per key per window; a key's own non-zero limits override them. ``cpk``
     (publishable) keys get ``publishable_rate_limit_per_minute``. Counters live in
@@ -146,6 +154,22 @@ class Settings(BaseSettings):
     s3_access_key_id: str = ""
     s3_secret_access_key: SecretStr = SecretStr("")
     s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    # Storage quota of each organisation (scanserve.quotas): the bytes and the number of
+    # objects (photos, uploaded images, presigned uploads not yet registered) it may hold;
+    # 0 = no limit. `scanserve orgs quota set` overrides them for one organisation.
+    storage_quota_bytes: int = Field(default=10 * 1024**3, ge=0)
+    storage_quota_objects: int = Field(default=100_000, ge=0)
+    # A presigned upload never registered as a photo is deleted by the sweep this long after
+    # its upload URL expired.
+    upload_cleanup_grace_seconds: int = Field(default=3600, ge=0)
+
+    # images (scanserve.imaging): the pixel limit on every path that opens an image, the
+    # bytes of decoded pixels one process holds at once, how long a request waits for them
+    # (then 503), and the long side of an image handed to OCR
+    image_max_pixels: int = Field(default=40_000_000, ge=1)
+    image_decode_budget_bytes: int = Field(default=256 * 1024 * 1024, ge=16 * 1024 * 1024)
+    image_decode_wait_seconds: float = Field(default=10.0, ge=0)
+    ocr_max_side_pixels: int = Field(default=3000, ge=500, le=20_000)
 
     # sessions
     session_ttl_seconds: int = Field(default=24 * 3600, ge=1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from . import captures, gs1, imaging, photos, sessions
+from . import captures, gs1, imaging, photos, quotas, sessions
 from .auth import Principal
 from .errors import (
     Conflict,
@@ -96,7 +96,9 @@ def create_image_capture(
     sessions.require_active(session)
     data = read_limited(image, services.settings.max_upload_bytes, "image")
     try:
-        media_type = imaging.check_image(data)
+        media_type = imaging.check_image(data, wait=True)
+    except imaging.DecoderBusy as exc:
+        raise exc.problem("The image cannot be checked now") from None
     except imaging.ImageError as exc:
         if imaging.sniff(data) is None:
             raise UnsupportedMediaType(f"The image is refused: {exc}.") from None
@@ -117,8 +119,10 @@ def create_image_capture(
     key = photos.capture_image_key(
         org_short_id, session.short_id, short_id, imaging.EXTENSIONS[media_type]
     )
+    quotas.require_room(services.settings, session.organization_id, len(data))
     services.objects.put(key, data, content_type=media_type)
     try:
+        quotas.record_stored(session.organization_id, key, len(data))
         capture = models.Capture.create(
             short_id=short_id,
             organization=session.organization_id,
@@ -131,6 +135,7 @@ def create_image_capture(
         )
     except Exception:
         services.objects.delete(key)  # no capture, no orphan object
+        quotas.forget(key)
         raise
     sessions.touch(session.id)
     if capture.status == captures.PENDING:

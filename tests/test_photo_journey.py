@@ -392,6 +392,9 @@ def test_register_judges_what_s3_stored(s3_settings, tmp_path):
             for data, reason in (
                 (b"MZ\x90\x00 not an image at all", "not a JPEG, PNG or WebP"),
                 (_jpeg() + b"\0" * 5000, "larger than 4096 bytes"),
+                # a JPEG's signature in front of HTML, and a cut JPEG: decoded, and refused
+                (b"\xff\xd8\xff\xe0<html><body>not a photo</body></html>", "cannot be read"),
+                (_jpeg()[:300], "cannot be read"),
             ):
                 target = client.get(
                     f"{BASE}/sessions/{sid}/presigned-upload-url", headers=key.headers
@@ -409,7 +412,8 @@ def test_register_judges_what_s3_stored(s3_settings, tmp_path):
                 )
                 assert response.status_code == 422, response.text
                 assert reason in response.json()["detail"]
-            # too large: never taken out of the inbox, so not under the key either
+            # an object that can never be a photo is deleted (it stops counting against the
+            # organisation's storage quota)
             assert app.services.objects.size(target["s3_key"]) is None
     finally:
         app.services.db.close()

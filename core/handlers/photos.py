@@ -7,18 +7,22 @@ from typing import Any
 from anyio import to_thread
 
 from .. import budgets, photos, views
-from ..context import principal, services
+from ..context import image_work, principal, services
 
 
 async def register_photo(session_id: str, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    # A registered photo is read (and judged) by the server: the organisation's budget of
-    # image uploads (scanserve.budgets), then the work in its organisation's image lane, as
-    # for upload-image (scanserve.lanes), holding no thread of the shared pool while it waits.
+    # A registered photo is read and decoded (judged) by the server: the organisation's
+    # budget of image uploads (scanserve.budgets), then the work in its organisation's image
+    # lane, as for upload-image (scanserve.lanes), with bounded decoded bytes (image_work),
+    # holding no thread of the shared pool while it waits.
     svc, caller = services(), principal()
     org_id = await to_thread.run_sync(budgets.spend_for_session, svc, caller, session_id, "images")
     lane_key = caller.rate_key if org_id is None else f"org:{org_id}"
-    photo = await svc.image_lane.run(lane_key, photos.register, svc, caller, session_id, body)
-    return views.photo_view(photo), 201
+    view = await image_work(
+        lambda: views.photo_view(photos.register(svc, caller, session_id, body)),
+        org_lane=(svc.image_lane, lane_key),
+    )
+    return view, 201
 
 
 def reorder_photos(session_id: str, body: dict[str, Any]) -> list[dict[str, Any]]:

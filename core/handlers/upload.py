@@ -10,7 +10,7 @@ from connexion import request
 from starlette.datastructures import UploadFile
 
 from .. import budgets, photos, uploads, views
-from ..context import principal, services
+from ..context import image_work, principal, services
 from ..errors import FieldError, ValidationFailed
 
 
@@ -77,16 +77,19 @@ async def upload_capture_image(body: dict[str, Any], **parts: Any) -> tuple[dict
     try:
         image = _one_file(parts.get("image"), "image")
         # The organisation's budget of image uploads first (scanserve.budgets), then the
-        # image checked and stored in its organisation's lane (scanserve.lanes): a flood of
-        # large images from one organisation waits there, holding no thread, while everyone
-        # else's requests go on.
+        # image checked and stored in its organisation's lane (scanserve.lanes) with bounded
+        # decoded bytes (image_work): a flood of large images from one organisation waits
+        # there, holding no thread, while everyone else's requests go on.
         org_id = await to_thread.run_sync(
             budgets.spend_for_session, svc, caller, str(body.get("session_id")), "images"
         )
         lane_key = caller.rate_key if org_id is None else f"org:{org_id}"
-        capture = await svc.image_lane.run(
-            lane_key, uploads.create_image_capture, svc, caller, body, image.file
+        view = await image_work(
+            lambda: views.capture_view(
+                uploads.create_image_capture(svc, caller, body, image.file)
+            ),
+            org_lane=(svc.image_lane, lane_key),
         )
     finally:
         _close(*parts.values())
-    return views.capture_view(capture), 201
+    return view, 201

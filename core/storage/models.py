@@ -314,6 +314,37 @@ class IdempotencyRecord(BaseModel):
         indexes = ((("scope", "key"), True),)
 
 
+class StoredObject(BaseModel):
+    """An object of the object store and the organisation it counts against
+    (scanserve.quotas): a registered photo or uploaded image (``stored``, its real size), or a
+    presigned upload not registered yet (``pending``, the most it may hold, until
+    ``expires_at``; the sweep deletes it some time after)."""
+
+    organization_id: int
+    organization = peewee.ForeignKeyField(Organization, on_delete="CASCADE")
+    object_key = peewee.CharField(max_length=500, unique=True)
+    size = peewee.BigIntegerField()
+    state = peewee.CharField(max_length=8)  # pending | stored
+    expires_at = UTCDateTimeField(null=True, index=True)
+    created = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "stored_object"
+
+
+class StorageQuota(BaseModel):
+    """One organisation's storage quota, overriding the settings' defaults; a None column
+    keeps the default, 0 means no limit."""
+
+    organization_id: int
+    organization = peewee.ForeignKeyField(Organization, unique=True, on_delete="CASCADE")
+    max_bytes = peewee.BigIntegerField(null=True)
+    max_objects = peewee.BigIntegerField(null=True)
+
+    class Meta:
+        table_name = "storage_quota"
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     Organization,
     ApiKey,
@@ -331,4 +362,6 @@ ALL_MODELS: list[type[BaseModel]] = [
     ProductOverride,
     BrandClaim,
     IdempotencyRecord,
+    StoredObject,
+    StorageQuota,
 ]

@@ -27,6 +27,7 @@ def register_extractors(
             settings.tesseract_cmd,
             settings.tesseract_languages,
             timeout=settings.extraction_timeout_seconds,
+            max_side=settings.ocr_max_side_pixels,
         )
     )
     register(LookupDataExtractor(lookup_providers))

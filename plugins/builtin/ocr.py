@@ -27,11 +27,16 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
+from ...imaging import ImageError, grey_for_ocr
 from ..providers import ExtractionInput, ProposalDraft, ProviderError
 
 MIN_WORD_CONFIDENCE = 30.0
 # Tesseract reads best at ~300 dpi; small images are enlarged to about this height first.
 MIN_HEIGHT = 600
+# Larger photos are scaled down to this long side first: text a person can read on a shelf
+# photo stays readable at it, and Tesseract's memory and time grow with the pixels (a
+# 13000x13000 photo took it to 534 MB).
+DEFAULT_MAX_SIDE = 3000
 
 _LABEL = re.compile(r"\b(?:ingredients?|ingr[ée]dients?|zutaten)\s*[:.;]?\s*", re.IGNORECASE)
 _END = re.compile(
@@ -53,21 +58,13 @@ class OcrText:
     confidence: float  # 0..1, the mean over the words kept
 
 
-def _png(data: bytes) -> bytes:
-    from PIL import Image
-
+def _png(data: bytes, max_side: int = DEFAULT_MAX_SIDE) -> bytes:
+    """The photo as the greyscale PNG Tesseract reads: within the pixel limit, decoded under
+    the decode budget, the long side at most ``max_side`` (see scanserve.imaging)."""
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            grey = image.convert("L")
-    except (OSError, SyntaxError, ValueError) as exc:
+        return grey_for_ocr(data, max_side=max_side, min_height=MIN_HEIGHT)
+    except ImageError as exc:
         raise ProviderError(f"the photo cannot be read as an image: {exc}") from None
-    if grey.height < MIN_HEIGHT:
-        scale = MIN_HEIGHT / max(1, grey.height)
-        grey = grey.resize((max(1, round(grey.width * scale)), MIN_HEIGHT))
-    out = io.BytesIO()
-    grey.save(out, format="PNG")
-    return out.getvalue()
 
 
 def parse_tsv(tsv: str) -> OcrText:
@@ -127,10 +124,17 @@ class TesseractExtractor:
     name = "tesseract-ocr"
     photo_types = frozenset({"ingredients", "nutrition"})
 
-    def __init__(self, command: str = "tesseract", languages: str = "eng", timeout: float = 60):
+    def __init__(
+        self,
+        command: str = "tesseract",
+        languages: str = "eng",
+        timeout: float = 60,
+        max_side: int = DEFAULT_MAX_SIDE,
+    ):
         self.command = command
         self.languages = languages
         self.timeout = timeout
+        self.max_side = max_side
 
     def executable(self) -> str | None:
         return shutil.which(self.command)
@@ -150,7 +154,7 @@ class TesseractExtractor:
         try:
             done = subprocess.run(  # noqa: S603 - a configured program, arguments as a list
                 [executable, "stdin", "stdout", "-l", self.languages, "--psm", "6", "tsv"],
-                input=_png(data),
+                input=_png(data, self.max_side),
                 capture_output=True,
                 timeout=self.timeout,
                 check=False,
