@@ -268,9 +268,9 @@ def test_the_upgrade_counts_what_is_already_stored(tmp_path, monkeypatch):
             "INSERT INTO organization (short_id, name, created) VALUES ('o1', 'Org', '2026-01-01')",
             "INSERT INTO scan_session (short_id, organization_id, status, capture_mode, "
             "extraction_status, metadata, user_agent, device_context, created, modified, "
-            "last_activity, extraction_claimed, extraction_attempts) VALUES ('s1', 1, 'ACTIVE', "
-            "'barcode_scan', 'pending', '{}', '', '{}', '2026-01-01', '2026-01-01', "
-            "'2026-01-01', 0, 0)",
+            "last_activity, extraction_claimed, extraction_attempts, extraction_failures) "
+            "VALUES ('s1', 1, 'ACTIVE', 'barcode_scan', 'pending', '{}', '', '{}', '2026-01-01', "
+            "'2026-01-01', '2026-01-01', 0, 0, '[]')",
             "INSERT INTO photo (short_id, organization_id, session_id, photo_type, s3_key, "
             "original_filename, sort_order, file_size, metadata, created) VALUES ('p1', 1, 1, "
             "'other', 'org/o1/p.jpg', '', 0, 1234, '{}', '2026-01-01')",
