@@ -1,7 +1,14 @@
-"""docs/tutorial.md against the contract: every ``curl`` names an operation of the spec, and
-every output shown (a JSON body, a status, a response head) is one that operation may answer,
-its body valid against the spec's schema for that status. A field renamed or removed in the
-spec, or an operation gone, fails here until the tutorial follows."""
+"""docs/tutorial.md is checked two ways.
+
+Against the contract: every ``curl`` names an operation of the spec, and every output shown (a
+JSON body, a status, a response head) is one that operation may answer, its body valid
+against the spec's schema for that status; a field renamed or removed in the spec, or an
+operation gone, fails until the tutorial follows.
+
+As written: every block runs in order in bash against ``scanserve serve --demo`` and each
+output shown is compared with what the server answered (``test_the_tutorial_runs_as_written``;
+it needs curl, jq and Tesseract, as the tutorial does).
+"""
 
 from __future__ import annotations
 
@@ -9,16 +16,20 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from extraction_support import needs_tesseract
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+from test_cli import _banner_and_base, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 TUTORIAL = ROOT / "docs" / "tutorial.md"
@@ -201,3 +212,183 @@ def _tutorial_ingredients() -> str:
     drawn = re.search(r"'INGREDIENTS: (.*?)', font", text)
     assert drawn is not None
     return drawn.group(1).replace("\\n", " ")
+
+
+# -- the tutorial run as written, against `scanserve serve --demo` ---------------------------
+
+SHORT_ID = re.compile(r"\b[1-9A-HJ-NP-Za-km-z]{22}\b")
+UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?")
+# Values that differ from run to run without being ids or times: the signed upload policy and
+# its signature, the bytes Pillow writes for a JPEG, Tesseract's confidence in its reading.
+VARYING = {"policy", "x-scanserve-signature", "file_size", "confidence", "reasoning"}
+
+
+class Ids:
+    """The ids the tutorial shows, mapped to the ones this run made."""
+
+    def __init__(self, base: str) -> None:
+        self.seen: dict[str, str] = {}
+        self.base = base  # the tutorial's server listens on port 8000, this one elsewhere
+
+    def match(self, shown: str, actual: str, where: str) -> None:
+        shown = shown.replace("http://127.0.0.1:8000/scanner/api/v1", self.base)
+        shown_ids = SHORT_ID.findall(shown) + UUID.findall(shown)
+        actual_ids = SHORT_ID.findall(actual) + UUID.findall(actual)
+        assert len(shown_ids) == len(actual_ids), f"{where}: {shown!r} and {actual!r}"
+        for a, b in zip(shown_ids, actual_ids, strict=True):
+            assert self.seen.setdefault(a, b) == b, f"{where}: {a} stood for {self.seen[a]}"
+        normal = [TIME.sub("T", UUID.sub("U", SHORT_ID.sub("I", s))) for s in (shown, actual)]
+        assert normal[0] == normal[1], (
+            f"{where}: the tutorial shows {shown!r}, the server {actual!r}"
+        )
+
+    def apply(self, text: str) -> str:
+        for shown, actual in self.seen.items():
+            text = text.replace(shown, actual)
+        return text
+
+
+# A capture's answer to its POST is read after it was queued: the server's capture threads may
+# already have moved it on (seen: LOOKING_UP where the tutorial shows PENDING). Then only what
+# the pipeline does not touch is compared.
+MOVED_ON = {"LOOKING_UP", "ENRICHING", "RESOLVING", "COMPLETED"}
+UNTOUCHED = {"id", "session_id", "capture_type", "created", "uploaded_image_key"}
+
+
+def _same(shown: Any, actual: Any, ids: Ids, where: str = "") -> None:
+    if isinstance(shown, dict):
+        assert isinstance(actual, dict) and list(shown) == list(actual), (where, shown, actual)
+        moved_on = shown.get("status") == "PENDING" and actual.get("status") in MOVED_ON
+        for key in shown:
+            if key not in VARYING and (not moved_on or key in UNTOUCHED):
+                _same(shown[key], actual[key], ids, f"{where}.{key}")
+    elif isinstance(shown, list):
+        assert isinstance(actual, list) and len(shown) == len(actual), (where, shown, actual)
+        for i, (a, b) in enumerate(zip(shown, actual, strict=True)):
+            _same(a, b, ids, f"{where}[{i}]")
+    elif isinstance(shown, str) and isinstance(actual, str):
+        ids.match(shown, actual, where)
+    else:
+        assert shown == actual, f"{where}: the tutorial shows {shown!r}, the server {actual!r}"
+
+
+def _last_json(text: str) -> Any:
+    """The last JSON document of a block's output (curl -s prints bodies back to back)."""
+    decoder, found, at = json.JSONDecoder(), None, 0
+    while at < len(text):
+        if text[at] in "{[":
+            try:
+                found, at = decoder.raw_decode(text, at)
+                continue
+            except json.JSONDecodeError:
+                pass
+        at += 1
+    return found
+
+
+def _compare(language: str, shown: str, actual: str, ids: Ids) -> None:
+    if language == "json":
+        _same(json.loads(shown), _last_json(actual), ids)
+    elif shown.startswith("HTTP/"):
+        shown_head, _, shown_body = shown.partition("\n\n")
+        actual = actual.replace("\r\n", "\n")
+        actual_head, _, actual_body = actual.partition("\n\n")
+        assert actual_head.splitlines()[0] == shown_head.splitlines()[0]
+        names = [line.split(":")[0].lower() for line in shown_head.splitlines()[1:]]
+        got = [line.split(":")[0].lower() for line in actual_head.splitlines()[1:]]
+        assert set(names) <= set(got), f"headers shown {names}, sent {got}"
+        _same(json.loads(shown_body), json.loads(actual_body), ids)
+    elif ": " in shown:  # catalog show
+        lines = [line.split(": ", 1) for line in shown.strip().splitlines()]
+        got = [line.split(": ", 1) for line in actual.strip().splitlines()]
+        assert [k for k, *_ in lines] == [k for k, *_ in got]
+        for (key, *value), (_, *other) in zip(lines, got, strict=True):
+            if key != "modified":
+                ids.match("".join(value).strip(), "".join(other).strip(), key)
+    else:
+        assert actual.strip() == shown.strip()
+
+
+@needs_tesseract
+@pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed (Debian jq)")
+def test_the_tutorial_runs_as_written(tmp_path):
+    """Every block of the tutorial run in order by bash in a fresh directory, against
+    ``scanserve serve --demo``; each output shown is compared with what the server answered:
+    the same fields and values, ids as a consistent renaming (an id shown once stands for the
+    same object later), times and the VARYING fields free. A block that only reads, whose
+    output shows work still to finish (a capture processed, a session ready), is run again
+    until it matches."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / ".venv").symlink_to(sys.prefix)  # the tutorial calls .venv/bin/python
+    port = free_port()
+    env = {
+        **os.environ,
+        "SCANSERVE_DATA_DIR": str(tmp_path / "scanserve-data"),
+        "SCANSERVE_LOAD_ENTRYPOINT_PLUGINS": "false",
+    }
+    serve = [sys.executable, "-c", "from scanserve.cli import main; main()", "serve"]
+    with (
+        open(tmp_path / "serve.log", "w") as log,
+        subprocess.Popen(
+            [*serve, "--demo", "--port", str(port)],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            env=env,
+        ) as server,
+    ):
+        try:
+            banner, base = _banner_and_base(server, port)
+            key = banner[-1].removeprefix("API key: ")
+            _walk(work, {**env, "KEY": key, "B": base})
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def _walk(work: Path, env: dict[str, str]) -> None:
+    blocks = [m.groups() for m in BLOCK.finditer(TUTORIAL.read_text(encoding="utf-8"))]
+    ids = Ids(env["B"])
+    (work / ".vars").write_text("")
+    compared = 0
+    for i, (language, block) in enumerate(blocks):
+        if language != "sh":
+            continue
+        shown = blocks[i + 1] if i + 1 < len(blocks) and blocks[i + 1][0] != "sh" else None
+        # KEY and B come from the environment: the key this server printed, its base URL
+        script = "\n".join(line for line in block.splitlines() if not re.match(r"(KEY|B)=", line))
+        script = ids.apply(script)
+        repeatable = not re.search(r"-X (POST|PATCH)|\s-[dF]\s", script)
+        deadline = time.monotonic() + 60
+        while True:
+            ran = subprocess.run(
+                [
+                    "bash",
+                    "-c",
+                    f"set -e\n. ./.vars\n{script}\n"
+                    "declare -p SID CID IID > .vars 2>/dev/null || true",
+                ],
+                cwd=work,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            assert ran.returncode == 0, f"{script}\n{ran.stderr}"
+            if shown is None:
+                break
+            before = dict(ids.seen)
+            try:
+                _compare(shown[0], shown[1], ran.stdout, ids)
+                compared += 1
+                break
+            except AssertionError:
+                ids.seen = before
+                if not repeatable or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+    assert compared == sum(1 for language, _ in blocks if language != "sh")
+    assert len(ids.seen) >= 10  # sessions, captures, photos, a proposal, the organisation
