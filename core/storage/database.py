@@ -193,7 +193,26 @@ def outage_of(exc: BaseException) -> str | None:
     """:data:`DOWN` or :data:`FULL` when ``exc`` (from peewee, sqlite3 or psycopg) says the
     database is unavailable or out of space rather than that a statement was wrong; None
     otherwise. The one place that reads database failures; :mod:`scanserve.faults` maps
-    them to answers."""
+    them to answers.
+
+    An error raised while handling one is read through its chain: a COMMIT that failed for
+    a full disk leaves no transaction, so peewee's ROLLBACK after it fails with "cannot
+    rollback - no transaction is active", which alone says nothing of the disk."""
+    seen: BaseException | None = exc
+    for _ in range(_CHAIN_DEPTH):
+        if seen is None:
+            break
+        kind = _outage_of_one(seen)
+        if kind is not None:
+            return kind
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+_CHAIN_DEPTH = 6
+
+
+def _outage_of_one(exc: BaseException) -> str | None:
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return FULL
     if not isinstance(exc, peewee.PeeweeException) and not type(exc).__module__.startswith(

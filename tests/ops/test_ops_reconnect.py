@@ -85,3 +85,25 @@ def test_prepared_statements_are_prepared_again_on_the_new_connection(pg, db):
     assert (sql, 1) not in prepared._plain  # still a prepared statement, not given up on
     names = db.execute_sql("SELECT name FROM pg_prepared_statements").fetchall()
     assert [prepared._statements[(sql, 1)].name] == [n for (n,) in names]
+
+
+def test_a_rollback_failing_after_a_full_disk_commit_is_read_as_the_full_disk() -> None:
+    """A COMMIT refused for a full disk leaves no transaction: peewee's ROLLBACK after it
+    fails with "cannot rollback", which alone says nothing; the chain says the disk is full."""
+    import sqlite3
+
+    import peewee
+
+    from scanserve.storage.database import FULL, outage_of
+
+    try:
+        try:
+            raise peewee.OperationalError("database or disk is full")
+        except peewee.OperationalError:
+            raise sqlite3.OperationalError("cannot rollback - no transaction is active")  # noqa: B904
+    except sqlite3.OperationalError as exc:
+        chained = exc
+    assert outage_of(chained) == FULL
+    assert (
+        outage_of(sqlite3.OperationalError("cannot rollback - no transaction is active")) is None
+    )
