@@ -697,11 +697,12 @@ def test_errors_raised_by_handlers_answer_alike(
         response = pair.served_by_fast_path("GET", f"{BASE}/plugins", headers=world.key.headers)
         assert response.status_code == status, response.text
 
-    def not_ready() -> int:
-        raise OSError("the queue is gone")
+    def not_ready(*_args: Any) -> int:
+        raise OSError("the object store is gone")
 
+    # a required dependency (the queue is reported but not required: writes go on without it)
     for app in (pair.fast.app, pair.full.app):
-        monkeypatch.setattr(app.services.queue, "pending_count", not_ready)
+        monkeypatch.setattr(app.services.objects, "size", not_ready)
     response = pair.served_by_fast_path("GET", f"{BASE}/health/ready")
     assert response.status_code == 503, response.text
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import peewee
+import psycopg2
 import pytest
 
 from scanserve import catalog, untrusted
@@ -412,15 +413,17 @@ def test_multipart_takes_the_upload_limit_only_where_an_operation_takes_multipar
 @pytest.mark.parametrize(
     ("failure", "retryable"),
     [
-        # the database connection dropped, or SQLite stayed locked: a retry may succeed
-        (peewee.OperationalError("server closed the connection unexpectedly"), True),
+        # the database connection dropped, or SQLite stayed locked: a 503, a retry may succeed
+        # (as psycopg2 raises it: peewee's wrapping keeps it as the context)
+        (psycopg2.OperationalError("server closed the connection unexpectedly"), True),
         (peewee.InterfaceError("connection already closed"), True),
-        # a bug (or data it cannot handle) answers the same way every time
+        (peewee.OperationalError("database is locked"), True),
+        # a bug (or data it cannot handle) answers a 500, the same way every time
         (RuntimeError("secret internal detail"), False),
         (peewee.IntegrityError("violates check constraint"), False),
     ],
 )
-def test_only_transient_500s_are_retryable(tmp_path, monkeypatch, failure, retryable):
+def test_only_outages_are_retryable(tmp_path, monkeypatch, failure, retryable):
     from scanserve import sessions
 
     def fail(*_args: Any, **_kwargs: Any) -> Any:
@@ -435,7 +438,8 @@ def test_only_transient_500s_are_retryable(tmp_path, monkeypatch, failure, retry
         monkeypatch.setattr(sessions, "page", fail)  # the storage layer fails under the handler
         with app.test_client() as client:
             answer = client.get(f"{BASE}/sessions", headers=key.headers)
-        assert answer.status_code == 500
+        assert answer.status_code == (503 if retryable else 500), answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
         assert answer.json()["retryable"] is retryable
         assert str(failure) not in answer.text
     finally:
