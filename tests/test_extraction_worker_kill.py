@@ -27,6 +27,7 @@ from extraction_support import (
     open_session,
     proposals,
     submit,
+    text_image,
 )
 from redis_support import delete_queue_keys
 from test_worker_kill import Workers
@@ -38,7 +39,8 @@ from scanserve.storage.fields import utcnow
 from scanserve.testing import issue_key, wait_for
 
 STALE_SECONDS = 1
-PHOTO = b"\x89PNG\r\n\x1a\n" + b"the fake model does not look"
+# a real image (extraction reads its header first); the fake model does not look at it
+PHOTO = text_image(["a front photo"])
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 

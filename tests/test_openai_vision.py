@@ -19,26 +19,16 @@ from extraction_support import (
     open_session,
     proposals,
     status,
+    text_image,
 )
 from extraction_support import submit as submit_session
 
 from scanserve.app import create_app
 from scanserve.testing import issue_key
 
-
-def _png() -> bytes:
-    import io
-
-    from PIL import Image
-
-    out = io.BytesIO()
-    Image.new("RGB", (8, 8), "white").save(out, format="PNG")
-    return out.getvalue()
-
-
 # A real image: extraction reads a photo's header (its pixel limit) before any extractor
 # sees it, and skips one that is not an image; the fake model does not look at it.
-PHOTO = _png()
+PHOTO = text_image(["a front photo"])
 
 
 @pytest.fixture
