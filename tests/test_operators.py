@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from loopback import refused_port
 
 from scanserve import catalog
 from scanserve.app import create_app
@@ -125,15 +126,16 @@ def test_liveness_and_readiness_need_no_credential(scanserve_client):
     assert ready.json() == {"status": "ok", "checks": {"database": "ok", "queue": "ok"}}
 
 
-def closed_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A port that refuses connections for the test's length."""
+    with refused_port() as port:
+        yield port
 
 
-def test_readiness_is_503_when_the_queue_does_not_answer(scanserve_settings):
+def test_readiness_is_503_when_the_queue_does_not_answer(scanserve_settings, closed_port):
     settings = scanserve_settings.model_copy(
-        update={"queue": "redis", "redis_url": f"redis://127.0.0.1:{closed_port()}/0"}
+        update={"queue": "redis", "redis_url": f"redis://127.0.0.1:{closed_port}/0"}
     )
     app = create_app(settings)
     try:
