@@ -52,6 +52,7 @@ from .plugins.providers import (
     Extractor,
     PhotoInput,
     ProposalDraft,
+    ProviderError,
 )
 from .products import current_values
 from .storage import models
@@ -267,7 +268,17 @@ def _call(
             lambda: extractor.extract(item), services.settings.extraction_timeout_seconds
         )
     except Exception as exc:
-        logger.warning("extractor %s failed on %s: %s", extractor.name, what, exc)
+        # A ProviderError or the deadline is the extractor saying "not this time"; anything
+        # else is a bug in it, logged as an error with its traceback (the fuzz run counts it).
+        expected = isinstance(exc, ProviderError | TimeoutError)
+        logger.log(
+            logging.WARNING if expected else logging.ERROR,
+            "extractor %s failed on %s: %s",
+            extractor.name,
+            what,
+            exc,
+            exc_info=not expected,
+        )
         return []
     rows = []
     for draft in drafts or []:
