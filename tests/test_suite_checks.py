@@ -51,15 +51,19 @@ def test_passes():
 
 @pytest.mark.parametrize("require_all", ["", "1"])
 def test_require_all_turns_skips_into_failures(tmp_path, require_all):
-    """The conftest's switch, on a module of its own: without it two skips and a pass; with
-    it two failures naming what was missing, and the pass."""
+    """The switch (the plugin tests/require_all.py), on a module of its own: without it two
+    skips and a pass; with it two failures naming what was missing, and the pass."""
     (tmp_path / "test_skipping.py").write_text(SKIPPING)
-    env = {**os.environ, "SCANSERVE_TEST_REQUIRE_ALL": require_all}
+    env = {
+        **os.environ,
+        "SCANSERVE_TEST_REQUIRE_ALL": require_all,
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+    }
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "tests"), env.get("PYTHONPATH", "")])
     done = subprocess.run(
         [
-            *(sys.executable, "-m", "pytest", "-ra", "-p", "conftest"),
-            *("-p", "no:cacheprovider", "-p", "no:xdist", str(tmp_path / "test_skipping.py")),
+            *(sys.executable, "-m", "pytest", "-ra", "-p", "require_all"),
+            *("-p", "no:cacheprovider", str(tmp_path / "test_skipping.py")),
         ],
         check=False,
         cwd=tmp_path,
