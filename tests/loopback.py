@@ -282,9 +282,9 @@ def wait_until_read(sock: socket.socket, within: float = 10.0) -> None:
     deadline = time.monotonic() + within
     while True:
         ours, theirs = _tcp_queues(local, peer), _tcp_queues(peer, local)
-        if theirs is None:
-            return  # the server's end is gone: it has closed (or reset) the connection
-        if ours is not None and ours[0] == 0 and theirs[1] == 0:
+        delivered = ours is None or ours[0] == 0  # nothing sent is waiting for its ACK
+        # then either the server has read it all, or its end is gone (closed or reset)
+        if delivered and (theirs is None or theirs[1] == 0):
             return
         if time.monotonic() > deadline:
             raise TimeoutError(f"the server did not read what was sent within {within} s")
