@@ -233,7 +233,10 @@ def serve(host: str, port: int, demo: bool, workers: int, log_format: str | None
         # own app (scanserve.asgi) with its queue consumer.
         app = create_app(settings, start_queue=workers == 1)
     # Bound before the banner, so that it names the port taken (``--port 0``: any free one).
-    sock = server.bind(settings, host=host, port=port)
+    try:
+        sock = server.bind(host, port)
+    except OSError as error:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from None
     port = sock.getsockname()[1]
     shown_host = f"[{host}]" if ":" in host else host
     base = f"http://{shown_host}:{port}{settings.base_path}"

@@ -74,6 +74,7 @@ from .plugins.providers import (
     Extractor,
     PhotoInput,
     ProposalDraft,
+    ProviderError,
 )
 from .products import current_values
 from .storage import models
@@ -455,7 +456,17 @@ def _call(
         logger.warning("extractor %s overran on %s (%g s)", extractor.name, what, timeout)
         return [], TIMEOUT
     except Exception as exc:
-        logger.warning("extractor %s failed on %s: %s", extractor.name, what, exc)
+        # A ProviderError or the deadline is the extractor saying "not this time"; anything
+        # else is a bug in it, logged as an error with its traceback (the fuzz run counts it).
+        expected = isinstance(exc, ProviderError | TimeoutError)
+        logger.log(
+            logging.WARNING if expected else logging.ERROR,
+            "extractor %s failed on %s: %s",
+            extractor.name,
+            what,
+            exc,
+            exc_info=not expected,
+        )
         return [], ERROR
     rows = []
     for draft in drafts or []:

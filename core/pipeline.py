@@ -54,7 +54,7 @@ from .captures import (
 )
 from .plugins.builtin.catalog import CatalogLookupProvider
 from .plugins.builtin.gpc_enrichment import GpcLabelEnrichment
-from .plugins.providers import LookupProvider, ProductRecord
+from .plugins.providers import LookupProvider, ProductRecord, ProviderError
 from .storage import models
 from .storage.database import outage_of
 from .storage.fields import utcnow
@@ -83,6 +83,19 @@ def call_with_deadline(fn: Callable[[], T], timeout: float) -> T:
         raise TimeoutError(f"no answer within {timeout:g} s") from None
     finally:
         executor.shutdown(wait=False)
+
+
+def _log_provider_failure(exc: Exception, message: str, *args: object) -> None:
+    """A provider's ProviderError or a deadline is a warning (it could not answer this
+    time); any other exception is a bug in it, an error logged with its traceback."""
+    expected = isinstance(exc, ProviderError | TimeoutError)
+    logger.log(
+        logging.WARNING if expected else logging.ERROR,
+        message,
+        *args,
+        exc,
+        exc_info=not expected,
+    )
 
 
 def lanes_of(short_ids: list[str]) -> dict[str, tuple[bool, int]]:
@@ -484,7 +497,7 @@ def _lookup(
         except _Lost:
             raise
         except Exception as exc:
-            logger.warning("lookup provider %s failed for %s: %s", provider.name, gtin, exc)
+            _log_provider_failure(exc, "lookup provider %s failed for %s: %s", provider.name, gtin)
             failures.append(f"{provider.name}: {exc or type(exc).__name__}")
             continue
         if record is not None:
@@ -567,8 +580,8 @@ def _enrich(job: _Job, product: models.Product) -> None:
         except _Lost:
             raise
         except Exception as exc:
-            logger.warning(
-                "enrichment provider %s failed for %s: %s", provider.name, product.gtin, exc
+            _log_provider_failure(
+                exc, "enrichment provider %s failed for %s: %s", provider.name, product.gtin
             )
     if record != before:
         fields = {

@@ -362,10 +362,21 @@ def uvicorn_config(
     )
 
 
-def bind(settings: Settings, *, host: str, port: int) -> socket.socket:
-    """The listening address bound (not yet listened on), so that the port is known before
-    the server starts: with ``port`` 0 the kernel picks a free one, which ``serve`` prints."""
-    return uvicorn_config(None, settings, host=host, port=port).bind_socket()
+def bind(host: str, port: int) -> socket.socket:
+    """The listening address bound (not yet listened on; uvicorn listens on it), so that the
+    port is known before the server starts: with ``port`` 0 the kernel picks a free one,
+    which ``serve`` prints. As uvicorn binds: address reuse on, inheritable by the worker
+    processes of ``--workers``."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
 
 
 class DrainingServer(uvicorn.Server):

@@ -1,1 +1,24 @@
-pytest_plugins = ["scanserve.testing", "redis_support", "postgres_support"]
+"""The suite's plugins, and the markers a test's fixtures imply.
+
+The switch that turns skips into failures (``SCANSERVE_TEST_REQUIRE_ALL=1``, which
+``.ci/run`` sets) is the plugin ``tests/require_all.py``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytest_plugins = ["scanserve.testing", "redis_support", "postgres_support", "require_all"]
+
+# A test that takes one of these fixtures needs that service: it gets the marker too, so that
+# ``-m "not postgres"`` / ``-m redis`` select it whether or not its author wrote the mark.
+SERVICE_FIXTURES = {"postgres_url": "postgres", "redis_url": "redis"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture, marker in SERVICE_FIXTURES.items():
+            if fixture in getattr(item, "fixturenames", ()) and not item.get_closest_marker(
+                marker
+            ):
+                item.add_marker(marker)

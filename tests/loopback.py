@@ -266,6 +266,41 @@ def unused_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def _tcp_queues(local_port: int, remote_port: int) -> tuple[int, int] | None:
+    """(tx_queue, rx_queue) of the TCP socket from ``local_port`` to ``remote_port`` on this
+    machine, from /proc/net/tcp and tcp6; None if there is no such socket."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                local, remote, queues = fields[1], fields[2], fields[4]
+                if (
+                    int(local.rsplit(":", 1)[1], 16) == local_port
+                    and int(remote.rsplit(":", 1)[1], 16) == remote_port
+                ):
+                    tx, rx = queues.split(":")
+                    return int(tx, 16), int(rx, 16)
+    return None
+
+
+def wait_until_read(sock: socket.socket, within: float = 10.0) -> None:
+    """Return once the peer (a server on this machine) has read every byte sent on ``sock``:
+    nothing left in this end's send queue nor in the peer's receive queue, as the kernel
+    counts them (/proc/net/tcp). What a test sends before it leaves mid-request has then
+    reached the server's parser, however loaded the machine; a sleep would only guess."""
+    local, peer = sock.getsockname()[1], sock.getpeername()[1]
+    deadline = time.monotonic() + within
+    while True:
+        ours, theirs = _tcp_queues(local, peer), _tcp_queues(peer, local)
+        delivered = ours is None or ours[0] == 0  # nothing sent is waiting for its ACK
+        # then either the server has read it all, or its end is gone (closed or reset)
+        if delivered and (theirs is None or theirs[1] == 0):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the server did not read what was sent within {within} s")
+        time.sleep(0.01)
+
+
 @contextlib.contextmanager
 def refused_port(host: str = "127.0.0.1") -> Iterator[int]:
     """A port that refuses connections for as long as the block lasts: bound by this process

@@ -34,6 +34,8 @@ def scratch_database(url: str, prefix: str = "scanserve_test") -> Iterator[str]:
 def postgres_url() -> Iterator[str]:
     url = os.environ.get(POSTGRES_ENV)
     if not url:
-        pytest.skip(f"{POSTGRES_ENV} is not set")
+        pytest.skip(
+            f"needs PostgreSQL: set {POSTGRES_ENV} (CI uses postgresql://postgres@127.0.0.1:5432/test)"
+        )
     with scratch_database(url) as scratch:
         yield scratch

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 from datetime import timedelta
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from loopback import banner_port, refused_port
 
 from scanserve import __version__
 from scanserve.storage import models
@@ -404,23 +404,16 @@ def test_freshness_remove(data_dir):
 # --- serve and the demo -------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def start(data_dir: Path, *flags: str, log: Path | None = None) -> tuple[list[str], str]:
     """Run ``scanserve serve`` until its base URL answers; returns the banner and the base.
     Its stderr (the logs) goes to ``log`` when given."""
-    port = free_port()
     env = {**os.environ, "SCANSERVE_DATA_DIR": str(data_dir)}
     env["SCANSERVE_LOAD_ENTRYPOINT_PLUGINS"] = "false"
     command = [sys.executable, "-c", "from scanserve.cli import main; main()", "serve"]
     with (
         open(log or os.devnull, "w") as stderr,
         subprocess.Popen(
-            [*command, "--port", str(port), *flags],
+            [*command, "--port", "0", *flags],
             stdout=subprocess.PIPE,
             stderr=stderr,
             text=True,
@@ -428,19 +421,21 @@ def start(data_dir: Path, *flags: str, log: Path | None = None) -> tuple[list[st
         ) as proc,
     ):
         try:
-            return _banner_and_base(proc, port)
+            return _banner_and_base(proc)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
 
 
-def _banner_and_base(proc: subprocess.Popen[str], port: int) -> tuple[list[str], str]:
+def _banner_and_base(proc: subprocess.Popen[str]) -> tuple[list[str], str]:
     assert proc.stdout is not None
     banner = []
     while not (line := proc.stdout.readline()).startswith(("API key", "API keys")):
         assert line, f"serve stopped; printed {banner}"
         banner.append(line.rstrip("\n"))
     banner.append(line.rstrip("\n"))
+    port = banner_port("\n".join(banner))  # --port 0: the banner names the port it bound
+    assert port, banner
     base = f"http://127.0.0.1:{port}/scanner/api/v1"
 
     def up() -> httpx.Response | None:
@@ -541,8 +536,9 @@ def test_the_command_line_page_lists_every_command():
 
 @pytest.mark.parametrize("command", [("orgs", "list"), ("serve", "--port", "9")])
 def test_a_database_that_does_not_answer_is_one_clear_line(data_dir, command):
-    url = f"postgresql://scanserve:secret@127.0.0.1:{free_port()}/nothing"
-    result = run(data_dir, *command, check=False, env={"SCANSERVE_DATABASE_URL": url})
+    with refused_port() as port:
+        url = f"postgresql://scanserve:secret@127.0.0.1:{port}/nothing"
+        result = run(data_dir, *command, check=False, env={"SCANSERVE_DATABASE_URL": url})
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "secret" not in result.stderr  # the password is never printed
     error = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -16,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from loopback import LoopbackServer, Route
+from loopback import LoopbackServer, Route, served_port
 
 from scanserve.services import build_services
 from scanserve.settings import Settings
@@ -27,28 +26,24 @@ CLI = (sys.executable, "-c", "from scanserve.cli import main; main()")
 PER_CALLER = 2
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Served:
     def __init__(self, data_dir: Path, **env: str):
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}{BASE}"
         self.env = {
             **os.environ,
             "SCANSERVE_DATA_DIR": str(data_dir),
             "SCANSERVE_LOAD_ENTRYPOINT_PLUGINS": "false",
             **env,
         }
-        self.proc = subprocess.Popen(
-            [*CLI, "serve", "--port", str(self.port)],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        out = data_dir.parent / f"serve-{data_dir.name}.out"
+        with out.open("wb") as out_file:
+            self.proc = subprocess.Popen(
+                [*CLI, "serve", "--port", "0"],
+                env=self.env,
+                stdout=out_file,
+                stderr=subprocess.DEVNULL,
+            )
+        self.port = served_port(self.proc, out)
+        self.base = f"http://127.0.0.1:{self.port}{BASE}"
 
         def up() -> bool:
             try:

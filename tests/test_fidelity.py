@@ -5,7 +5,6 @@ resolve-url chain, error messages, UUID ids, JSON-only bodies and ECMA-262 patte
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -15,7 +14,7 @@ import jsonschema_rs
 import pytest
 import shortuuid
 import yaml
-from loopback import LoopbackServer, Route
+from loopback import LoopbackServer, Route, refused_port
 
 from scanserve import catalog, keys
 from scanserve.app import spec_path
@@ -344,13 +343,11 @@ class TestResolveUrl:
         return scanserve_settings.model_copy(update={"qr_allow_private": True})
 
     def test_no_response_means_an_empty_chain(self, scanserve_client, api_key):
-        with socket.socket() as sock:  # a port nothing listens on
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        url = f"http://127.0.0.1:{port}/x"
-        body = scanserve_client.post(
-            f"{BASE}/resolve-url", json={"url": url}, headers=api_key.headers
-        ).json()
+        with refused_port() as port:  # a port nothing listens on
+            url = f"http://127.0.0.1:{port}/x"
+            body = scanserve_client.post(
+                f"{BASE}/resolve-url", json={"url": url}, headers=api_key.headers
+            ).json()
         assert body["succeeded"] is False and body["error_message"]
         assert body["chain"] == [] and body["final_url"] == url and body["hops"] == 0
         unsupported = scanserve_client.post(

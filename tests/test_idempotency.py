@@ -323,7 +323,7 @@ def test_answers_survive_a_crash_of_a_real_server(tmp_path):
     import sys
 
     import httpx
-    from loopback import unused_port
+    from loopback import served_port
 
     from scanserve.testing import wait_for
 
@@ -346,14 +346,16 @@ def test_answers_survive_a_crash_of_a_real_server(tmp_path):
     headers = {"X-API-Key": key, "Idempotency-Key": "crash-1"}
 
     def serve_once(action):
-        port = unused_port()
-        proc = subprocess.Popen(
-            [*cli, "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        out = tmp_path / "serve.out"
+        with out.open("wb") as out_file:
+            proc = subprocess.Popen(
+                [*cli, "serve", "--port", "0"],
+                env=env,
+                stdout=out_file,
+                stderr=subprocess.DEVNULL,
+            )
         try:
+            port = served_port(proc, out)
             with httpx.Client(base_url=f"http://127.0.0.1:{port}{BASE}", timeout=10) as http:
 
                 def listening():

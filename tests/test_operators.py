@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from loopback import refused_port
 
 from scanserve import catalog
 from scanserve.app import create_app
@@ -126,19 +127,20 @@ def test_liveness_and_readiness_need_no_credential(scanserve_client):
     assert ready.json() == {"status": "ok", "checks": checks}
 
 
-def closed_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A port that refuses connections for the test's length."""
+    with refused_port() as port:
+        yield port
 
 
 def test_readiness_reports_a_queue_that_does_not_answer_without_leaving_rotation(
-    scanserve_settings,
+    scanserve_settings, closed_port
 ):
     """Writes are still accepted while the queue is down (the relay holds their messages), and
     every server shares the one queue: readiness names it degraded and stays 200."""
     settings = scanserve_settings.model_copy(
-        update={"queue": "redis", "redis_url": f"redis://127.0.0.1:{closed_port()}/0"}
+        update={"queue": "redis", "redis_url": f"redis://127.0.0.1:{closed_port}/0"}
     )
     app = create_app(settings)
     try:

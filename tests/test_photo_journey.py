@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import socket
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -35,17 +34,11 @@ BASE = "/scanner/api/v1"
 BUCKET = "scanserve-photos"
 
 
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
-    port = _port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
+    port = server.get_host_and_port()[1]  # port 0: the one the kernel gave
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -237,14 +230,14 @@ def test_a_reused_s3_policy_cannot_change_a_registered_photo(s3_settings, tmp_pa
 def serving(settings: Settings, plugins: list[Any]) -> Iterator[tuple[str, Any]]:
     """scanserve under uvicorn on a loopback port, with its embedded queue running."""
     app = create_app(settings, extra_plugins=plugins, start_queue=True)
-    port = _port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
         wait_for(lambda: server.started, 30, "the server to start")
+        port = server.servers[0].sockets[0].getsockname()[1]  # port 0: the kernel's pick
         yield f"http://127.0.0.1:{port}{BASE}", app
     finally:
         server.should_exit = True

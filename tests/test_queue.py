@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 import pytest
-from loopback import unused_port
+from loopback import banner_port
 from redis_support import delete_queue_keys
 
 from scanserve import catalog, pipeline
@@ -581,11 +581,10 @@ def stop_process(proc: subprocess.Popen[Any]) -> None:
 
 @pytest.mark.slow
 def test_serve_runs_the_embedded_consumer_and_stops_on_sigterm(tmp_path: Path) -> None:
-    port = unused_port()
     log_path = tmp_path / "serve.stderr"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            scanserve_command("serve", "--demo", "--port", str(port)),
+            scanserve_command("serve", "--demo", "--port", "0"),
             env=scanserve_env(tmp_path / "data", SCANSERVE_QUEUE_NAME=unique_queue_name()),
             stdout=subprocess.PIPE,
             stderr=log,
@@ -606,7 +605,7 @@ def test_serve_runs_the_embedded_consumer_and_stops_on_sigterm(tmp_path: Path) -
         return log_path.read_text(errors="replace")[-3000:]
 
     try:
-        key = ""
+        key, port = "", None
         deadline = time.monotonic() + 20
         while not key:
             remaining = deadline - time.monotonic()
@@ -616,8 +615,10 @@ def test_serve_runs_the_embedded_consumer_and_stops_on_sigterm(tmp_path: Path) -
                 line = lines.get(timeout=remaining)
             except stdlib_queue.Empty:
                 continue
+            port = banner_port(line) or port  # the port it bound (--port 0)
             if line.startswith("API key: "):
                 key = line.removeprefix("API key: ").strip()
+        assert port is not None, "no Base URL line before the API key"
 
         base = f"http://127.0.0.1:{port}{BASE}"
         with httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=5) as http:

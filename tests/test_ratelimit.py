@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
 
 import pytest
+from redis_support import private_redis, require_redis_url
 
 from scanserve.ratelimit import RateLimiter, _MemoryWindows
 from scanserve.testing import issue_key
@@ -65,10 +65,7 @@ def test_anonymous_calls_are_limited_per_client(scanserve_client):
 def _storage(request: pytest.FixtureRequest) -> str:
     if request.param == "memory://":
         return "memory://"
-    url = os.environ.get("SCANSERVE_TEST_REDIS_URL")
-    if not url:
-        pytest.skip("SCANSERVE_TEST_REDIS_URL is not set")
-    return url
+    return require_redis_url()
 
 
 @pytest.fixture(params=["memory://", pytest.param("redis", marks=pytest.mark.redis)])
@@ -106,10 +103,14 @@ def test_both_storages_answer_the_same_figures(storage_url):
 
 
 @pytest.mark.redis
-def test_redis_hit_is_one_round_trip_and_survives_a_script_flush(monkeypatch):
-    url = os.environ.get("SCANSERVE_TEST_REDIS_URL")
-    if not url:
-        pytest.skip("SCANSERVE_TEST_REDIS_URL is not set")
+def test_redis_hit_is_one_round_trip_and_survives_a_script_flush(monkeypatch, tmp_path):
+    # a Redis of its own: SCRIPT FLUSH empties the script cache of every database of a
+    # server, which would pull the scripts from under tests running beside this one
+    with private_redis(tmp_path) as url:
+        _one_round_trip_and_a_script_flush(url, monkeypatch)
+
+
+def _one_round_trip_and_a_script_flush(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     limiter = RateLimiter(url)
     identity = f"test:{uuid.uuid4()}"
     limiter.hit(identity, 10, 1000)  # the server learns the script (if it did not know it)
@@ -135,9 +136,7 @@ def test_redis_hit_is_one_round_trip_and_survives_a_script_flush(monkeypatch):
 
 @pytest.mark.redis
 def test_redis_storage_shares_one_budget_between_processes():
-    url = os.environ.get("SCANSERVE_TEST_REDIS_URL")
-    if not url:
-        pytest.skip("SCANSERVE_TEST_REDIS_URL is not set")
+    url = require_redis_url()
     identity = f"test:{uuid.uuid4()}"
     first, second = RateLimiter(url), RateLimiter(url)  # two servers, one Redis
     assert first.hit(identity, 2, 1000).allowed

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import uvicorn
-from loopback import LoopbackServer, Route, unused_port
+from loopback import LoopbackServer, Route
 
 BASE = "/scanner/api/v1"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -30,10 +30,9 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs chromium (.ci/ru
 
 @pytest.fixture
 def live_url(scanserve_app: Any) -> Iterator[str]:
-    port = unused_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            scanserve_app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+            scanserve_app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"
         )
     )
     thread = threading.Thread(target=server.run, daemon=True)
@@ -42,6 +41,7 @@ def live_url(scanserve_app: Any) -> Iterator[str]:
     while not server.started:
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]  # port 0: the one the kernel gave
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=20)

@@ -4,7 +4,6 @@ authentication cache and its one-second bound on revocation, across processes.""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from loopback import served_port
 
 from scanserve import sessions
 from scanserve.app import create_app
@@ -187,31 +187,27 @@ def test_a_cached_key_is_not_looked_up_again(cached_settings):
         app.services.db.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_revocation_bites_within_a_second_in_every_process(tmp_path: Path, cached_settings):
     """Two processes on one database (this one, and ``scanserve serve``), both holding the key
     in their cache; revoked through the CLI, it is refused by both a second later."""
     settings = cached_settings.model_copy(update={"data_dir": tmp_path / "shared"})
     app = create_app(settings)
-    port = _free_port()
     env = {
         **os.environ,
         "SCANSERVE_DATA_DIR": str(settings.data_dir),
         "SCANSERVE_LOAD_ENTRYPOINT_PLUGINS": "false",
         "SCANSERVE_AUTH_CACHE_SECONDS": "0.5",
     }
-    server = subprocess.Popen(
-        [*CLI, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    out = tmp_path / "serve.out"
+    with out.open("wb") as out_file:
+        server = subprocess.Popen(
+            [*CLI, "serve", "--port", "0"],
+            env=env,
+            stdout=out_file,
+            stderr=subprocess.DEVNULL,
+        )
     try:
+        port = served_port(server, out)
         key = issue_key()
         url = f"http://127.0.0.1:{port}{BASE}/sessions"
 

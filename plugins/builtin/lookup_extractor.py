@@ -11,7 +11,13 @@ import logging
 from collections.abc import Sequence
 
 from ... import gs1
-from ..providers import ExtractionInput, LookupProvider, ProductRecord, ProposalDraft
+from ..providers import (
+    ExtractionInput,
+    LookupProvider,
+    ProductRecord,
+    ProposalDraft,
+    ProviderError,
+)
 
 logger = logging.getLogger("scanserve.extraction")
 
@@ -55,8 +61,11 @@ class LookupDataExtractor:
                 break
             try:
                 record = provider.lookup(item.gtin)
-            except Exception as exc:
+            except ProviderError as exc:  # it could not answer this time
                 logger.warning("lookup-data: %s failed for %s: %s", provider.name, item.gtin, exc)
+                continue
+            except Exception:  # a bug in the provider: an error, with its traceback
+                logger.exception("lookup-data: %s failed for %s", provider.name, item.gtin)
                 continue
             if record is None:
                 continue

@@ -1,0 +1,122 @@
+"""The suite's own switches and checks, tested: CI runs the README's command verbatim with
+skips refused, the fuzz run counts what it must."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "fuzz"))
+import run as fuzz_run  # noqa: E402  (tests/fuzz/run.py)
+
+
+def _readme_test_command() -> str:
+    readme = (ROOT / "README.md").read_text()
+    (command,) = re.findall(r"^python3 -m venv \.venv && .*pytest.*$", readme, re.MULTILINE)
+    return command
+
+
+def test_ci_runs_the_readme_test_command_verbatim_with_skips_refused():
+    ci = (ROOT / ".ci" / "run").read_text()
+    command = _readme_test_command()
+    assert command in ci.splitlines()
+    assert "-n auto" in command and "--durations=25" in command
+    assert "export SCANSERVE_TEST_REQUIRE_ALL=1" in ci.splitlines()
+    assert "|| echo" not in ci  # no install failure is let through
+    fuzz = [line for line in ci.splitlines() if line.startswith(".venv/bin/python tests/fuzz")]
+    assert len(fuzz) == 1 and "--seed " in fuzz[0] and "--seconds 60" in fuzz[0]
+
+
+SKIPPING = """
+import pytest
+
+def test_skips():
+    pytest.skip("needs something this machine lacks")
+
+@pytest.mark.skipif(True, reason="needs another thing")
+def test_marked():
+    pass
+
+def test_passes():
+    pass
+"""
+
+
+@pytest.mark.parametrize("require_all", ["", "1"])
+def test_require_all_turns_skips_into_failures(tmp_path, require_all):
+    """The switch (the plugin tests/require_all.py), on a module of its own: without it two
+    skips and a pass; with it two failures naming what was missing, and the pass."""
+    (tmp_path / "test_skipping.py").write_text(SKIPPING)
+    env = {
+        **os.environ,
+        "SCANSERVE_TEST_REQUIRE_ALL": require_all,
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+    }
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "tests"), env.get("PYTHONPATH", "")])
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "pytest", "-ra", "-p", "require_all"),
+            *("-p", "no:cacheprovider", str(tmp_path / "test_skipping.py")),
+        ],
+        check=False,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    summary = done.stdout.strip().splitlines()[-1]
+    if require_all:
+        assert done.returncode == 1, done.stdout
+        assert re.search(r"1 failed, 1 passed, 1 error", summary), done.stdout
+        assert "refuses skips: needs something this machine lacks" in done.stdout
+        assert "refuses skips: needs another thing" in done.stdout
+    else:
+        assert done.returncode == 0, done.stdout
+        assert "1 passed, 2 skipped" in summary, done.stdout
+        assert "SKIPPED" in done.stdout and "needs another thing" in done.stdout
+
+
+def test_an_extractor_bug_is_an_error_line_the_fuzz_run_counts(caplog):
+    """A bug in an extractor (anything but ProviderError or the deadline) is logged at ERROR
+    with its traceback, in the server's text format, which the fuzz run's LOG_FINDING
+    matches; a ProviderError stays a warning it does not count."""
+    from scanserve.logconfig import TEXT_FORMAT, TextFormatter
+    from scanserve.pipeline import _log_provider_failure
+    from scanserve.plugins.providers import ProviderError
+
+    formatter = TextFormatter(TEXT_FORMAT)
+    with caplog.at_level(logging.WARNING, logger="scanserve.pipeline"):
+        try:
+            raise TypeError("'NoneType' object is not subscriptable")
+        except TypeError as exc:
+            _log_provider_failure(exc, "lookup provider %s failed for %s: %s", "off", "0123")
+        _log_provider_failure(
+            ProviderError("upstream answered 503"),
+            "lookup provider %s failed for %s: %s",
+            "off",
+            "1",
+        )
+    bug, expected = caplog.records
+    assert bug.levelno == logging.ERROR and bug.exc_info is not None
+    assert expected.levelno == logging.WARNING and not expected.exc_info
+    assert fuzz_run.LOG_FINDING.search(formatter.format(bug))
+    assert not fuzz_run.LOG_FINDING.search(formatter.format(expected))
+
+
+def test_the_fuzz_run_fails_an_operation_that_never_reached_a_2xx():
+    counts = {"createSession": {"cases": 3, "2xx": 1, "4xx": 2}, "getSession": {"4xx": 9}}
+    assert fuzz_run.never_2xx(counts, ("createSession", "getSession", "signIn")) == [
+        "getSession",
+        "signIn",
+    ]
+    spec = (ROOT / "spec" / "openapi.yaml").read_text()
+    operations = set(re.findall(r"operationId: (\w+)", spec))
+    assert set(fuzz_run.MUST_REACH_2XX) <= operations
