@@ -29,7 +29,7 @@ from extraction_support import needs_tesseract
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
-from test_cli import _banner_and_base, free_port
+from test_cli import _banner_and_base
 
 ROOT = Path(__file__).resolve().parents[1]
 TUTORIAL = ROOT / "docs" / "tutorial.md"
@@ -322,7 +322,6 @@ def test_the_tutorial_runs_as_written(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     (work / ".venv").symlink_to(sys.prefix)  # the tutorial calls .venv/bin/python
-    port = free_port()
     env = {
         **os.environ,
         "SCANSERVE_DATA_DIR": str(tmp_path / "scanserve-data"),
@@ -332,7 +331,7 @@ def test_the_tutorial_runs_as_written(tmp_path):
     with (
         open(tmp_path / "serve.log", "w") as log,
         subprocess.Popen(
-            [*serve, "--demo", "--port", str(port)],
+            [*serve, "--demo", "--port", "0"],  # the banner names the port taken
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,
@@ -340,7 +339,7 @@ def test_the_tutorial_runs_as_written(tmp_path):
         ) as server,
     ):
         try:
-            banner, base = _banner_and_base(server, port)
+            banner, base = _banner_and_base(server)
             key = banner[-1].removeprefix("API key: ")
             _walk(work, {**env, "KEY": key, "B": base})
         finally:
