@@ -72,40 +72,26 @@ async def read_large(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T
     return await to_thread.run_sync(lambda: fn(*args, **kwargs), limiter=limiter)
 
 
-# Threads of a process that open images for requests at once (scanserve.imaging): the rest
-# wait on the event loop, holding no thread, so a burst of uploads cannot take every thread
-# of the pool from other requests while it waits for the decode budget.
-IMAGE_WORK_THREADS = 4
-# Requests waiting for one of them at most (each holds its upload, up to 1 MiB of it in
-# memory); past that a request is answered 503 at once, with Retry-After.
+# Image requests that may wait for a thread of their lane at most, beyond the lane's threads
+# (each holds its upload, up to 1 MiB of it in memory); past that a request is answered 503
+# at once, with Retry-After.
 IMAGE_WORK_WAITING = 60
-_image_work: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter] = (
-    weakref.WeakKeyDictionary()
-)
 
 
-async def image_work(fn: Callable[[], T], *, org_lane: tuple[Any, str] | None = None) -> T:
-    """Run a request's image work (decoding an upload, checking a photo) in a worker thread,
-    with at most :data:`IMAGE_WORK_WAITING` requests waiting for one (then 503). With
-    ``org_lane`` (``services.image_lane`` and the caller's organisation key) the work runs in
-    its organisation's lane (:mod:`scanserve.lanes`: ``image_check_concurrency`` threads in
-    all, ``image_check_concurrency_per_org`` for one organisation); without, on at most
-    :data:`IMAGE_WORK_THREADS` threads of its own."""
+async def image_work(fn: Callable[[], T], lane: Any, key: str) -> T:
+    """Run a request's image work (decoding an upload, checking a photo) in its
+    organisation's lane (``services.image_lane``, :mod:`scanserve.lanes`:
+    ``image_check_concurrency`` threads in all, ``image_check_concurrency_per_org`` for one
+    organisation, ``key``), counted for the decode budget's memory trim, with at most
+    :data:`IMAGE_WORK_WAITING` requests waiting beyond the lane's threads (then 503)."""
     from . import imaging
 
-    if imaging.work_in_flight() >= IMAGE_WORK_THREADS + IMAGE_WORK_WAITING:
+    if imaging.work_in_flight() >= lane.overall_size + IMAGE_WORK_WAITING:
         raise imaging.decoders_busy(
             "The server is checking as many images as it takes at once; retry shortly.", 5
         )
     imaging.work_started()
     try:
-        if org_lane is not None:
-            lane, key = org_lane
-            return await lane.run(key, fn)
-        loop = asyncio.get_running_loop()
-        limiter = _image_work.get(loop)
-        if limiter is None:
-            limiter = _image_work[loop] = CapacityLimiter(IMAGE_WORK_THREADS)
-        return await to_thread.run_sync(fn, limiter=limiter)
+        return await lane.run(key, fn)
     finally:
         imaging.work_finished()  # the last one out gives the memory back (malloc_trim)

@@ -304,7 +304,8 @@ def test_past_the_image_requests_that_may_wait_the_answer_is_503_at_once(
 ):
     from scanserve import context
 
-    monkeypatch.setattr(context, "IMAGE_WORK_THREADS", 1)
+    # one thread in the image lane, none waiting beyond it
+    monkeypatch.setattr(scanserve_client.app.services.image_lane, "overall_size", 1)
     monkeypatch.setattr(context, "IMAGE_WORK_WAITING", 0)
     imaging.work_started()  # one image request in flight: no room for another
     try:

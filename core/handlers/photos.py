@@ -20,7 +20,8 @@ async def register_photo(session_id: str, body: dict[str, Any]) -> tuple[dict[st
     lane_key = caller.rate_key if org_id is None else f"org:{org_id}"
     view = await image_work(
         lambda: views.photo_view(photos.register(svc, caller, session_id, body)),
-        org_lane=(svc.image_lane, lane_key),
+        svc.image_lane,
+        lane_key,
     )
     return view, 201
 

@@ -88,7 +88,8 @@ async def upload_capture_image(body: dict[str, Any], **parts: Any) -> tuple[dict
             lambda: views.capture_view(
                 uploads.create_image_capture(svc, caller, body, image.file)
             ),
-            org_lane=(svc.image_lane, lane_key),
+            svc.image_lane,
+            lane_key,
         )
     finally:
         _close(*parts.values())
