@@ -44,7 +44,7 @@ if __name__ == "__main__":
     port = int(sys.argv[2])
     workers = int(sys.argv[3]) if len(sys.argv) > 3 else 1
     settings = Settings()
-    # as `scanserve serve` sets it up (cli._configure_logging)
+    # as `scanserve serve` sets it up (cli.common.setup_logging)
     configure_logging(settings.log_format, settings.log_level)
     log_config = logging_config(settings.log_format, settings.log_level)
     if workers == 1:

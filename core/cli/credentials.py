@@ -8,14 +8,14 @@ from typing import Any
 
 import click
 
-from .cli import _expiry, _open, _org
+from .common import find_org, open_db, parse_expiry
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 DEFAULT_TOKEN_LIFETIME = "90d"  # noqa: S105 - a duration, not a secret
 
 
 def _user(email: str) -> Any:
-    from .storage import models
+    from ..storage import models
 
     user = models.User.get_or_none(models.User.email == email.strip().lower())
     if user is None:
@@ -32,12 +32,12 @@ def users() -> None:
 @click.argument("email")
 def users_create(email: str) -> None:
     """Create a user; prints their id."""
-    from .storage import models
+    from ..storage import models
 
     email = email.strip().lower()
     if not _EMAIL.fullmatch(email) or len(email) > 320:
         raise click.BadParameter("give an e-mail address such as ana@example.com")
-    _open()
+    open_db()
     if models.User.get_or_none(models.User.email == email) is not None:
         raise click.ClickException(f"a user {email} exists already")
     click.echo(models.User.create(email=email).short_id)
@@ -46,9 +46,9 @@ def users_create(email: str) -> None:
 @users.command("list")
 def users_list() -> None:
     """Every user with the organisations they are a member of."""
-    from .storage import models
+    from ..storage import models
 
-    _open()
+    open_db()
     click.echo("USER_ID\tEMAIL\tORGANISATIONS")
     for user in models.User.select().order_by(models.User.created):
         orgs = (
@@ -70,10 +70,10 @@ def members() -> None:
 @click.argument("email")
 def members_add(org_ref: str, email: str) -> None:
     """Make a user a member of an organisation."""
-    from .storage import models
+    from ..storage import models
 
-    _open()
-    org, user = _org(org_ref), _user(email)
+    open_db()
+    org, user = find_org(org_ref), _user(email)
     _, created = models.Membership.get_or_create(user=user, organization=org)
     click.echo(f"{user.email} is {'now' if created else 'already'} a member of {org.name}")
 
@@ -82,10 +82,10 @@ def members_add(org_ref: str, email: str) -> None:
 @click.option("--org", "org_ref", required=True, help="Organisation id or name.")
 def members_list(org_ref: str) -> None:
     """The members of an organisation."""
-    from .storage import models
+    from ..storage import models
 
-    _open()
-    org = _org(org_ref)
+    open_db()
+    org = find_org(org_ref)
     click.echo("USER_ID\tEMAIL")
     for user in (
         models.User.select()
@@ -102,10 +102,10 @@ def members_list(org_ref: str) -> None:
 def members_remove(org_ref: str, email: str) -> None:
     """Remove a user from an organisation: their tokens and browser sessions stop acting for
     it at once (tokens limited to it stop working)."""
-    from .storage import models
+    from ..storage import models
 
-    _open()
-    org, user = _org(org_ref), _user(email)
+    open_db()
+    org, user = find_org(org_ref), _user(email)
     removed = (
         models.Membership.delete()
         .where(models.Membership.user == user, models.Membership.organization == org)
@@ -147,21 +147,21 @@ def tokens_create(
     *, email: str, org_ref: str | None, scopes: tuple[str, ...], expires: str, name: str
 ) -> None:
     """Create a token for a user. Prints only the token, once: it is not stored."""
-    from . import tokens as service
-    from .keys import hash_secret
-    from .storage import models
-    from .storage.fields import utcnow
+    from .. import tokens as service
+    from ..keys import hash_secret
+    from ..storage import models
+    from ..storage.fields import utcnow
 
-    _open()
+    open_db()
     user = _user(email)
-    org = _org(org_ref) if org_ref else None
+    org = find_org(org_ref) if org_ref else None
     if org is not None and not (
         models.Membership.select()
         .where(models.Membership.user == user, models.Membership.organization == org)
         .exists()
     ):
         raise click.BadParameter(f"{user.email} is not a member of {org.name}", param_hint="--org")
-    expires_at = None if expires.strip().lower() == "never" else _expiry(expires)
+    expires_at = None if expires.strip().lower() == "never" else parse_expiry(expires)
     if expires_at is not None and expires_at <= utcnow():
         raise click.BadParameter("the expiry is in the past", param_hint="--expires")
     raw = service.generate_token()
@@ -181,10 +181,10 @@ def tokens_create(
 @click.option("--user", "email", required=True, help="The user's e-mail address.")
 def tokens_list(email: str) -> None:
     """A user's tokens (never the tokens themselves)."""
-    from .storage import models
-    from .storage.fields import utcnow
+    from ..storage import models
+    from ..storage.fields import utcnow
 
-    _open()
+    open_db()
     user = _user(email)
     now = utcnow()
     click.echo("TOKEN_ID\tHINT\tORG\tSCOPES\tSTATE\tEXPIRES\tLAST_USED\tNAME")
@@ -209,10 +209,10 @@ def tokens_list(email: str) -> None:
 @click.argument("token_id")
 def tokens_revoke(token_id: str) -> None:
     """Revoke a token by its id (from ``tokens list``); its browser sessions end too."""
-    from .storage import models
-    from .websessions import end_sessions_of
+    from ..storage import models
+    from ..websessions import end_sessions_of
 
-    _open()
+    open_db()
     row = models.AccessToken.get_or_none(models.AccessToken.short_id == token_id)
     if row is None:
         raise click.ClickException(f"no token with id {token_id}")

@@ -1,0 +1,176 @@
+"""What the commands share: settings, the database a command opens (and the refusal to create
+an empty one by mistake), one-line start-up errors, organisation look-up, expiry parsing and
+the log format option."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+import click
+
+from ..settings import Settings
+
+
+def read_settings() -> Settings:
+    from ..settings import SettingsProblem, load_settings
+
+    try:
+        return load_settings()
+    except SettingsProblem as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def where(settings: Settings) -> str:
+    """The data directory (absolute) and, when it is not SQLite there, the database."""
+    place = f"data directory {settings.data_dir.resolve()}"
+    if settings.database_url:
+        place += f", database {_without_password(settings.database_url)}"
+    return place
+
+
+def _without_password(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{netloc}"))
+
+
+def announce(settings: Settings) -> None:
+    # stderr: stdout of some commands (keys create) is only their result.
+    click.echo(f"scanserve: {where(settings)}", err=True)
+
+
+def _may_create() -> bool:
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx and ctx.find_root().params.get("create"))
+
+
+def refuse_new_database(settings: Settings) -> None:
+    """Stop a command that would create a new, empty database (see ``create_database``)."""
+    if settings.create_database or _may_create():
+        return
+    if settings.database_url:
+        from ..storage.database import open_database
+
+        db = open_database(settings.effective_database_url)
+        try:
+            empty = "organization" not in db.get_tables()
+        finally:
+            db.close()
+        what = "the database has no scanserve tables"
+    else:
+        empty = not settings.sqlite_path.exists()
+        what = f"there is no database in {settings.data_dir.resolve()}"
+    if empty:
+        raise click.ClickException(
+            f"{what}; this command would create a new, empty one. Point SCANSERVE_DATA_DIR "
+            "(or SCANSERVE_DATABASE_URL) at the existing data, or create it with "
+            "'scanserve db upgrade' (or run 'scanserve --create ...')."
+        )
+
+
+def open_db(
+    settings: Settings | None = None, *, migrate: bool = True, create: bool = False
+) -> Any:
+    """Open (and migrate) the database for a command, saying which; refuses to create a new
+    empty one unless ``create`` (``db upgrade``) or the operator said so."""
+    from ..storage.database import open_database
+    from ..storage.migrate import upgrade
+
+    settings = settings or read_settings()
+    announce(settings)
+    with startup_errors():
+        if not create:
+            refuse_new_database(settings)
+        db = open_database(
+            settings.effective_database_url,
+            prepared_statements=settings.database_prepared_statements,
+        )
+        if migrate:
+            upgrade(db)
+    return db
+
+
+@contextmanager
+def startup_errors() -> Iterator[None]:
+    """A plugin that cannot be loaded (a misspelt hook, a wrong argument) or a database that
+    cannot be reached ends the command with one line saying so, not a traceback."""
+    import peewee
+
+    from ..plugins.manager import PluginProblem
+
+    try:
+        yield
+    except PluginProblem as exc:
+        raise click.ClickException(str(exc)) from None
+    except (peewee.OperationalError, peewee.InterfaceError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise click.ClickException(f"cannot use the database: {first}") from None
+
+
+def find_org(ref: str) -> Any:
+    from ..storage import models
+
+    org = models.Organization.get_or_none(models.Organization.short_id == ref)
+    if org is None:
+        matches = list(
+            models.Organization.select().where(models.Organization.name == ref).limit(2)
+        )
+        if len(matches) != 1:
+            raise click.BadParameter(
+                "no organisation with that id"
+                if not matches
+                else "several organisations have that name; use the id",
+                param_hint="--org",
+            )
+        org = matches[0]
+    return org
+
+
+_DURATION = re.compile(r"^(\d+)([dhm])$")
+
+
+def parse_expiry(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    from ..storage.fields import utcnow
+
+    match = _DURATION.match(value)
+    if match:
+        amount, unit = int(match.group(1)), match.group(2)
+        return utcnow() + timedelta(**{{"d": "days", "h": "hours", "m": "minutes"}[unit]: amount})
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            "use an ISO date-time (2027-01-31T00:00:00Z) or a duration such as 30d, 12h, 45m"
+        ) from None
+    if parsed.tzinfo is None:
+        from datetime import UTC
+
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def log_format_option(fn: Any) -> Any:
+    return click.option(
+        "--log-format",
+        type=click.Choice(["text", "json"]),
+        default=None,
+        help="Log lines as text or JSON objects (default: SCANSERVE_LOG_FORMAT, text).",
+    )(fn)
+
+
+def setup_logging(settings: Settings, log_format: str | None) -> dict[str, Any]:
+    from ..logconfig import configure_logging, logging_config
+
+    fmt = cast("Any", log_format or settings.log_format)
+    configure_logging(fmt, settings.log_level)
+    return logging_config(fmt, settings.log_level)

@@ -1,0 +1,69 @@
+"""The demo that ``scanserve serve --demo`` seeds: an organisation, its catalog and one key."""
+
+from __future__ import annotations
+
+import os
+
+from ..settings import Settings
+
+DEMO_ORG_NAME = "Demo Shop"
+
+DEMO_KEY_FILE = "demo-key"
+DEMO_KEY_NAME = "demo"
+
+
+def seed_demo(settings: Settings) -> str:
+    """Seed the demo once and return its key.
+
+    The organisation is created when missing; the demo catalog's products are inserted only
+    where no product with their GTIN exists (source ``demo``), so an operator's rows are never
+    overwritten. The key is kept in ``<data dir>/demo-key`` (mode 0600) and reused while it is
+    valid; otherwise a new one replaces it and every older demo key is revoked.
+    """
+    from importlib.resources import as_file, files
+
+    from .. import catalog
+    from ..keys import generate_key, hash_secret, parse_key
+    from ..storage import models
+    from ..storage.fields import utcnow
+
+    org = models.Organization.get_or_none(models.Organization.name == DEMO_ORG_NAME)
+    if org is None:
+        org = models.Organization.create(name=DEMO_ORG_NAME)
+    with as_file(files("scanserve") / "demo" / "demo_catalog.csv") as path:
+        catalog.seed_file(path, source="demo")
+
+    key_file = settings.data_dir / DEMO_KEY_FILE
+    if key_file.exists():
+        raw = key_file.read_text(encoding="ascii").strip()
+        kept = models.ApiKey.get_or_none(
+            models.ApiKey.key_hash == hash_secret(raw), models.ApiKey.organization == org
+        )
+        if (
+            kept is not None
+            and kept.is_active
+            and (kept.expires_at is None or kept.expires_at > utcnow())
+        ):
+            return raw
+    # Replace: revoke every earlier demo key, mint one, and keep it for the next start.
+    models.ApiKey.update(is_active=False).where(
+        models.ApiKey.organization == org,
+        models.ApiKey.name.startswith(DEMO_KEY_NAME),  # older releases named them "demo <date>"
+        models.ApiKey.is_active == True,  # noqa: E712 - a peewee expression
+    ).execute()
+    raw = generate_key("csb")
+    parsed = parse_key(raw)
+    assert parsed is not None
+    models.ApiKey.create(
+        organization=org,
+        kind="csb",
+        name=DEMO_KEY_NAME,
+        key_hash=hash_secret(raw),
+        hint=parsed.hint,
+    )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    key_file.unlink(missing_ok=True)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(raw + "\n")
+    return raw

@@ -1,0 +1,98 @@
+"""``scanserve freshness``: an organisation's freshness thresholds."""
+
+from __future__ import annotations
+
+from typing import cast
+
+import click
+
+from .common import find_org, open_db
+
+
+@click.group()
+def freshness() -> None:
+    """An organisation's freshness thresholds (they win over the global GPC defaults)."""
+
+
+@freshness.command("set")
+@click.option("--org", "org_ref", required=True, help="Organisation id or name.")
+@click.option(
+    "--scope", type=click.Choice(["brick", "family", "segment", "fallback"]), required=True
+)
+@click.option("--code", default="", help="8-digit GPC code (empty for --scope fallback).")
+@click.option("--warning-days", type=click.IntRange(min=0), required=True)
+@click.option("--critical-days", type=click.IntRange(min=0), required=True)
+@click.option("--label", required=True)
+def freshness_set(
+    *, org_ref: str, scope: str, code: str, warning_days: int, critical_days: int, label: str
+) -> None:
+    """Create or replace one rule."""
+    from ..plugins.builtin.freshness import OrgRule, Scope
+    from ..storage import models
+
+    open_db()
+    org = find_org(org_ref)
+    try:  # the same checks the provider relies on
+        OrgRule(
+            scope=cast("Scope", scope),  # click.Choice allowed only the four scopes
+            code=code,
+            warning_days=warning_days,
+            critical_days=critical_days,
+            label=label,
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    with models.FreshnessRule._meta.database.atomic():
+        models.FreshnessRule.delete().where(
+            models.FreshnessRule.organization == org,
+            models.FreshnessRule.scope == scope,
+            models.FreshnessRule.code == code,
+        ).execute()
+        models.FreshnessRule.create(
+            organization=org,
+            scope=scope,
+            code=code,
+            warning_days=warning_days,
+            critical_days=critical_days,
+            label=label,
+        )
+    click.echo(
+        f"{scope} {code or '-'}: warning {warning_days} d, critical {critical_days} d, {label}"
+    )
+
+
+@freshness.command("list")
+@click.option("--org", "org_ref", required=True)
+def freshness_list(org_ref: str) -> None:
+    """An organisation's rules: scope, GPC code, warning and critical days, label."""
+    from ..storage import models
+
+    open_db()
+    rule = models.FreshnessRule
+    click.echo("SCOPE\tCODE\tWARNING_DAYS\tCRITICAL_DAYS\tLABEL")
+    for r in (
+        rule.select().where(rule.organization == find_org(org_ref)).order_by(rule.scope, rule.code)
+    ):
+        click.echo(f"{r.scope}\t{r.code or '-'}\t{r.warning_days}\t{r.critical_days}\t{r.label}")
+
+
+@freshness.command("remove")
+@click.option("--org", "org_ref", required=True, help="Organisation id or name.")
+@click.option(
+    "--scope", type=click.Choice(["brick", "family", "segment", "fallback"]), required=True
+)
+@click.option("--code", default="", help="The rule's GPC code (empty for --scope fallback).")
+def freshness_remove(*, org_ref: str, scope: str, code: str) -> None:
+    """Remove one rule (as ``freshness list`` shows it)."""
+    from ..storage import models
+
+    open_db()
+    rule = models.FreshnessRule
+    removed = (
+        rule.delete()
+        .where(rule.organization == find_org(org_ref), rule.scope == scope, rule.code == code)
+        .execute()
+    )
+    if not removed:
+        raise click.ClickException(f"no {scope} rule {code or '-'} for that organisation")
+    click.echo(f"removed {scope} {code or '-'}")

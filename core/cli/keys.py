@@ -1,0 +1,105 @@
+"""``scanserve keys``: API keys."""
+
+from __future__ import annotations
+
+import click
+
+from .common import find_org, open_db, parse_expiry
+
+
+@click.group()
+def keys() -> None:
+    """API keys."""
+
+
+@keys.command("create")
+@click.option("--org", "org_ref", required=True, help="Organisation id or name.")
+@click.option("--kind", type=click.Choice(["csb", "csu", "cpk"]), default="csb", show_default=True)
+@click.option("--expires", default=None, help="ISO date-time or duration (30d, 12h, 45m).")
+@click.option("--name", default="", help="A label for listings.")
+@click.option(
+    "--per-minute",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Rate limit per minute (0 = default).",
+)
+@click.option(
+    "--per-day", type=click.IntRange(min=0), default=0, help="Rate limit per day (0 = default)."
+)
+def keys_create(
+    *, org_ref: str, kind: str, expires: str | None, name: str, per_minute: int, per_day: int
+) -> None:
+    """Create a key. Prints only the key, once: it is not stored."""
+    from ..keys import generate_key, hash_secret, parse_key
+    from ..storage import models
+
+    open_db()
+    org = find_org(org_ref)
+    expires_at = parse_expiry(expires)
+    if expires_at is not None:
+        from ..storage.fields import utcnow
+
+        if expires_at <= utcnow():
+            raise click.BadParameter(
+                f"{expires_at.isoformat()} is in the past", param_hint="--expires"
+            )
+    raw = generate_key(kind)  # type: ignore[arg-type]
+    parsed = parse_key(raw)
+    assert parsed is not None
+    models.ApiKey.create(
+        organization=org,
+        kind=kind,
+        name=name,
+        key_hash=hash_secret(raw),
+        hint=parsed.hint,
+        expires_at=expires_at,
+        rate_limit_per_minute=per_minute,
+        rate_limit_per_day=per_day,
+    )
+    click.echo(raw)
+
+
+@keys.command("list")
+@click.option("--org", "org_ref", required=True)
+def keys_list(org_ref: str) -> None:
+    """List an organisation's keys (never the keys themselves). STATUS is active, revoked or
+    expired."""
+    from ..storage import models
+    from ..storage.fields import utcnow
+
+    open_db()
+    org = find_org(org_ref)
+    now = utcnow()
+    click.echo("KEY_ID\tHINT\tKIND\tSTATUS\tEXPIRES\tLAST_USED\tNAME")
+    for key in (
+        models.ApiKey.select()
+        .where(models.ApiKey.organization == org)
+        .order_by(models.ApiKey.created)
+    ):
+        status = (
+            "revoked"
+            if not key.is_active
+            else "expired"
+            if key.expires_at is not None and key.expires_at <= now
+            else "active"
+        )
+        click.echo(
+            f"{key.short_id}\t{key.hint}…\t{key.kind}\t{status}\t"
+            f"{key.expires_at.isoformat() if key.expires_at else '-'}\t"
+            f"{key.last_used.isoformat() if key.last_used else '-'}\t{key.name}"
+        )
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+def keys_revoke(key_id: str) -> None:
+    """Revoke a key by its id (from ``keys list``)."""
+    from ..storage import models
+
+    open_db()
+    if not models.ApiKey.update(is_active=False).where(models.ApiKey.short_id == key_id).execute():
+        raise click.ClickException(f"no key with id {key_id}")
+    from ..websessions import end_sessions_of  # browser sessions signed in with the key end too
+
+    ended = end_sessions_of(api_key_id=models.ApiKey.get(models.ApiKey.short_id == key_id).id)
+    click.echo(f"revoked {key_id}" + (f" and ended {ended} browser session(s)" if ended else ""))

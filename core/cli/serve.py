@@ -1,0 +1,111 @@
+"""``scanserve serve`` and ``scanserve worker``: the API server and a queue worker."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .. import __version__
+from .common import (
+    announce,
+    log_format_option,
+    read_settings,
+    refuse_new_database,
+    setup_logging,
+    startup_errors,
+    where,
+)
+from .demo import seed_demo
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Create (once) a demo organisation and catalog, keep one demo key, and print how to "
+    "call the API.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Server processes. More than one needs SCANSERVE_RATE_LIMIT_STORAGE_URL=redis://...",
+)
+@log_format_option
+def serve(host: str, port: int, demo: bool, workers: int, log_format: str | None) -> None:
+    """Run the API server (migrating the database first) with the embedded queue's consumer."""
+    from .. import server
+    from ..app import create_app
+
+    settings = read_settings()
+    if workers > 1 and settings.rate_limit_storage_url.startswith("memory:"):
+        raise click.UsageError(
+            f"--workers {workers} needs rate limits shared by the server processes: set "
+            "SCANSERVE_RATE_LIMIT_STORAGE_URL=redis://host:6379/N (with memory:// each "
+            f"process would count alone, and every limit would be {workers} times too high)"
+        )
+    log_config = setup_logging(settings, log_format)
+    with startup_errors():
+        # With several processes this one only checks and migrates; each process builds its
+        # own app (scanserve.asgi) with its queue consumer.
+        app = create_app(settings, start_queue=workers == 1)
+    # Bound before the banner, so that it names the port taken (``--port 0``: any free one).
+    try:
+        sock = server.bind(host, port)
+    except OSError as error:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from None
+    port = sock.getsockname()[1]
+    shown_host = f"[{host}]" if ":" in host else host
+    base = f"http://{shown_host}:{port}{settings.base_path}"
+    click.echo(f"scanserve {__version__}: {where(settings)}")
+    click.echo(f"Base URL: {base}")
+    click.echo(f"API reference: {base}/ui/")
+    click.echo(f"Health: {base}/health/live, {base}/health/ready")
+    if demo:
+        key = seed_demo(settings)
+        click.echo(f"API key: {key}")
+        click.echo("Try:")
+        click.echo(
+            f"  curl -s -X POST {base}/sessions -H 'X-API-Key: {key}' "
+            '-H \'Content-Type: application/json\' -d \'{"metadata": {"store": "demo"}}\''
+        )
+    else:
+        click.echo("API keys: scanserve keys create --org ORG (see scanserve --help)")
+    sys.stdout.flush()
+    if workers == 1:
+        server.run(app, settings, host=host, port=port, log_config=log_config, sock=sock)
+        return
+    app.services.db.close()
+    server.run_workers(settings, workers, host=host, port=port, log_config=log_config, sock=sock)
+
+
+@click.command()
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Main-lane threads (default: SCANSERVE_WORKER_PROCESS_THREADS, 8).",
+)
+@log_format_option
+def worker(workers: int | None, log_format: str | None) -> None:
+    """Run a queue worker in the foreground (for the redis queue)."""
+    from ..services import build_services
+
+    settings = read_settings()
+    if settings.queue == "immediate":
+        raise click.UsageError(
+            "the immediate queue runs tasks where they are queued; a worker needs "
+            "SCANSERVE_QUEUE=redis (or embedded)"
+        )
+    announce(settings)
+    with startup_errors():
+        refuse_new_database(settings)
+    # Otherwise the worker says nothing, not even that it started or re-queued captures.
+    setup_logging(settings, log_format)
+    with startup_errors():
+        services = build_services(settings)
+    services.queue.run_worker(workers)
