@@ -49,7 +49,8 @@ from .gateway import (
 from .idempotency import IdempotencyMiddleware
 from .ids import accepting_uuid_ids
 from .index import IndexMiddleware
-from .oas31 import VALIDATOR_MAP, OpenAPI31App
+from .oas31 import OpenAPI31App
+from .oas31_validators import VALIDATOR_MAP
 from .security import SECURITY_MAP
 from .services import Services, build_services
 from .settings import Settings

@@ -13,7 +13,7 @@ to its own middlewares) it compiles each operation that takes no request body or
 into a plan, made of Connexion's own pieces for that operation: the route (Starlette's path
 regex, in the router's order), the security check (``SecurityOperation``'s verification
 function, built with the app's ``security_map``), the URI parser and parameter validator (the
-app's ``validator_map``, so :mod:`scanserve.oas31`'s), the JSON body validator (the same
+app's ``validator_map``, so :mod:`scanserve.oas31_validators`'s), the JSON body validator (the same
 map's), the resolved handler with its argument names, the response decorator and, where
 responses are validated, Connexion's response validation. Per request it does in one place
 what those layers do:

@@ -18,7 +18,7 @@ from loopback import LoopbackServer, Route, refused_port
 
 from scanserve import catalog, keys
 from scanserve.app import spec_path
-from scanserve.oas31 import ecma_regex
+from scanserve.oas31_schema import ecma_regex
 from scanserve.pipeline import process_capture
 from scanserve.storage import models
 from scanserve.storage.fields import utcnow
@@ -409,7 +409,7 @@ def test_uuid_ids_name_the_same_objects(scanserve_client, api_key, products):
 def test_spec_id_parameters_admit_both_forms(spec):
     from jsonschema import Draft202012Validator
 
-    from scanserve.oas31 import FORMAT_CHECKER
+    from scanserve.oas31_schema import FORMAT_CHECKER
 
     schema = spec["components"]["schemas"]["ShortUUIDOrUUID"]
     validator = Draft202012Validator(schema, format_checker=FORMAT_CHECKER)

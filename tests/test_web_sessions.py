@@ -330,11 +330,12 @@ def test_cookie_values_read_as_http_cookies_reads_them(header):
 
 
 def test_no_other_cookie_reader_uses_http_cookies():
-    # Connexion's apiKey-in-cookie handler and the cookie-parameter reader of scanserve.oas31
-    # (no operation declares a cookie parameter today) read with scanserve.cookies too.
+    # Connexion's apiKey-in-cookie handler and the cookie-parameter reader of
+    # scanserve.oas31_validators (no operation declares a cookie parameter today) read with
+    # scanserve.cookies too.
     from starlette.requests import Request
 
-    from scanserve.oas31 import _ParameterValidator
+    from scanserve.oas31_validators import _ParameterValidator
     from scanserve.security import PrincipalApiKeyHandler
 
     header = "theme=dark; " + HOSTILE_COOKIE
