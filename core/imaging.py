@@ -29,6 +29,13 @@ when freed: the same run came back to 31 MB, and ran in half the time. What stay
 heap (request bodies, smaller buffers) is handed back by ``malloc_trim(0)`` a second after
 image work goes idle (:func:`_trim`): a server after 40 concurrent uploads of a
 40-megapixel PNG came back to 126 MB (114 MB before; 184 MB without the trim).
+
+It stays one module, a little over 500 lines: the readers, the decode budget and the trim
+after idle share one process-wide state (``budget`` and the limits, replaced by
+:func:`configure`; the count of image work in flight, which the trim and the budget's release
+both read), and extractors reach the budget as ``imaging.budget`` (docs/extraction.md). Split
+along the budget, every reader would go through a second module's global, and a name
+re-exported here would keep pointing at the budget :func:`configure` replaced.
 """
 
 from __future__ import annotations
