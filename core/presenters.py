@@ -1,27 +1,34 @@
-"""Database rows to response bodies.
+"""Database rows to response bodies, typed as the spec's response shapes.
 
-The views build plain dicts keyed by the contract's field names (datetimes stay datetimes;
-the app's orjson encoder writes them), straight from rows: the read paths select their
-columns under those names (``sessions.session_columns`` and friends) and pass ``.dicts()``
-rows through untouched. Nothing here validates per request: we built these rows ourselves,
-and the test suite checks every response against the contract
-(``SCANSERVE_VALIDATE_RESPONSES``, on in tests), which is where a field the contract does not
-have, or a value it forbids, fails.
+Each presenter returns the TypedDict that datamodel-code-generator made from the spec's schema
+(``generated/shapes.py``), so a field the spec requires and a presenter does not set fails
+the type check (and ``tests/test_response_shapes.py``). A TypedDict is a plain dict at run
+time: the bodies are dicts keyed by the contract's field names (datetimes stay datetimes; the
+app's orjson encoder writes them), and the rows the read paths select under those names
+(``sessions.capture_columns`` and friends, whose names come from the same shapes) pass through
+untouched. Nothing here validates per request: we built these rows ourselves, and the test
+suite checks every response against the contract (``SCANSERVE_VALIDATE_RESPONSES``, on in
+tests), which is where a value the contract forbids fails.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, cast
 
+from .generated import shapes
 from .sessions import SessionDetail
 from .storage import models
 
+# The model objects' text columns hold the contract's enum values; mypy sees them as `str`,
+# so the presenters that read them say which Literal they hold (a cast costs no copy).
 
-def _session_fields(session: models.ScanSession) -> dict[str, Any]:
+
+def session_view(session: models.ScanSession) -> shapes.SessionResponse:
     return {
         "id": session.short_id,
-        "status": session.status,
-        "capture_mode": session.capture_mode,
+        "status": cast("shapes.SessionStatusEnum", session.status),
+        "capture_mode": cast("shapes.CaptureModeEnum", session.capture_mode),
         "created": session.created,
         "modified": session.modified,
         "metadata": session.metadata or {},
@@ -30,19 +37,32 @@ def _session_fields(session: models.ScanSession) -> dict[str, Any]:
     }
 
 
-def session_view(session: models.ScanSession) -> dict[str, Any]:
-    return _session_fields(session)
+def session_page_view(
+    rows: list[models.ScanSession], page: int, page_size: int, total: int
+) -> shapes.SessionPage:
+    total_pages = math.ceil(total / page_size)
+    return {
+        "data": [session_view(row) for row in rows],
+        "pagination": {
+            "page": page,
+            "page_size": page_size,
+            "total_count": total,
+            "total_pages": total_pages,
+            "has_next": page < total_pages,
+            "has_previous": page > 1,
+        },
+    }
 
 
 def _capture_fields(
     capture: models.Capture, session_short_id: str | None = None
-) -> dict[str, Any]:
+) -> shapes.CaptureResponse:
     product = capture.product if capture.product_id is not None else None
     return {
         "id": capture.short_id,
         "session_id": session_short_id or capture.session.short_id,
-        "status": capture.status,
-        "capture_type": capture.capture_type,
+        "status": cast("shapes.CaptureStatusEnum", capture.status),
+        "capture_type": cast("shapes.CaptureTypeEnum", capture.capture_type),
         "raw_value": capture.raw_value,
         "gtin": capture.gtin,
         "error_message": capture.error_message,
@@ -61,8 +81,8 @@ def _capture_fields(
 
 
 def capture_view(
-    capture: models.Capture | dict[str, Any], session_short_id: str | None = None
-) -> dict[str, Any]:
+    capture: models.Capture | shapes.CaptureResponse, session_short_id: str | None = None
+) -> shapes.CaptureResponse:
     """A ``CaptureResponse``: from a row selected with ``sessions.capture_columns`` (a dict,
     returned as it is) or from a model object."""
     if isinstance(capture, dict):
@@ -70,10 +90,10 @@ def capture_view(
     return _capture_fields(capture, session_short_id)
 
 
-def _photo_fields(photo: models.Photo) -> dict[str, Any]:
+def _photo_fields(photo: models.Photo) -> shapes.PhotoResponse:
     return {
         "id": photo.short_id,
-        "photo_type": photo.photo_type,
+        "photo_type": cast("shapes.PhotoTypeEnum", photo.photo_type),
         "s3_key": photo.s3_key,
         "original_filename": photo.original_filename,
         "sort_order": photo.sort_order,
@@ -85,13 +105,19 @@ def _photo_fields(photo: models.Photo) -> dict[str, Any]:
     }
 
 
-def photo_view(photo: models.Photo) -> dict[str, Any]:
+def photo_view(photo: models.Photo) -> shapes.PhotoResponse:
     return _photo_fields(photo)
 
 
-def session_detail_view(detail: SessionDetail) -> dict[str, Any]:
+def session_detail_view(detail: SessionDetail) -> shapes.SessionDetail:
+    session = detail.session  # selected under the contract's names (sessions.session_columns)
     return {
-        **detail.session,
+        "id": session["id"],
+        "status": session["status"],
+        "capture_mode": session["capture_mode"],
+        "created": session["created"],
+        "modified": session["modified"],
+        "metadata": session["metadata"],
         "capture_count": len(detail.captures),
         "photo_count": len(detail.photos),
         "captures": detail.captures,
@@ -99,16 +125,19 @@ def session_detail_view(detail: SessionDetail) -> dict[str, Any]:
     }
 
 
-def session_status_view(session: dict[str, Any], captures: list[dict[str, Any]]) -> dict[str, Any]:
+def session_status_view(
+    session: dict[str, Any], captures: list[dict[str, Any]]
+) -> shapes.SessionStatusResponse:
     return {
         "session_status": session["status"],
         "extraction_status": session["extraction_status"],
         "extraction_failures": session["extraction_failures"],  # written with `ready`
-        "captures": captures,
+        # rows selected under the contract's names (sessions.status_of)
+        "captures": cast(list[shapes.CaptureStatusSummary], captures),
     }
 
 
-def redirect_rule_view(rule: models.RedirectRule) -> dict[str, Any]:
+def redirect_rule_view(rule: models.RedirectRule) -> shapes.RedirectRule:
     return {
         "id": rule.short_id,
         "product_short_id": rule.product.short_id,
@@ -118,28 +147,37 @@ def redirect_rule_view(rule: models.RedirectRule) -> dict[str, Any]:
     }
 
 
-def proposal_view(proposal: models.Proposal) -> dict[str, Any]:
+def proposal_view(proposal: models.Proposal) -> shapes.Proposal:
     return _proposal_fields(proposal)
 
 
-def _proposal_fields(proposal: models.Proposal) -> dict[str, Any]:
+def _proposal_fields(proposal: models.Proposal) -> shapes.Proposal:
     return {
         "id": str(proposal.id),
-        "field_name": proposal.field_name,
+        # one of PROPOSAL_FIELDS; the spec's Literal is inline, without a name to cast to
+        "field_name": cast(Any, proposal.field_name),
         "current_value": proposal.current_value,
         "proposed_value": proposal.proposed_value,
         "confidence": proposal.confidence,
         "reasoning": proposal.reasoning,
         "source": proposal.source,
-        "status": proposal.status,
+        "status": cast("shapes.ProposalStatusEnum", proposal.status),
         "created": proposal.created,
         "metadata": proposal.metadata or {},
         "reviewed_at": proposal.reviewed_at,
     }
 
 
-def apply_view(product_short_id: str, applied: list[models.Proposal]) -> dict[str, Any]:
+def apply_view(
+    product_short_id: str, applied: list[models.Proposal]
+) -> shapes.ApplyProposalsResponse:
     return {
         "product_short_id": product_short_id,
         "applied": [_proposal_fields(p) for p in applied],
     }
+
+
+def presigned_upload_view(
+    url: str, fields: dict[str, str], key: str, expires_in: int
+) -> shapes.PresignedUploadResponse:
+    return {"upload_url": url, "upload_fields": fields, "s3_key": key, "expires_in": expires_in}
