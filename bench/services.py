@@ -27,7 +27,7 @@ from typing import Any
 
 from run import GTIN, seed
 
-from scanserve import auth, captures, freshness, gs1, pipeline, sessions, tokens, views
+from scanserve import auth, captures, freshness, gs1, pipeline, presenters, sessions, tokens
 from scanserve.app import create_app
 from scanserve.keys import hash_secret
 from scanserve.metadata import initial
@@ -87,17 +87,17 @@ def steps(data_dir: Path) -> dict[str, tuple[Callable[[], Any], int]]:
 
     return {
         "session (20 captures)": (
-            lambda: views.session_detail_view(sessions.detail(caller, fx.session20)),
+            lambda: presenters.session_detail_view(sessions.detail(caller, fx.session20)),
             0,
         ),
         "session status": (
-            lambda: views.session_status_view(*sessions.status_summary(caller, fx.session20)),
+            lambda: presenters.session_status_view(*sessions.status_summary(caller, fx.session20)),
             0,
         ),
-        "capture": (lambda: views.capture_view(captures.get_row(caller, fx.capture)), 0),
+        "capture": (lambda: presenters.capture_view(captures.get_row(caller, fx.capture)), 0),
         "freshness": (lambda: freshness.thresholds(services, caller, "0" + GTIN), 0),
         "session (1,000 captures)": (
-            lambda: views.session_detail_view(sessions.detail(caller, fx.session1000)),
+            lambda: presenters.session_detail_view(sessions.detail(caller, fx.session1000)),
             1000,
         ),
         "authenticate (API key, uncached)": (

@@ -4,13 +4,14 @@ handed to the background pipeline."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from peewee import JOIN
 
 from . import budgets, gs1, keyed, sessions
 from .auth import Principal
 from .errors import Conflict, NotFound
+from .generated import shapes
 from .metadata import initial
 from .products import overlay_names
 from .storage import models
@@ -77,12 +78,12 @@ _GET_ROW = Prepared(
 )
 
 
-def get_row(principal: Principal, short_id: str) -> dict[str, Any]:
+def get_row(principal: Principal, short_id: str) -> shapes.CaptureResponse:
     """The capture as its response row (``sessions.capture_columns``), in one query."""
     row = _GET_ROW.first(orgs=seq(principal.org_ids), short_id=short_id)
     if row is None:
         raise NotFound(f"No capture with id {short_id}.")
-    return row
+    return cast("shapes.CaptureResponse", row)  # selected under the contract's names
 
 
 def get_row_of(org_id: int, short_id: str) -> dict[str, Any] | None:
@@ -124,7 +125,9 @@ _INSERT = Statement(
 )
 
 
-def create(services: Services, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
+def create(
+    services: Services, principal: Principal, body: dict[str, Any]
+) -> shapes.CaptureResponse:
     row = _ACTIVE_SESSION.first(orgs=seq(principal.org_ids), short_id=body["session_id"])
     if row is None:
         raise NotFound(f"No session with id {body['session_id']}.")
@@ -140,13 +143,14 @@ def create(services: Services, principal: Principal, body: dict[str, Any]) -> di
     now = utcnow()
     metadata = _C.metadata.db_value(initial(body.get("metadata")))
     ai_data = _C.gs1_dl_data.db_value(interpretation.ai_data)
+    answer: shapes.CaptureResponse | None
     if services.settings.queue == "immediate":
         answer = None  # the pipeline runs before the answer: it is read back after
     else:  # the row as written (what get_row would read back: sessions.capture_columns)
         answer = {
             "id": short_id,
             "session_id": body["session_id"],
-            "status": PENDING,
+            "status": cast("shapes.CaptureStatusEnum", PENDING),
             "capture_type": body["capture_type"],
             "raw_value": raw_value,
             "gtin": gtin,
@@ -216,7 +220,7 @@ def _client_gtin(value: str) -> str:
         return ""  # the client's decoding is a hint, never a reason to refuse the capture
 
 
-def retry(services: Services, principal: Principal, short_id: str) -> dict[str, Any]:
+def retry(services: Services, principal: Principal, short_id: str) -> shapes.CaptureResponse:
     capture = get(principal, short_id)
     slow = is_slow(capture.raw_value, capture.uploaded_image_key)
     if slow and capture.status in RETRYABLE:  # a link or an image again: their budget

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import peewee
@@ -11,13 +11,14 @@ from peewee import fn
 from . import captures
 from .auth import Principal
 from .errors import CaptureHasNoProduct, Conflict, FieldError, ValidationFailed
+from .generated import shapes
 from .storage import models
 
 if TYPE_CHECKING:
     from .services import Services
 
 
-def resolve(services: Services, url: str) -> dict[str, Any]:
+def resolve(services: Services, url: str) -> shapes.ResolveUrlResponse:
     """The resolver's answer as the ``ResolveUrlResponse`` schema has it; failures are in
     ``error_message``, never raised."""
     analysis = services.plugins.analyse_url(url)

@@ -7,12 +7,13 @@ import contextlib
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
-from peewee import JOIN, Value, fn
+from peewee import JOIN, Field, Value, fn
 
 from .auth import Principal
 from .errors import Conflict, FieldError, NotFound, ValidationFailed
+from .generated import shapes
 from .metadata import initial, merge
 from .storage import models
 from .storage.fields import utcnow
@@ -26,23 +27,54 @@ ACTIVE, COMPLETED, EXPIRED = "ACTIVE", "COMPLETED", "EXPIRED"
 
 @dataclass
 class SessionDetail:
-    """Rows as plain dicts keyed by the contract's field names (see :mod:`scanserve.views`)."""
+    """Rows as plain dicts keyed by the contract's field names (see
+    :mod:`scanserve.presenters`): ``session`` has the ``SessionResponse`` fields but the
+    counts."""
 
     session: dict[str, Any]
-    captures: list[dict[str, Any]]
-    photos: list[dict[str, Any]]
+    captures: list[shapes.CaptureResponse]
+    photos: list[shapes.PhotoResponse]
+
+
+def _shaped(
+    shape: type, columns: dict[str, Any], *, computed: tuple[str, ...] = ()
+) -> tuple[Any, ...]:
+    """``columns`` selected under the names of the response shape's fields, in the spec's
+    order: a read path's rows are the response bodies as they are. The names are checked
+    against the shape generated from the spec (``generated/shapes.py``) when the query is
+    built, once: a field the spec has and the columns lack (other than the ``computed`` ones,
+    which the presenter adds), or a column the spec does not have, fails there."""
+    expected = [name for name in shape.__annotations__ if name not in computed]
+    if list(columns) != expected:
+        raise RuntimeError(
+            f"the columns of a {shape.__name__} row are {list(columns)}; "
+            f"the spec's fields are {expected}"
+        )
+    # A column already under its field's name is selected as it is (no alias in the SQL).
+    return tuple(
+        expr if isinstance(expr, Field) and expr.column_name == name else expr.alias(name)
+        for name, expr in columns.items()
+    )
+
+
+#: The ``SessionResponse`` fields that are counted, not selected.
+COUNTS = ("capture_count", "photo_count")
 
 
 def session_columns() -> tuple[Any, ...]:
-    """A session's response fields, selected under their contract names."""
+    """A session's response fields (but the counts), selected under their contract names."""
     s = models.ScanSession
-    return (
-        s.short_id.alias("id"),
-        s.status,
-        s.capture_mode,
-        s.created,
-        s.modified,
-        s.metadata,
+    return _shaped(
+        shapes.SessionResponse,
+        {
+            "id": s.short_id,
+            "status": s.status,
+            "capture_mode": s.capture_mode,
+            "created": s.created,
+            "modified": s.modified,
+            "metadata": s.metadata,
+        },
+        computed=COUNTS,
     )
 
 
@@ -50,23 +82,27 @@ def capture_columns(session_short_id: Any) -> tuple[Any, ...]:
     """A capture's response fields under their contract names; ``session_short_id`` is a
     column (joined) or a constant (one session's captures: no join needed)."""
     c, p = models.Capture, models.Product
-    return (
-        c.short_id.alias("id"),
-        session_short_id.alias("session_id"),
-        c.status,
-        c.capture_type,
-        c.raw_value,
-        c.gtin,
-        c.error_message,
-        c.created,
-        c.metadata,
-        c.gs1_dl_data,
-        p.short_id.alias("product_short_id"),
-        # the capture's organisation's own name for the product wins (products.overlay_names)
-        fn.COALESCE(models.ProductOverride.value, p.name).alias("product_name"),
-        c.processed_at,
-        c.uploaded_image_key,
-        c.qr_analysis,
+    return _shaped(
+        shapes.CaptureResponse,
+        {
+            "id": c.short_id,
+            "session_id": session_short_id,
+            "status": c.status,
+            "capture_type": c.capture_type,
+            "raw_value": c.raw_value,
+            "gtin": c.gtin,
+            "error_message": c.error_message,
+            "created": c.created,
+            "metadata": c.metadata,
+            "gs1_dl_data": c.gs1_dl_data,
+            "product_short_id": p.short_id,
+            # the capture's organisation's own name for the product wins
+            # (products.overlay_names)
+            "product_name": fn.COALESCE(models.ProductOverride.value, p.name),
+            "processed_at": c.processed_at,
+            "uploaded_image_key": c.uploaded_image_key,
+            "qr_analysis": c.qr_analysis,
+        },
     )
 
 
@@ -87,16 +123,19 @@ def join_name_override(query: Any) -> Any:
 
 def photo_columns() -> tuple[Any, ...]:
     p = models.Photo
-    return (
-        p.short_id.alias("id"),
-        p.photo_type,
-        p.s3_key,
-        p.original_filename,
-        p.sort_order,
-        p.created,
-        p.metadata,
-        p.file_size,
-        models.Capture.short_id.alias("capture_short_id"),
+    return _shaped(
+        shapes.PhotoResponse,
+        {
+            "id": p.short_id,
+            "photo_type": p.photo_type,
+            "s3_key": p.s3_key,
+            "original_filename": p.original_filename,
+            "sort_order": p.sort_order,
+            "created": p.created,
+            "metadata": p.metadata,
+            "file_size": p.file_size,
+            "capture_short_id": models.Capture.short_id,
+        },
     )
 
 
@@ -149,9 +188,14 @@ def _status_queries() -> tuple[Prepared, Prepared]:
     captures = Prepared(
         lambda ph: (
             c.select(
-                c.short_id.alias("id"),
-                c.status,
-                fn.COUNT(models.Proposal.id).alias("proposal_count"),
+                *_shaped(
+                    shapes.CaptureStatusSummary,
+                    {
+                        "id": c.short_id,
+                        "status": c.status,
+                        "proposal_count": fn.COUNT(models.Proposal.id),
+                    },
+                )
             )
             .join(models.Proposal, JOIN.LEFT_OUTER)
             .where(c.session == ph("pk", as_int=True))
@@ -253,8 +297,9 @@ def find(principal: Principal, short_id: str, *, for_status: bool = False) -> di
 def detail_of(session: dict[str, Any], short_id: str) -> SessionDetail:
     _, captures_q, photos_q = _DETAIL
     pk = session["pk"]
-    captures = captures_q.dicts(short_id=short_id, pk=pk)
-    photos = photos_q.dicts(pk=pk)
+    # rows selected under the contract's names (capture_columns, photo_columns)
+    captures = cast("list[shapes.CaptureResponse]", captures_q.dicts(short_id=short_id, pk=pk))
+    photos = cast("list[shapes.PhotoResponse]", photos_q.dicts(pk=pk))
     fields = {k: v for k, v in session.items() if k not in ("pk", "rows")}
     return SessionDetail(session=fields, captures=captures, photos=photos)
 
@@ -266,7 +311,7 @@ def detail(principal: Principal, short_id: str) -> SessionDetail:
 
 
 def status_of(session: dict[str, Any]) -> list[dict[str, Any]]:
-    return _STATUS[1].dicts(pk=session["pk"])
+    return _STATUS[1].dicts(pk=session["pk"])  # CaptureStatusSummary rows
 
 
 def status_summary(

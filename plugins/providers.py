@@ -2,13 +2,16 @@
 
 Providers that do I/O are plain objects the core drives (register style, as llm and tox do):
 a plugin's ``register_*`` hook hands them to the core, and the pipeline calls them with a
-deadline, records failures, and moves on. Nothing here imports the rest of scanserve.
+deadline, records failures, and moves on. Nothing here imports the rest of scanserve but the
+types generated from the spec (``scanserve.generated.shapes``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Protocol, get_args, get_type_hints, runtime_checkable
+
+from ..generated.shapes import Proposal
 
 
 @dataclass(frozen=True)
@@ -138,16 +141,9 @@ class QrResolver(Protocol):
 
 # --- vision extraction ---------------------------------------------------------------------
 
-#: The product fields a proposal may name (the contract's ``Proposal.field_name``).
-PROPOSAL_FIELDS: tuple[str, ...] = (
-    "name",
-    "description",
-    "brand_name",
-    "category",
-    "ingredients",
-    "ai_summary",
-    "images",
-)
+#: The product fields a proposal may name: the contract's ``Proposal.field_name``, read from
+#: the generated shapes (in the spec's order), never spelt again.
+PROPOSAL_FIELDS: tuple[str, ...] = get_args(get_type_hints(Proposal)["field_name"])
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..context import services
 from ..errors import ServiceUnavailable
+from ..generated import shapes
 from ..storage.database import free_disk_bytes
 
 logger = logging.getLogger("scanserve.health")
@@ -29,7 +30,7 @@ OPTIONAL = frozenset({"limits", "queue"})
 _PROBE_KEY = "health/readiness-probe"  # an object key that is never written
 
 
-def get_liveness() -> dict[str, Any]:
+def get_liveness() -> shapes.HealthStatus:
     return {"status": "ok", "checks": {}}
 
 
@@ -64,7 +65,7 @@ def _limits(svc: Any) -> str:
     return f"degraded: {state.get('error') or 'store unreachable'}"
 
 
-def get_readiness() -> dict[str, Any]:
+def get_readiness() -> shapes.HealthStatus:
     svc = services()
     checks = {
         "database": _state(lambda: svc.db.execute_sql("SELECT 1").fetchone()),

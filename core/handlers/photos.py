@@ -6,11 +6,14 @@ from typing import Any
 
 from anyio import to_thread
 
-from .. import budgets, photos, views
+from .. import budgets, photos, presenters
 from ..context import image_work, principal, services
+from ..generated import shapes
 
 
-async def register_photo(session_id: str, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+async def register_photo(
+    session_id: str, body: dict[str, Any]
+) -> tuple[shapes.PhotoResponse, int]:
     # A registered photo is read and decoded (judged) by the server: the organisation's
     # budget of image uploads (scanserve.budgets), then the work in its organisation's image
     # lane, as for upload-image (scanserve.lanes), with bounded decoded bytes (image_work),
@@ -19,17 +22,17 @@ async def register_photo(session_id: str, body: dict[str, Any]) -> tuple[dict[st
     org_id = await to_thread.run_sync(budgets.spend_for_session, svc, caller, session_id, "images")
     lane_key = caller.rate_key if org_id is None else f"org:{org_id}"
     view = await image_work(
-        lambda: views.photo_view(photos.register(svc, caller, session_id, body)),
+        lambda: presenters.photo_view(photos.register(svc, caller, session_id, body)),
         svc.image_lane,
         lane_key,
     )
     return view, 201
 
 
-def reorder_photos(session_id: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+def reorder_photos(session_id: str, body: dict[str, Any]) -> list[shapes.PhotoResponse]:
     ordered = photos.reorder(services(), principal(), session_id, body["photo_short_ids"])
-    return [views.photo_view(photo) for photo in ordered]
+    return [presenters.photo_view(photo) for photo in ordered]
 
 
-def update_photo(session_id: str, photo_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    return views.photo_view(photos.update(principal(), session_id, photo_id, body))
+def update_photo(session_id: str, photo_id: str, body: dict[str, Any]) -> shapes.PhotoResponse:
+    return presenters.photo_view(photos.update(principal(), session_id, photo_id, body))

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import redirects, views
+from .. import presenters, redirects
 from ..context import principal, services
+from ..generated import shapes
 
 
-async def resolve_url(body: dict[str, Any]) -> dict[str, Any]:
+async def resolve_url(body: dict[str, Any]) -> shapes.ResolveUrlResponse:
     # in its own lane, bounded per caller and overall, apart from other requests' threads
     svc = services()
     return await svc.resolve_lane.run(principal().rate_key, redirects.resolve, svc, body["url"])
 
 
-def save_capture_redirect(short_id: str, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+def save_capture_redirect(short_id: str, body: dict[str, Any]) -> tuple[shapes.RedirectRule, int]:
     rule = redirects.save_redirect(principal(), short_id, body["url"])
-    return views.redirect_rule_view(rule), 201
+    return presenters.redirect_rule_view(rule), 201

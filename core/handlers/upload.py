@@ -9,9 +9,10 @@ from anyio import to_thread
 from connexion import request
 from starlette.datastructures import UploadFile
 
-from .. import budgets, photos, uploads, views
+from .. import budgets, photos, presenters, uploads
 from ..context import image_work, principal, services
 from ..errors import FieldError, ValidationFailed
+from ..generated import shapes
 
 
 def _own_upload_url() -> str:
@@ -28,7 +29,7 @@ def _own_upload_url() -> str:
 
 def get_presigned_upload_url(
     session_id: str, photo_type: str = "other", original_filename: str = "photo.jpg"
-) -> dict[str, Any]:
+) -> shapes.PresignedUploadResponse:
     presigned, key = photos.presign(
         services(),
         principal(),
@@ -37,12 +38,9 @@ def get_presigned_upload_url(
         original_filename=original_filename,
         own_upload_url=_own_upload_url(),
     )
-    return {
-        "upload_url": presigned.url,
-        "upload_fields": presigned.fields,
-        "s3_key": key,
-        "expires_in": presigned.expires_in,
-    }
+    return presenters.presigned_upload_view(
+        presigned.url, presigned.fields, key, presigned.expires_in
+    )
 
 
 def _one_file(value: Any, field: str) -> UploadFile:
@@ -72,7 +70,9 @@ def receive_upload(body: dict[str, Any], **parts: Any) -> tuple[None, int]:
     return None, 204
 
 
-async def upload_capture_image(body: dict[str, Any], **parts: Any) -> tuple[dict[str, Any], int]:
+async def upload_capture_image(
+    body: dict[str, Any], **parts: Any
+) -> tuple[shapes.CaptureResponse, int]:
     svc, caller = services(), principal()
     try:
         image = _one_file(parts.get("image"), "image")
@@ -85,7 +85,7 @@ async def upload_capture_image(body: dict[str, Any], **parts: Any) -> tuple[dict
         )
         lane_key = caller.rate_key if org_id is None else f"org:{org_id}"
         view = await image_work(
-            lambda: views.capture_view(
+            lambda: presenters.capture_view(
                 uploads.create_image_capture(svc, caller, body, image.file)
             ),
             svc.image_lane,
