@@ -10,6 +10,12 @@ import pytest
 
 pytest_plugins = ["scanserve.testing", "redis_support", "postgres_support", "require_all"]
 
+# Helpers shared by test modules live in support modules, never in a test module; pytest
+# rewrites the asserts of these as it does a test module's (registered before any is imported).
+pytest.register_assert_rewrite(
+    "cli_runner", "extractors", "photo_support", "resolvers", "token_fixtures", "workers"
+)
+
 # A test that takes one of these fixtures needs that service: it gets the marker too, so that
 # ``-m "not postgres"`` / ``-m redis`` select it whether or not its author wrote the mark.
 SERVICE_FIXTURES = {"postgres_url": "postgres", "redis_url": "redis"}

@@ -3,51 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
-from loopback import banner_port, refused_port
+from cli_runner import create_database, run, start
+from loopback import refused_port
 
 from scanserve import __version__
 from scanserve.storage import models
 from scanserve.storage.database import open_database
 from scanserve.storage.fields import utcnow
-from scanserve.storage.migrate import upgrade
-from scanserve.testing import wait_for
-
-
-def run(
-    data_dir: Path, *args: str, check: bool = True, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "SCANSERVE_DATA_DIR": str(data_dir),
-        "SCANSERVE_LOAD_ENTRYPOINT_PLUGINS": "false",
-        **(env or {}),
-    }
-    return subprocess.run(
-        [sys.executable, "-c", "from scanserve.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=check,
-        timeout=60,
-    )
-
-
-def create_database(data_dir: Path) -> None:
-    """What ``scanserve db upgrade`` does, in-process (commands refuse to create one)."""
-    db = open_database(f"sqlite:///{data_dir / 'scanserve.db'}")
-    try:
-        upgrade(db)
-    finally:
-        db.close()
 
 
 @pytest.fixture
@@ -402,52 +369,6 @@ def test_freshness_remove(data_dir):
 
 
 # --- serve and the demo -------------------------------------------------------------------
-
-
-def start(data_dir: Path, *flags: str, log: Path | None = None) -> tuple[list[str], str]:
-    """Run ``scanserve serve`` until its base URL answers; returns the banner and the base.
-    Its stderr (the logs) goes to ``log`` when given."""
-    env = {**os.environ, "SCANSERVE_DATA_DIR": str(data_dir)}
-    env["SCANSERVE_LOAD_ENTRYPOINT_PLUGINS"] = "false"
-    command = [sys.executable, "-c", "from scanserve.cli import main; main()", "serve"]
-    with (
-        open(log or os.devnull, "w") as stderr,
-        subprocess.Popen(
-            [*command, "--port", "0", *flags],
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-            env=env,
-        ) as proc,
-    ):
-        try:
-            return _banner_and_base(proc)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
-
-
-def _banner_and_base(proc: subprocess.Popen[str]) -> tuple[list[str], str]:
-    assert proc.stdout is not None
-    banner = []
-    while not (line := proc.stdout.readline()).startswith(("API key", "API keys")):
-        assert line, f"serve stopped; printed {banner}"
-        banner.append(line.rstrip("\n"))
-    banner.append(line.rstrip("\n"))
-    port = banner_port("\n".join(banner))  # --port 0: the banner names the port it bound
-    assert port, banner
-    base = f"http://127.0.0.1:{port}/scanner/api/v1"
-
-    def up() -> httpx.Response | None:
-        try:
-            return httpx.get(base, timeout=5)
-        except httpx.TransportError:
-            return None
-
-    answer = wait_for(up, 30, "the server to answer")
-    assert answer.status_code == 200 and answer.json()["reference"].endswith("/ui/")
-    assert httpx.get(f"{base}/ui/", timeout=5).status_code == 200
-    return banner, base
 
 
 def test_serve_demo_seeds_once_and_keeps_its_key(new_dir, tmp_path):

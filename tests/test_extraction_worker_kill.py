@@ -30,7 +30,7 @@ from extraction_support import (
     text_image,
 )
 from redis_support import delete_queue_keys
-from test_worker_kill import Workers
+from workers import Workers
 
 from scanserve.app import create_app
 from scanserve.settings import Settings

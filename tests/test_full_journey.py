@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from extraction_support import FakeOpenAI, add_product, needs_tesseract, text_image
-from test_photo_journey import _ean13_png, s3_endpoint, s3_settings, serving  # noqa: F401
+from photo_support import ean13_png, s3_endpoint, s3_settings, serving  # noqa: F401  (fixtures)
 
 from scanserve.settings import Settings
 from scanserve.testing import issue_key, wait_for
@@ -113,7 +113,7 @@ def test_the_whole_photo_journey_over_http(backend, tmp_path, request):
                 "/captures/upload-image",
                 201,
                 data={"session_id": sid},
-                files={"image": ("shelf.png", _ean13_png("400638133393"), "image/png")},
+                files={"image": ("shelf.png", ean13_png("400638133393"), "image/png")},
             )
             decoded = wait_for(
                 lambda: (c := get(f"/captures/{image['id']}"))["status"] in TERMINAL and c,

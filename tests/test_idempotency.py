@@ -11,10 +11,9 @@ from datetime import timedelta
 
 import pytest
 import yaml
+from resolvers import BlockingResolver
 
 from scanserve.app import create_app, spec_path
-from scanserve.plugins.builtin.qr import QrResolution
-from scanserve.plugins.hookspecs import hookimpl
 from scanserve.settings import Settings
 from scanserve.storage import models
 from scanserve.storage.fields import utcnow
@@ -176,29 +175,8 @@ def test_two_keys_on_one_request_are_422(scanserve_app, scanserve_client, api_ke
     assert models.IdempotencyRecord.select().count() == 0
 
 
-class _BlockingResolver:
-    """A QR resolver that holds its first request until released."""
-
-    name = "blocking"
-
-    def __init__(self) -> None:
-        self.entered = threading.Event()
-        self.release = threading.Event()
-        self.calls = 0
-
-    def resolve(self, url: str) -> QrResolution:
-        self.calls += 1
-        self.entered.set()
-        assert self.release.wait(30), "the test never released the resolver"
-        return QrResolution(url, url, [], 0, "e.com", "DIRECT", False, "", "")
-
-    @hookimpl(tryfirst=True)
-    def register_qr_resolvers(self, register, settings):
-        register(self)
-
-
 def test_a_repeat_while_the_first_runs_is_409_then_replays(scanserve_plugins, scanserve_app):
-    resolver = _BlockingResolver()
+    resolver = BlockingResolver()
     scanserve_app.services.plugins.qr_resolvers.insert(0, resolver)
     key = issue_key()
     headers = {**key.headers, "Idempotency-Key": "slow"}

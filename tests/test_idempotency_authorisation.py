@@ -1,12 +1,12 @@
 """An idempotent replay is served only to a caller who may make the request now (issue 15):
 the same organisations and scopes as the first request's caller. Anyone else's request is
 answered as it would be without the key. Real credentials, made with the real command line
-(the fixtures of ``test_tokens``)."""
+(the fixtures of ``token_fixtures``)."""
 
 from __future__ import annotations
 
-from test_cli import run
-from test_tokens import bearer, client, data_dir, people  # noqa: F401  (fixtures)
+from cli_runner import run
+from token_fixtures import bearer, client, data_dir, people  # noqa: F401  (fixtures)
 
 from scanserve.storage import models
 

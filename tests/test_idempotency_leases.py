@@ -9,7 +9,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from test_idempotency import _BlockingResolver
+from resolvers import BlockingResolver
 
 from scanserve import idempotency
 from scanserve.storage import models
@@ -22,7 +22,7 @@ BASE = "/scanner/api/v1"
 @pytest.mark.scanserve_settings(idempotency_lock_seconds=1)
 def test_a_running_request_keeps_its_key_past_the_lease(scanserve_plugins, scanserve_app):
     """With a 1 s lease, a request running 3 s still holds its key: its server renews it."""
-    resolver = _BlockingResolver()
+    resolver = BlockingResolver()
     scanserve_app.services.plugins.qr_resolvers.insert(0, resolver)
     key = issue_key()
     headers = {**key.headers, "Idempotency-Key": "long"}

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from cli_runner import run
 from loopback import refused_port
 
 from scanserve import catalog
@@ -269,8 +270,6 @@ def test_the_lookup_cache_on_postgres(postgres_url, tmp_path):
 
 @pytest.mark.postgres
 def test_a_command_refuses_an_empty_postgres_database(postgres_url, tmp_path):
-    from test_cli import run
-
     refused = run(
         tmp_path, "orgs", "list", check=False, env={"SCANSERVE_DATABASE_URL": postgres_url}
     )

@@ -1,26 +1,20 @@
 """The photo journey over real HTTP, on local storage and on an S3-compatible server.
 
 scanserve runs under uvicorn on a loopback port with its embedded queue (decoding happens in
-the queue's worker threads); the S3 backend talks to moto's server mode, started here on
-loopback, through boto3. The client is httpx, as any client would be: it uploads with the
-returned ``upload_url`` and ``upload_fields`` only, whatever the backend.
+the queue's worker threads); the S3 backend talks to moto's server mode, started on loopback
+(``photo_support``), through boto3. The client is httpx, as any client would be: it uploads
+with the returned ``upload_url`` and ``upload_fields`` only, whatever the backend.
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
-import threading
-from collections.abc import Iterator
 from typing import Any
 
-import barcode
 import boto3
 import httpx
 import pytest
-import uvicorn
-from barcode.writer import ImageWriter
-from moto.server import ThreadedMotoServer
+from photo_support import ean13_png, s3_endpoint, s3_settings, serving  # noqa: F401  (fixtures)
 from PIL import Image
 
 from scanserve.app import create_app
@@ -31,41 +25,6 @@ from scanserve.settings import Settings
 from scanserve.testing import FakeLookupProvider, issue_key, wait_for
 
 BASE = "/scanner/api/v1"
-BUCKET = "scanserve-photos"
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    port = server.get_host_and_port()[1]  # port 0: the one the kernel gave
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def s3_settings(s3_endpoint: str, tmp_path: Any) -> dict[str, Any]:
-    bucket = f"{BUCKET}-{tmp_path.name.lower().replace('_', '-')}"[:63]
-    options = {
-        "s3_bucket": bucket,
-        "s3_endpoint_url": s3_endpoint,
-        "s3_region": "eu-central-1",
-        "s3_access_key_id": "test-key",
-        "s3_secret_access_key": "test-secret",
-        "s3_addressing_style": "path",
-    }
-    boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        region_name="eu-central-1",
-        aws_access_key_id="test-key",
-        aws_secret_access_key="test-secret",
-    ).create_bucket(
-        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"}
-    )
-    return options
 
 
 def _jpeg(color: str = "red") -> bytes:
@@ -74,13 +33,7 @@ def _jpeg(color: str = "red") -> bytes:
     return out.getvalue()
 
 
-def _ean13_png(digits: str) -> bytes:
-    out = io.BytesIO()
-    barcode.get("ean13", digits, writer=ImageWriter()).write(out)
-    return out.getvalue()
-
-
-def test_s3_store_is_write_once_and_sizes_from_head(s3_settings, tmp_path):
+def test_s3_store_is_write_once_and_sizes_from_head(s3_settings, tmp_path):  # noqa: F811
     store = S3ObjectStore.from_settings(Settings(data_dir=tmp_path, **s3_settings))
     assert store.size("org/a/x.jpg") is None
     with pytest.raises(ObjectNotFound):
@@ -94,7 +47,7 @@ def test_s3_store_is_write_once_and_sizes_from_head(s3_settings, tmp_path):
     assert store.size("org/a/x.jpg") is None
 
 
-def test_s3_presigned_post_uploads_to_the_bucket(s3_settings, tmp_path):
+def test_s3_presigned_post_uploads_to_the_bucket(s3_settings, tmp_path):  # noqa: F811
     store = S3ObjectStore.from_settings(Settings(data_dir=tmp_path, **s3_settings))
     presigned = store.presign_post(
         "org/a/sessions/b/front/c.jpg",
@@ -119,7 +72,7 @@ def test_s3_presigned_post_uploads_to_the_bucket(s3_settings, tmp_path):
     assert store.size("org/a/sessions/b/front/c.jpg") == len(body)
 
 
-def _bucket(s3_settings: dict[str, Any]) -> Any:
+def _bucket(s3_settings: dict[str, Any]) -> Any:  # noqa: F811
     return boto3.client(
         "s3",
         endpoint_url=s3_settings["s3_endpoint_url"],
@@ -129,12 +82,12 @@ def _bucket(s3_settings: dict[str, Any]) -> Any:
     )
 
 
-def _keys(s3_settings: dict[str, Any]) -> set[str]:
+def _keys(s3_settings: dict[str, Any]) -> set[str]:  # noqa: F811
     listed = _bucket(s3_settings).list_objects_v2(Bucket=s3_settings["s3_bucket"])
     return {o["Key"] for o in listed.get("Contents", [])}
 
 
-def test_s3_claim_takes_an_upload_once_and_for_good(s3_settings, tmp_path):
+def test_s3_claim_takes_an_upload_once_and_for_good(s3_settings, tmp_path):  # noqa: F811
     store = S3ObjectStore.from_settings(Settings(data_dir=tmp_path, **s3_settings))
     key = "org/a/sessions/b/front/d.jpg"
     store.claim_upload(key, max_bytes=1000)  # nothing uploaded: nothing claimed
@@ -168,7 +121,7 @@ def test_s3_claim_takes_an_upload_once_and_for_good(s3_settings, tmp_path):
     assert _keys(s3_settings) == set()
 
 
-def test_a_reused_s3_policy_cannot_change_a_registered_photo(s3_settings, tmp_path):
+def test_a_reused_s3_policy_cannot_change_a_registered_photo(s3_settings, tmp_path):  # noqa: F811
     # Issue 15: after registration, posting the same policy fields again replaced the photo
     # with 41 bytes of JPEG magic and HTML.
     settings = Settings(
@@ -224,24 +177,6 @@ def test_a_reused_s3_policy_cannot_change_a_registered_photo(s3_settings, tmp_pa
             assert app.services.objects.get(target["s3_key"]) == photo
     finally:
         app.services.db.close()
-
-
-@contextlib.contextmanager
-def serving(settings: Settings, plugins: list[Any]) -> Iterator[tuple[str, Any]]:
-    """scanserve under uvicorn on a loopback port, with its embedded queue running."""
-    app = create_app(settings, extra_plugins=plugins, start_queue=True)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        wait_for(lambda: server.started, 30, "the server to start")
-        port = server.servers[0].sockets[0].getsockname()[1]  # port 0: the kernel's pick
-        yield f"http://127.0.0.1:{port}{BASE}", app
-    finally:
-        server.should_exit = True
-        thread.join(30)
 
 
 @pytest.mark.parametrize("backend", ["local", "s3"])
@@ -345,7 +280,7 @@ def test_photo_journey_over_http(backend, tmp_path, request):
         image = http.post(
             f"{base}/captures/upload-image",
             data={"session_id": sid},
-            files={"image": ("shelf.png", _ean13_png("400638133393"), "image/png")},
+            files={"image": ("shelf.png", ean13_png("400638133393"), "image/png")},
             headers=headers,
         )
         assert image.status_code == 201, image.text
@@ -362,11 +297,11 @@ def test_photo_journey_over_http(backend, tmp_path, request):
         for s3_key, data in uploaded.items():
             assert app.services.objects.get(s3_key) == data
         assert app.services.objects.size(decoded["uploaded_image_key"]) == len(
-            _ean13_png("400638133393")
+            ean13_png("400638133393")
         )
 
 
-def test_register_judges_what_s3_stored(s3_settings, tmp_path):
+def test_register_judges_what_s3_stored(s3_settings, tmp_path):  # noqa: F811
     # S3 checks a presigned POST's Content-Type field and size, never the bytes (and moto
     # checks neither): registering judges the stored object itself.
     settings = Settings(

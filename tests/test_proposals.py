@@ -5,7 +5,6 @@ organisation's own (the catalog row is shared)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,32 +20,10 @@ from extraction_support import (
     submit,
     text_image,
 )
+from extractors import DRAFTS, ProposingExtractor
 
-from scanserve.plugins.hookspecs import hookimpl
-from scanserve.plugins.providers import ExtractionInput, Extractor, ProposalDraft
 from scanserve.storage import models
 from scanserve.testing import issue_key
-
-DRAFTS = [
-    ("name", "Highlighter Yellow (pack of 4)"),
-    ("ingredients", "Water, pigment."),
-    ("ai_summary", "A yellow highlighter."),
-]
-
-
-class ProposingExtractor:
-    name = "front-reader"
-    photo_types = frozenset({"front"})
-
-    def extract(self, item: ExtractionInput) -> list[ProposalDraft]:
-        return [
-            ProposalDraft(field_name=f, proposed_value=v, confidence=0.9, reasoning="test")
-            for f, v in DRAFTS
-        ]
-
-    @hookimpl
-    def register_extractors(self, register: Callable[[Extractor], None]) -> None:
-        register(self)
 
 
 @pytest.fixture

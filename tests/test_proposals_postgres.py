@@ -15,7 +15,7 @@ from extraction_support import (
     submit,
     text_image,
 )
-from test_proposals import ProposingExtractor
+from extractors import ProposingExtractor
 
 from scanserve.app import create_app
 from scanserve.settings import Settings

@@ -3,6 +3,7 @@ skips refused, the fuzz run counts what it must."""
 
 from __future__ import annotations
 
+import ast
 import logging
 import os
 import re
@@ -120,3 +121,23 @@ def test_the_fuzz_run_fails_an_operation_that_never_reached_a_2xx():
     spec = (ROOT / "spec" / "openapi.yaml").read_text()
     operations = set(re.findall(r"operationId: (\w+)", spec))
     assert set(fuzz_run.MUST_REACH_2XX) <= operations
+
+
+def test_no_test_module_imports_another():
+    """What two test modules share lives in a support module (``loopback``, ``cli_runner``,
+    ...), never in a test module: moving or renaming a test module must not break another."""
+    imports = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module]
+            else:
+                continue
+            imports += [
+                f"{path.relative_to(ROOT)}:{node.lineno} imports {name}"
+                for name in names
+                if any(part.startswith("test_") for part in name.split("."))
+            ]
+    assert imports == []

@@ -3,66 +3,17 @@ data directory, then used as ``Authorization: Bearer`` against the app on the sa
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
-import pytest
-from test_cli import create_database, run
+from cli_runner import run
+from token_fixtures import bearer, client, data_dir, people, token_id  # noqa: F401  (fixtures)
 
 from scanserve import tokens
-from scanserve.app import create_app
 from scanserve.keys import hash_secret
-from scanserve.settings import Settings
 from scanserve.storage import models
 
 BASE = "/scanner/api/v1"
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    path = tmp_path / "data"
-    create_database(path)
-    return path
-
-
-@pytest.fixture
-def people(data_dir: Path) -> dict[str, str]:
-    """Two organisations, and Ana, a member of both."""
-    shop = run(data_dir, "orgs", "create", "Shop").stdout.strip()
-    depot = run(data_dir, "orgs", "create", "Depot").stdout.strip()
-    run(data_dir, "users", "create", "Ana@Example.com")
-    run(data_dir, "members", "add", "--org", "Shop", "ana@example.com")
-    run(data_dir, "members", "add", "--org", depot, "ana@example.com")
-    return {"shop": shop, "depot": depot}
-
-
-@pytest.fixture
-def client(data_dir: Path, people: dict[str, str]) -> Iterator[Any]:
-    settings = Settings(
-        data_dir=data_dir,
-        queue="immediate",
-        validate_responses=True,
-        load_entrypoint_plugins=False,
-    )
-    app = create_app(settings)
-    with app.test_client() as c:
-        yield c
-    app.services.db.close()
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def token_id(data_dir: Path, token: str) -> str:
-    listing = run(data_dir, "tokens", "list", "--user", "ana@example.com").stdout
-    assert token not in listing  # never shown again
-    (line,) = [r for r in listing.splitlines() if r.split("\t")[1] == tokens.hint(token) + "…"]
-    return line.split("\t")[0]
-
-
-def test_users_and_members_commands(data_dir, people):
+def test_users_and_members_commands(data_dir, people):  # noqa: F811
     users = run(data_dir, "users", "list").stdout.splitlines()
     assert users[0] == "USER_ID\tEMAIL\tORGANISATIONS"
     (ana,) = users[1:]
@@ -88,7 +39,7 @@ def test_users_and_members_commands(data_dir, people):
     )
 
 
-def test_token_is_printed_once_and_stored_as_a_hash(data_dir, people, client):
+def test_token_is_printed_once_and_stored_as_a_hash(data_dir, people, client):  # noqa: F811
     out = run(data_dir, "tokens", "create", "--user", "ana@example.com", "--name", "laptop").stdout
     token = out.strip()
     assert out == token + "\n"
@@ -120,7 +71,7 @@ def test_token_is_printed_once_and_stored_as_a_hash(data_dir, people, client):
     )
 
 
-def test_a_token_acts_for_the_users_organisations(data_dir, people, client):
+def test_a_token_acts_for_the_users_organisations(data_dir, people, client):  # noqa: F811
     token = run(data_dir, "tokens", "create", "--user", "ana@example.com").stdout.strip()
     # two organisations: a new session needs one named
     assert client.post(f"{BASE}/sessions", json={}, headers=bearer(token)).status_code == 422
@@ -141,7 +92,7 @@ def test_a_token_acts_for_the_users_organisations(data_dir, people, client):
     )
 
 
-def test_a_token_limited_to_one_organisation(data_dir, people, client):
+def test_a_token_limited_to_one_organisation(data_dir, people, client):  # noqa: F811
     token = run(
         data_dir, "tokens", "create", "--user", "ana@example.com", "--org", "Shop"
     ).stdout.strip()
@@ -170,7 +121,7 @@ def test_a_token_limited_to_one_organisation(data_dir, people, client):
     assert "no longer a member" in response.json()["detail"]
 
 
-def test_scopes_are_checked_per_operation(data_dir, people, client):
+def test_scopes_are_checked_per_operation(data_dir, people, client):  # noqa: F811
     read = run(
         data_dir,
         "tokens",
@@ -206,7 +157,7 @@ def test_scopes_are_checked_per_operation(data_dir, people, client):
     assert client.get(presign, headers=bearer(read)).status_code == 403
 
 
-def test_revoked_expired_and_malformed_tokens_are_401(data_dir, people, client):
+def test_revoked_expired_and_malformed_tokens_are_401(data_dir, people, client):  # noqa: F811
     token = run(data_dir, "tokens", "create", "--user", "ana@example.com").stdout.strip()
     assert client.get(f"{BASE}/sessions", headers=bearer(token)).status_code == 200
     run(data_dir, "tokens", "revoke", token_id(data_dir, token))
@@ -261,7 +212,7 @@ def test_malformed_token_is_refused_without_a_database_lookup(scanserve_client, 
     assert not [sql for sql in executed if "access_token" in sql]
 
 
-def test_revoking_with_the_cli_ends_browser_sessions(data_dir, people, client):
+def test_revoking_with_the_cli_ends_browser_sessions(data_dir, people, client):  # noqa: F811
     key = run(data_dir, "keys", "create", "--org", "Shop").stdout.strip()
     token = run(data_dir, "tokens", "create", "--user", "ana@example.com").stdout.strip()
     cookies = {}

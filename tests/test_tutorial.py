@@ -25,11 +25,11 @@ from typing import Any
 
 import pytest
 import yaml
+from cli_runner import banner_and_base
 from extraction_support import needs_tesseract
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
-from test_cli import _banner_and_base
 
 ROOT = Path(__file__).resolve().parents[1]
 TUTORIAL = ROOT / "docs" / "tutorial.md"
@@ -339,7 +339,7 @@ def test_the_tutorial_runs_as_written(tmp_path):
         ) as server,
     ):
         try:
-            banner, base = _banner_and_base(server)
+            banner, base = banner_and_base(server)
             key = banner[-1].removeprefix("API key: ")
             _walk(work, {**env, "KEY": key, "B": base})
         finally:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import Any
 import pytest
 from loopback import LoopbackServer, Route
 from redis_support import delete_queue_keys
+from workers import Workers
 
 from scanserve.app import create_app
 from scanserve.captures import COMPLETED, LOOKING_UP, TERMINAL
@@ -48,39 +47,6 @@ OFF_PRODUCT = {
 }
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
-
-
-class Workers:
-    """``scanserve worker`` processes, each logging to its own file; all killed at the end."""
-
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
-        self.env = env
-        self.log_dir = log_dir
-        self.started: list[tuple[subprocess.Popen[bytes], Path]] = []
-
-    def start(self) -> subprocess.Popen[bytes]:
-        log_path = self.log_dir / f"worker-{len(self.started) + 1}.log"
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-c", "from scanserve.cli import main; main()", "worker"],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        self.started.append((proc, log_path))
-        return proc
-
-    def logs(self) -> str:
-        return "\n".join(
-            f"--- {path.name} (exit {proc.poll()}):\n{path.read_text(errors='replace')[-3000:]}"
-            for proc, path in self.started
-        )
-
-    def kill_all(self) -> None:
-        for proc, _ in self.started:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=10)
 
 
 def test_the_next_worker_finishes_a_capture_whose_worker_was_killed(

@@ -46,7 +46,7 @@ from extraction_support import (
 )
 from loopback import unused_port
 from redis_support import delete_queue_keys
-from test_worker_kill import Workers
+from workers import Workers
 
 from scanserve.app import create_app
 from scanserve.settings import Settings
