@@ -13,6 +13,17 @@ from .auth import Principal
 from .errors import Conflict, NotFound
 from .metadata import initial
 from .products import overlay_names
+from .statuses import (  # noqa: F401 - also read from here (captures.PENDING, ...)
+    COMPLETED,
+    ENRICHING,
+    FAILED,
+    LOOKING_UP,
+    NOT_FOUND,
+    PENDING,
+    RESOLVING,
+    RETRYABLE,
+    TERMINAL,
+)
 from .storage import models
 from .storage.fields import utcnow
 from .storage.models import new_short_id
@@ -22,11 +33,6 @@ from .storage.statements import Statement
 
 if TYPE_CHECKING:
     from .services import Services
-
-PENDING, LOOKING_UP, ENRICHING, RESOLVING = "PENDING", "LOOKING_UP", "ENRICHING", "RESOLVING"
-COMPLETED, FAILED, NOT_FOUND = "COMPLETED", "FAILED", "NOT_FOUND"
-TERMINAL = frozenset({COMPLETED, FAILED, NOT_FOUND})
-RETRYABLE = frozenset({FAILED, NOT_FOUND})
 
 logger = logging.getLogger("scanserve.captures")
 

@@ -63,10 +63,8 @@ import peewee
 from peewee import JOIN
 
 from . import imaging
-from .captures import TERMINAL
 from .generated.models import ExtractionFailure
 from .objectstore import ObjectStoreError
-from .pipeline import record_of
 from .plugins.manager import unavailable_reason
 from .plugins.providers import (
     PROPOSAL_FIELDS,
@@ -76,7 +74,8 @@ from .plugins.providers import (
     ProposalDraft,
     ProviderError,
 )
-from .products import current_values
+from .products import current_values, record_of
+from .statuses import TERMINAL
 from .storage import models
 from .storage.fields import utcnow
 from .storage.prepared import Prepared
