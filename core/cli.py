@@ -582,7 +582,7 @@ def sessions_expire() -> None:
 @_log_format_option
 def worker(workers: int | None, log_format: str | None) -> None:
     """Run a queue worker in the foreground (for the redis queue)."""
-    from .services import build_services
+    from .bootstrap import build_services
 
     settings = _settings()
     if settings.queue == "immediate":
