@@ -11,8 +11,8 @@ from anyio import CapacityLimiter, to_thread
 from connexion.context import _scope
 
 from . import imaging
+from .asgi_keys import PRINCIPAL_KEY, SERVICES_KEY
 from .auth import Principal
-from .gateway import PRINCIPAL_KEY, SERVICES_KEY
 from .storage.database import is_sqlite
 
 if TYPE_CHECKING:

@@ -46,6 +46,11 @@ so the next sweep or start-up takes them at once) and they stop at their next ch
 The review ends when no proposal of the session is ``PENDING`` any more: the session's
 ``extraction_status`` becomes ``accepted`` when at least one proposal was accepted, else
 ``rejected`` (see :mod:`scanserve.proposals`).
+
+One module (about 540 lines) on purpose: the lease (:class:`_Lease`, :class:`Running`), the
+claim and the final write are one protocol over the same attempts counter, and the
+extractor calls renew the lease while they wait; apart, each half would only be read with
+the other.
 """
 
 from __future__ import annotations

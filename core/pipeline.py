@@ -23,6 +23,11 @@ outside provider, a URL, an image) is done after a claim of its own, committed f
 ``capture_stale_seconds`` ago (a duplicate message) does nothing. A worker killed anywhere
 leaves the capture in a non-terminal state; the sweep (:func:`requeue_stale`) puts it back
 to PENDING and queues it again. Running the steps again is safe.
+
+One module (about 580 lines) on purpose: every step writes through the same run
+(:class:`_Job`) and the same compare-and-set (``_still_ours``, ``_move``, ``_finish``), and the
+sweep's reset (:func:`requeue_stale`) is the other half of that ownership rule; split by
+step, each file would reach into the others' private state.
 """
 
 from __future__ import annotations
