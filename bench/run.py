@@ -52,7 +52,7 @@ import load
 
 from scanserve import catalog, gs1
 from scanserve.app import create_app
-from scanserve.services import build_services
+from scanserve.bootstrap import build_services
 from scanserve.settings import Settings
 from scanserve.storage import models
 from scanserve.testing import issue_key

@@ -34,6 +34,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
 from . import errors
+from .asgi_keys import PRINCIPAL_KEY
+from .bootstrap import build_services
 from .encoding import OrjsonJsonifier
 from .fastpath import FastPath
 from .faults import LastResort, problem_for
@@ -52,7 +54,7 @@ from .index import IndexMiddleware
 from .oas31 import OpenAPI31App
 from .oas31_validators import VALIDATOR_MAP
 from .security import SECURITY_MAP
-from .services import Services, build_services
+from .services import Services
 from .settings import Settings
 
 logger = logging.getLogger("scanserve.app")
@@ -182,8 +184,6 @@ def _on_problem(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     assert isinstance(exc, ProblemException)
     detail = exc.detail
     if exc.status == 401:  # Connexion's security found no scheme of the operation satisfied
-        from .gateway import PRINCIPAL_KEY
-
         principal = request.scope.get(PRINCIPAL_KEY)
         if principal is None or principal.is_anonymous:
             detail = NO_CREDENTIALS

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .app import create_app
+from .settings import Settings
+
 
 def served_app() -> Any:
-    from .app import create_app
-    from .settings import Settings
-
     return create_app(Settings(), start_queue=True)

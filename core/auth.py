@@ -174,7 +174,7 @@ def _by_bearer(
 ) -> Principal:
     if tokens.looks_like_token(token):
         return _by_access_token(token, settings, now)
-    from .oidc import looks_like_jwt
+    from .oidc import looks_like_jwt  # noqa: PLC0415 - PyJWT loads with the first JWT
 
     if jwt_verifier is not None and looks_like_jwt(token):
         return _by_jwt(jwt_verifier.verify(token), settings)
@@ -314,7 +314,7 @@ def _web_session_principal(row: dict[str, Any], settings: Settings, now: datetim
             raise Unauthorized("The access token is no longer valid.")
         return _token_principal("cookie", token, settings, now)
     if row["org_short_ids"] is not None:
-        from .oidc import VerifiedJwt
+        from .oidc import VerifiedJwt  # noqa: PLC0415 - as above
 
         verified = VerifiedJwt(
             issuer="",

@@ -14,6 +14,17 @@ from .errors import Conflict, NotFound
 from .generated import shapes
 from .metadata import initial
 from .products import overlay_names
+from .statuses import (  # noqa: F401 - also read from here (captures.PENDING, ...)
+    COMPLETED,
+    ENRICHING,
+    FAILED,
+    LOOKING_UP,
+    NOT_FOUND,
+    PENDING,
+    RESOLVING,
+    RETRYABLE,
+    TERMINAL,
+)
 from .storage import models
 from .storage.fields import utcnow
 from .storage.models import new_short_id
@@ -23,11 +34,6 @@ from .storage.statements import Statement
 
 if TYPE_CHECKING:
     from .services import Services
-
-PENDING, LOOKING_UP, ENRICHING, RESOLVING = "PENDING", "LOOKING_UP", "ENRICHING", "RESOLVING"
-COMPLETED, FAILED, NOT_FOUND = "COMPLETED", "FAILED", "NOT_FOUND"
-TERMINAL = frozenset({COMPLETED, FAILED, NOT_FOUND})
-RETRYABLE = frozenset({FAILED, NOT_FOUND})
 
 logger = logging.getLogger("scanserve.captures")
 

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 from anyio import CapacityLimiter, to_thread
 from connexion.context import _scope
 
+from . import imaging
+from .asgi_keys import PRINCIPAL_KEY, SERVICES_KEY
 from .auth import Principal
-from .gateway import PRINCIPAL_KEY, SERVICES_KEY
 from .storage.database import is_sqlite
 
 if TYPE_CHECKING:
@@ -84,8 +85,6 @@ async def image_work(fn: Callable[[], T], lane: Any, key: str) -> T:
     ``image_check_concurrency`` threads in all, ``image_check_concurrency_per_org`` for one
     organisation, ``key``), counted for the decode budget's memory trim, with at most
     :data:`IMAGE_WORK_WAITING` requests waiting beyond the lane's threads (then 503)."""
-    from . import imaging
-
     if imaging.work_in_flight() >= lane.overall_size + IMAGE_WORK_WAITING:
         raise imaging.decoders_busy(
             "The server is checking as many images as it takes at once; retry shortly.", 5

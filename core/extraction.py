@@ -46,6 +46,11 @@ so the next sweep or start-up takes them at once) and they stop at their next ch
 The review ends when no proposal of the session is ``PENDING`` any more: the session's
 ``extraction_status`` becomes ``accepted`` when at least one proposal was accepted, else
 ``rejected`` (see :mod:`scanserve.proposals`).
+
+One module (about 540 lines) on purpose: the lease (:class:`_Lease`, :class:`Running`), the
+claim and the final write are one protocol over the same attempts counter, and the
+extractor calls renew the lease while they wait; apart, each half would only be read with
+the other.
 """
 
 from __future__ import annotations
@@ -63,10 +68,8 @@ import peewee
 from peewee import JOIN
 
 from . import imaging
-from .captures import TERMINAL
 from .generated.models import ExtractionFailure
 from .objectstore import ObjectStoreError
-from .pipeline import record_of
 from .plugins.manager import unavailable_reason
 from .plugins.providers import (
     PROPOSAL_FIELDS,
@@ -76,7 +79,8 @@ from .plugins.providers import (
     ProposalDraft,
     ProviderError,
 )
-from .products import current_values
+from .products import current_values, record_of
+from .statuses import TERMINAL
 from .storage import models
 from .storage.fields import utcnow
 from .storage.prepared import Prepared

@@ -11,7 +11,6 @@ and the handlers. (Outside it, :class:`scanserve.faults.LastResort` catches its 
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
 import re
 import time
@@ -22,15 +21,15 @@ from urllib.parse import urlsplit
 
 import anyio
 from anyio import to_thread
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .asgi_keys import PRINCIPAL_KEY, RATE_HEADERS_KEY, SERVICES_KEY
 from .auth import API_KEY_HEADER, SESSION_COOKIE, Credentials, Principal, anonymous, authenticate
 from .authcache import AuthCache
 from .cookies import cookie_value
 from .errors import (
-    DEFAULT_PROBLEM_TYPE_BASE,
-    PROBLEM_CONTENT_TYPE,
     Forbidden,
     HeadersTooLarge,
     PayloadTooLarge,
@@ -39,9 +38,9 @@ from .errors import (
     ScanserveError,
     Unauthorized,
     UnsupportedMediaType,
-    problem_body,
 )
 from .faults import DiskGuard, problem_for
+from .problems import send_problem
 from .ratelimit import RateLimiter, Verdict
 from .websessions import CSRF_HEADER, SAFE_METHODS, csrf_ok
 
@@ -50,9 +49,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("scanserve.gateway")
 
-PRINCIPAL_KEY = "scanserve.principal"
-SERVICES_KEY = "scanserve.services"
-RATE_HEADERS_KEY = "scanserve.rate_headers"
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 # The liveness probe's operation: answered even when admission cannot be decided (the limits
 # store or the credential store down), since it must depend on nothing outside the process.
@@ -103,26 +99,6 @@ def _one_api_key(raw: Sequence[tuple[bytes, bytes]]) -> bool:
 
 def _headers_of(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-
-
-async def send_problem(
-    send: Send,
-    error: ScanserveError,
-    extra_headers: Mapping[str, str],
-    *,
-    type_base: str = DEFAULT_PROBLEM_TYPE_BASE,
-) -> None:
-    body = json.dumps(problem_body(error, type_base=type_base)).encode()
-    headers = {**error.headers, **extra_headers, "content-type": PROBLEM_CONTENT_TYPE}
-    headers["content-length"] = str(len(body))
-    await send(
-        {
-            "type": "http.response.start",
-            "status": error.status,
-            "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
@@ -692,7 +668,5 @@ class MostSpecificPath:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self.paths.refuses(scope["path"], scope["method"]):
-            from starlette.exceptions import HTTPException
-
             raise HTTPException(405)
         await self.app(scope, receive, send)

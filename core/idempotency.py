@@ -57,6 +57,7 @@ from anyio import to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import keyed
+from .asgi_keys import PRINCIPAL_KEY
 from .errors import (
     FieldError,
     IdempotencyInProgress,
@@ -65,7 +66,7 @@ from .errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
-from .gateway import PRINCIPAL_KEY, send_problem
+from .problems import send_problem
 from .storage import models
 from .storage.fields import utcnow
 from .storage.statements import Statement

@@ -43,19 +43,22 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import io
+import struct
 import sys
 import threading
 import time
+import zlib
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .errors import ServiceUnavailable
+
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
 
-    from .errors import ServiceUnavailable
     from .settings import Settings
 
 JPEG = "image/jpeg"
@@ -98,8 +101,6 @@ class DecoderBusy(RuntimeError):
 
 
 def decoders_busy(detail: str, retry_after: int) -> ServiceUnavailable:
-    from .errors import ServiceUnavailable
-
     return ServiceUnavailable(
         {"image_decoders": "busy"}, detail, headers={"Retry-After": str(retry_after)}
     )
@@ -300,7 +301,7 @@ def _jpeg_grey(mode: str) -> int:
 def _open(data: bytes) -> tuple[str, PILImage]:
     """The media type and the opened (not yet decoded) image; the pixel limit checked from
     the header. The caller closes the image."""
-    from PIL import Image
+    from PIL import Image  # noqa: PLC0415 - Pillow loads with the first image, not at start
 
     media_type = sniff(data)
     if media_type is None:
@@ -328,19 +329,19 @@ def _open(data: bytes) -> tuple[str, PILImage]:
 
 
 def _jpeg() -> Any:
-    from PIL import JpegImagePlugin
+    from PIL import JpegImagePlugin  # noqa: PLC0415 - Pillow loads with the first image, not at start
 
     return JpegImagePlugin.JpegImageFile
 
 
 def _png() -> Any:
-    from PIL import PngImagePlugin
+    from PIL import PngImagePlugin  # noqa: PLC0415 - Pillow loads with the first image, not at start
 
     return PngImagePlugin.PngImageFile
 
 
 def _webp() -> Any:
-    from PIL import WebPImagePlugin
+    from PIL import WebPImagePlugin  # noqa: PLC0415 - Pillow loads with the first image, not at start
 
     return WebPImagePlugin.WebPImageFile
 
@@ -360,7 +361,7 @@ def _load(media_type: str, image: PILImage, grey_size: tuple[int, int] | None) -
     """Decode every pixel (a truncated file fails here). ``grey_size``: the image is wanted
     in greyscale, at least that large; a JPEG is then decoded by libjpeg to that (its DCT
     scaling), every entropy-coded byte still read."""
-    from PIL import Image
+    from PIL import Image  # noqa: PLC0415 - Pillow loads with the first image, not at start
 
     try:
         if grey_size is not None and media_type == JPEG:
@@ -392,7 +393,7 @@ def decode_codes(data: bytes, *, wait: float | bool | None = None) -> list[Decod
     """Every code zxing-cpp reads in the image, in reading order (top to bottom, then left to
     right). Raises :class:`ImageError` when the bytes are not a whole JPEG, PNG or WebP within
     the pixel limit, :class:`DecoderBusy` when the decode budget stays spent for ``wait``."""
-    import zxingcpp
+    import zxingcpp  # noqa: PLC0415 - zxing-cpp loads with the first image to decode
 
     media_type, image = _open(data)
     pixels = image.width * image.height
@@ -476,8 +477,6 @@ def _check_png_stream(data: bytes, width: int, height: int) -> None:
     truncated or corrupted PNG is refused as Pillow would refuse it, in constant memory (a
     40-megapixel RGB PNG held 160 MB of pixels to be checked by decoding it) and a third of
     the time. Raises :class:`ImageError`."""
-    import struct
-    import zlib
 
     def refuse(why: str) -> ImageError:
         return ImageError(f"the image/png image cannot be read: {why}")
@@ -523,7 +522,7 @@ def grey_for_ocr(
     ``max_side`` (scaled down in the JPEG decoder where it can, then by Pillow's ``reduce``
     and a resampling filter), small images enlarged to ``min_height``. Raises
     :class:`ImageError` as :func:`check_image` does."""
-    from PIL import Image
+    from PIL import Image  # noqa: PLC0415 - Pillow loads with the first image, not at start
 
     media_type, image = _open(data)
     width, height = image.size

@@ -20,6 +20,7 @@ from typing import Any
 
 from .encoding import dumps
 from .errors import IdempotencyInProgress
+from .storage import models
 
 # The record id claimed for the request this context handles (set by the middleware; the
 # handler's worker thread gets a copy of the context).
@@ -37,8 +38,6 @@ def keep_answer(status: int, answer: Any) -> None:
     record_id = CLAIM.get()
     if record_id is None:
         return
-    from .storage import models
-
     record = models.IdempotencyRecord
     kept = (
         record.update(status=-status, content_type="application/json", body=dumps(answer))

@@ -23,6 +23,11 @@ outside provider, a URL, an image) is done after a claim of its own, committed f
 ``capture_stale_seconds`` ago (a duplicate message) does nothing. A worker killed anywhere
 leaves the capture in a non-terminal state; the sweep (:func:`requeue_stale`) puts it back
 to PENDING and queues it again. Running the steps again is safe.
+
+One module (about 580 lines) on purpose: every step writes through the same run
+(:class:`_Job`) and the same compare-and-set (``_still_ours``, ``_move``, ``_finish``), and the
+sweep's reset (:func:`requeue_stale`) is the other half of that ownership rule; split by
+step, each file would reach into the others' private state.
 """
 
 from __future__ import annotations
@@ -40,8 +45,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import peewee
 import shortuuid
 
-from . import gs1
-from .captures import (
+from . import gs1, imaging
+from .captures import get_row_of, is_slow
+from .extraction import capture_finished
+from .objectstore import ObjectNotFound
+from .plugins.builtin.catalog import CatalogLookupProvider
+from .plugins.builtin.gpc_enrichment import GpcLabelEnrichment
+from .plugins.providers import LookupProvider, ProductRecord, ProviderError
+from .products import record_of
+from .statuses import (
     COMPLETED,
     ENRICHING,
     FAILED,
@@ -50,11 +62,7 @@ from .captures import (
     PENDING,
     RESOLVING,
     TERMINAL,
-    is_slow,
 )
-from .plugins.builtin.catalog import CatalogLookupProvider
-from .plugins.builtin.gpc_enrichment import GpcLabelEnrichment
-from .plugins.providers import LookupProvider, ProductRecord, ProviderError
 from .storage import models
 from .storage.database import outage_of
 from .storage.fields import utcnow
@@ -282,13 +290,9 @@ def _finish(job: _Job, status: str, error: str = "") -> None:
     for old, new in moves:
         services.plugins.capture_state_changed(capture.short_id, old, new)
     if services.plugins.listens("capture_finished"):
-        from .captures import get_row_of
-
         row = get_row_of(capture.organization_id, capture.short_id)
         if row is not None:  # None: deleted with its session meanwhile
             services.plugins.capture_finished(row)
-    from .extraction import capture_finished
-
     capture_finished(services, capture.session_id)
 
 
@@ -352,9 +356,6 @@ def _decode_image(job: _Job) -> bool:
     becomes the capture; when none does, the first code of any kind. The capture's metadata
     names the chosen symbology (``decoded_symbology``) and lists the others as
     ``decoded_other_<n>``: ``<symbology>:<value>`` (up to ten), so nothing read is lost."""
-    from . import imaging
-    from .objectstore import ObjectNotFound
-
     services, capture = job.services, job.capture
     job.claim()
     try:
@@ -552,21 +553,6 @@ def _store_product(
     except peewee.IntegrityError:
         # Another worker stored the same GTIN since we looked (two scans of one new product).
         return models.Product.get(models.Product.gtin == record.gtin)
-
-
-def record_of(product: models.Product) -> ProductRecord:
-    return ProductRecord(
-        gtin=product.gtin,
-        name=product.name,
-        brand=product.brand,
-        description=product.description,
-        category=product.category,
-        gpc_brick_code=product.gpc_brick_code,
-        gpc_brick_label=product.gpc_brick_label,
-        ingredients=product.ingredients,
-        image_urls=tuple(product.image_urls or ()),
-        source=product.source,
-    )
 
 
 def _enrich(job: _Job, product: models.Product) -> None:

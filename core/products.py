@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from .plugins.providers import PROPOSAL_FIELDS
+from .plugins.providers import PROPOSAL_FIELDS, ProductRecord
 from .storage import models
 from .storage.fields import utcnow
 
@@ -121,3 +121,20 @@ def own_values(org_id: int, product: models.Product) -> dict[str, str]:
                 value = " ".join(json.loads(value or "[]"))
         values[_COLUMNS.get(row.field, row.field)] = value
     return values
+
+
+def record_of(product: models.Product) -> ProductRecord:
+    """A catalog row as the plugins see a product (the pipeline's enrichment, the
+    extractors, the catalog lookup provider)."""
+    return ProductRecord(
+        gtin=product.gtin,
+        name=product.name,
+        brand=product.brand,
+        description=product.description,
+        category=product.category,
+        gpc_brick_code=product.gpc_brick_code,
+        gpc_brick_label=product.gpc_brick_label,
+        ingredients=product.ingredients,
+        image_urls=tuple(product.image_urls or ()),
+        source=product.source,
+    )

@@ -37,25 +37,23 @@ from __future__ import annotations
 
 import collections
 import logging
-import signal
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
-from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
-from huey.consumer import Consumer, Scheduler, Worker
-from huey.storage import SqliteStorage
+from huey import Huey, crontab
+from huey.consumer import Consumer
 
 from .capture_lanes import CaptureLanes
-from .outage import UNREACHABLE, Outage
+from .outage import Outage
+from .queue_huey import QUEUE_UNREACHABLE, QueueConsumer, every, make_huey, threads_of
 from .relay import Relay
-from .storage.database import private_file, through_outages
+from .storage.database import through_outages
 
 if TYPE_CHECKING:
-    from .services import Services
+    from .settings import Settings
 
 logger = logging.getLogger("scanserve.queue")
 
@@ -64,204 +62,35 @@ SLOW_LANE_SUFFIX = "_slow"
 # How long a queued task waits for the database to come back before it leaves its capture
 # to the sweep.
 OUTAGE_PATIENCE_SECONDS = 120.0
-# What says "the queue cannot take it now" (Redis down or restarting, the queue's SQLite file
-# locked or its disk full), as opposed to a bug: the message is held and handed over later.
-QUEUE_UNREACHABLE: tuple[type[BaseException], ...] = (*UNREACHABLE, sqlite3.OperationalError)
-# A Redis that does not answer must not hold a request (or a worker) for long: connecting
-# gives up after this, and a command after _REDIS_SOCKET_SECONDS (more than the 1 s that
-# Huey's blocking read waits for a message).
-_REDIS_CONNECT_SECONDS = 2.0
-_REDIS_SOCKET_SECONDS = 10.0
 
 
-def _make_huey(services: Services, outage: Outage, suffix: str = "") -> Huey:
-    settings = services.settings
-    name = settings.queue_name + suffix
-    huey: Huey
-    if settings.queue == "immediate":
-        huey = MemoryHuey(name, immediate=True, results=False)
-    elif settings.queue == "redis":
-        from redis import ConnectionPool
+class RunningWork(Protocol):
+    """The extractions this process runs (:class:`scanserve.extraction.Running`): what is
+    still running when the shutdown's grace period ends is released and queued again."""
 
-        pool = ConnectionPool.from_url(
-            settings.redis_url,
-            socket_connect_timeout=_REDIS_CONNECT_SECONDS,
-            socket_timeout=_REDIS_SOCKET_SECONDS,
-        )
-        huey = _RedisQueue(name, connection_pool=pool, results=False)
-    else:
-        path = private_file(settings.data_dir / "queue.db")
-        huey = SqliteHuey(name, filename=str(path), results=False, storage_class=_QueueStorage)
-    huey.scanserve_outage = outage  # type: ignore[attr-defined]  # read by _Worker, _Scheduler
-    return huey
+    def release_all(self) -> list[str]: ...
 
 
-class _RedisQueue(RedisHuey):
-    """Huey on Redis without revocation: before each task Huey reads the task's revocation
-    flags (HMGET) and after it deletes the task's own (HDEL), two of the three round trips a
-    capture made to Redis, for a feature scanserve never uses. Nothing revokes a queued task:
-    the capture row is the truth, and a message for a capture already claimed or done finds
-    it so and does nothing (``scanserve.pipeline``). Revoking raises, so it cannot silently
-    do nothing."""
+@dataclass(frozen=True)
+class Tasks:
+    """The background work the queue runs, handed in by the composition root
+    (:func:`scanserve.bootstrap.queue_tasks`), each bound to the process's services: the
+    queue knows captures and sessions only by their short ids, and imports no domain
+    module."""
 
-    _REVOKE_PREFIX = "r:"  # Huey's Task.revoke_id
-
-    def is_revoked(self, task: Any, timestamp: Any = None, peek: bool = True) -> bool:
-        return False
-
-    def delete(self, key: str) -> Any:
-        if key.startswith(self._REVOKE_PREFIX):
-            return False  # the flag cleared after every task: never set here
-        return super().delete(key)
-
-    def revoke(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError("scanserve's Redis queue does not revoke tasks")
-
-    revoke_all = revoke_by_id = revoke
-
-
-class _QueueStorage(SqliteStorage):
-    """Huey's SQLite storage with ``synchronous=NORMAL`` (as scanserve.db has): in WAL mode
-    a commit then waits for no fsync. Huey's default (FULL) fsyncs every enqueue while
-    holding the one lock every request thread and consumer thread share, which capped
-    ingestion at about a hundred captures a second. What a power loss could take (the last
-    messages) the capture rows still hold: the embedded queue's start-up recovery queues
-    every unfinished capture again (:meth:`Queue.recover`)."""
-
-    def _create_connection(self) -> Any:
-        conn = super()._create_connection()
-        conn.execute("pragma synchronous=NORMAL")
-        return conn
-
-
-def _every(seconds: int) -> Callable[[datetime], bool]:
-    """A periodic-task schedule for ``sweep_interval_seconds``. Huey looks at periodic tasks
-    once a minute, so the interval is rounded to whole minutes, at least one."""
-    minutes = max(1, round(seconds / 60))
-    if minutes == 1:
-        return crontab(minute="*")
-    return lambda when: (when.hour * 60 + when.minute) % minutes == 0
-
-
-class _Worker(Worker):
-    """Huey's consumer thread, backing off while the queue is unreachable: Huey's own logs a
-    traceback at every failed read and retries within a second (thousands of lines a
-    minute with Redis down). Here one line says the queue went down and one that it came
-    back (:class:`~scanserve.outage.Outage`), and reads are tried again with exponential
-    back-off, capped."""
-
-    def loop(self, now: Any = None) -> None:
-        outage: Outage = self.huey.scanserve_outage
-        if outage.down and not outage.due():
-            self.stop_flag.wait(min(1.0, outage.wait_seconds()))
-            return
-        try:
-            task = self.huey.dequeue()
-        except QUEUE_UNREACHABLE as exc:
-            self.stop_flag.wait(outage.failed(exc))
-            return
-        except Exception:
-            self._logger.exception("Error reading from queue")
-            self.sleep()
-            return
-        outage.recovered()
-        if task is not None:
-            self.delay = self.default_delay
-            self.task_count += 1
-            try:
-                self.huey.execute(task, now)
-            except Exception:
-                self._logger.exception("Unhandled error during execution of task %s.", task.id)
-        elif not self.huey.storage.blocking:
-            self.sleep()
-
-
-class _Scheduler(Scheduler):
-    """Huey's scheduler (delayed and periodic tasks), quiet and backing off while the queue
-    is unreachable, as :class:`_Worker` is. Periodic tasks due meanwhile are skipped; the
-    next of each runs when it comes round."""
-
-    def loop(self, now: Any = None) -> None:
-        outage: Outage = self.huey.scanserve_outage
-        current = time.monotonic()
-        self._next_loop = current + self.interval
-        if outage.down and not outage.due():
-            self.stop_flag.wait(min(self.interval, outage.wait_seconds()))
-            return
-        try:
-            for task in self.huey.read_schedule(now):
-                self.huey.enqueue(task)
-        except QUEUE_UNREACHABLE as exc:
-            outage.failed(exc)
-            self.sleep_for_interval(current, self.interval)
-            return
-        outage.recovered()
-        if self.periodic and self._next_periodic <= time.monotonic():
-            # Skip checks missed during a stall (e.g. suspend), as Huey does.
-            while self._next_periodic <= time.monotonic():
-                self._next_periodic += self.periodic_task_seconds
-            self.enqueue_periodic_tasks(now)
-        self.sleep_for_interval(current, self.interval)
-
-    def enqueue_periodic_tasks(self, now: Any) -> None:
-        outage: Outage = self.huey.scanserve_outage
-        for task in self.huey.read_periodic(now):
-            try:
-                self.huey.enqueue(task)
-            except QUEUE_UNREACHABLE as exc:
-                outage.failed(exc)
-                return
-
-
-class _Consumer(Consumer):
-    """Huey's consumer, installing its signal handlers only when told to (see the module
-    docstring). Both SIGTERM and SIGINT stop it gracefully (Huey's default takes SIGTERM as
-    "stop now", abandoning the tasks in flight), calling ``on_signal`` first; a second signal
-    stops it at once. Its threads back off while the queue is unreachable."""
-
-    worker_class = _Worker
-    scheduler_class = _Scheduler
-
-    def __init__(
-        self,
-        huey: Huey,
-        *,
-        handle_signals: bool,
-        on_signal: Callable[[], None] | None = None,
-        **options: Any,
-    ) -> None:
-        self._handle_signals = handle_signals
-        self._on_signal = on_signal
-        super().__init__(huey, **options)
-        self._signal_actions[signal.SIGTERM] = self._signal_actions[signal.SIGINT] = (
-            False,
-            True,
-        )
-
-    def _set_signal_handlers(self) -> None:
-        if self._handle_signals:
-            super()._set_signal_handlers()
-
-    def _handle_signal(self, signum: int, frame: Any) -> None:
-        if self._signum is None and self._on_signal is not None:
-            self._on_signal()
-        super()._handle_signal(signum, frame)
-
-
-def _threads_of(consumer: Consumer) -> list[threading.Thread]:
-    return [thread for _, thread in consumer.worker_threads] + [consumer.scheduler]
-
-
-def _session_org(session_short_id: str) -> int | None:
-    from .storage import models
-
-    row = (
-        models.ScanSession.select(models.ScanSession.organization)
-        .where(models.ScanSession.short_id == session_short_id)
-        .tuples()
-        .first()
-    )
-    return None if row is None else int(row[0])
+    # (capture short id, its raw value's interpretation or None): the pipeline's run
+    process_capture: Callable[..., None]
+    run_extraction: Callable[[str], None]  # (session short id)
+    session_org: Callable[[str], int | None]  # a session's organisation, None if gone
+    # each capture's lane (slow?) and organisation
+    lanes_of: Callable[[list[str]], dict[str, tuple[bool, int]]]
+    # (stale seconds) -> the short ids put back to be queued again
+    requeue_stale_captures: Callable[[int], list[str]]
+    requeue_stale_extractions: Callable[[int], list[str]]
+    expire_idle_sessions: Callable[[int], int]  # (ttl seconds) -> how many expired
+    purge_idempotency: Callable[[int], object]  # (ttl seconds)
+    sweep_unregistered: Callable[[], object]  # presigned uploads never registered
+    extractions: RunningWork
 
 
 class OrgSlots:
@@ -320,25 +149,24 @@ class OrgSlots:
 
 
 class Queue:
-    def __init__(self, services: Services):
-        self.services = services
+    def __init__(self, settings: Settings, tasks: Tasks):
+        self.settings = settings
+        self.tasks = tasks
         # One outage for both lanes (they live on the same Redis, or the same SQLite file).
         self.outage = Outage("the queue", logger)
         # Messages the queue could not take, handed over by a thread once it can (the
         # outbox's relay: the committed rows are the durable messages).
         self.relay = Relay(self.outage, QUEUE_UNREACHABLE)
-        self.huey = _make_huey(services, self.outage)
+        self.huey = make_huey(settings, self.outage)
         # The slow lane: captures whose processing follows a URL (seconds, or a timeout, per
         # capture) have their own queue and consumer threads, so a tenant scanning slow links
         # never holds up anyone's plain barcodes (see enqueue_capture).
-        self.slow_huey = _make_huey(services, self.outage, SLOW_LANE_SUFFIX)
+        self.slow_huey = make_huey(settings, self.outage, SLOW_LANE_SUFFIX)
         self._consumer: Consumer | None = None
         self._slow_consumer: Consumer | None = None
         self._lanes: CaptureLanes | None = None  # the embedded queue in this process
         self._drain_deadline: float | None = None  # set when the process begins to stop
-        from . import extraction, pipeline, sessions
-
-        self.extractions = extraction.Running()  # this process's, for the shutdown
+        self.extractions = tasks.extractions  # this process's, for the shutdown
 
         huey = self.huey
 
@@ -354,22 +182,22 @@ class Queue:
 
             return run
 
-        process = patiently(pipeline.process_capture)
-        extract = patiently(extraction.run_extraction)
-        immediate = services.settings.queue == "immediate"
-        main_slots = OrgSlots(0 if immediate else services.settings.worker_threads_per_org)
-        slow_slots = OrgSlots(0 if immediate else services.settings.slow_worker_threads_per_org)
+        process = patiently(tasks.process_capture)
+        extract = patiently(tasks.run_extraction)
+        immediate = settings.queue == "immediate"
+        main_slots = OrgSlots(0 if immediate else settings.worker_threads_per_org)
+        slow_slots = OrgSlots(0 if immediate else settings.slow_worker_threads_per_org)
 
         @huey.task(name="process_capture")
         def process_capture(capture_short_id: str, org: int | None = None) -> None:
-            if main_slots.run(org, process, services, capture_short_id):
+            if main_slots.run(org, process, capture_short_id):
                 return
             main_slots.wait_if_all_deferred(self.huey)
             process_capture(capture_short_id, org)  # to the end of the queue
 
         @self.slow_huey.task(name="process_capture")
         def process_capture_slow(capture_short_id: str, org: int | None = None) -> None:
-            if slow_slots.run(org, process, services, capture_short_id):
+            if slow_slots.run(org, process, capture_short_id):
                 return
             slow_slots.wait_if_all_deferred(self.slow_huey)
             process_capture_slow(capture_short_id, org)  # to the end of the queue
@@ -378,8 +206,8 @@ class Queue:
         # photo) is expensive work: the slow lane, its organisation capped like captures.
         @self.slow_huey.task(name="extract_session")
         def extract_session(session_short_id: str, org: int | None = None) -> None:
-            org = _session_org(session_short_id) if org is None else org
-            if slow_slots.run(org, extract, services, session_short_id):
+            org = tasks.session_org(session_short_id) if org is None else org
+            if slow_slots.run(org, extract, session_short_id):
                 return
             slow_slots.wait_if_all_deferred(self.slow_huey)
             extract_session(session_short_id, org)  # to the end of the queue
@@ -387,29 +215,25 @@ class Queue:
         @huey.task(name="extract_session")
         def extract_session_main(session_short_id: str) -> None:
             # messages queued on the main lane by a release before extraction moved
-            extract(services, session_short_id)
+            extract(session_short_id)
 
-        @huey.periodic_task(_every(services.settings.sweep_interval_seconds), name="sweep")
+        @huey.periodic_task(every(settings.sweep_interval_seconds), name="sweep")
         def sweep() -> None:
             self.sweep()
 
         @huey.periodic_task(crontab(minute="*"), name="expire_sessions")
         def expire_sessions() -> None:
-            expired = sessions.expire_idle(services.settings.session_ttl_seconds)
+            expired = tasks.expire_idle_sessions(settings.session_ttl_seconds)
             if expired:
                 logger.info("expired %d idle sessions", expired)
 
         @huey.periodic_task(crontab(minute="7"), name="purge_idempotency")
         def purge_idempotency() -> None:
-            from . import idempotency
-
-            idempotency.purge(services.settings.idempotency_ttl_seconds)
+            tasks.purge_idempotency(settings.idempotency_ttl_seconds)
 
         self._process_capture = process_capture
         self._process_capture_slow = process_capture_slow
         self._extract_session = extract_session
-        self._pipeline = pipeline
-        self._extraction = extraction
 
     def enqueue_capture(
         self,
@@ -429,7 +253,7 @@ class Queue:
         if lanes is not None:
             lanes.put(capture_short_id, slow=slow, interpretation=interpretation, org=org)
             return
-        if self.services.settings.queue == "immediate":  # runs here and now: nothing to hold
+        if self.settings.queue == "immediate":  # runs here and now: nothing to hold
             self._process_capture(capture_short_id, org)
             return
         task = self._process_capture_slow if slow else self._process_capture
@@ -438,13 +262,13 @@ class Queue:
         self.relay.send(("capture", capture_short_id), lambda: task(capture_short_id, org))
 
     def _requeue(self, short_ids: list[str]) -> None:
-        lanes = self._pipeline.lanes_of(short_ids)
+        lanes = self.tasks.lanes_of(short_ids)
         for short_id in short_ids:
             slow, org = lanes.get(short_id, (False, None))
             self.enqueue_capture(short_id, slow=slow, org=org)
 
     def enqueue_extraction(self, session_short_id: str) -> None:
-        if self.services.settings.queue == "immediate":
+        if self.settings.queue == "immediate":
             self._extract_session(session_short_id)
             return
         task = self._extract_session
@@ -459,32 +283,26 @@ class Queue:
         """Re-queue captures stuck in a non-terminal state, and extractions left
         ``processing``; returns how many captures and sessions. Deletes the presigned uploads
         never registered (:func:`scanserve.quotas.sweep_unregistered`)."""
-        stale = self._pipeline.requeue_stale(
-            self.services, self.services.settings.capture_stale_seconds
-        )
+        stale = self.tasks.requeue_stale_captures(self.settings.capture_stale_seconds)
         self._requeue(stale)
         if stale:  # a worker died or stalled on them: worth an operator's attention
             logger.warning(
                 "re-queued %d capture(s) stuck past %d s: %s",
                 len(stale),
-                self.services.settings.capture_stale_seconds,
+                self.settings.capture_stale_seconds,
                 ", ".join(stale[:20]) + (" ..." if len(stale) > 20 else ""),
             )
-        sessions = self._extraction.requeue_stale(
-            self.services, self.services.settings.extraction_stale_seconds
-        )
+        sessions = self.tasks.requeue_stale_extractions(self.settings.extraction_stale_seconds)
         for short_id in sessions:
             self.enqueue_extraction(short_id)
         if sessions:
             logger.warning(
                 "re-queued %d extraction(s) stuck past %d s: %s",
                 len(sessions),
-                self.services.settings.extraction_stale_seconds,
+                self.settings.extraction_stale_seconds,
                 ", ".join(sessions[:20]) + (" ..." if len(sessions) > 20 else ""),
             )
-        from . import quotas
-
-        quotas.sweep_unregistered(self.services)  # presigned uploads never registered
+        self.tasks.sweep_unregistered()  # presigned uploads never registered
         return len(stale) + len(sessions)
 
     def consumer(
@@ -493,8 +311,8 @@ class Queue:
         """A consumer of this queue (``slow``: of its slow lane) in threads; ``start()`` it
         and ``stop()`` it, or ``run()`` it in the foreground with ``handle_signals=True``.
         Periodic tasks run on the main lane's consumer."""
-        settings = self.services.settings
-        return _Consumer(
+        settings = self.settings
+        return QueueConsumer(
             self.slow_huey if slow else self.huey,
             handle_signals=handle_signals,
             on_signal=self.begin_drain,
@@ -516,13 +334,11 @@ class Queue:
         ``capture_stale_seconds`` would only delay it. A capture that does have a message
         too is processed once: the second message finds it claimed or done. Extractions
         are queued again when their lease has expired or was released at a shutdown."""
-        recovered = self._pipeline.requeue_stale(self.services, 0)
+        recovered = self.tasks.requeue_stale_captures(0)
         self._requeue(recovered)
         if recovered:
             logger.info("recovered %d unfinished captures at start-up", len(recovered))
-        sessions = self._extraction.requeue_stale(
-            self.services, self.services.settings.extraction_stale_seconds
-        )
+        sessions = self.tasks.requeue_stale_extractions(self.settings.extraction_stale_seconds)
         for short_id in sessions:
             self.enqueue_extraction(short_id)
         if sessions:
@@ -532,15 +348,12 @@ class Queue:
     def start_embedded(self) -> None:
         """Start consumer threads in this process (``serve`` with the embedded queue): the
         capture lanes, fed by :meth:`recover` first, and Huey's consumers."""
-        settings = self.services.settings
+        settings = self.settings
         if settings.queue != "embedded" or self._consumer is not None:
             return
         self._drain_deadline = None  # started again after a stop (tests do)
-        services = self.services
         self._lanes = CaptureLanes(
-            lambda short_id, interpretation: self._pipeline.process_capture(
-                services, short_id, interpretation
-            ),
+            self.tasks.process_capture,
             settings.worker_threads,
             settings.slow_worker_threads,
             per_org=settings.worker_threads_per_org,
@@ -559,7 +372,7 @@ class Queue:
         the lanes; it does not wait."""
         if self._drain_deadline is not None:
             return
-        self._drain_deadline = time.monotonic() + self.services.settings.shutdown_grace_seconds
+        self._drain_deadline = time.monotonic() + self.settings.shutdown_grace_seconds
         lanes = self._lanes
         if lanes is not None:
             lanes.stop(timeout=0)  # each thread ends after its capture; the rest stay PENDING
@@ -581,7 +394,7 @@ class Queue:
                 "stopped with %d thread(s) still busy after the %g s grace period (%s); "
                 "their work is picked up again by the next start or the sweep",
                 len(busy),
-                self.services.settings.shutdown_grace_seconds,
+                self.settings.shutdown_grace_seconds,
                 ", ".join(busy),
             )
         elif threads:
@@ -612,7 +425,7 @@ class Queue:
         threads = lanes.threads() if lanes is not None else []
         for consumer in (self._consumer, self._slow_consumer):
             if consumer is not None:
-                threads += _threads_of(consumer)
+                threads += threads_of(consumer)
         self._finish_drain(threads)
         self._consumer = self._slow_consumer = None
         self.relay.stop()
@@ -626,7 +439,7 @@ class Queue:
         slow = self.consumer(slow=True)
         self._slow_consumer = slow
         slow.start()
-        threads = workers or self.services.settings.worker_process_threads
+        threads = workers or self.settings.worker_process_threads
         main = self.consumer(threads, handle_signals=True)
         try:
             # until a signal (which calls begin_drain, stopping the slow lane too); then it
@@ -634,7 +447,7 @@ class Queue:
             main.run()
         finally:
             self.begin_drain()
-            self._finish_drain(_threads_of(main) + _threads_of(slow))
+            self._finish_drain(threads_of(main) + threads_of(slow))
             self._slow_consumer = None
             self.relay.stop()
 

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 from limits import RateLimitItemPerDay, RateLimitItemPerMinute
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
@@ -292,8 +293,6 @@ class _RedisWindows:
     previous release and this one count in the same budget during a rolling upgrade."""
 
     def __init__(self, url: str):
-        import redis
-
         if url.startswith("redis+unix://"):  # limits' spelling of redis-py's unix://
             url = "unix://" + url.removeprefix("redis+unix://")
         # A Redis that does not answer must not hold requests: after these the request is

@@ -22,10 +22,10 @@ from typing import Any
 from connexion.lifecycle import ConnexionRequest
 from connexion.security import NO_VALUE, ApiKeySecurityHandler, BearerSecurityHandler
 
+from .asgi_keys import PRINCIPAL_KEY
 from .auth import API_KEY_HEADER, SESSION_COOKIE, Principal, Via
 from .cookies import cookie_value
 from .errors import Forbidden
-from .gateway import PRINCIPAL_KEY
 from .websessions import CSRF_HEADER
 
 

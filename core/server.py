@@ -43,6 +43,7 @@ from typing import Any
 import httptools
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.supervisors import Multiprocess
 
 from .errors import PROBLEM_CONTENT_TYPE, BadRequest, HeadersTooLarge, problem_body
 from .settings import Settings
@@ -461,6 +462,4 @@ def run_workers(
     config.factory = True
     config.workers = workers
     config.http = WorkerProtocol
-    from uvicorn.supervisors import Multiprocess
-
     Multiprocess(config, sockets=[sock if sock is not None else config.bind_socket()]).run()

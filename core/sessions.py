@@ -13,6 +13,7 @@ from peewee import JOIN, Field, Value, fn
 
 from .auth import Principal
 from .errors import Conflict, FieldError, NotFound, ValidationFailed
+from .extraction import queued_fields
 from .generated import shapes
 from .metadata import initial, merge
 from .storage import models
@@ -356,8 +357,6 @@ def submit(principal: Principal, short_id: str, *, again: bool = True) -> models
             f"The session is {session.status} without having been submitted; "
             "only an ACTIVE session can be submitted."
         )
-    from .extraction import queued_fields  # the handler queues the extraction
-
     try:
         _change_status(session, status=COMPLETED, **queued_fields())
     except Conflict:
@@ -400,3 +399,15 @@ def expire_idle(ttl_seconds: int) -> int:
         .where(models.ScanSession.status == ACTIVE, models.ScanSession.last_activity < cutoff)
         .execute()
     )
+
+
+def organization_of(short_id: str) -> int | None:
+    """The session's organisation (what the queue's fairness needs of an extraction message
+    without one), or None when there is no such session."""
+    row = (
+        models.ScanSession.select(models.ScanSession.organization)
+        .where(models.ScanSession.short_id == short_id)
+        .tuples()
+        .first()
+    )
+    return None if row is None else int(row[0])

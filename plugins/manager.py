@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from . import hookspecs
+from .builtin.freshness import BUILT_IN, org_thresholds
+from .builtin.freshness_plugin import default_catalog
 from .providers import EnrichmentProvider, Extractor, LookupProvider, QrResolver, Thresholds
 
 if TYPE_CHECKING:
@@ -226,12 +228,7 @@ class Plugins:
         ``freshness_order`` is ``plugins-first``), then the hook's implementations as pluggy
         orders them (plugins, then the built-in layers, ``trylast``). An implementation that
         raises or answers something invalid is logged and skipped."""
-        from .builtin.freshness import BUILT_IN
-
         if self.freshness_order == "org-rules-first" and org_rules:
-            from .builtin.freshness import org_thresholds
-            from .builtin.freshness_plugin import default_catalog
-
             found = org_thresholds(brick_code, catalog=default_catalog(), org_rules=org_rules)
             if found is not None:
                 return found

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from loopback import LoopbackServer, Route, served_port
 
-from scanserve.services import build_services
+from scanserve.bootstrap import build_services
 from scanserve.settings import Settings
 from scanserve.testing import IssuedKey, issue_key, wait_for
 

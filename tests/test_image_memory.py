@@ -18,7 +18,7 @@ import pytest
 from loopback import unused_port
 from PIL import Image, ImageDraw
 
-from scanserve.services import build_services
+from scanserve.bootstrap import build_services
 from scanserve.settings import Settings
 from scanserve.storage import models
 from scanserve.storage.database import open_database

@@ -31,10 +31,11 @@ from redis_support import delete_queue_keys
 
 from scanserve import catalog, pipeline
 from scanserve.app import create_app
+from scanserve.bootstrap import build_services
 from scanserve.captures import COMPLETED, ENRICHING, FAILED, LOOKING_UP, PENDING, RESOLVING
 from scanserve.plugins.hookspecs import hookimpl
 from scanserve.plugins.providers import ProductRecord
-from scanserve.services import Services, build_services
+from scanserve.services import Services
 from scanserve.settings import Settings
 from scanserve.storage import models
 from scanserve.storage.fields import utcnow

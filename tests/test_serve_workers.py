@@ -13,7 +13,7 @@ import httpx
 import pytest
 from loopback import served_port
 
-from scanserve.services import build_services
+from scanserve.bootstrap import build_services
 from scanserve.settings import Settings
 from scanserve.testing import issue_key, wait_for
 

@@ -93,7 +93,7 @@ def serve(host: str, port: int, demo: bool, workers: int, log_format: str | None
 @log_format_option
 def worker(workers: int | None, log_format: str | None) -> None:
     """Run a queue worker in the foreground (for the redis queue)."""
-    from ..services import build_services
+    from ..bootstrap import build_services
 
     settings = read_settings()
     if settings.queue == "immediate":

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import ObjectExists, ObjectNotFound, PresignedPost, check_key
+from .base import ObjectExists, ObjectNotFound, PresignedPost, check_key
 
 if TYPE_CHECKING:
     from .policy import PolicySigner

@@ -29,7 +29,7 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Any
 
-from . import ObjectExists, ObjectNotFound, ObjectTooLarge, PresignedPost, check_key
+from .base import ObjectExists, ObjectNotFound, ObjectTooLarge, PresignedPost, check_key
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -50,8 +50,8 @@ class S3ObjectStore:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> S3ObjectStore:
-        import boto3
-        from botocore.config import Config
+        import boto3  # noqa: PLC0415 - boto3 (slow to import) loads only when S3 is used
+        from botocore.config import Config  # noqa: PLC0415 - as boto3
 
         config = Config(
             region_name=settings.s3_region or None,
@@ -76,7 +76,7 @@ class S3ObjectStore:
         return str(response.get("Error", {}).get("Code", ""))
 
     def put(self, key: str, data: bytes, *, content_type: str) -> int:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError  # noqa: PLC0415 - as boto3
 
         try:
             self.client.put_object(
@@ -93,7 +93,7 @@ class S3ObjectStore:
         return len(data)
 
     def get(self, key: str) -> bytes:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError  # noqa: PLC0415 - as boto3
 
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=check_key(key))
@@ -108,7 +108,7 @@ class S3ObjectStore:
             body.close()
 
     def peek(self, key: str, length: int) -> bytes:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError  # noqa: PLC0415 - as boto3
 
         try:
             response = self.client.get_object(
@@ -125,7 +125,7 @@ class S3ObjectStore:
             body.close()
 
     def size(self, key: str) -> int | None:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError  # noqa: PLC0415 - as boto3
 
         try:
             response = self.client.head_object(Bucket=self.bucket, Key=check_key(key))
@@ -141,7 +141,7 @@ class S3ObjectStore:
             self.client.delete_object(Bucket=self.bucket, Key=inbox_key(key))
 
     def claim_upload(self, key: str, *, max_bytes: int) -> None:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError  # noqa: PLC0415 - as boto3
 
         inbox = inbox_key(key)
         try:

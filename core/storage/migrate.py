@@ -15,6 +15,8 @@ from pathlib import Path
 import peewee
 from peewee_migrate import Router
 
+from . import models
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -36,6 +38,4 @@ def upgrade(db: peewee.Database) -> list[str]:
 
 
 def create(name: str, db: peewee.Database) -> None:  # pragma: no cover - a developer tool
-    from . import models
-
     _router(db).create(name, auto=models.ALL_MODELS)

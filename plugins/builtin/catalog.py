@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+from ...products import record_of
 from ...settings import Settings
 from ...storage import models
 from ...storage.fields import utcnow
@@ -31,8 +32,6 @@ class CatalogLookupProvider:
         product = self.find(gtin)
         if product is None:
             return None
-        from ...pipeline import record_of
-
         return record_of(product)
 
     def find(self, gtin: str) -> models.Product | None:

@@ -10,6 +10,7 @@ import httpx
 from ...settings import Settings
 from ..hookspecs import hookimpl
 from ..providers import LookupProvider
+from .openfoodfacts import OpenFoodFactsProvider
 
 
 @hookimpl(trylast=True)
@@ -23,8 +24,6 @@ def register_lookup_providers(
             "SCANSERVE_OPENFOODFACTS_USER_AGENT must be set (Open Food Facts asks every client "
             "to name itself, e.g. 'MyShopScanner/1.0 (ops@example.com)')"
         )
-    from .openfoodfacts import OpenFoodFactsProvider
-
     client = httpx.Client(timeout=settings.provider_timeout_seconds, trust_env=False)
     register(
         OpenFoodFactsProvider(

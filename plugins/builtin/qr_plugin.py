@@ -7,11 +7,10 @@ from collections.abc import Callable
 from ...settings import Settings
 from ..hookspecs import hookimpl
 from ..providers import QrResolver
+from .qr import RedirectResolver, ResolverPolicy
 
 
 def resolver_from_settings(settings: Settings) -> QrResolver:
-    from .qr import RedirectResolver, ResolverPolicy
-
     policy = ResolverPolicy(
         max_hops=settings.qr_max_hops,
         timeout=settings.qr_timeout_seconds,

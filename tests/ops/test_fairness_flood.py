@@ -26,8 +26,8 @@ import httpx
 import pytest
 from loopback import LoopbackServer, Route
 
+from scanserve.bootstrap import build_services
 from scanserve.captures import TERMINAL
-from scanserve.services import build_services
 from scanserve.settings import Settings
 from scanserve.storage import models
 from scanserve.testing import IssuedKey, issue_key, wait_for

@@ -30,7 +30,7 @@ from ops_support import (
 )
 from private_postgres import PrivatePostgres
 
-from scanserve.services import build_services
+from scanserve.bootstrap import build_services
 from scanserve.settings import Settings
 from scanserve.testing import issue_key, wait_for
 

@@ -24,7 +24,7 @@ import pytest
 from ops_support import scanserve_env, served
 
 from scanserve.app import create_app
-from scanserve.services import build_services
+from scanserve.bootstrap import build_services
 from scanserve.settings import Settings
 from scanserve.testing import issue_key, wait_for
 

@@ -1,0 +1,73 @@
+"""The composition root: what one running app (or worker, or CLI command) holds, built from
+its settings (:func:`build_services`), and the background work wired to the queue
+(:func:`queue_tasks`). The queue is infrastructure and imports no domain module: the tasks
+it runs are handed to it here, bound to the services. Nothing is built at import time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from . import extraction, idempotency, imaging, pipeline, quotas, sessions
+from .lanes import ResolveLane
+from .objectstore import open_object_store
+from .plugins.manager import Plugins, build_plugin_manager
+from .queue import Queue, Tasks
+from .ratelimit import RateLimiter
+from .services import Services
+from .settings import Settings
+from .storage.database import open_database
+from .storage.migrate import upgrade
+
+
+def build_services(
+    settings: Settings, *, extra_plugins: Iterable[Any] = (), migrate: bool = True
+) -> Services:
+    db = open_database(
+        settings.effective_database_url,
+        prepared_statements=settings.database_prepared_statements,
+    )
+    if migrate:
+        upgrade(db)
+    imaging.configure(settings)  # the pixel limit and decode budget of this process
+    pm = build_plugin_manager(settings, extra_plugins)
+    services = Services(
+        settings=settings,
+        db=db,
+        plugins=Plugins(pm, settings),
+        limiter=RateLimiter(settings.rate_limit_storage_url),
+        objects=open_object_store(settings),
+    )
+    services.resolve_lane = ResolveLane(
+        settings.resolve_concurrency, settings.resolve_concurrency_per_caller
+    )
+    services.image_lane = ResolveLane(
+        settings.image_check_concurrency, settings.image_check_concurrency_per_org
+    )
+
+    services.queue = Queue(settings, queue_tasks(services))
+    if settings.oidc_issuer:
+        from .oidc import JwtVerifier  # noqa: PLC0415 - PyJWT loads only for an OIDC issuer
+
+        services.jwt_verifier = JwtVerifier(settings)
+    return services
+
+
+def queue_tasks(services: Services) -> Tasks:
+    """The queue's work, each task bound to ``services``."""
+
+    def process_capture(short_id: str, interpretation: Any = None) -> None:
+        pipeline.process_capture(services, short_id, interpretation)
+
+    return Tasks(
+        process_capture=process_capture,
+        run_extraction=lambda short_id: extraction.run_extraction(services, short_id),
+        session_org=sessions.organization_of,
+        lanes_of=pipeline.lanes_of,
+        requeue_stale_captures=lambda seconds: pipeline.requeue_stale(services, seconds),
+        requeue_stale_extractions=lambda seconds: extraction.requeue_stale(services, seconds),
+        expire_idle_sessions=sessions.expire_idle,
+        purge_idempotency=idempotency.purge,
+        sweep_unregistered=lambda: quotas.sweep_unregistered(services),
+        extractions=extraction.Running(),
+    )
