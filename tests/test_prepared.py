@@ -11,7 +11,6 @@ from scanserve.app import create_app
 from scanserve.settings import Settings
 from scanserve.storage import models
 from scanserve.storage.prepared import Prepared, execute, seq
-from scanserve.storage.statements import Statement
 
 ORGS = Prepared(
     lambda ph: (
@@ -21,7 +20,7 @@ ORGS = Prepared(
             models.ScanSession.created,
             models.ScanSession.status,
         )
-        .where(models.ScanSession.organization.in_(ph("orgs", as_int=True)))
+        .where(models.ScanSession.organization.in_(ph("orgs")))
         .order_by(models.ScanSession.id)
     )
 )
@@ -83,7 +82,7 @@ def test_rows_convert_as_the_fields_read_them(scanserve_app):
             models.Capture.select(
                 models.Capture.metadata, models.Capture.processed_at, models.Capture.created
             )
-            .where(models.Capture.organization == ph("org", as_int=True))
+            .where(models.Capture.organization == ph("org"))
             .order_by(models.Capture.id)
         )
     )
@@ -119,9 +118,9 @@ def _ours(db) -> dict[str, str]:
     return {name: text for name, text in rows if name.startswith("scanserve_")}
 
 
-RENAME = Statement(
-    lambda slot: models.Organization.update(name=slot("name")).where(
-        models.Organization.id == slot("id")
+RENAME = Prepared(
+    lambda ph: models.Organization.update(name=ph("name")).where(
+        models.Organization.id == ph("id")
     )
 )
 
@@ -170,7 +169,7 @@ def test_a_migration_under_a_prepared_statement_is_survived(postgres_app):
     org = models.Organization.create(name="o")
     lookup = Prepared(
         lambda ph: models.Organization.select(models.Organization.name).where(
-            models.Organization.id == ph("id", as_int=True)
+            models.Organization.id == ph("id")
         )
     )
     assert lookup.dicts(id=org.id) == [{"name": "o"}]
