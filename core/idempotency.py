@@ -244,7 +244,6 @@ class _Leases:
     request quicker than that costs no write of its own here."""
 
     def __init__(self, lease_seconds: int):
-        self._lease_seconds = lease_seconds
         self._every = max(0.2, lease_seconds / 3)
         self._held: set[int] = set()
         self._lock = threading.Lock()

@@ -13,7 +13,7 @@ from peewee import JOIN, fn
 
 from .auth import Principal
 from .errors import Conflict, FieldError, NotFound, ValidationFailed
-from .metadata import initial, merge
+from .metadata import initial
 from .storage import models
 from .storage.fields import utcnow
 from .storage.prepared import Prepared, seq
@@ -339,10 +339,6 @@ def require_active(session: models.ScanSession) -> None:
         raise Conflict(
             f"The session is {session.status}; captures and photos need an ACTIVE session."
         )
-
-
-def update_metadata(session: models.ScanSession, update: dict[str, str] | None) -> None:
-    session.metadata = merge(session.metadata, update)
 
 
 def expire_idle(ttl_seconds: int) -> int:
