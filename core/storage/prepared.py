@@ -162,29 +162,39 @@ def _row_maker(names: list[str], converters: list[Converter | None]) -> RowMaker
     return eval(f"lambda r: {{{', '.join(items)}}}", namespace)  # type: ignore[no-any-return]  # noqa: S307
 
 
-class _Rendered:
-    """One rendering: its SQL, its parameters (constants and :class:`_Slot`), the row maker
-    of a read, and whether an INSERT answers its new id by ``RETURNING``."""
+Binder = Callable[[dict[str, Any]], list[Any]]
 
-    __slots__ = ("returning", "row_maker", "sql", "template")
+
+def _binder(template: list[Any]) -> Binder:
+    """A function from a run's values to the rendered parameters, generated once per
+    rendering as the row maker is: each :class:`_Slot` reads its value by name (and item),
+    converted where it has a converter; anything else is a constant of the query."""
+    namespace: dict[str, Any] = {}
+    items = []
+    for i, p in enumerate(template):
+        if p.__class__ is _Slot:
+            value = f"v[{p.name!r}]" if p.index is None else f"v[{p.name!r}][{p.index}]"
+            if p.convert is not None:
+                namespace[f"c{i}"] = p.convert
+                value = f"c{i}({value})"
+            items.append(value)
+        else:
+            namespace[f"k{i}"] = p
+            items.append(f"k{i}")
+    return eval(f"lambda v: [{', '.join(items)}]", namespace)  # type: ignore[no-any-return]  # noqa: S307
+
+
+class _Rendered:
+    """One rendering: its SQL, the binder of its parameters, the row maker of a read, and
+    whether an INSERT answers its new id by ``RETURNING``."""
+
+    __slots__ = ("bind", "returning", "row_maker", "sql")
 
     def __init__(self, sql: str, template: list[Any], row_maker: RowMaker | None, returning: bool):
         self.sql = sql
-        self.template = template
+        self.bind = _binder(template)
         self.row_maker = row_maker
         self.returning = returning
-
-    def bind(self, values: dict[str, Any]) -> list[Any]:
-        params = []
-        for p in self.template:
-            if p.__class__ is _Slot:
-                value = values[p.name]
-                if p.index is not None:
-                    value = value[p.index]
-                params.append(value if p.convert is None else p.convert(value))
-            else:
-                params.append(p)
-        return params
 
 
 _LISTS = list | tuple | frozenset
