@@ -126,7 +126,7 @@ def _key_lookup(by: str) -> Prepared:
             k.last_used,
             k.rate_limit_per_minute,
             k.rate_limit_per_day,
-        ).where(k.id == ph("id", as_int=True) if by == "id" else k.key_hash == ph("key_hash"))
+        ).where(k.id == ph("id") if by == "id" else k.key_hash == ph("key_hash"))
     )
 
 
@@ -194,7 +194,7 @@ def _token_lookup(by: str) -> Prepared:
             t.expires_at,
             t.last_used,
             t.scopes,
-        ).where(t.id == ph("id", as_int=True) if by == "id" else t.token_hash == ph("token_hash"))
+        ).where(t.id == ph("id") if by == "id" else t.token_hash == ph("token_hash"))
     )
 
 
@@ -334,7 +334,7 @@ def _web_session_principal(row: dict[str, Any], settings: Settings, now: datetim
 
 _MEMBERSHIPS = Prepared(
     lambda ph: models.Membership.select(models.Membership.organization.alias("org")).where(
-        models.Membership.user == ph("user", as_int=True)
+        models.Membership.user == ph("user")
     )
 )
 

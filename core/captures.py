@@ -30,7 +30,6 @@ from .storage.fields import utcnow
 from .storage.models import new_short_id
 from .storage.prepared import Prepared, seq
 from .storage.scoping import visible
-from .storage.statements import Statement
 
 if TYPE_CHECKING:
     from .services import Services
@@ -77,7 +76,7 @@ _GET_ROW = Prepared(
             ),
         )
         .where(
-            models.Capture.organization.in_(ph("orgs", as_int=True)),
+            models.Capture.organization.in_(ph("orgs")),
             models.Capture.short_id == ph("short_id"),
         )
     )
@@ -103,29 +102,29 @@ _ACTIVE_SESSION = Prepared(
     lambda ph: models.ScanSession.select(
         models.ScanSession.id, models.ScanSession.organization, models.ScanSession.status
     ).where(
-        models.ScanSession.organization.in_(ph("orgs", as_int=True)),
+        models.ScanSession.organization.in_(ph("orgs")),
         models.ScanSession.short_id == ph("short_id"),
     )
 )
-_INSERT = Statement(
-    lambda s: _C.insert(
-        short_id=s("short_id"),
-        organization=s("organization"),
-        session=s("session"),
-        capture_type=s("capture_type"),
-        raw_value=s("raw_value"),
-        gtin=s("gtin"),
-        gs1_dl_data=s("gs1_dl_data"),  # JSON text, as the row is answered from it
+_INSERT = Prepared(
+    lambda ph: _C.insert(
+        short_id=ph("short_id"),
+        organization=ph("organization"),
+        session=ph("session"),
+        capture_type=ph("capture_type"),
+        raw_value=ph("raw_value"),
+        gtin=ph("gtin"),
+        gs1_dl_data=ph("gs1_dl_data"),  # JSON text, as the row is answered from it
         status=PENDING,
         error_message="",
-        metadata=s("metadata"),
+        metadata=ph("metadata"),
         product=None,
         processed_at=None,
         uploaded_image_key=None,
         qr_analysis=None,
-        created=s("now", _C.created),
-        modified=s("now", _C.modified),
-        state_changed_at=s("now", _C.state_changed_at),
+        created=ph("now", _C.created),
+        modified=ph("now", _C.modified),
+        state_changed_at=ph("now", _C.state_changed_at),
         attempts=0,
     )
 )

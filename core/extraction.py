@@ -125,7 +125,7 @@ def capture_finished(services: Services, session_id: int) -> None:
 _EXTRACTION_OF = Prepared(
     lambda ph: models.ScanSession.select(
         models.ScanSession.short_id, models.ScanSession.extraction_status
-    ).where(models.ScanSession.id == ph("id", as_int=True))
+    ).where(models.ScanSession.id == ph("id"))
 )
 
 

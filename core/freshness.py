@@ -29,7 +29,7 @@ _RULES = Prepared(
         models.FreshnessRule.warning_days,
         models.FreshnessRule.critical_days,
         models.FreshnessRule.label,
-    ).where(models.FreshnessRule.organization == ph("org", as_int=True))
+    ).where(models.FreshnessRule.organization == ph("org"))
 )
 
 

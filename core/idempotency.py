@@ -69,7 +69,7 @@ from .errors import (
 from .problems import send_problem
 from .storage import models
 from .storage.fields import utcnow
-from .storage.statements import Statement
+from .storage.prepared import Prepared
 
 if TYPE_CHECKING:
     from .auth import Principal
@@ -155,28 +155,28 @@ def fingerprint(method: str, path: str, content_type: str, body: bytes) -> str:
 # -- the records (blocking database calls: run them in a worker thread) --------------------
 
 _R = models.IdempotencyRecord
-# Rendered once (see storage.statements): every POST with a key claims and finishes a record.
-_CLAIM = Statement(
-    lambda s: _R.insert(
-        scope=s("scope"),
-        key=s("key"),
-        fingerprint=s("fingerprint"),
+# Rendered once (see storage.prepared): every POST with a key claims and finishes a record.
+_CLAIM = Prepared(
+    lambda ph: _R.insert(
+        scope=ph("scope"),
+        key=ph("key"),
+        fingerprint=ph("fingerprint"),
         status=0,
         content_type="",
         body=None,
-        created=s("now", _R.created),
-        locked_at=s("now", _R.locked_at),
+        created=ph("now", _R.created),
+        locked_at=ph("now", _R.locked_at),
     ),
     returns_id=True,
 )
 # A running record has status 0, or the negated status of a provisional answer kept with
 # the object its request created (scanserve.keyed); finishing replaces either.
-_FINISH = Statement(
-    lambda s: _R.update(
-        status=s("status"), content_type=s("content_type"), body=s("body", _R.body)
-    ).where(_R.id == s("id"), _R.status <= 0)
+_FINISH = Prepared(
+    lambda ph: _R.update(
+        status=ph("status"), content_type=ph("content_type"), body=ph("body", _R.body)
+    ).where(_R.id == ph("id"), _R.status <= 0)
 )
-_ABANDON = Statement(lambda s: _R.delete().where(_R.id == s("id"), _R.status == 0))
+_ABANDON = Prepared(lambda ph: _R.delete().where(_R.id == ph("id"), _R.status == 0))
 
 
 def begin(scope: str, key: str, print_: str, *, ttl_seconds: int, lock_seconds: int) -> Outcome:
@@ -245,7 +245,6 @@ class _Leases:
     request quicker than that costs no write of its own here."""
 
     def __init__(self, lease_seconds: int):
-        self._lease_seconds = lease_seconds
         self._every = max(0.2, lease_seconds / 3)
         self._held: set[int] = set()
         self._lock = threading.Lock()

@@ -64,7 +64,6 @@ if TYPE_CHECKING:
 JPEG = "image/jpeg"
 PNG = "image/png"
 WEBP = "image/webp"
-IMAGE_TYPES = (JPEG, PNG, WEBP)
 EXTENSIONS = {JPEG: ".jpg", PNG: ".png", WEBP: ".webp"}
 _NAMES = {JPEG: "JPEG", PNG: "PNG", WEBP: "WebP"}
 

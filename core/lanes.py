@@ -51,7 +51,3 @@ class ResolveLane:
                 del self._callers[caller]
             else:
                 self._callers[caller] = (semaphore, users - 1)
-
-    def callers(self) -> int:
-        """How many callers have calls running or waiting (for tests and metrics)."""
-        return len(self._callers)

@@ -2,8 +2,8 @@
 at most 50 keys, keys up to 40 characters, values up to 500.
 
 Writes merge into what is stored: ``{}`` or ``null`` clears everything, a key sent with ``""``
-is deleted, keys not sent are kept. The spec checks the shape of what is sent; the limit on
-the merged result can only be checked here.
+is deleted, keys not sent are kept. The spec checks the shape of what is sent (the lengths of
+keys and values too); the limit on the merged result can only be checked here.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ from collections.abc import Mapping
 from .errors import FieldError, ValidationFailed
 
 MAX_KEYS = 50
-MAX_KEY_LENGTH = 40
-MAX_VALUE_LENGTH = 500
 
 
 def merge(

@@ -101,7 +101,6 @@ class JwtVerifier:
         self._fetched_at = float("-inf")  # monotonic time of the last fetch attempt
         self._loaded = False
         self._jwks_url = settings.oidc_jwks_url
-        self.fetches = 0  # how many times the key set was fetched (tests, diagnostics)
 
     def close(self) -> None:
         self._client.close()
@@ -109,7 +108,6 @@ class JwtVerifier:
     # ------------------------------------------------------------------ key set
 
     def _load(self) -> list[dict[str, Any]]:
-        self.fetches += 1
         path = self.settings.oidc_jwks_file
         if path is not None:
             document = json.loads(path.read_text(encoding="utf-8"))

@@ -67,7 +67,6 @@ from .storage import models
 from .storage.database import outage_of
 from .storage.fields import utcnow
 from .storage.prepared import Prepared
-from .storage.statements import Statement
 
 if TYPE_CHECKING:
     from .services import Services
@@ -194,18 +193,18 @@ _LOAD = Prepared(
 # The end of a run: its status and every result the run held back (product, URL analysis, a
 # GTIN the URL gave), as a compare-and-set on the state the worker last saw; when the run had
 # not claimed the capture yet, the claim (attempts + 1) is part of it.
-_FINISH = Statement(
-    lambda s: _C.update(
-        status=s("status"),
-        modified=s("now", _C.modified),
-        state_changed_at=s("now", _C.state_changed_at),
-        processed_at=s("now", _C.processed_at),
-        error_message=s("error"),
-        attempts=s("attempts"),
-        product=s("product"),
-        gtin=s("gtin"),
-        qr_analysis=s("qr_analysis", _C.qr_analysis),
-    ).where(_C.id == s("id"), _C.status == s("old_status"), _C.attempts == s("old_attempts"))
+_FINISH = Prepared(
+    lambda ph: _C.update(
+        status=ph("status"),
+        modified=ph("now", _C.modified),
+        state_changed_at=ph("now", _C.state_changed_at),
+        processed_at=ph("now", _C.processed_at),
+        error_message=ph("error"),
+        attempts=ph("attempts"),
+        product=ph("product"),
+        gtin=ph("gtin"),
+        qr_analysis=ph("qr_analysis", _C.qr_analysis),
+    ).where(_C.id == ph("id"), _C.status == ph("old_status"), _C.attempts == ph("old_attempts"))
 )
 
 

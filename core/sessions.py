@@ -9,18 +9,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
-from peewee import JOIN, Field, Value, fn
+from peewee import JOIN, Field, fn
 
 from .auth import Principal
 from .errors import Conflict, FieldError, NotFound, ValidationFailed
 from .extraction import queued_fields
 from .generated import shapes
-from .metadata import initial, merge
+from .metadata import initial
 from .storage import models
 from .storage.fields import utcnow
 from .storage.prepared import Prepared, seq
 from .storage.scoping import get_owned, visible
-from .storage.statements import Statement
 
 SHORTUUID = re.compile("[2-9A-HJ-NP-Za-km-z]{22}")
 ACTIVE, COMPLETED, EXPIRED = "ACTIVE", "COMPLETED", "EXPIRED"
@@ -156,7 +155,7 @@ def _session_lookup(*columns: Any) -> Prepared:
     return Prepared(
         lambda ph: s.select(
             s.id.alias("pk"), captures.alias("capture_rows"), photos.alias("photo_rows"), *columns
-        ).where(s.organization.in_(ph("orgs", as_int=True)), s.short_id == ph("short_id"))
+        ).where(s.organization.in_(ph("orgs")), s.short_id == ph("short_id"))
     )
 
 
@@ -165,11 +164,11 @@ def _detail_queries() -> tuple[Prepared, Prepared, Prepared]:
     captures = Prepared(
         lambda ph: (
             join_name_override(
-                c.select(*capture_columns(Value(ph("short_id"))))
+                c.select(*capture_columns(ph("short_id")))
                 .join(models.Product, JOIN.LEFT_OUTER)
                 .switch(c)
             )
-            .where(c.session == ph("pk", as_int=True))
+            .where(c.session == ph("pk"))
             .order_by(c.created, c.id)
         )
     )
@@ -177,7 +176,7 @@ def _detail_queries() -> tuple[Prepared, Prepared, Prepared]:
         lambda ph: (
             p.select(*photo_columns())
             .join(c, JOIN.LEFT_OUTER)
-            .where(p.session == ph("pk", as_int=True))
+            .where(p.session == ph("pk"))
             .order_by(p.sort_order, p.id)
         )
     )
@@ -199,7 +198,7 @@ def _status_queries() -> tuple[Prepared, Prepared]:
                 )
             )
             .join(models.Proposal, JOIN.LEFT_OUTER)
-            .where(c.session == ph("pk", as_int=True))
+            .where(c.session == ph("pk"))
             .group_by(c.id, c.short_id, c.status)
             .order_by(c.created, c.id)
         )
@@ -371,11 +370,11 @@ def touch(session_id: int) -> None:
     _TOUCH.run(now=utcnow(), id=session_id)
 
 
-_TOUCH = Statement(
-    lambda s: models.ScanSession.update(
-        modified=s("now", models.ScanSession.modified),
-        last_activity=s("now", models.ScanSession.last_activity),
-    ).where(models.ScanSession.id == s("id"))
+_TOUCH = Prepared(
+    lambda ph: models.ScanSession.update(
+        modified=ph("now", models.ScanSession.modified),
+        last_activity=ph("now", models.ScanSession.last_activity),
+    ).where(models.ScanSession.id == ph("id"))
 )
 
 
@@ -384,10 +383,6 @@ def require_active(session: models.ScanSession) -> None:
         raise Conflict(
             f"The session is {session.status}; captures and photos need an ACTIVE session."
         )
-
-
-def update_metadata(session: models.ScanSession, update: dict[str, str] | None) -> None:
-    session.metadata = merge(session.metadata, update)
 
 
 def expire_idle(ttl_seconds: int) -> int:

@@ -1,4 +1,4 @@
-"""Freshness thresholds: the five layers, the shipped GPC data file, validation, chips."""
+"""Freshness thresholds: the five layers, the shipped GPC data file, validation."""
 
 from __future__ import annotations
 
@@ -11,10 +11,8 @@ import pytest
 
 from scanserve.plugins.builtin.freshness import (
     BUILT_IN,
-    BuiltinFreshnessProvider,
     GpcCatalog,
     OrgRule,
-    chip,
     resolve_thresholds,
 )
 from scanserve.plugins.providers import Thresholds
@@ -288,16 +286,6 @@ def test_every_shipped_brick_resolves_to_itself(shipped: GpcCatalog) -> None:
         )
 
 
-def test_builtin_provider(shipped: GpcCatalog) -> None:
-    provider = BuiltinFreshnessProvider()
-    assert provider.name == "gpc-builtin"
-    assert provider.thresholds(MILK, []) == resolve_thresholds(MILK, catalog=shipped)
-    assert provider.thresholds(MILK, [ORG_FAMILY]).source == "org-override"
-    assert BuiltinFreshnessProvider(GpcCatalog.from_dict(SMALL)).thresholds("", []) == Thresholds(
-        20, 7, "Anything", "global-fallback"
-    )
-
-
 # ------------------------------------------------------------------------------- validation
 
 
@@ -434,32 +422,3 @@ def test_from_dict_accepts_empty_sections() -> None:
 def test_org_rule_rejects_bad_rows(args: tuple[Any, ...], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         OrgRule(*args)
-
-
-# ------------------------------------------------------------------------------------- chip
-
-
-@pytest.mark.parametrize(
-    ("days_left", "expected"),
-    [
-        (100, "fresh"),
-        (5, "fresh"),  # == warning_days
-        (4, "warning"),
-        (2, "warning"),  # == critical_days
-        (1, "expired"),  # critical_days - 1
-        (0, "expired"),
-        (-3, "expired"),
-    ],
-)
-def test_chip_boundaries(days_left: int, expected: str) -> None:
-    assert chip(days_left, Thresholds(5, 2, "x", "built-in")) == expected
-
-
-def test_chip_when_critical_equals_warning() -> None:
-    t = Thresholds(3, 3, "x", "built-in")
-    assert [chip(d, t) for d in (4, 3, 2)] == ["fresh", "fresh", "expired"]
-
-
-def test_chip_with_zero_critical_days() -> None:
-    t = Thresholds(2, 0, "x", "built-in")
-    assert [chip(d, t) for d in (2, 1, 0, -1)] == ["fresh", "warning", "warning", "expired"]

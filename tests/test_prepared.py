@@ -11,7 +11,6 @@ from scanserve.app import create_app
 from scanserve.settings import Settings
 from scanserve.storage import models
 from scanserve.storage.prepared import Prepared, execute, seq
-from scanserve.storage.statements import Statement
 
 ORGS = Prepared(
     lambda ph: (
@@ -21,7 +20,7 @@ ORGS = Prepared(
             models.ScanSession.created,
             models.ScanSession.status,
         )
-        .where(models.ScanSession.organization.in_(ph("orgs", as_int=True)))
+        .where(models.ScanSession.organization.in_(ph("orgs")))
         .order_by(models.ScanSession.id)
     )
 )
@@ -59,6 +58,30 @@ def test_a_value_that_looks_like_sql_is_only_ever_a_parameter(scanserve_app):
     assert lookup.first(name="nobody") is None
 
 
+def test_a_placeholder_given_a_field_is_bound_as_the_field_writes_it(scanserve_app):
+    """Reads and writes take the same placeholders: ``ph(name, field)`` binds the value
+    through the field's ``db_value`` (here a UTC datetime and JSON)."""
+    org = models.Organization.create(name="o")
+    session = models.ScanSession.create(organization=org)
+    when = datetime(2026, 11, 30, 20, 13, 48, 7647, tzinfo=UTC)
+    stamp = Prepared(
+        lambda ph: models.ScanSession.update(
+            last_activity=ph("when", models.ScanSession.last_activity),
+            metadata=ph("metadata", models.ScanSession.metadata),
+        ).where(models.ScanSession.id == ph("id"))
+    )
+    assert stamp.run(when=when, metadata={"a": "b"}, id=session.id) == 1
+    since = Prepared(
+        lambda ph: models.ScanSession.select(models.ScanSession.metadata).where(
+            models.ScanSession.last_activity >= ph("when", models.ScanSession.last_activity)
+        )
+    )
+    assert since.dicts(when=when) == [{"metadata": {"a": "b"}}]
+    assert since.dicts(when=when.replace(year=2027)) == []
+    with pytest.raises(TypeError):
+        stamp.dicts(when=when, metadata={}, id=session.id)  # a write has no rows
+
+
 def test_rows_convert_as_the_fields_read_them(scanserve_app):
     """The direct conversions of JSON and UTC datetimes give what the fields'
     ``python_value`` gives, for each shape of stored value, and NULL stays None."""
@@ -83,7 +106,7 @@ def test_rows_convert_as_the_fields_read_them(scanserve_app):
             models.Capture.select(
                 models.Capture.metadata, models.Capture.processed_at, models.Capture.created
             )
-            .where(models.Capture.organization == ph("org", as_int=True))
+            .where(models.Capture.organization == ph("org"))
             .order_by(models.Capture.id)
         )
     )
@@ -119,9 +142,9 @@ def _ours(db) -> dict[str, str]:
     return {name: text for name, text in rows if name.startswith("scanserve_")}
 
 
-RENAME = Statement(
-    lambda slot: models.Organization.update(name=slot("name")).where(
-        models.Organization.id == slot("id")
+RENAME = Prepared(
+    lambda ph: models.Organization.update(name=ph("name")).where(
+        models.Organization.id == ph("id")
     )
 )
 
@@ -170,7 +193,7 @@ def test_a_migration_under_a_prepared_statement_is_survived(postgres_app):
     org = models.Organization.create(name="o")
     lookup = Prepared(
         lambda ph: models.Organization.select(models.Organization.name).where(
-            models.Organization.id == ph("id", as_int=True)
+            models.Organization.id == ph("id")
         )
     )
     assert lookup.dicts(id=org.id) == [{"name": "o"}]

@@ -168,7 +168,6 @@ class Capture(BaseModel):
     organization_id: int
     session_id: int
     product_id: int | None
-    proposal_count: int  # set by status_summary's query
     short_id = peewee.CharField(max_length=22, unique=True, default=new_short_id)
     organization = peewee.ForeignKeyField(Organization, on_delete="CASCADE")
     session = peewee.ForeignKeyField(ScanSession, backref="captures", on_delete="CASCADE")

@@ -1,30 +1,41 @@
-"""Read queries compiled to SQL once, run many times, rows straight to dicts.
+"""SQL rendered once, run many times: the one render-once mechanism of the storage layer.
 
-Building a SELECT with peewee costs far more than running it on SQLite (about 0.8 ms to
-render a one-row lookup that SQLite answers in 20 us), and hydrating model objects costs
-more again. The hot read paths (session detail and status, capture, freshness) therefore
-describe each query once with peewee, as usual, with *placeholders* where the request's
-values go; :class:`Prepared` renders it once per database engine and placeholder count,
-then binds the request's values into the rendered parameters and turns each row into a dict
-keyed by the selected names (an ``alias`` or the column name), converted as the columns'
-own ``python_value`` would where it matters (JSON, datetimes, booleans): the common
-conversions by a direct function (see :func:`_converter`), never for NULL.
+Building a query with peewee costs far more than running it on SQLite (about 0.8 ms to
+render a one-row lookup that SQLite answers in 20 us; an UPDATE or INSERT several times what
+SQLite takes to run it), and hydrating model objects costs more again. The hot paths
+(session detail and status, capture reads and ingestion, freshness, the pipeline's writes,
+idempotency records) therefore describe each query once with peewee, as usual, with
+*placeholders* where the run's values go. :class:`Prepared` renders it once per database
+engine (and, for a read, per list length), then binds each run's values into the rendered
+parameters:
 
     LOOKUP = Prepared(lambda ph: Model.select(Model.a.alias("x")).where(Model.id == ph("id")))
-    LOOKUP.dicts(id=3)
+    LOOKUP.dicts(id=3)  # -> [{"x": ...}]
 
-A placeholder's value while rendering is a sentinel (an integer far outside any id range,
-or a string no client sends) that peewee passes through as a parameter; binding replaces
-each sentinel by the value named after it. A placeholder that stands for a list of values
-(``in_``) is rendered for the list's length: ``ph("orgs", len(values))``.
+    MOVE = Prepared(lambda ph: Model.update(status=ph("status", Model.status))
+                    .where(Model.id == ph("id")))
+    MOVE.run(status="DONE", id=3)  # -> rows changed
+
+A placeholder (``ph(name)``) is a parameter of the rendered SQL that is bound, on each run,
+to the value named after it, as it is, or converted by ``field.db_value`` when a field is
+given (``ph("now", Model.created)``: JSON, datetimes). In a read, a value that is a list,
+tuple or frozenset stands for as many parameters (``in_``): ``ph("orgs")`` then renders one
+per item, and each length is its own rendering (:func:`seq` gives a set a stable order).
+
+A read (:meth:`Prepared.dicts`, :meth:`Prepared.first`) turns each row into a dict keyed by
+the selected names (an ``alias`` or the column name), converted as the columns' own
+``python_value`` would where it matters (JSON, datetimes, booleans): the common conversions
+by a direct function (see :func:`_converter`), never for NULL. A write answers the rows it
+changed (:meth:`Prepared.run`) or, made with ``returns_id``, the new row's primary key
+(:meth:`Prepared.insert`).
 
 On PostgreSQL, rendering once on our side is half of it: the server plans each statement it
 is sent, and for the hot reads' joins planning takes several times what running them does
-(0.35 ms to plan a capture's lookup, 0.04 ms to run it). :func:`execute` (which
-:class:`Prepared` and :mod:`.statements` run their SQL with) therefore makes each rendered
-statement a server-side prepared statement, once per connection (``PREPARE``), and runs it
-with ``EXECUTE``: planned once per connection instead of once per request. A statement the
-server will not prepare runs as plain SQL from then on; so does everything with
+(0.35 ms to plan a capture's lookup, 0.04 ms to run it). :func:`execute` (which every
+:class:`Prepared` runs its SQL with) therefore makes each rendered statement a server-side
+prepared statement, once per connection (``PREPARE``), and runs it with ``EXECUTE``: planned
+once per connection instead of once per request. A statement the server will not prepare
+runs as plain SQL from then on; so does everything with
 ``Settings.database_prepared_statements`` off (a pooler such as PgBouncer in transaction mode
 hands one client several server sessions, which do not share prepared statements).
 """
@@ -101,22 +112,35 @@ def _utc_datetime(field: UTCDateTimeField) -> Converter:
     return convert
 
 
+class _Slot:
+    """Where a placeholder's value goes among the rendered parameters: the value named
+    ``name`` (its item ``index`` for a list), converted by ``convert`` when there is one."""
+
+    __slots__ = ("convert", "index", "name")
+
+    def __init__(self, name: str, index: int | None, convert: Converter | None):
+        self.name = name
+        self.index = index
+        self.convert = convert
+
+
 class _Placeholders:
+    """The ``ph`` a query is built with: ``ph(name, field=None)``, a parameter bound per
+    run (as many as the value has items, for a list in ``sizes``)."""
+
     def __init__(self, sizes: dict[str, int]):
         self.sizes = sizes
-        self.sentinels: dict[Any, tuple[str, int | None]] = {}
-        self._next = 0
 
-    def _sentinel(self, name: str, index: int | None, as_int: bool) -> Any:
-        self._next += 1
-        value: Any = -(7 * 10**15) - self._next if as_int else f"\x00ph{self._next}\x00"
-        self.sentinels[value] = (name, index)
-        return value
-
-    def __call__(self, name: str, *, as_int: bool = False) -> Any:
+    def __call__(self, name: str, field: peewee.Field | None = None) -> Any:
+        convert = field.db_value if field is not None else None
         if name in self.sizes:
-            return [self._sentinel(name, i, as_int) for i in range(self.sizes[name])]
-        return self._sentinel(name, None, as_int)
+            return [_value(_Slot(name, i, convert)) for i in range(self.sizes[name])]
+        return _value(_Slot(name, None, convert))
+
+
+def _value(slot: _Slot) -> Any:
+    # converter=False: peewee passes the slot through as a parameter, unconverted
+    return peewee.Value(slot, False)
 
 
 RowMaker = Callable[[Sequence[Any]], dict[str, Any]]
@@ -138,49 +162,118 @@ def _row_maker(names: list[str], converters: list[Converter | None]) -> RowMaker
     return eval(f"lambda r: {{{', '.join(items)}}}", namespace)  # type: ignore[no-any-return]  # noqa: S307
 
 
+Binder = Callable[[dict[str, Any]], list[Any]]
+
+
+def _binder(template: list[Any]) -> Binder:
+    """A function from a run's values to the rendered parameters, generated once per
+    rendering as the row maker is: each :class:`_Slot` reads its value by name (and item),
+    converted where it has a converter; anything else is a constant of the query."""
+    namespace: dict[str, Any] = {}
+    items = []
+    for i, p in enumerate(template):
+        if p.__class__ is _Slot:
+            value = f"v[{p.name!r}]" if p.index is None else f"v[{p.name!r}][{p.index}]"
+            if p.convert is not None:
+                namespace[f"c{i}"] = p.convert
+                value = f"c{i}({value})"
+            items.append(value)
+        else:
+            namespace[f"k{i}"] = p
+            items.append(f"k{i}")
+    return eval(f"lambda v: [{', '.join(items)}]", namespace)  # type: ignore[no-any-return]  # noqa: S307
+
+
+class _Rendered:
+    """One rendering: its SQL, the binder of its parameters, the row maker of a read, and
+    whether an INSERT answers its new id by ``RETURNING``."""
+
+    __slots__ = ("bind", "returning", "row_maker", "sql")
+
+    def __init__(self, sql: str, template: list[Any], row_maker: RowMaker | None, returning: bool):
+        self.sql = sql
+        self.bind = _binder(template)
+        self.row_maker = row_maker
+        self.returning = returning
+
+
+_LISTS = list | tuple | frozenset
+
+
 class Prepared:
-    def __init__(self, build: Callable[[_Placeholders], peewee.SelectQuery]):
+    """A query built once by ``build(ph)`` and rendered once per engine (and list length).
+
+    ``returns_id``: an INSERT whose :meth:`insert` answers the new row's primary key (by
+    ``RETURNING`` where the database has it, else the cursor's ``lastrowid``). A column left
+    out of an INSERT gets its field's default when the statement is rendered, once: give a
+    placeholder to every column whose default is computed (a time, a fresh id)."""
+
+    def __init__(
+        self, build: Callable[[_Placeholders], peewee.Query], *, returns_id: bool = False
+    ):
         self._build = build
-        self._compiled: dict[Any, tuple[str, list[Any], RowMaker]] = {}
+        self._returns_id = returns_id
+        self._compiled: dict[Any, _Rendered] = {}
         self._lock = threading.Lock()
 
-    def _compile(self, sizes: dict[str, int]) -> tuple[str, list[Any], RowMaker]:
+    def _compile(self, sizes: dict[str, int]) -> _Rendered:
         db = database_proxy.obj
-        key = (type(db), tuple(sorted(sizes.items())))
+        key = (type(db), tuple(sorted(sizes.items()))) if sizes else type(db)
         compiled = self._compiled.get(key)
         if compiled is None:
-            ph = _Placeholders(sizes)
-            query = self._build(ph)
-            sql, params = query.sql()
-            template = [ph.sentinels.get(p, p) if _hashable(p) else p for p in params]
+            compiled = self._render(db, sizes)
+            with self._lock:
+                self._compiled[key] = compiled
+        return compiled
+
+    def _render(self, db: peewee.Database, sizes: dict[str, int]) -> _Rendered:
+        query = self._build(_Placeholders(sizes))
+        returning, row_maker = False, None
+        if isinstance(query, peewee.ModelInsert):
+            returning = self._returns_id and bool(db.returning_clause)
+            # RETURNING the id only when asked: other callers know what they wrote
+            primary_key = query.model._meta.primary_key
+            query = query.returning(primary_key) if returning else query.returning()
+        elif isinstance(query, peewee.SelectBase):
             names, converters = [], []
             for column in query._returning:  # type: ignore[attr-defined]
                 node = column.unwrap() if isinstance(column, peewee.Alias) else column
                 # an Alias node, or a subquery's own alias, or the column's name
                 names.append(getattr(column, "_alias", None) or node.column_name)
                 converters.append(_converter(node))
-            compiled = (sql, template, _row_maker(names, converters))
-            with self._lock:
-                self._compiled[key] = compiled
-        return compiled
+            row_maker = _row_maker(names, converters)
+        sql, template = query.sql()
+        return _Rendered(sql, template, row_maker, returning)
 
     def dicts(self, **values: Any) -> list[dict[str, Any]]:
-        sizes = {k: len(v) for k, v in values.items() if isinstance(v, list | tuple | frozenset)}
-        sql, template, row_maker = self._compile(sizes)
-        seqs = {k: list(v) for k, v in values.items() if k in sizes}
-        params = [
-            (seqs[p[0]][p[1]] if p[1] is not None else values[p[0]]) if isinstance(p, tuple) else p
-            for p in template
-        ]
-        return list(map(row_maker, execute(sql, params).fetchall()))
+        """Run a read with ``values`` for the placeholders; its rows as dicts."""
+        sizes = {k: len(v) for k, v in values.items() if isinstance(v, _LISTS)}
+        for k in sizes:
+            if isinstance(values[k], frozenset):
+                values[k] = list(values[k])
+        rendered = self._compile(sizes)
+        row_maker = rendered.row_maker
+        if row_maker is None:
+            raise TypeError("dicts() needs a read (a SELECT)")
+        return list(map(row_maker, execute(rendered.sql, rendered.bind(values)).fetchall()))
 
     def first(self, **values: Any) -> dict[str, Any] | None:
+        """The read's first row, or None."""
         rows = self.dicts(**values)
         return rows[0] if rows else None
 
+    def run(self, **values: Any) -> int:
+        """Run a write with ``values`` for the placeholders; how many rows it changed."""
+        rendered = self._compile({})
+        return int(execute(rendered.sql, rendered.bind(values)).rowcount)
 
-def _hashable(value: Any) -> bool:
-    return isinstance(value, int | str)
+    def insert(self, **values: Any) -> int:
+        """Run an INSERT made with ``returns_id``; the new row's primary key."""
+        if not self._returns_id:
+            raise TypeError("insert() needs a Prepared made with returns_id=True")
+        rendered = self._compile({})
+        cursor = execute(rendered.sql, rendered.bind(values))
+        return int(cursor.fetchone()[0] if rendered.returning else cursor.lastrowid)
 
 
 def seq(values: Sequence[Any] | frozenset[Any]) -> list[Any]:

@@ -46,10 +46,8 @@ from scanserve.plugins.providers import Thresholds
 
 __all__ = [
     "BUILT_IN",
-    "BuiltinFreshnessProvider",
     "GpcCatalog",
     "OrgRule",
-    "chip",
     "org_thresholds",
     "resolve_thresholds",
 ]
@@ -325,28 +323,3 @@ def resolve_thresholds(
         if catalog.fallback is not None:
             return catalog.fallback
     return BUILT_IN
-
-
-def chip(days_left: int, t: Thresholds) -> Literal["fresh", "warning", "expired"]:
-    """The freshness chip for ``days_left`` days before expiry (negative: already past)."""
-    if days_left >= t.warning_days:
-        return "fresh"
-    if days_left < t.critical_days:
-        return "expired"
-    return "warning"
-
-
-class BuiltinFreshnessProvider:
-    """The default freshness provider: the shipped GPC data file plus the organisation's rules.
-
-    The data file is read and validated once, when the provider is made, so a broken file
-    fails at start-up rather than on the first scan.
-    """
-
-    name = "gpc-builtin"
-
-    def __init__(self, catalog: GpcCatalog | None = None) -> None:
-        self.catalog = catalog if catalog is not None else GpcCatalog.load_default()
-
-    def thresholds(self, brick_code: str, org_rules: Sequence[OrgRule]) -> Thresholds:
-        return resolve_thresholds(brick_code, catalog=self.catalog, org_rules=org_rules)
