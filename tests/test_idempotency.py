@@ -12,8 +12,8 @@ from datetime import timedelta
 import pytest
 import yaml
 
+from scanserve import QrResolution
 from scanserve.app import create_app, spec_path
-from scanserve.plugins.builtin.qr import QrResolution
 from scanserve.plugins.hookspecs import hookimpl
 from scanserve.settings import Settings
 from scanserve.storage import models

@@ -24,8 +24,7 @@ import pytest
 from biip.gtin import Gtin
 
 from scanserve import LookupProvider, ProductRecord, ProviderError, Thresholds, hookimpl
-from scanserve.plugins.builtin.freshness import resolve_thresholds
-from scanserve.plugins.builtin.freshness_plugin import default_catalog
+from scanserve.freshness_layers import default_catalog, resolve_thresholds
 from scanserve.plugins.manager import (
     BUILTIN_PLUGINS,
     PluginInfo,
@@ -213,7 +212,7 @@ def test_cli_lists_the_example_plugin_with_its_version_and_hooks(tmp_path):
     version = importlib.metadata.version("scanserve")
     for name in BUILTIN_PLUGINS:
         assert listed[name][:2] == [version, "yes"], name
-    assert listed["scanserve.plugins.builtin.freshness_plugin"][2] == "freshness_thresholds"
+    assert listed["scanserve.plugins.builtin.freshness"][2] == "freshness_thresholds"
 
 
 @needs_example
@@ -430,16 +429,16 @@ def policy(scanserve_plugins) -> ColdChainPolicy:
 def test_builtin_freshness_answers_on_the_event_loop(scanserve_client, monkeypatch):
     """With only the built-in provider (in memory) and SQLite, no worker thread is needed;
     an installed plugin is asked from one (below)."""
-    from scanserve.plugins.builtin import freshness_plugin
+    from scanserve.plugins.builtin import freshness
 
     seen: list[bool] = []
-    original = freshness_plugin.resolve_thresholds
+    original = freshness.resolve_thresholds
 
     def spy(*args: Any, **kwargs: Any) -> Thresholds:
         seen.append(_on_event_loop())
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(freshness_plugin, "resolve_thresholds", spy)
+    monkeypatch.setattr(freshness, "resolve_thresholds", spy)
     response = scanserve_client.get(f"{BASE}/freshness-thresholds", params={"gtin": OTHER_GTIN})
     assert response.status_code == 200
     assert seen == [True]
@@ -607,8 +606,8 @@ def test_providers_are_listed_by_kind_in_asking_order(tmp_path):
         ProviderInfo(
             "freshness",
             2,
-            "scanserve.plugins.builtin.freshness_plugin",
-            "scanserve.plugins.builtin.freshness_plugin",
+            "scanserve.plugins.builtin.freshness",
+            "scanserve.plugins.builtin.freshness",
         ),
         ProviderInfo("extractor", 1, "barcode", builtin_extractors, ("barcode",)),
         ProviderInfo(
@@ -647,8 +646,8 @@ def test_cli_lists_each_provider_with_its_kind_and_order(tmp_path):
         [
             "freshness",
             "1",
-            "scanserve.plugins.builtin.freshness_plugin",
-            "scanserve.plugins.builtin.freshness_plugin",
+            "scanserve.plugins.builtin.freshness",
+            "scanserve.plugins.builtin.freshness",
         ],
         ["extractor", "1", "barcode", "scanserve.plugins.builtin.extractors"],
         ["extractor", "2", "tesseract-ocr", "scanserve.plugins.builtin.extractors"],

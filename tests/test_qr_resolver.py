@@ -18,10 +18,10 @@ import httpx
 import pytest
 from loopback import Route, redirect, refused_port, server_factory, servers_on_one_port
 
+from scanserve import QrResolution
 from scanserve.plugins.builtin import qr
 from scanserve.plugins.builtin.qr import (
     RESOLVER_TYPES,
-    QrResolution,
     RedirectResolver,
     ResolverPolicy,
     _PinnedTransport,

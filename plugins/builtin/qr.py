@@ -120,7 +120,9 @@ from biip import BiipException
 from biip.gs1_digital_link_uris import GS1DigitalLinkURI
 from biip.gtin import Gtin
 
-__all__ = ["RESOLVER_TYPES", "Hop", "QrResolution", "RedirectResolver", "ResolverPolicy"]
+from ..providers import Hop, QrResolution
+
+__all__ = ["RESOLVER_TYPES", "RedirectResolver", "ResolverPolicy"]
 
 logger = logging.getLogger(__name__)
 
@@ -174,71 +176,6 @@ _HOST_CHARS = re.compile(r"[a-z0-9._-]+")
 _IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _GetAddrInfo = Callable[..., Sequence[tuple[typing.Any, ...]]]
-
-
-@dataclass(frozen=True)
-class Hop:
-    """One response of the chain: the URL requested, its status, allow-listed headers.
-
-    :ivar url: the URL that was requested.
-    :ivar status_code: the HTTP status it answered (a redirect, or the final answer).
-    :ivar headers: the allow-listed response headers, by lower-case name: ``location``,
-        ``content-type``, ``content-length``, ``server``, ``link`` (never cookies).
-    """
-
-    url: str
-    status_code: int
-    headers: dict[str, str]
-
-
-@dataclass(frozen=True)
-class QrResolution:
-    """Where a QR code's URL led; :meth:`as_dict` is the contract's ``qr_analysis``.
-
-    :ivar initial_url: the URL as scanned.
-    :ivar final_url: where the redirects ended; ``initial_url`` when nothing was followed or
-        the chain failed.
-    :ivar hops: each response on the way, in order (empty when no response came).
-    :ivar hop_count: the number of redirects followed.
-    :ivar resolver_domain: the host that classified the URL (the last one reached).
-    :ivar resolver_type: ``CLOSIENT``, ``GS1_DL``, ``URL_SHORTENER``, ``DIRECT`` or
-        ``UNKNOWN``.
-    :ivar is_closient_resolver: True when the chain reached this service's own resolver.
-    :ivar extracted_gtin: a GTIN-14 found in the final URL, else "".
-    :ivar error_message: why the chain could not be followed, "" when it could.
-    """
-
-    initial_url: str
-    final_url: str
-    hops: list[Hop]
-    hop_count: int
-    resolver_domain: str
-    resolver_type: str
-    is_closient_resolver: bool
-    extracted_gtin: str
-    error_message: str
-
-    @property
-    def succeeded(self) -> bool:
-        """True exactly when ``error_message`` is empty."""
-        return self.error_message == ""
-
-    def as_dict(self) -> dict[str, typing.Any]:
-        """The contract's ``qr_analysis`` object (JSON-ready)."""
-        return {
-            "initial_url": self.initial_url,
-            "final_url": self.final_url,
-            "hops": [
-                {"url": h.url, "status_code": h.status_code, "headers": dict(h.headers)}
-                for h in self.hops
-            ],
-            "hop_count": self.hop_count,
-            "resolver_domain": self.resolver_domain,
-            "resolver_type": self.resolver_type,
-            "is_closient_resolver": self.is_closient_resolver,
-            "extracted_gtin": self.extracted_gtin,
-            "error_message": self.error_message,
-        }
 
 
 @dataclass(frozen=True)
