@@ -87,7 +87,7 @@ class LookupProvider(Protocol):
         ...
 
 
-class CatalogRows(Protocol):
+class CatalogRows(LookupProvider, Protocol):
     """scanserve's own product table as a lookup provider (the built-in ``catalog``): not for
     plugins. The pipeline takes its answer, a row of that table, as it is (:meth:`find`)
     rather than a ``ProductRecord`` copied out of the row and stored again."""
