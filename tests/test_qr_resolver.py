@@ -367,6 +367,22 @@ def test_digital_link_with_bad_check_digit_gives_no_gtin(loopback_server, resolv
     assert res.extracted_gtin == ""
 
 
+def test_a_date_path_is_no_digital_link(loopback_server, resolver):
+    # 00000000000017 has a valid check digit, but a date path names no GTIN (gs1 reads URLs)
+    srv = loopback_server({"/2024/01/17": Route(200)})
+    res = resolver.resolve(srv.url("/2024/01/17"))
+    assert res.succeeded, res.error_message
+    assert res.resolver_type == "DIRECT"
+    assert res.extracted_gtin == ""
+
+
+def test_digital_link_with_trailing_slash(loopback_server, resolver):
+    srv = loopback_server({f"/01/{GTIN}/": Route(200)})
+    res = resolver.resolve(srv.url(f"/01/{GTIN}/"))
+    assert res.resolver_type == "GS1_DL"
+    assert res.extracted_gtin == GTIN
+
+
 @pytest.mark.parametrize(
     ("query", "gtin"),
     [

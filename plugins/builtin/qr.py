@@ -38,13 +38,16 @@ Classification, first match wins
    is ``is_closient_resolver`` true.
 2. ``URL_SHORTENER``: the initial host, or a parent domain of it, is in the shortener list
    (``plugins/data/url_shorteners.txt``).
-3. ``GS1_DL``: the initial or the final URL is shaped like a GS1 Digital Link: a path with
-   ``/01/<up to 14 digits>``, parsed with biip's ``GS1DigitalLinkURI`` where it can.
+3. ``GS1_DL``: the initial or the final URL is shaped like a GS1 Digital Link
+   (:func:`scanserve.gs1.is_digital_link`): a URI biip reads as one, as a captured
+   ``raw_value`` is read, or a path with ``/01/`` and a value of a GTIN's length (8, 12, 13
+   or 14 digits). ``/2024/01/17`` is no Digital Link.
 4. ``DIRECT``: success with no redirect.
 5. ``UNKNOWN``: everything else (errors, redirects to ordinary pages).
 
-``extracted_gtin`` is a GTIN-14 with a valid check digit, taken from the final URL (Digital
-Link ``/01/`` path first, then a ``gtin``, ``ean``, ``upc`` or ``barcode`` query parameter),
+``extracted_gtin`` is a GTIN-14 with a valid check digit, read by
+:func:`scanserve.gs1.gtin_from_url` from the final URL (Digital Link ``/01/`` path first,
+then a ``/gtin/`` path, then a ``gtin``, ``ean``, ``upc``, ``barcode``... query parameter),
 else from the initial URL the same way, else "".
 
 Threat model (server-side request forgery)
@@ -116,10 +119,8 @@ from importlib import resources
 
 import httpcore
 import httpx
-from biip import BiipException
-from biip.gs1_digital_link_uris import GS1DigitalLinkURI
-from biip.gtin import Gtin
 
+from ... import gs1
 from ..providers import Hop, QrResolution
 
 __all__ = ["RESOLVER_TYPES", "RedirectResolver", "ResolverPolicy"]
@@ -133,8 +134,6 @@ _MAX_URL_CHARS = 2048  # the contract's limit on a URL given to resolve
 _MAX_LOCATION_CHARS = 8192  # tracking URLs behind shorteners can be long
 _HOP_HEADERS = ("location", "content-type", "content-length", "server", "link")
 _MAX_HEADER_CHARS = 2048
-_GTIN_QUERY_KEYS = frozenset({"gtin", "ean", "upc", "barcode"})
-_GTIN_LENGTHS = (8, 12, 13, 14)  # a query value must be a whole GTIN; a DL path may be padded
 
 _BLOCKED_NAMES = frozenset(
     {
@@ -519,52 +518,6 @@ def _in_domains(host: str, domains: frozenset[str]) -> bool:
     return any(".".join(labels[i:]) in domains for i in range(len(labels)))
 
 
-def _gtin14(digits: str, lengths: Iterable[int] = range(1, 15)) -> str:
-    """``digits`` (of one of ``lengths``) as a GTIN-14 with a valid check digit, else ""."""
-    if not (digits.isascii() and digits.isdigit() and digits.strip("0")):
-        return ""
-    if len(digits) not in lengths:
-        return ""
-    try:
-        return Gtin.parse(digits.zfill(14)).as_gtin_14()
-    except (BiipException, ValueError):
-        return ""
-
-
-_DL_PATH = re.compile(r"/01/([0-9]{1,14})(?:/|$)")
-
-
-def _digital_link(url: str) -> tuple[bool, str]:
-    """(is the URL shaped like a GS1 Digital Link, the GTIN-14 of its /01/ or "")."""
-    if not _host_of(url):
-        return False, ""
-    try:
-        dl = GS1DigitalLinkURI.parse(url)
-    except (BiipException, ValueError, TypeError):
-        pass
-    else:
-        for element in dl.element_strings:
-            if element.ai.ai == "01":
-                return True, _gtin14(element.value)
-    match = _DL_PATH.search(httpx.URL(url).path)
-    if match:
-        return True, _gtin14(match.group(1))
-    return False, ""
-
-
-def _query_gtin(url: str) -> str:
-    try:
-        params = httpx.URL(url).params
-    except (httpx.InvalidURL, ValueError, TypeError):
-        return ""
-    for key, value in params.multi_items():
-        if key.lower() in _GTIN_QUERY_KEYS:
-            gtin = _gtin14(value.strip(), _GTIN_LENGTHS)
-            if gtin:
-                return gtin
-    return ""
-
-
 # --- the resolver --------------------------------------------------------------------------
 
 
@@ -759,19 +712,17 @@ class RedirectResolver:
     def _classify(self, initial: str, chain: _Chain) -> QrResolution:
         start, final = initial.strip(), chain.final.strip()
         domain = _host_of(start)
-        final_dl, final_gtin = _digital_link(final)
-        initial_dl, initial_gtin = _digital_link(start)
         if domain and domain in self._own_hosts:
             kind = "CLOSIENT"
         elif domain and _in_domains(domain, self._shorteners):
             kind = "URL_SHORTENER"
-        elif final_dl or initial_dl:
+        elif gs1.is_digital_link(final) or gs1.is_digital_link(start):
             kind = "GS1_DL"
         elif not chain.error and chain.redirects == 0:
             kind = "DIRECT"
         else:
             kind = "UNKNOWN"
-        gtin = final_gtin or _query_gtin(final) or initial_gtin or _query_gtin(start)
+        gtin = gs1.gtin_from_url(final) or gs1.gtin_from_url(start)
         return QrResolution(
             initial_url=initial,
             final_url=chain.final,
