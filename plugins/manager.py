@@ -40,8 +40,8 @@ logger = logging.getLogger("scanserve.plugins")
 
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "scanserve.plugins.builtin.catalog",
-    "scanserve.plugins.builtin.openfoodfacts_plugin",
-    "scanserve.plugins.builtin.qr_plugin",
+    "scanserve.plugins.builtin.openfoodfacts",
+    "scanserve.plugins.builtin.qr",
     "scanserve.plugins.builtin.freshness",
     "scanserve.plugins.builtin.gpc_enrichment",
     "scanserve.plugins.builtin.extractors",

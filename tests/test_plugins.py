@@ -217,9 +217,9 @@ def test_cli_lists_the_example_plugin_with_its_version_and_hooks(tmp_path):
 
 @needs_example
 def test_cli_honours_disabled_plugins_from_the_environment(tmp_path):
-    listed = _plugins_list(tmp_path, SCANSERVE_DISABLED_PLUGINS='["example", "qr_plugin"]')
+    listed = _plugins_list(tmp_path, SCANSERVE_DISABLED_PLUGINS='["example", "qr"]')
     assert "example" not in listed
-    assert "scanserve.plugins.builtin.qr_plugin" not in listed
+    assert "scanserve.plugins.builtin.qr" not in listed
     assert "scanserve.plugins.builtin.catalog" in listed
 
 
@@ -256,14 +256,42 @@ def test_disabled_entry_point_plugin_is_not_loaded(
 # --- disabling built-ins and loud failures --------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["qr_plugin", "scanserve.plugins.builtin.qr_plugin"])
-def test_a_builtin_can_be_disabled_by_name(tmp_path, name):
+@pytest.mark.parametrize(
+    "name",
+    [
+        "qr",
+        "scanserve.plugins.builtin.qr",
+        # its former name (qr_plugin.py beside qr.py) still disables it
+        "qr_plugin",
+        "scanserve.plugins.builtin.qr_plugin",
+    ],
+)
+def test_a_builtin_can_be_disabled_by_name(tmp_path, name, caplog):
     settings = Settings(data_dir=tmp_path, load_entrypoint_plugins=False, disabled_plugins=[name])
     pm = build_plugin_manager(settings)
     names = [info.name for info in describe(pm)]
-    assert "scanserve.plugins.builtin.qr_plugin" not in names
-    assert names == [n for n in BUILTIN_PLUGINS if not n.endswith(".qr_plugin")]
+    assert "scanserve.plugins.builtin.qr" not in names
+    assert names == [n for n in BUILTIN_PLUGINS if not n.endswith(".qr")]
     assert Plugins(pm, settings).qr_resolvers == []
+    assert "SCANSERVE_DISABLED_PLUGINS" not in caplog.text  # a known name: no warning
+
+
+@pytest.mark.parametrize(
+    ("former", "current"),
+    [
+        ("freshness_plugin", "scanserve.plugins.builtin.freshness"),
+        (
+            "scanserve.plugins.builtin.openfoodfacts_plugin",
+            "scanserve.plugins.builtin.openfoodfacts",
+        ),
+    ],
+)
+def test_the_former_names_of_builtins_still_disable_them(tmp_path, former, current):
+    settings = Settings(
+        data_dir=tmp_path, load_entrypoint_plugins=False, disabled_plugins=[former]
+    )
+    names = [info.name for info in describe(build_plugin_manager(settings))]
+    assert names == [n for n in BUILTIN_PLUGINS if n != current]
 
 
 class MisspeltHook:
@@ -601,7 +629,7 @@ def test_providers_are_listed_by_kind_in_asking_order(tmp_path):
         ProviderInfo("enrichment", 1, "gpc-labels", "scanserve.plugins.builtin.gpc_enrichment"),
         ProviderInfo("qr-resolver", 1, "first-qr", "Listed"),
         ProviderInfo("qr-resolver", 2, "second-qr", "Listed"),
-        ProviderInfo("qr-resolver", 3, "redirect-follower", "scanserve.plugins.builtin.qr_plugin"),
+        ProviderInfo("qr-resolver", 3, "redirect-follower", "scanserve.plugins.builtin.qr"),
         ProviderInfo("freshness", 1, "Listed", "Listed"),
         ProviderInfo(
             "freshness",
@@ -642,7 +670,7 @@ def test_cli_lists_each_provider_with_its_kind_and_order(tmp_path):
         ["lookup", "1", "catalog", "scanserve.plugins.builtin.catalog"],
         ["lookup", "2", "example-lookup", "example"],
         ["enrichment", "1", "gpc-labels", "scanserve.plugins.builtin.gpc_enrichment"],
-        ["qr-resolver", "1", "redirect-follower", "scanserve.plugins.builtin.qr_plugin"],
+        ["qr-resolver", "1", "redirect-follower", "scanserve.plugins.builtin.qr"],
         [
             "freshness",
             "1",

@@ -19,13 +19,10 @@ import pytest
 from loopback import Route, redirect, refused_port, server_factory, servers_on_one_port
 
 from scanserve import QrResolution
-from scanserve.plugins.builtin import qr
-from scanserve.plugins.builtin.qr import (
-    RESOLVER_TYPES,
-    RedirectResolver,
-    ResolverPolicy,
-    _PinnedTransport,
-)
+from scanserve.plugins.builtin.qr import egress
+from scanserve.plugins.builtin.qr.classify import RESOLVER_TYPES
+from scanserve.plugins.builtin.qr.egress import PinnedTransport
+from scanserve.plugins.builtin.qr.resolver import RedirectResolver, ResolverPolicy
 
 ALLOW_LOOPBACK = ResolverPolicy(allow_private=True, timeout=2.0)
 ONLY_127_0_0_2 = ResolverPolicy(allowed_networks=("127.0.0.2/32",), timeout=2.0)
@@ -568,7 +565,7 @@ def test_injected_transport_still_gets_the_guard():
 
 def test_pinned_transport_refuses_unchecked_connections(loopback_server):
     srv = loopback_server({"/": Route(200)})
-    with httpx.Client(transport=_PinnedTransport()) as client, pytest.raises(httpx.ConnectError):
+    with httpx.Client(transport=PinnedTransport()) as client, pytest.raises(httpx.ConnectError):
         client.get(srv.url("/"))
     assert srv.requests == []
 
@@ -621,7 +618,7 @@ def test_tls_is_verified_against_the_host_name_not_the_pinned_address(
     server_tls.sni_callback = lambda sock, name, ctx: sni.append(name)
     srv = loopback_server({"/": Route(200)}, host="127.0.0.2", tls=server_tls)
     # Trust the test certificate instead of the public CAs.
-    monkeypatch.setattr(qr, "_ssl_context", lambda: ssl.create_default_context(cafile=cert))
+    monkeypatch.setattr(egress, "_ssl_context", lambda: ssl.create_default_context(cafile=cert))
     dns = fake_dns({"shop.example": ["127.0.0.2"], "other.example": ["127.0.0.2"]})
 
     with RedirectResolver(ONLY_127_0_0_2, getaddrinfo=dns) as r:
