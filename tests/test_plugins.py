@@ -253,6 +253,43 @@ def test_disabled_entry_point_plugin_is_not_loaded(
     assert not events.exists()
 
 
+# --- built-ins are loaded by name ------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _imported_modules(path: Path, package: str) -> set[str]:
+    """Every module ``path`` imports (at the top, in functions, under TYPE_CHECKING), as an
+    absolute name; ``package`` is the package ``path`` is in."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            parts = package.split(".")
+            base = parts[: len(parts) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            found |= {module} | {f"{module}.{alias.name}" for alias in node.names}
+    return found
+
+
+def test_the_core_never_imports_a_builtin_plugin():
+    """The core (and the plugin manager and interface) reach built-ins only by name, through
+    the plugin manager, as datasette loads its default plugins."""
+    sources = [
+        (path, ".".join(["scanserve", *path.relative_to(ROOT / "core").parent.parts]))
+        for path in (ROOT / "core").rglob("*.py")
+    ]
+    sources += [(p, "scanserve.plugins") for p in (ROOT / "plugins").glob("*.py")]
+    offenders = {
+        f"{path.relative_to(ROOT)}: {module}"
+        for path, package in sources
+        for module in _imported_modules(path, package)
+        if module.startswith("scanserve.plugins.builtin")
+    }
+    assert not offenders
+
+
 # --- disabling built-ins and loud failures --------------------------------------------------
 
 
