@@ -449,6 +449,41 @@ def test_a_later_provider_that_answers_still_wins(
     assert "slow-lookup" in logged
 
 
+@dataclass
+class ThreadNoting:
+    """Notes the thread each lookup runs on; ``in_process`` as the test sets it."""
+
+    name: str
+    in_process: bool
+    external: bool = False
+    threads: list[str] = field(default_factory=list)
+
+    def lookup(self, gtin: str) -> ProductRecord | None:
+        self.threads.append(threading.current_thread().name)
+        return None
+
+
+@pytest.fixture
+def local_and_remote(scanserve_plugins) -> tuple[ThreadNoting, ThreadNoting]:
+    local = ThreadNoting("local-lookup", in_process=True)
+    remote = ThreadNoting("remote-lookup", in_process=False)
+    scanserve_plugins.append(InOrder([local, remote]))
+    return local, remote
+
+
+def test_an_in_process_provider_is_called_directly(
+    local_and_remote, scanserve_client, api_key, session_id
+):
+    """``in_process = True`` (the catalog's flag) skips the helper thread and its deadline;
+    any other provider is called in a ``scanserve-provider`` thread."""
+    local, remote = local_and_remote
+    body = capture(scanserve_client, api_key, session_id, OTHER_GTIN)
+    assert body["status"] == "NOT_FOUND", body
+    assert len(local.threads) == len(remote.threads) == 1
+    assert not local.threads[0].startswith("scanserve-provider")
+    assert remote.threads[0].startswith("scanserve-provider")
+
+
 # --- first-answer hook: freshness -----------------------------------------------------------
 
 
