@@ -8,8 +8,9 @@ deadline, records failures, and moves on. Nothing here imports the rest of scans
 from __future__ import annotations
 
 import re
+import typing
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ class CatalogRows(LookupProvider, Protocol):
 
     answers_from_catalog: bool
 
-    def find(self, gtin: str) -> Any:
+    def find(self, gtin: str) -> typing.Any:
         """The product table's row for ``gtin`` when the catalog answers, else None."""
         ...
 
@@ -140,7 +141,7 @@ class Thresholds:
 
 
 #: What an organisation's freshness rule is for (:class:`OrgRule`'s ``scope``).
-Scope = Literal["brick", "family", "segment", "fallback"]
+Scope = typing.Literal["brick", "family", "segment", "fallback"]
 
 _SCOPES: tuple[Scope, ...] = ("brick", "family", "segment", "fallback")
 _GPC_CODE = re.compile(r"^[0-9]{8}$")
@@ -191,24 +192,7 @@ class OrgRule:
             raise ValueError(f"{where}: label must not be empty")
 
 
-# --- QR resolving ----------------------------------------------------------------------------
-
-
-@runtime_checkable
-class QrResolver(Protocol):
-    """Follows a scanned URL: the first resolver that answers gives the capture's
-    ``qr_analysis`` and ``POST /resolve-url``'s answer.
-
-    :ivar name: the resolver's name in logs and in ``scanserve plugins list``.
-    """
-
-    name: str
-
-    def resolve(self, url: str) -> object | None:
-        """A ``QrResolution`` for ``url``, or None when this resolver does not handle it (the
-        next one is asked). Failures to follow go in its ``error_message``; a resolver that
-        raises is logged and skipped."""
-        ...
+# --- QR resolving --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -258,7 +242,7 @@ class QrResolution:
         """True exactly when ``error_message`` is empty."""
         return self.error_message == ""
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, typing.Any]:
         """The contract's ``qr_analysis`` object (JSON-ready)."""
         return {
             "initial_url": self.initial_url,
@@ -274,6 +258,23 @@ class QrResolution:
             "extracted_gtin": self.extracted_gtin,
             "error_message": self.error_message,
         }
+
+
+@runtime_checkable
+class QrResolver(Protocol):
+    """Follows a scanned URL: the first resolver that answers gives the capture's
+    ``qr_analysis`` and ``POST /resolve-url``'s answer.
+
+    :ivar name: the resolver's name in logs and in ``scanserve plugins list``.
+    """
+
+    name: str
+
+    def resolve(self, url: str) -> object | None:
+        """A ``QrResolution`` for ``url``, or None when this resolver does not handle it (the
+        next one is asked). Failures to follow go in its ``error_message``; a resolver that
+        raises is logged and skipped."""
+        ...
 
 
 # --- vision extraction ---------------------------------------------------------------------
