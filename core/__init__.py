@@ -21,18 +21,18 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0.0.0"
 
 if TYPE_CHECKING:  # the same names as DOCUMENTED_TYPES, for type checkers (a test compares)
-    from .plugins.builtin.freshness import OrgRule as OrgRule
-    from .plugins.builtin.qr import Hop as Hop
-    from .plugins.builtin.qr import QrResolution as QrResolution
     from .plugins.providers import EnrichmentProvider as EnrichmentProvider
     from .plugins.providers import ExtractionInput as ExtractionInput
     from .plugins.providers import Extractor as Extractor
+    from .plugins.providers import Hop as Hop
     from .plugins.providers import LookupProvider as LookupProvider
+    from .plugins.providers import OrgRule as OrgRule
     from .plugins.providers import PhotoInput as PhotoInput
     from .plugins.providers import ProductRecord as ProductRecord
     from .plugins.providers import ProposalDraft as ProposalDraft
     from .plugins.providers import ProviderError as ProviderError
     from .plugins.providers import ProviderUnavailable as ProviderUnavailable
+    from .plugins.providers import QrResolution as QrResolution
     from .plugins.providers import QrResolver as QrResolver
     from .plugins.providers import Thresholds as Thresholds
 

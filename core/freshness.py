@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from . import brands, gs1
 from .auth import Principal
-from .plugins.builtin.freshness import OrgRule, Scope
+from .plugins.providers import OrgRule, Scope
 from .storage import models
 from .storage.prepared import Prepared
 

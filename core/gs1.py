@@ -22,7 +22,8 @@ Precedence, first match wins, and why
    to count as Digital Link, and a URL that fails this or biip's parse is a plain ``url``,
    never an error. biip does not read the deprecated convenience names (``/gtin/``,
    ``/lot/``, ``?exp=``); such URIs are ``url`` here and :func:`gtin_from_url` reads
-   ``/gtin/<digits>`` as it reads ``?gtin=``.
+   ``/gtin/<digits>`` as it reads ``?gtin=``. :func:`is_digital_link` is this rule alone;
+   :func:`gtin_from_url` is the one reading of a GTIN from a URL (the QR resolver's too).
 3. **Parenthesised element string** (``(01)09506000134352(10)ABC``, the printed HRI):
    explicit GS1 syntax, so any AI biip knows is accepted; if biip cannot parse it, ``text``.
 4. **A digit string of GTIN length (8, 12, 13, 14)** is a GTIN before anything else.
@@ -97,6 +98,7 @@ __all__ = [
     "Kind",
     "gtin_from_url",
     "interpret",
+    "is_digital_link",
     "is_restricted",
     "normalise_gtin",
 ]
@@ -117,7 +119,10 @@ _KEY_AIS = frozenset(
 _BIIP_ERRORS = (BiipException, ValueError)
 _GTIN_SYMBOLOGIES = GS1Symbology.with_gtin()
 _GS1_DATA_SYMBOLOGIES = GS1Symbology.with_gs1_messages()
-_GTIN_PATH_NAMES = frozenset({"gtin"})
+# A path pair names a GTIN too: "/gtin/<gtin>", and "/01/<gtin>" where biip refuses the rest of
+# a Digital Link-like URI (a trailing slash, an odd segment). A GTIN needs 8 to 14 digits and
+# its check digit: "/2024/01/17" names none.
+_GTIN_PATH_NAMES = frozenset({"gtin", "01"})
 _GTIN_QUERY_NAMES = frozenset(
     {"gtin", "gtin8", "gtin12", "gtin13", "gtin14", "ean", "ean8", "ean13", "upc", "barcode"}
     | {"01"}
@@ -201,10 +206,27 @@ def _is_rcn(gtin: Gtin) -> bool:
     return isinstance(gtin, Rcn)
 
 
+def is_digital_link(url: str) -> bool:
+    """Whether ``url`` is shaped like a GS1 Digital Link URI: an http(s) URL that
+    :func:`interpret` reads as one (kind ``digital_link``), or whose path has ``/01/``
+    followed by a value of a GTIN's length (8, 12, 13 or 14 digits) where biip refuses the
+    rest (a trailing slash, an odd segment). Its GTIN may still be invalid (a wrong check
+    digit): :func:`gtin_from_url` then finds none there. ``/2024/01/17`` is no Digital Link."""
+    value = url.strip()
+    if not _is_http_url(value):
+        return False
+    if _parse_digital_link(value) is not None:
+        return True
+    segments = _path_segments(urlsplit(value).path)
+    return any(name == "01" and _is_gtin_shaped(value) for name, value in pairwise(segments))
+
+
 def gtin_from_url(url: str) -> str:
     """The GTIN-14 a URL names, ``""`` if none: a GS1 Digital Link path (``/01/<gtin>``, any
-    host and prefix), a ``/gtin/<gtin>`` path pair, or a query parameter such as ``gtin``,
-    ``ean``, ``upc`` or ``barcode``. Only values with a correct check digit count."""
+    host and prefix), a ``/gtin/<gtin>`` or ``/01/<gtin>`` path pair, or a query parameter
+    such as ``gtin``, ``ean``, ``upc`` or ``barcode``. Only values of a GTIN's length (8, 12,
+    13, 14 digits) with a correct check digit count, read as :func:`normalise_gtin` reads
+    them; the first found in that order wins."""
     value = url.strip()
     try:
         parts = urlsplit(value)
@@ -215,8 +237,7 @@ def gtin_from_url(url: str) -> str:
         gtin, _ = _gtin_of(digital_link.element_strings)
         if gtin:
             return gtin
-    segments = [unquote(segment) for segment in parts.path.split("/")]
-    for name, candidate in pairwise(segments):
+    for name, candidate in pairwise(_path_segments(parts.path)):
         if name.lower() in _GTIN_PATH_NAMES and (gtin := _valid_or_empty(candidate)):
             return gtin
     for name, candidate in parse_qsl(parts.query):
@@ -314,13 +335,17 @@ def _parse_digital_link(url: str) -> GS1DigitalLinkURI | None:
         return None
     # biip zero-fills the /01/ path value to 14 digits; demand a real GTIN length so that
     # ".../2024/01/15" is not taken for GTIN 00000000000015.
-    segments = [unquote(segment) for segment in urlsplit(url).path.split("/")]
+    segments = _path_segments(urlsplit(url).path)
     if "01" in segments:
         at = segments.index("01")
         value = segments[at + 1] if at + 1 < len(segments) else ""
         if not _is_gtin_shaped(value):
             return None
     return digital_link
+
+
+def _path_segments(path: str) -> list[str]:
+    return [unquote(segment) for segment in path.split("/")]
 
 
 def _from_element_strings(

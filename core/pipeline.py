@@ -40,7 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar
 
 import peewee
 import shortuuid
@@ -49,9 +49,7 @@ from . import gs1, imaging
 from .captures import get_row_of, is_slow
 from .extraction import capture_finished
 from .objectstore import ObjectNotFound
-from .plugins.builtin.catalog import CatalogLookupProvider
-from .plugins.builtin.gpc_enrichment import GpcLabelEnrichment
-from .plugins.providers import LookupProvider, ProductRecord, ProviderError
+from .plugins.providers import CatalogRows, LookupProvider, ProductRecord, ProviderError
 from .products import record_of
 from .statuses import (
     COMPLETED,
@@ -72,7 +70,6 @@ if TYPE_CHECKING:
     from .services import Services
 
 logger = logging.getLogger("scanserve.pipeline")
-_LOCAL_PROVIDERS = (CatalogLookupProvider, GpcLabelEnrichment)
 T = TypeVar("T")
 
 
@@ -242,10 +239,10 @@ class _Job:
         self.step = status
 
     def call(self, provider: Any, fn: Callable[[], T]) -> T:
-        """``fn`` of ``provider``: scanserve's own local providers (the catalog in this
-        database, the GPC labels in memory) do no outside I/O and run here; any other is
+        """``fn`` of ``provider``: an ``in_process`` provider (scanserve's own catalog in this
+        database, the GPC labels in memory) does no outside I/O and runs here; any other is
         called after the claim, under ``provider_timeout_seconds``."""
-        if isinstance(provider, _LOCAL_PROVIDERS):
+        if getattr(provider, "in_process", False):
             return fn()
         self.claim()
         return call_with_deadline(fn, self.services.settings.provider_timeout_seconds)
@@ -488,7 +485,7 @@ def _lookup(
         if restricted and provider.external:
             continue  # restricted-circulation numbers never leave the server
         try:
-            if isinstance(provider, CatalogLookupProvider):
+            if _is_catalog(provider):
                 row = provider.find(gtin)
                 if row is not None:
                     return None, provider, failures, row
@@ -503,6 +500,11 @@ def _lookup(
         if record is not None:
             return replace(record, gtin=gtin), provider, failures, None
     return None, None, failures, None
+
+
+def _is_catalog(provider: object) -> TypeGuard[CatalogRows]:
+    """Is ``provider`` scanserve's own catalog, whose answers are rows of the product table?"""
+    return getattr(provider, "answers_from_catalog", False) is True
 
 
 def product_short_id(gtin: str) -> str:
@@ -530,7 +532,7 @@ def _store_product(
     outside provider's answer is stored (or refreshes the stored copy) with its source and the
     time it was fetched. Imported rows (``fetched_at`` NULL) are never overwritten."""
     product = models.Product.get_or_none(models.Product.gtin == record.gtin)
-    ours = isinstance(provider, CatalogLookupProvider)
+    ours = _is_catalog(provider)
     if product is not None and (ours or product.fetched_at is None):
         return product
     now = utcnow()

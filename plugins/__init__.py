@@ -14,9 +14,9 @@ import importlib
 DOCUMENTED_TYPES: tuple[str, ...] = (
     "scanserve.plugins.providers.ProductRecord",
     "scanserve.plugins.providers.Thresholds",
-    "scanserve.plugins.builtin.freshness.OrgRule",
-    "scanserve.plugins.builtin.qr.QrResolution",
-    "scanserve.plugins.builtin.qr.Hop",
+    "scanserve.plugins.providers.OrgRule",
+    "scanserve.plugins.providers.QrResolution",
+    "scanserve.plugins.providers.Hop",
     "scanserve.plugins.providers.LookupProvider",
     "scanserve.plugins.providers.EnrichmentProvider",
     "scanserve.plugins.providers.QrResolver",

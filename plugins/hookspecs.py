@@ -19,11 +19,11 @@ import pluggy
 
 if TYPE_CHECKING:
     from ..settings import Settings
-    from .builtin.freshness import OrgRule
     from .providers import (
         EnrichmentProvider,
         Extractor,
         LookupProvider,
+        OrgRule,
         QrResolver,
         Thresholds,
     )

@@ -22,26 +22,55 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
+from ..freshness_layers import BUILT_IN, default_catalog, org_thresholds
 from . import hookspecs
-from .builtin.freshness import BUILT_IN, org_thresholds
-from .builtin.freshness_plugin import default_catalog
-from .providers import EnrichmentProvider, Extractor, LookupProvider, QrResolver, Thresholds
+from .providers import (
+    EnrichmentProvider,
+    Extractor,
+    LookupProvider,
+    OrgRule,
+    QrResolver,
+    Thresholds,
+)
 
 if TYPE_CHECKING:
     from ..settings import Settings
-    from .builtin.freshness import OrgRule
 
 logger = logging.getLogger("scanserve.plugins")
 
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "scanserve.plugins.builtin.catalog",
-    "scanserve.plugins.builtin.openfoodfacts_plugin",
-    "scanserve.plugins.builtin.qr_plugin",
-    "scanserve.plugins.builtin.freshness_plugin",
+    "scanserve.plugins.builtin.openfoodfacts",
+    "scanserve.plugins.builtin.qr",
+    "scanserve.plugins.builtin.freshness",
     "scanserve.plugins.builtin.gpc_enrichment",
     "scanserve.plugins.builtin.extractors",
     "scanserve.plugins.builtin.openai_vision",
 )
+
+_BUILTIN = "scanserve.plugins.builtin."
+#: Former names of built-ins (each provider had a ``*_plugin`` module beside its
+#: implementation), still accepted in ``disabled_plugins``: a configuration that disabled one
+#: keeps it disabled.
+_FORMER_NAMES: dict[str, str] = {
+    f"{_BUILTIN}{old}": f"{_BUILTIN}{new}"
+    for old, new in (
+        ("freshness_plugin", "freshness"),
+        ("openfoodfacts_plugin", "openfoodfacts"),
+        ("qr_plugin", "qr"),
+    )
+}
+
+
+def _disabled(settings: Settings) -> list[str]:
+    """``settings.disabled_plugins``, with the current name of a built-in named by its former
+    name (short or full) added."""
+    names = list(settings.disabled_plugins)
+    for name in settings.disabled_plugins:
+        current = _FORMER_NAMES.get(name) or _FORMER_NAMES.get(_BUILTIN + name)
+        if current is not None:
+            names.append(current)
+    return names
 
 
 @dataclass(frozen=True)
@@ -97,7 +126,7 @@ def _problem(pm: pluggy.PluginManager, exc: pluggy.PluginValidationError) -> Plu
 
 def _warn_unmatched_disabled(settings: Settings) -> None:
     known = {ep.name for ep in importlib.metadata.entry_points(group=hookspecs.PROJECT_NAME)}
-    for module_name in BUILTIN_PLUGINS:
+    for module_name in (*BUILTIN_PLUGINS, *_FORMER_NAMES):
         known |= {module_name, module_name.rsplit(".", 1)[-1]}
     for name in settings.disabled_plugins:
         if name not in known:
@@ -115,7 +144,7 @@ def build_plugin_manager(
     pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
     _warn_unmatched_disabled(settings)
-    for name in settings.disabled_plugins:
+    for name in _disabled(settings):
         pm.set_blocked(name)
     try:
         if settings.load_entrypoint_plugins:

@@ -8,6 +8,8 @@ types generated from the spec (``scanserve.generated.shapes``).
 
 from __future__ import annotations
 
+import re
+import typing
 from dataclasses import dataclass, field
 from typing import Protocol, get_args, get_type_hints, runtime_checkable
 
@@ -71,6 +73,10 @@ class LookupProvider(Protocol):
     02 and 20-29) are never given to such providers. ``lookup`` returns None when the product
     is unknown and raises :class:`ProviderError` when it cannot tell.
 
+    A provider that answers from this process (memory, or scanserve's own database) without
+    outside I/O may set ``in_process = True``: the pipeline then calls it directly instead of
+    in a worker thread under ``provider_timeout_seconds`` (the built-in ``catalog`` does).
+
     :ivar name: the provider's name in logs, in a capture's ``error_message`` and in
         ``scanserve plugins list``.
     :ivar external: True when ``lookup`` sends the GTIN outside this server.
@@ -85,9 +91,24 @@ class LookupProvider(Protocol):
         ...
 
 
+class CatalogRows(LookupProvider, Protocol):
+    """scanserve's own product table as a lookup provider (the built-in ``catalog``): not for
+    plugins. The pipeline takes its answer, a row of that table, as it is (:meth:`find`)
+    rather than a ``ProductRecord`` copied out of the row and stored again."""
+
+    answers_from_catalog: bool
+
+    def find(self, gtin: str) -> typing.Any:
+        """The product table's row for ``gtin`` when the catalog answers, else None."""
+        ...
+
+
 @runtime_checkable
 class EnrichmentProvider(Protocol):
     """Adds to a found product. Returns a new record (or the same one) with fields filled in.
+
+    ``in_process = True`` means what it means for a :class:`LookupProvider` (the built-in
+    ``gpc-labels`` sets it).
 
     :ivar name: the provider's name in logs and in ``scanserve plugins list``.
     """
@@ -120,6 +141,126 @@ class Thresholds:
     category_label: str
     source: str = "plugin"
     plugin: str = ""
+
+
+#: What an organisation's freshness rule is for (:class:`OrgRule`'s ``scope``).
+Scope = typing.Literal["brick", "family", "segment", "fallback"]
+
+_SCOPES: tuple[Scope, ...] = ("brick", "family", "segment", "fallback")
+_GPC_CODE = re.compile(r"^[0-9]{8}$")
+
+
+def _rule_days(where: str, name: str, value: object) -> int:
+    # bool is an int subclass; True days is a data error, not 1.
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{where}: {name} must be an integer >= 0, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class OrgRule:
+    """One organisation's stored threshold rule. ``fallback`` rules have ``code`` "".
+
+    Made by ``scanserve freshness set``; ``freshness_thresholds`` gets the calling
+    organisation's rules. Building one checks it (ValueError naming the problem).
+
+    :ivar scope: what the rule is for: ``brick``, ``family`` or ``segment`` (a GPC level,
+        most specific first) or ``fallback`` (every product no other rule matched).
+    :ivar code: the GPC code (8 digits) at that level; "" for ``fallback``.
+    :ivar warning_days: days left from which the product is fresh (``>= 0``).
+    :ivar critical_days: days left below which it counts as expired; ``<= warning_days``.
+    :ivar label: the category name shown with the thresholds; not empty.
+    """
+
+    scope: Scope
+    code: str
+    warning_days: int
+    critical_days: int
+    label: str
+
+    def __post_init__(self) -> None:
+        where = f"org rule {self.scope} {self.code!r}"
+        if self.scope not in _SCOPES:
+            raise ValueError(f"{where}: scope must be one of {', '.join(_SCOPES)}")
+        if self.scope == "fallback":
+            if self.code != "":
+                raise ValueError(f"{where}: a fallback rule has code ''")
+        elif not isinstance(self.code, str) or not _GPC_CODE.match(self.code):
+            raise ValueError(f"{where}: code must be 8 digits")
+        warning = _rule_days(where, "warning_days", self.warning_days)
+        critical = _rule_days(where, "critical_days", self.critical_days)
+        if critical > warning:
+            raise ValueError(f"{where}: critical_days ({critical}) > warning_days ({warning})")
+        if not isinstance(self.label, str) or not self.label.strip():
+            raise ValueError(f"{where}: label must not be empty")
+
+
+# --- QR resolving --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One response of the chain: the URL requested, its status, allow-listed headers.
+
+    :ivar url: the URL that was requested.
+    :ivar status_code: the HTTP status it answered (a redirect, or the final answer).
+    :ivar headers: the allow-listed response headers, by lower-case name: ``location``,
+        ``content-type``, ``content-length``, ``server``, ``link`` (never cookies).
+    """
+
+    url: str
+    status_code: int
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class QrResolution:
+    """Where a QR code's URL led; :meth:`as_dict` is the contract's ``qr_analysis``.
+
+    :ivar initial_url: the URL as scanned.
+    :ivar final_url: where the redirects ended; ``initial_url`` when nothing was followed or
+        the chain failed.
+    :ivar hops: each response on the way, in order (empty when no response came).
+    :ivar hop_count: the number of redirects followed.
+    :ivar resolver_domain: the host that classified the URL (the last one reached).
+    :ivar resolver_type: ``CLOSIENT``, ``GS1_DL``, ``URL_SHORTENER``, ``DIRECT`` or
+        ``UNKNOWN``.
+    :ivar is_closient_resolver: True when the chain reached this service's own resolver.
+    :ivar extracted_gtin: a GTIN-14 found in the final URL, else "".
+    :ivar error_message: why the chain could not be followed, "" when it could.
+    """
+
+    initial_url: str
+    final_url: str
+    hops: list[Hop]
+    hop_count: int
+    resolver_domain: str
+    resolver_type: str
+    is_closient_resolver: bool
+    extracted_gtin: str
+    error_message: str
+
+    @property
+    def succeeded(self) -> bool:
+        """True exactly when ``error_message`` is empty."""
+        return self.error_message == ""
+
+    def as_dict(self) -> dict[str, typing.Any]:
+        """The contract's ``qr_analysis`` object (JSON-ready)."""
+        return {
+            "initial_url": self.initial_url,
+            "final_url": self.final_url,
+            "hops": [
+                {"url": h.url, "status_code": h.status_code, "headers": dict(h.headers)}
+                for h in self.hops
+            ],
+            "hop_count": self.hop_count,
+            "resolver_domain": self.resolver_domain,
+            "resolver_type": self.resolver_type,
+            "is_closient_resolver": self.is_closient_resolver,
+            "extracted_gtin": self.extracted_gtin,
+            "error_message": self.error_message,
+        }
 
 
 @runtime_checkable

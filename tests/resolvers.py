@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from scanserve.plugins.builtin.qr import QrResolution
+from scanserve import QrResolution
 from scanserve.plugins.hookspecs import hookimpl
 
 

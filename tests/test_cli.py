@@ -239,7 +239,7 @@ def test_a_bad_setting_is_one_clear_line(data_dir, env, expected, command):
 def test_a_disabled_plugin_name_that_matches_nothing_is_a_warning(data_dir):
     result = run(data_dir, "plugins", "list", env={"SCANSERVE_DISABLED_PLUGINS": '["qr_plugn"]'})
     assert "WARNING" in result.stderr and "'qr_plugn'" in result.stderr
-    assert "scanserve.plugins.builtin.qr_plugin" in result.stdout  # nothing was disabled
+    assert "scanserve.plugins.builtin.qr\t" in result.stdout  # nothing was disabled
 
 
 MISSPELT_PLUGIN = """

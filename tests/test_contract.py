@@ -39,7 +39,7 @@ from schemathesis.generation.stateful.state_machine import StepInput, StepOutput
 from scanserve import catalog
 from scanserve.app import create_app, spec_path, unimplemented_operations
 from scanserve.oas31_spec import load_spec
-from scanserve.plugins.builtin.qr import RedirectResolver, ResolverPolicy
+from scanserve.plugins.builtin.qr.resolver import RedirectResolver, ResolverPolicy
 from scanserve.plugins.hookspecs import hookimpl
 from scanserve.settings import Settings
 from scanserve.storage import models

@@ -9,13 +9,12 @@ from typing import Any, Literal
 
 import pytest
 
-from scanserve.plugins.builtin.freshness import (
+from scanserve.freshness_layers import (
     BUILT_IN,
     GpcCatalog,
-    OrgRule,
     resolve_thresholds,
 )
-from scanserve.plugins.providers import Thresholds
+from scanserve.plugins.providers import OrgRule, Thresholds
 
 MILK = "10000025"
 DAIRY = "50130000"

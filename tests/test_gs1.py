@@ -15,6 +15,7 @@ from scanserve.gs1 import (
     InvalidGtin,
     gtin_from_url,
     interpret,
+    is_digital_link,
     is_restricted,
     normalise_gtin,
 )
@@ -474,6 +475,11 @@ def test_fixture_check_digits() -> None:
         pytest.param(f"https://id.gs1.org/01/{DEMO_BAD}", "", id="dl-bad-check-digit"),
         pytest.param("https://shop.example/p?id=4006381333931", "", id="unknown-param"),
         pytest.param("https://example.com/archive/2024/01/15", "", id="date-path"),
+        # 00000000000017 has a valid check digit, but "17" is no GTIN: a date, not a DL
+        pytest.param("https://example.com/2024/01/17", "", id="date-path-valid-check-digit"),
+        pytest.param(f"https://x.example/01/{DEMO}/", DEMO, id="dl-trailing-slash"),
+        pytest.param(f"https://x.example/01/{DEMO}/10", DEMO, id="dl-odd-segment"),
+        pytest.param("https://x.example/01/123", "", id="dl-too-short"),
         pytest.param("https://example.com/", "", id="nothing"),
         pytest.param("not a url", "", id="not-a-url"),
         pytest.param("https://[::1", "", id="malformed"),
@@ -481,6 +487,27 @@ def test_fixture_check_digits() -> None:
 )
 def test_gtin_from_url(url: str, gtin: str) -> None:
     assert gtin_from_url(url) == gtin
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        pytest.param(f"https://id.gs1.org/01/{DEMO}/10/ABC", True, id="dl"),
+        pytest.param(f"https://x.example/a/b/01/{DEMO}?17=261231", True, id="dl-prefix"),
+        pytest.param(f"https://id.gs1.org/01/{DEMO_BAD}", True, id="dl-bad-check-digit"),
+        pytest.param("https://x.example/01/12345670", True, id="dl-gtin-8"),
+        pytest.param(f"https://x.example/01/{DEMO}/", True, id="dl-trailing-slash"),
+        pytest.param(f" https://x.example/01/{DEMO}\n", True, id="dl-stripped"),
+        pytest.param("https://example.com/2024/01/17", False, id="date-path"),
+        pytest.param("https://example.com/archive/2024/01/15", False, id="date-path-2"),
+        pytest.param("https://x.example/01/123", False, id="too-short"),
+        pytest.param(f"https://shop.example/p?gtin={DEMO}", False, id="query"),
+        pytest.param(f"ftp://x.example/01/{DEMO}", False, id="not-http"),
+        pytest.param("not a url", False, id="not-a-url"),
+    ],
+)
+def test_is_digital_link(url: str, expected: bool) -> None:
+    assert is_digital_link(url) is expected
 
 
 # --- invariants over arbitrary input ------------------------------------------------
@@ -508,3 +535,7 @@ def test_interpret_never_raises_and_keeps_its_invariants(raw: str) -> None:
         assert result.gtin
     assert (result.ai_data is not None) == (result.kind in ("digital_link", "element_string"))
     assert (result.url is not None) == (result.kind in ("digital_link", "url"))
+    # the QR resolver reads every URL it meets with these: they never raise either
+    gtin = gtin_from_url(raw)
+    assert gtin == "" or (len(gtin) == 14 and gtin.isdigit())
+    assert is_digital_link(raw) in (True, False)

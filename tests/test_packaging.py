@@ -45,6 +45,11 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(tmp_path):
         "scanserve/demo/demo_catalog.csv",
     ):
         assert shipped in names, shipped
+    # every module ships: a subpackage missing from pyproject's package list would not
+    for tree, package in (("core", "scanserve"), ("plugins", "scanserve/plugins")):
+        for module in (ROOT / tree).rglob("*.py"):
+            path = f"{package}/{module.relative_to(ROOT / tree).as_posix()}"
+            assert path in names, path
 
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)

@@ -24,8 +24,7 @@ import pytest
 from biip.gtin import Gtin
 
 from scanserve import LookupProvider, ProductRecord, ProviderError, Thresholds, hookimpl
-from scanserve.plugins.builtin.freshness import resolve_thresholds
-from scanserve.plugins.builtin.freshness_plugin import default_catalog
+from scanserve.freshness_layers import default_catalog, resolve_thresholds
 from scanserve.plugins.manager import (
     BUILTIN_PLUGINS,
     PluginInfo,
@@ -213,14 +212,14 @@ def test_cli_lists_the_example_plugin_with_its_version_and_hooks(tmp_path):
     version = importlib.metadata.version("scanserve")
     for name in BUILTIN_PLUGINS:
         assert listed[name][:2] == [version, "yes"], name
-    assert listed["scanserve.plugins.builtin.freshness_plugin"][2] == "freshness_thresholds"
+    assert listed["scanserve.plugins.builtin.freshness"][2] == "freshness_thresholds"
 
 
 @needs_example
 def test_cli_honours_disabled_plugins_from_the_environment(tmp_path):
-    listed = _plugins_list(tmp_path, SCANSERVE_DISABLED_PLUGINS='["example", "qr_plugin"]')
+    listed = _plugins_list(tmp_path, SCANSERVE_DISABLED_PLUGINS='["example", "qr"]')
     assert "example" not in listed
-    assert "scanserve.plugins.builtin.qr_plugin" not in listed
+    assert "scanserve.plugins.builtin.qr" not in listed
     assert "scanserve.plugins.builtin.catalog" in listed
 
 
@@ -254,17 +253,82 @@ def test_disabled_entry_point_plugin_is_not_loaded(
     assert not events.exists()
 
 
+# --- built-ins are loaded by name ------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _imported_modules(path: Path, package: str) -> set[str]:
+    """Every module ``path`` imports (at the top, in functions, under TYPE_CHECKING), as an
+    absolute name; ``package`` is the package ``path`` is in."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            parts = package.split(".")
+            base = parts[: len(parts) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            found |= {module} | {f"{module}.{alias.name}" for alias in node.names}
+    return found
+
+
+def test_the_core_never_imports_a_builtin_plugin():
+    """The core (and the plugin manager and interface) reach built-ins only by name, through
+    the plugin manager, as datasette loads its default plugins."""
+    sources = [
+        (path, ".".join(["scanserve", *path.relative_to(ROOT / "core").parent.parts]))
+        for path in (ROOT / "core").rglob("*.py")
+    ]
+    sources += [(p, "scanserve.plugins") for p in (ROOT / "plugins").glob("*.py")]
+    offenders = {
+        f"{path.relative_to(ROOT)}: {module}"
+        for path, package in sources
+        for module in _imported_modules(path, package)
+        if module.startswith("scanserve.plugins.builtin")
+    }
+    assert not offenders
+
+
 # --- disabling built-ins and loud failures --------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["qr_plugin", "scanserve.plugins.builtin.qr_plugin"])
-def test_a_builtin_can_be_disabled_by_name(tmp_path, name):
+@pytest.mark.parametrize(
+    "name",
+    [
+        "qr",
+        "scanserve.plugins.builtin.qr",
+        # its former name (qr_plugin.py beside qr.py) still disables it
+        "qr_plugin",
+        "scanserve.plugins.builtin.qr_plugin",
+    ],
+)
+def test_a_builtin_can_be_disabled_by_name(tmp_path, name, caplog):
     settings = Settings(data_dir=tmp_path, load_entrypoint_plugins=False, disabled_plugins=[name])
     pm = build_plugin_manager(settings)
     names = [info.name for info in describe(pm)]
-    assert "scanserve.plugins.builtin.qr_plugin" not in names
-    assert names == [n for n in BUILTIN_PLUGINS if not n.endswith(".qr_plugin")]
+    assert "scanserve.plugins.builtin.qr" not in names
+    assert names == [n for n in BUILTIN_PLUGINS if not n.endswith(".qr")]
     assert Plugins(pm, settings).qr_resolvers == []
+    assert "SCANSERVE_DISABLED_PLUGINS" not in caplog.text  # a known name: no warning
+
+
+@pytest.mark.parametrize(
+    ("former", "current"),
+    [
+        ("freshness_plugin", "scanserve.plugins.builtin.freshness"),
+        (
+            "scanserve.plugins.builtin.openfoodfacts_plugin",
+            "scanserve.plugins.builtin.openfoodfacts",
+        ),
+    ],
+)
+def test_the_former_names_of_builtins_still_disable_them(tmp_path, former, current):
+    settings = Settings(
+        data_dir=tmp_path, load_entrypoint_plugins=False, disabled_plugins=[former]
+    )
+    names = [info.name for info in describe(build_plugin_manager(settings))]
+    assert names == [n for n in BUILTIN_PLUGINS if n != current]
 
 
 class MisspeltHook:
@@ -385,6 +449,41 @@ def test_a_later_provider_that_answers_still_wins(
     assert "slow-lookup" in logged
 
 
+@dataclass
+class ThreadNoting:
+    """Notes the thread each lookup runs on; ``in_process`` as the test sets it."""
+
+    name: str
+    in_process: bool
+    external: bool = False
+    threads: list[str] = field(default_factory=list)
+
+    def lookup(self, gtin: str) -> ProductRecord | None:
+        self.threads.append(threading.current_thread().name)
+        return None
+
+
+@pytest.fixture
+def local_and_remote(scanserve_plugins) -> tuple[ThreadNoting, ThreadNoting]:
+    local = ThreadNoting("local-lookup", in_process=True)
+    remote = ThreadNoting("remote-lookup", in_process=False)
+    scanserve_plugins.append(InOrder([local, remote]))
+    return local, remote
+
+
+def test_an_in_process_provider_is_called_directly(
+    local_and_remote, scanserve_client, api_key, session_id
+):
+    """``in_process = True`` (the catalog's flag) skips the helper thread and its deadline;
+    any other provider is called in a ``scanserve-provider`` thread."""
+    local, remote = local_and_remote
+    body = capture(scanserve_client, api_key, session_id, OTHER_GTIN)
+    assert body["status"] == "NOT_FOUND", body
+    assert len(local.threads) == len(remote.threads) == 1
+    assert not local.threads[0].startswith("scanserve-provider")
+    assert remote.threads[0].startswith("scanserve-provider")
+
+
 # --- first-answer hook: freshness -----------------------------------------------------------
 
 
@@ -430,16 +529,16 @@ def policy(scanserve_plugins) -> ColdChainPolicy:
 def test_builtin_freshness_answers_on_the_event_loop(scanserve_client, monkeypatch):
     """With only the built-in provider (in memory) and SQLite, no worker thread is needed;
     an installed plugin is asked from one (below)."""
-    from scanserve.plugins.builtin import freshness_plugin
+    from scanserve.plugins.builtin import freshness
 
     seen: list[bool] = []
-    original = freshness_plugin.resolve_thresholds
+    original = freshness.resolve_thresholds
 
     def spy(*args: Any, **kwargs: Any) -> Thresholds:
         seen.append(_on_event_loop())
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(freshness_plugin, "resolve_thresholds", spy)
+    monkeypatch.setattr(freshness, "resolve_thresholds", spy)
     response = scanserve_client.get(f"{BASE}/freshness-thresholds", params={"gtin": OTHER_GTIN})
     assert response.status_code == 200
     assert seen == [True]
@@ -602,13 +701,13 @@ def test_providers_are_listed_by_kind_in_asking_order(tmp_path):
         ProviderInfo("enrichment", 1, "gpc-labels", "scanserve.plugins.builtin.gpc_enrichment"),
         ProviderInfo("qr-resolver", 1, "first-qr", "Listed"),
         ProviderInfo("qr-resolver", 2, "second-qr", "Listed"),
-        ProviderInfo("qr-resolver", 3, "redirect-follower", "scanserve.plugins.builtin.qr_plugin"),
+        ProviderInfo("qr-resolver", 3, "redirect-follower", "scanserve.plugins.builtin.qr"),
         ProviderInfo("freshness", 1, "Listed", "Listed"),
         ProviderInfo(
             "freshness",
             2,
-            "scanserve.plugins.builtin.freshness_plugin",
-            "scanserve.plugins.builtin.freshness_plugin",
+            "scanserve.plugins.builtin.freshness",
+            "scanserve.plugins.builtin.freshness",
         ),
         ProviderInfo("extractor", 1, "barcode", builtin_extractors, ("barcode",)),
         ProviderInfo(
@@ -643,12 +742,12 @@ def test_cli_lists_each_provider_with_its_kind_and_order(tmp_path):
         ["lookup", "1", "catalog", "scanserve.plugins.builtin.catalog"],
         ["lookup", "2", "example-lookup", "example"],
         ["enrichment", "1", "gpc-labels", "scanserve.plugins.builtin.gpc_enrichment"],
-        ["qr-resolver", "1", "redirect-follower", "scanserve.plugins.builtin.qr_plugin"],
+        ["qr-resolver", "1", "redirect-follower", "scanserve.plugins.builtin.qr"],
         [
             "freshness",
             "1",
-            "scanserve.plugins.builtin.freshness_plugin",
-            "scanserve.plugins.builtin.freshness_plugin",
+            "scanserve.plugins.builtin.freshness",
+            "scanserve.plugins.builtin.freshness",
         ],
         ["extractor", "1", "barcode", "scanserve.plugins.builtin.extractors"],
         ["extractor", "2", "tesseract-ocr", "scanserve.plugins.builtin.extractors"],

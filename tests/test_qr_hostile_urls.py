@@ -18,7 +18,7 @@ import httpx
 import pytest
 from loopback import LoopbackServer, Route
 
-from scanserve.plugins.builtin.qr import RedirectResolver, ResolverPolicy
+from scanserve.plugins.builtin.qr.resolver import RedirectResolver, ResolverPolicy
 
 HOSTILE = [
     # loopback, spelt every way inet_aton, browsers and IPv6 allow

@@ -13,19 +13,17 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Iterator
+from typing import get_args
 
 import httpx
 import pytest
 from loopback import Route, redirect, refused_port, server_factory, servers_on_one_port
 
-from scanserve.plugins.builtin import qr
-from scanserve.plugins.builtin.qr import (
-    RESOLVER_TYPES,
-    QrResolution,
-    RedirectResolver,
-    ResolverPolicy,
-    _PinnedTransport,
-)
+from scanserve import QrResolution
+from scanserve.generated.shapes import ResolverTypeEnum
+from scanserve.plugins.builtin.qr import egress
+from scanserve.plugins.builtin.qr.egress import PinnedTransport
+from scanserve.plugins.builtin.qr.resolver import RedirectResolver, ResolverPolicy
 
 ALLOW_LOOPBACK = ResolverPolicy(allow_private=True, timeout=2.0)
 ONLY_127_0_0_2 = ResolverPolicy(allowed_networks=("127.0.0.2/32",), timeout=2.0)
@@ -367,6 +365,22 @@ def test_digital_link_with_bad_check_digit_gives_no_gtin(loopback_server, resolv
     assert res.extracted_gtin == ""
 
 
+def test_a_date_path_is_no_digital_link(loopback_server, resolver):
+    # 00000000000017 has a valid check digit, but a date path names no GTIN (gs1 reads URLs)
+    srv = loopback_server({"/2024/01/17": Route(200)})
+    res = resolver.resolve(srv.url("/2024/01/17"))
+    assert res.succeeded, res.error_message
+    assert res.resolver_type == "DIRECT"
+    assert res.extracted_gtin == ""
+
+
+def test_digital_link_with_trailing_slash(loopback_server, resolver):
+    srv = loopback_server({f"/01/{GTIN}/": Route(200)})
+    res = resolver.resolve(srv.url(f"/01/{GTIN}/"))
+    assert res.resolver_type == "GS1_DL"
+    assert res.extracted_gtin == GTIN
+
+
 @pytest.mark.parametrize(
     ("query", "gtin"),
     [
@@ -464,7 +478,7 @@ def test_as_dict_is_the_contract_object(loopback_server, resolver):
         "status_code": 302,
         "headers": {"location": "/b", "content-length": "0"},
     }
-    assert data["resolver_type"] in RESOLVER_TYPES
+    assert data["resolver_type"] in get_args(ResolverTypeEnum)
     json.dumps(data)
     assert isinstance(res, QrResolution)
     assert res.succeeded is (res.error_message == "")
@@ -552,7 +566,7 @@ def test_injected_transport_still_gets_the_guard():
 
 def test_pinned_transport_refuses_unchecked_connections(loopback_server):
     srv = loopback_server({"/": Route(200)})
-    with httpx.Client(transport=_PinnedTransport()) as client, pytest.raises(httpx.ConnectError):
+    with httpx.Client(transport=PinnedTransport()) as client, pytest.raises(httpx.ConnectError):
         client.get(srv.url("/"))
     assert srv.requests == []
 
@@ -605,7 +619,7 @@ def test_tls_is_verified_against_the_host_name_not_the_pinned_address(
     server_tls.sni_callback = lambda sock, name, ctx: sni.append(name)
     srv = loopback_server({"/": Route(200)}, host="127.0.0.2", tls=server_tls)
     # Trust the test certificate instead of the public CAs.
-    monkeypatch.setattr(qr, "_ssl_context", lambda: ssl.create_default_context(cafile=cert))
+    monkeypatch.setattr(egress, "_ssl_context", lambda: ssl.create_default_context(cafile=cert))
     dns = fake_dns({"shop.example": ["127.0.0.2"], "other.example": ["127.0.0.2"]})
 
     with RedirectResolver(ONLY_127_0_0_2, getaddrinfo=dns) as r:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from loopback import LoopbackServer, Route
 
-from scanserve import catalog
+from scanserve import catalog, gs1
 from scanserve.storage import models
 from scanserve.testing import issue_key
 
@@ -46,6 +46,22 @@ class TestResolveUrl:
             server.url("/b"),
             server.url("/01/09506000134352"),
         ]
+
+    def test_a_date_path_names_no_gtin(self, scanserve_client, api_key):
+        """``/2024/01/17`` ends in a valid GTIN-8 check (00000000000017) but is a date, not a
+        Digital Link: the URL is followed, and neither the analysis nor gs1 finds a GTIN."""
+        with LoopbackServer() as server:
+            server.route("/2024/01/17", Route(200))
+            url = server.url("/2024/01/17")
+            body = scanserve_client.post(
+                f"{BASE}/resolve-url", json={"url": url}, headers=api_key.headers
+            ).json()
+            capture = _capture(scanserve_client, api_key.headers, url)
+        assert body["succeeded"] is True and body["final_url"] == url
+        assert capture["status"] == "COMPLETED" and not capture["gtin"]
+        analysis = capture["qr_analysis"]
+        assert analysis["extracted_gtin"] == "" and analysis["resolver_type"] == "DIRECT"
+        assert gs1.gtin_from_url(url) == "" and not gs1.is_digital_link(url)
 
     def test_nothing_followed_keeps_the_url(self, scanserve_client, api_key):
         with LoopbackServer() as server:

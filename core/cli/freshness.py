@@ -27,7 +27,7 @@ def freshness_set(
     *, org_ref: str, scope: str, code: str, warning_days: int, critical_days: int, label: str
 ) -> None:
     """Create or replace one rule."""
-    from ..plugins.builtin.freshness import OrgRule, Scope
+    from ..plugins.providers import OrgRule, Scope
     from ..storage import models
 
     open_db()

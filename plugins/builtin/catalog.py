@@ -22,6 +22,8 @@ from ..providers import LookupProvider, ProductRecord
 class CatalogLookupProvider:
     name = "catalog"
     external = False
+    in_process = True  # this database: called directly by the pipeline
+    answers_from_catalog = True  # the pipeline takes the row itself (find)
 
     def __init__(self, cache_ttl_seconds: float | None = None):
         self.cache_ttl = (

@@ -6,14 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from ...freshness_layers import default_catalog
 from ...settings import Settings
 from ..hookspecs import hookimpl
 from ..providers import EnrichmentProvider, ProductRecord
-from .freshness_plugin import default_catalog
 
 
 class GpcLabelEnrichment:
     name = "gpc-labels"
+    in_process = True  # the GPC data file, in memory
 
     def enrich(self, product: ProductRecord) -> ProductRecord:
         if not product.gpc_brick_code or product.gpc_brick_label:

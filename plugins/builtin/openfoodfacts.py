@@ -1,7 +1,8 @@
 """Open Food Facts lookup provider: finds food products by barcode in the public OFF database.
 
-The provider is off unless configured; the core constructs it only then, with the shared
-``httpx.Client`` (whose timeouts apply). It asks the product-by-barcode API, v2::
+The provider is off unless configured; the hook at the end of this module constructs it only
+then, with its own ``httpx.Client`` (whose timeouts apply). It asks the product-by-barcode
+API, v2::
 
     GET {base_url}/api/v2/product/{barcode}.json?fields=code,product_name,...
 
@@ -45,11 +46,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from scanserve.plugins.providers import (
-    ProductRecord,
-    ProviderError,
-    ProviderUnavailable,
-)
+from ...settings import Settings
+from ..hookspecs import hookimpl
+from ..providers import LookupProvider, ProductRecord, ProviderError, ProviderUnavailable
 
 _FIELDS = (
     "code,product_name,brands,generic_name,categories,ingredients_text,image_front_url,image_url"
@@ -225,3 +224,27 @@ def _http_date(value: str) -> datetime | None:
     except (TypeError, ValueError):
         return None
     return parsed if parsed.tzinfo is not None else None
+
+
+@hookimpl(trylast=True)
+def register_lookup_providers(
+    register: Callable[[LookupProvider], None], settings: Settings
+) -> None:
+    """Registers the provider when ``openfoodfacts_enabled`` is set. It is ``trylast``: the
+    local catalog and installed plugins are asked first."""
+    if not settings.openfoodfacts_enabled:
+        return
+    if not settings.openfoodfacts_user_agent:
+        raise ValueError(
+            "SCANSERVE_OPENFOODFACTS_USER_AGENT must be set (Open Food Facts asks every client "
+            "to name itself, e.g. 'MyShopScanner/1.0 (ops@example.com)')"
+        )
+    client = httpx.Client(timeout=settings.provider_timeout_seconds, trust_env=False)
+    register(
+        OpenFoodFactsProvider(
+            client,
+            base_url=settings.openfoodfacts_base_url,
+            user_agent=settings.openfoodfacts_user_agent,
+            cache_ttl=settings.openfoodfacts_cache_ttl_seconds,
+        )
+    )

@@ -1,13 +1,15 @@
-"""Registers the built-in redirect follower (``trylast``: a plugin's resolver answers first)."""
+"""The built-in QR resolver: follows a scanned URL's redirects (:mod:`.resolver`) behind an
+egress guard (:mod:`.egress`) and classifies where it led (:mod:`.classify`). Registered
+``trylast``: a plugin's resolver answers first."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from ...settings import Settings
-from ..hookspecs import hookimpl
-from ..providers import QrResolver
-from .qr import RedirectResolver, ResolverPolicy
+from ....settings import Settings
+from ...hookspecs import hookimpl
+from ...providers import QrResolver
+from .resolver import RedirectResolver, ResolverPolicy
 
 
 def resolver_from_settings(settings: Settings) -> QrResolver:
