@@ -261,14 +261,18 @@ def test_the_hostile_cookie_costs_a_request_no_more_than_a_wrong_one(
 ):
     c = scanserve_client
     c.get(f"{BASE}/sessions", headers={"Cookie": "sessionid=warm-up"})  # first-request costs
-    started = time.process_time()
-    refused = c.get(f"{BASE}/sessions", headers={"Cookie": HOSTILE_COOKIE})
-    spent = time.process_time() - started
-    assert refused.status_code == 401, refused.text
-    assert refused.headers["content-type"] == "application/problem+json"
-    # CPU of the whole process for the whole request (the test client's threads included):
-    # a few milliseconds here; before, the cookie alone took 0.5 s or more.
-    assert spent < 0.1, spent
+    spent = []
+    for _ in range(5):
+        started = time.process_time()
+        refused = c.get(f"{BASE}/sessions", headers={"Cookie": HOSTILE_COOKIE})
+        spent.append(time.process_time() - started)
+        assert refused.status_code == 401, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+    # CPU of the whole process for the whole request (the test client's threads, and whatever
+    # an earlier test left running in this worker, included): a few milliseconds here; before,
+    # the cookie alone took 0.5 s or more, every time. The cheapest of five is the request's
+    # own cost; the others may carry a neighbour's.
+    assert min(spent) < 0.1, spent
 
 
 @pytest.mark.scanserve_settings(failed_auth_per_minute=3)
