@@ -24,7 +24,6 @@ from typing import Any
 import yaml
 from connexion import ConnexionMiddleware
 from connexion.exceptions import ProblemException
-from connexion.http_facts import METHODS
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware import MiddlewarePosition
 from connexion.middleware.server_error import ServerErrorMiddleware
@@ -41,15 +40,13 @@ from .gateway import (
     SERVICES_KEY,
     GatewayMiddleware,
     IgnoreBodyWithoutContract,
-    MostSpecificPath,
     RateHeadersMiddleware,
-    RouteTable,
-    path_pattern,
 )
 from .idempotency import IdempotencyMiddleware
 from .ids import accepting_uuid_ids
 from .index import IndexMiddleware
 from .oas31 import VALIDATOR_MAP, OpenAPI31App
+from .routing import MostSpecificPath, RouteTable
 from .security import SECURITY_MAP
 from .services import Services, build_services
 from .settings import Settings
@@ -191,62 +188,14 @@ def _on_problem(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     return _problem(errors.error_for_status(exc.status, detail), _type_base(request))
 
 
-class PathMethods:
-    """The methods the contract gives a request path, from the path template that fits it
-    best: where several fit (``/captures/upload-image`` and ``/captures/{id}``), a literal
-    segment wins over a parameter at the first place they differ, as OpenAPI has concrete
-    paths matched before templated ones."""
-
-    def __init__(self, spec: dict[str, Any]):
-        self.table: list[tuple[tuple[int, ...], re.Pattern[str], frozenset[str]]] = []
-        for template, item in spec["paths"].items():
-            methods = {method.upper() for method in item if method in METHODS}
-            if "GET" in methods:
-                methods.add("HEAD")  # routes answer HEAD wherever they answer GET
-            pattern = re.compile(path_pattern(spec, template))
-            specificity = tuple(int("{" in segment) for segment in template.split("/"))
-            self.table.append((specificity, pattern, frozenset(methods)))
-        self.table.sort(key=lambda row: row[0])
-        # The templates a less specific one also fits (a parameter where they have a literal
-        # segment): the only ones where the router, which picks any template with the
-        # request's method, can disagree with the contract.
-        self.shadowed = [
-            (pattern, methods)
-            for _, pattern, methods in self.table
-            if sum(other.fullmatch(_sample(pattern)) is not None for _, other, _ in self.table) > 1
-        ]
-
-    def refuses(self, path: str, method: str) -> bool:
-        """Whether the best-fitting path has no such method though another template has."""
-        for pattern, methods in self.shadowed:
-            if pattern.fullmatch(path):
-                return method not in methods
-        return False
-
-    def __call__(self, path: str) -> list[str]:
-        for _, pattern, methods in self.table:
-            if pattern.fullmatch(path):
-                return sorted(methods)
-        return []
-
-
-def _sample(pattern: re.Pattern[str]) -> str:
-    """A path the pattern fits: each parameter filled with ``x``."""
-    return re.sub(r"\\(.)", r"\1", pattern.pattern.replace("[^/]+", "x"))
-
-
-def _allowed_methods(spec: dict[str, Any]) -> Callable[[str], list[str]]:
-    """The methods the contract gives a request path (see :class:`PathMethods`).
-
-    Routing answers 405 from the first route whose path matched, so its ``Allow`` names that
-    one operation's method, not the others on the same path (``/sessions`` has GET and POST).
-    """
-    return PathMethods(spec)
-
-
 def _http_exception_handler(
     allowed_methods: Callable[[str], list[str]],
 ) -> Callable[[ConnexionRequest, Exception], ConnexionResponse]:
+    """404 and 405 as problem documents; a 405's ``Allow`` names the methods the contract
+    gives the request path (``allowed_methods``: the route table's). Routing answers 405 from
+    the first route whose path matched, so its ``Allow`` names that one operation's method,
+    not the others on the same path (``/sessions`` has GET and POST)."""
+
     def on_http_exception(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
         assert isinstance(exc, HTTPException)
         detail = {404: "No such path.", 405: "The method is not allowed on this path."}.get(
@@ -301,6 +250,8 @@ def create_app(
     leaves out :class:`~scanserve.fastpath.FastPath`: every request then walks Connexion's
     whole stack (the equivalence tests compare the two)."""
     settings = settings or Settings()
+    spec = contract()
+    routes = RouteTable.from_spec(spec)  # the one route table (scanserve.routing)
     services = build_services(settings, extra_plugins=extra_plugins)
 
     @asynccontextmanager
@@ -320,7 +271,6 @@ def create_app(
                 services.db.close()
 
     app = OpenAPI31App(__name__, lifespan=lifespan, jsonifier=OrjsonJsonifier())
-    spec = contract()
     app.add_api(
         spec,
         swagger_ui_options=_swagger_ui_options(),
@@ -333,14 +283,14 @@ def create_app(
     )
     app.add_error_handler(errors.ScanserveError, _on_scanserve_error)
     app.add_error_handler(ProblemException, _on_problem)
-    app.add_error_handler(HTTPException, _http_exception_handler(_allowed_methods(spec)))
+    app.add_error_handler(HTTPException, _http_exception_handler(routes.allowed_methods))
     app.add_error_handler(ClientDisconnect, _on_disconnect)
     app.add_error_handler(Exception, _on_unexpected)
     app.add_middleware(
         GatewayMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         services=services,
-        routes=RouteTable.from_spec(spec),
+        routes=routes,
     )
     # Inside the gateway (it needs the caller, and the gateway's headers go on replays too)
     # and outside the exception middleware (it records error answers as sent).
@@ -352,19 +302,13 @@ def create_app(
     )
     app.add_middleware(RateHeadersMiddleware, position=MiddlewarePosition.BEFORE_CONTEXT)
     _replace_server_error_middleware(app, settings.problem_type_base)
-    paths = PathMethods(spec)
     if fast_path:
-        app.add_middleware(FastPath, position=MiddlewarePosition.BEFORE_SWAGGER, paths=paths)
-    app.add_middleware(MostSpecificPath, position=MiddlewarePosition.BEFORE_ROUTING, paths=paths)
+        app.add_middleware(FastPath, position=MiddlewarePosition.BEFORE_SWAGGER, routes=routes)
+    app.add_middleware(MostSpecificPath, position=MiddlewarePosition.BEFORE_ROUTING, routes=routes)
     app.add_middleware(
         IgnoreBodyWithoutContract,
         position=MiddlewarePosition.BEFORE_CONTEXT,
-        operations_with_body=frozenset(
-            op["operationId"]
-            for item in spec["paths"].values()
-            for op in item.values()
-            if isinstance(op, dict) and "requestBody" in op
-        ),
+        operations_with_body=routes.operations_with_body(),
     )
     app.services = services  # type: ignore[attr-defined]
     return app
