@@ -53,6 +53,7 @@ from .settings import Settings
 
 logger = logging.getLogger("scanserve.app")
 
+HANDLER_PACKAGE = "scanserve.handlers"
 HANDLER_MODULES = (
     "sessions",
     "captures",
@@ -89,13 +90,22 @@ def _snake(operation_id: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", operation_id).lower()
 
 
+class HandlerProblem(RuntimeError):
+    """A handler module that cannot be imported, or an operation of the contract without a
+    handler: the app is not built (``scanserve serve`` says so in one line)."""
+
+
 def _handler_table() -> dict[str, Callable[..., Any]]:
     table: dict[str, Callable[..., Any]] = {}
     for name in HANDLER_MODULES:
+        module_name = f"{HANDLER_PACKAGE}.{name}"
         try:
-            module = importlib.import_module(f"scanserve.handlers.{name}")
-        except ModuleNotFoundError:
-            continue
+            module = importlib.import_module(module_name)
+        except Exception as exc:  # anything it raises: a typo must not become 501s
+            reason = (str(exc).strip().splitlines() or [""])[0]
+            raise HandlerProblem(
+                f"handler module {module_name} cannot be imported: {type(exc).__name__}: {reason}"
+            ) from exc
         for attr, value in vars(module).items():
             if (
                 callable(value)
@@ -106,31 +116,40 @@ def _handler_table() -> dict[str, Callable[..., Any]]:
     return table
 
 
-def not_implemented(*_args: Any, **_kwargs: Any) -> Any:
-    raise errors.NotImplementedYet()
-
-
-def unimplemented_operations(spec: dict[str, Any]) -> list[str]:
-    """operationIds of the contract with no handler yet (they answer 501)."""
-    table = _handler_table()
+def unimplemented_operations(
+    spec: dict[str, Any], handlers: dict[str, Callable[..., Any]] | None = None
+) -> list[str]:
+    """operationIds of the contract with no handler (``create_app`` refuses to build then)."""
+    table = _handler_table() if handlers is None else handlers
     return sorted(
         op["operationId"]
         for path in spec["paths"].values()
-        for method, op in path.items()
+        for op in path.values()
         if isinstance(op, dict) and "operationId" in op and _snake(op["operationId"]) not in table
     )
 
 
+def _handlers_of(spec: dict[str, Any]) -> dict[str, Callable[..., Any]]:
+    """Every handler, checked to cover every operation of ``spec``."""
+    handlers = _handler_table()
+    missing = unimplemented_operations(spec, handlers)
+    if missing:
+        names = ", ".join(f"{op_id} ({_snake(op_id)})" for op_id in missing)
+        raise HandlerProblem(
+            f"no handler for operation{'s' if len(missing) > 1 else ''} {names} in the "
+            f"modules of {HANDLER_PACKAGE} ({', '.join(HANDLER_MODULES)})"
+        )
+    return handlers
+
+
 class OperationResolver(Resolver):
     """operationId ``createSession`` -> ``scanserve.handlers.<tag>.create_session``; the
-    contract names operations, never Python paths."""
+    contract names operations, never Python paths. ``handlers``: every operation's (see
+    :func:`_handlers_of`)."""
 
-    def __init__(self) -> None:
-        table = _handler_table()
+    def __init__(self, handlers: dict[str, Callable[..., Any]]) -> None:
         super().__init__(
-            function_resolver=lambda op_id: accepting_uuid_ids(
-                table.get(_snake(op_id), not_implemented)
-            )
+            function_resolver=lambda op_id: accepting_uuid_ids(handlers[_snake(op_id)])
         )
 
     def resolve_operation_id(self, operation: Any) -> str:
@@ -251,6 +270,8 @@ def create_app(
     whole stack (the equivalence tests compare the two)."""
     settings = settings or Settings()
     spec = contract()
+    # Before anything is opened: a handler that cannot serve its operation stops the start.
+    handlers = _handlers_of(spec)
     routes = RouteTable.from_spec(spec)  # the one route table (scanserve.routing)
     services = build_services(settings, extra_plugins=extra_plugins)
 
@@ -274,7 +295,7 @@ def create_app(
     app.add_api(
         spec,
         swagger_ui_options=_swagger_ui_options(),
-        resolver=OperationResolver(),
+        resolver=OperationResolver(handlers),
         pythonic_params=True,
         validate_responses=settings.validate_responses,
         validator_map=VALIDATOR_MAP,

@@ -1,15 +1,21 @@
-"""The contract's one route table (scanserve.routing) and the body replay helper
-(scanserve.asgi_body)."""
+"""The contract's one route table (scanserve.routing), the body replay helper
+(scanserve.asgi_body), and handlers that fail loudly at start (scanserve.app)."""
 
 from __future__ import annotations
 
 import asyncio
+import copy
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from scanserve.app import contract, create_app
+import scanserve.handlers
+from scanserve import app as app_module
+from scanserve.app import HandlerProblem, contract, create_app, unimplemented_operations
 from scanserve.asgi_body import replaying, whole_body
 from scanserve.routing import RouteTable
 from scanserve.settings import Settings
@@ -165,3 +171,91 @@ def test_a_replay_raises_what_receiving_ended_with() -> None:
             await replay()
 
     asyncio.run(run())
+
+
+# -- handlers fail loudly ------------------------------------------------------------------
+
+
+def test_every_operation_has_a_handler() -> None:
+    assert unimplemented_operations(contract()) == []
+
+
+@pytest.fixture
+def broken_handler_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A handler module, ``scanserve.handlers.broken``, whose import fails on a missing
+    dependency (a ModuleNotFoundError, once taken for a module left out)."""
+    folder = tmp_path / "handlers"
+    folder.mkdir()
+    (folder / "broken.py").write_text("import scanserve_no_such_dependency\n")
+    monkeypatch.setattr(
+        scanserve.handlers, "__path__", [*scanserve.handlers.__path__, str(folder)]
+    )
+    monkeypatch.setattr(app_module, "HANDLER_MODULES", (*app_module.HANDLER_MODULES, "broken"))
+    return "scanserve.handlers.broken"
+
+
+def test_a_handler_module_that_does_not_import_stops_create_app(
+    broken_handler_module: str, tmp_path: Path
+) -> None:
+    with pytest.raises(HandlerProblem) as failed:
+        create_app(Settings(data_dir=tmp_path / "data", load_entrypoint_plugins=False))
+    assert str(failed.value) == (
+        f"handler module {broken_handler_module} cannot be imported: ModuleNotFoundError: "
+        "No module named 'scanserve_no_such_dependency'"
+    )
+    assert not (tmp_path / "data").exists()  # stopped before anything was opened
+
+
+def test_a_handler_module_left_out_stops_create_app(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app_module, "HANDLER_MODULES", (*app_module.HANDLER_MODULES, "sesions"))
+    with pytest.raises(HandlerProblem, match=r"^handler module scanserve\.handlers\.sesions "):
+        create_app(Settings(data_dir=tmp_path / "data", load_entrypoint_plugins=False))
+
+
+def test_an_operation_without_a_handler_stops_create_app(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = contract()
+    extra = copy.deepcopy(spec["paths"]["/plugins"])
+    extra["get"]["operationId"] = "listWidgets"
+    spec["paths"]["/widgets"] = extra
+    monkeypatch.setattr(app_module, "contract", lambda: copy.deepcopy(spec))
+    with pytest.raises(HandlerProblem) as failed:
+        create_app(Settings(data_dir=tmp_path / "data", load_entrypoint_plugins=False))
+    message = str(failed.value)
+    assert message.startswith("no handler for operation listWidgets (list_widgets) in the modules")
+    assert "\n" not in message
+
+
+def test_serve_with_a_broken_handler_module_exits_with_one_line(tmp_path: Path) -> None:
+    folder = tmp_path / "handlers"
+    folder.mkdir()
+    (folder / "broken.py").write_text("import scanserve_no_such_dependency\n")
+    program = (
+        "import scanserve.app, scanserve.handlers\n"
+        f"scanserve.handlers.__path__.append({str(folder)!r})\n"
+        "scanserve.app.HANDLER_MODULES += ('broken',)\n"
+        "from scanserve.cli import main\n"
+        "main()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program, "serve", "--port", "0"],
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "SCANSERVE_DATA_DIR": str(tmp_path / "data"),
+            "SCANSERVE_LOAD_ENTRYPOINT_PLUGINS": "false",
+        },
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert errors == [
+        "Error: handler module scanserve.handlers.broken cannot be imported: "
+        "ModuleNotFoundError: No module named 'scanserve_no_such_dependency'"
+    ]
