@@ -64,6 +64,8 @@ class Route:
     convertors: Mapping[str, Convertor[Any]] = field(default_factory=dict, repr=False)
     allowed: frozenset[str] = frozenset()
     shadowed_by: tuple[re.Pattern[str], ...] = field(default=(), repr=False)
+    # the "/"s of every request path it fits (None: a parameter of type path spans several)
+    slashes: int | None = None
 
     def path_params(self, match: re.Match[str]) -> dict[str, Any]:
         """The path parameters of a request path this route's regex matched, converted as
@@ -101,17 +103,6 @@ def _specificity(template: str) -> tuple[int, ...]:
     return tuple(int("{" in segment) for segment in _segments(template))
 
 
-def _may_overlap(a: str, b: str, *, spans_segments: bool) -> bool:
-    """Whether some request path may fit both templates (certainly not: same number of
-    segments, and two different literals at one place)."""
-    if spans_segments:
-        return True
-    sa, sb = _segments(a), _segments(b)
-    return len(sa) == len(sb) and all(
-        x == y or "{" in x or "{" in y for x, y in zip(sa, sb, strict=True)
-    )
-
-
 def _resolved(spec: Mapping[str, Any], node: Any) -> Any:
     """``node`` with its local ``$ref`` followed (the contract's parameters and schemas)."""
     for _ in range(32):
@@ -125,8 +116,9 @@ def _resolved(spec: Mapping[str, Any], node: Any) -> Any:
 
 
 def _path_types(spec: Mapping[str, Any], item: Mapping[str, Any], template: str) -> dict[str, str]:
-    """Each path parameter's type as Connexion's router reads it (``int``, ``float`` and
-    ``path`` get Starlette convertors of their own; any other a path segment)."""
+    """Each path parameter's type as Connexion's router reads it: ``integer``, ``number``,
+    and ``path`` for a string of that format, get convertors of their own; any other fits
+    one path segment."""
     types: dict[str, str] = {}
     operations = [op for method, op in item.items() if method in METHODS]
     for source in (item, *operations):
@@ -146,16 +138,68 @@ def _path_types(spec: Mapping[str, Any], item: Mapping[str, Any], template: str)
     return types
 
 
+@dataclass(frozen=True, order=True)
+class _Path:
+    """A path of the contract, compiled; sorts most specific first, then in the contract's
+    order."""
+
+    specificity: tuple[int, ...]
+    index: int  # in the contract's order
+    template: str = field(compare=False)
+    item: Mapping[str, Any] = field(compare=False)
+    regex: re.Pattern[str] = field(compare=False)
+    convertors: Mapping[str, Convertor[Any]] = field(compare=False)
+    allowed: frozenset[str] = field(compare=False)  # its methods, and HEAD with GET
+    spans: bool = field(compare=False)  # a parameter of type path may span segments
+
+    @classmethod
+    def compile(
+        cls, spec: Mapping[str, Any], base_path: str, index: int, template: str, item: Any
+    ) -> _Path:
+        types = _path_types(spec, item, template)
+        regex, _, convertors = compile_path(base_path + starlettify_path(template, types))
+        methods = {method.upper() for method in item if method in METHODS}
+        if "GET" in methods:
+            methods.add("HEAD")  # routes answer HEAD wherever they answer GET
+        return cls(
+            _specificity(template),
+            index,
+            template,
+            item,
+            regex,
+            convertors,
+            frozenset(methods),
+            "path" in types.values(),
+        )
+
+    def may_overlap(self, other: _Path) -> bool:
+        """Whether some request path may fit both (certainly not: as many segments, and two
+        different literals at one place)."""
+        if self.spans or other.spans:
+            return True
+        mine, theirs = _segments(self.template), _segments(other.template)
+        return len(mine) == len(theirs) and all(
+            a == b or "{" in a or "{" in b for a, b in zip(mine, theirs, strict=True)
+        )
+
+
 class RouteTable:
     """The contract's operations, most specific path first (see the module docstring)."""
 
     def __init__(self, routes: Iterable[Route] = (), base_path: str = ""):
         self.routes: tuple[Route, ...] = tuple(routes)
         self.base_path = base_path
-        by_method: dict[str, list[Route]] = {}
+        # Per method, and (unless a parameter may span segments) per number of "/" in the
+        # path: a request tries the regexes of the few routes that could fit it, in order.
+        self._by_slashes = all(route.slashes is not None for route in self.routes)
+        by_method: dict[str, dict[int, list[Route]]] = {}
         for route in self.routes:
-            by_method.setdefault(route.method, []).append(route)
-        self._by_method = {method: tuple(routes) for method, routes in by_method.items()}
+            slashes = route.slashes if self._by_slashes and route.slashes is not None else -1
+            by_method.setdefault(route.method, {}).setdefault(slashes, []).append(route)
+        self._by_method = {
+            method: {slashes: tuple(routes) for slashes, routes in buckets.items()}
+            for method, buckets in by_method.items()
+        }
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> RouteTable:
@@ -164,55 +208,35 @@ class RouteTable:
         # parameters) when it is built; the table is compiled before, with the same ones.
         register_url_convertor("float", FloatConverter())
         register_url_convertor("int", IntegerConverter())
-        compiled = []
-        for index, (template, item) in enumerate(spec["paths"].items()):
-            types = _path_types(spec, item, template)
-            regex, _, convertors = compile_path(base_path + starlettify_path(template, types))
-            methods = {method.upper() for method in item if method in METHODS}
-            if "GET" in methods:
-                methods.add("HEAD")  # routes answer HEAD wherever they answer GET
-            compiled.append(
-                (
-                    (_specificity(template), index),
-                    template,
-                    item,
-                    regex,
-                    convertors,
-                    frozenset(methods),
-                    "path" in types.values(),
-                )
-            )
-        compiled.sort(key=lambda row: row[0])
-        _check_router_agrees(spec, compiled)
+        paths = sorted(
+            (_Path.compile(spec, base_path, index, template, item))
+            for index, (template, item) in enumerate(spec["paths"].items())
+        )
+        _check_router_agrees(paths)
         routes = []
-        for position, (_, template, item, regex, convertors, allowed, spans) in enumerate(
-            compiled
-        ):
-            for method, op in item.items():
+        for position, path in enumerate(paths):
+            for method, op in path.item.items():
                 if method not in METHODS or not isinstance(op, dict) or "operationId" not in op:
                     continue
                 content = op.get("requestBody", {}).get("content", {})
-                shadowed_by = tuple(
-                    other_regex
-                    for _, other, _, other_regex, _, other_allowed, other_spans in compiled[
-                        :position
-                    ]
-                    if method.upper() not in other_allowed
-                    and _may_overlap(template, other, spans_segments=spans or other_spans)
-                )
                 routes.append(
                     Route(
                         method=method.upper(),
-                        template=template,
+                        template=path.template,
                         operation_id=op["operationId"],
                         media_types=frozenset(m.lower() for m in content),
                         public_read=method == "get"
                         and {} in op.get("security", spec.get("security", [])),
                         has_body="requestBody" in op,
-                        regex=regex,
-                        convertors=convertors,
-                        allowed=allowed,
-                        shadowed_by=shadowed_by,
+                        regex=path.regex,
+                        convertors=path.convertors,
+                        allowed=path.allowed,
+                        shadowed_by=tuple(
+                            other.regex
+                            for other in paths[:position]
+                            if method.upper() not in other.allowed and path.may_overlap(other)
+                        ),
+                        slashes=None if path.spans else (base_path + path.template).count("/"),
                     )
                 )
         return cls(routes, base_path)
@@ -220,15 +244,15 @@ class RouteTable:
     def match(self, method: str, path: str) -> RouteMatch:
         """The route of ``method`` on the most specific path that ``path`` (the whole request
         path) fits, and whether the request is refused (see :class:`RouteMatch`)."""
-        routes = self._by_method.get(method)
-        if routes is None:
+        buckets = self._by_method.get(method)
+        if buckets is None:
             if method != "HEAD":
                 return NO_ROUTE
             # answered as a GET, but no route of its own (the gateway's checks are a GET's
             # only when the router has made it one)
             found = self.match("GET", path)
             return NO_ROUTE if not found.refused else RouteMatch(None, None, True)
-        for route in routes:
+        for route in buckets.get(path.count("/") if self._by_slashes else -1, ()):
             matched = route.regex.fullmatch(path)
             if matched is not None:
                 refused = False
@@ -238,9 +262,6 @@ class RouteTable:
                         break
                 return RouteMatch(route, matched, refused)
         return NO_ROUTE
-
-    def find(self, method: str, path: str) -> Route | None:
-        return self.match(method, path).route
 
     def allowed_methods(self, path: str) -> list[str]:
         """The methods of the most specific path that ``path`` fits (none: it fits none)."""
@@ -253,22 +274,21 @@ class RouteTable:
         return frozenset(route.operation_id for route in self.routes if route.has_body)
 
 
-def _check_router_agrees(spec: Mapping[str, Any], compiled: Sequence[tuple[Any, ...]]) -> None:
-    """Connexion's router takes the first path in the contract's order that fits the
-    request and has its method: refuse a contract where that is not the most specific one."""
-    order = {template: index for index, template in enumerate(spec["paths"])}
-    for position, (_, template, item, *_rest, spans) in enumerate(compiled):
-        methods = {m for m in item if m in METHODS}
-        for _, other, other_item, *_other_rest, other_spans in compiled[position + 1 :]:
+def _check_router_agrees(paths: Sequence[_Path]) -> None:
+    """Connexion's router takes the first path in the contract's order that fits the request
+    and has its method: refuse a contract where that is not the most specific one."""
+    for position, path in enumerate(paths):
+        methods = path.item.keys() & METHODS
+        for other in paths[position + 1 :]:
             if (
-                order[other] < order[template]
-                and methods & {m for m in other_item if m in METHODS}
-                and _may_overlap(template, other, spans_segments=spans or other_spans)
+                other.index < path.index
+                and methods & other.item.keys()
+                and path.may_overlap(other)
             ):
                 raise ValueError(
-                    f"the contract lists {other} before {template}, which is more specific "
-                    "and has a method of it: Connexion's router would route requests that "
-                    f"fit both to {other}; list {template} first"
+                    f"the contract lists {other.template} before {path.template}, which is "
+                    "more specific and has a method of it: Connexion's router would route "
+                    f"requests that fit both to {other.template}; list {path.template} first"
                 )
 
 

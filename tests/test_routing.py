@@ -49,11 +49,11 @@ def test_a_route_carries_what_its_operation_needs(table: RouteTable) -> None:
     assert found.route.operation_id == "getCapture"
     assert found.route.path_params(found.match) == {"id": ID}
     assert not found.route.media_types and not found.route.has_body
-    upload = table.find("POST", f"{BASE}/captures/upload-image")
+    upload = table.match("POST", f"{BASE}/captures/upload-image").route
     assert upload is not None and upload.operation_id == "uploadCaptureImage"
     assert "multipart/form-data" in upload.media_types
-    assert table.find("GET", f"{BASE}/health/live").public_read  # type: ignore[union-attr]
-    assert not table.find("GET", f"{BASE}/sessions/{ID}").public_read  # type: ignore[union-attr]
+    assert table.match("GET", f"{BASE}/health/live").route.public_read  # type: ignore[union-attr]
+    assert not table.match("GET", f"{BASE}/sessions/{ID}").route.public_read  # type: ignore[union-attr]
     assert "createSession" in table.operations_with_body()
     assert "getSession" not in table.operations_with_body()
 
@@ -103,8 +103,8 @@ def test_a_contract_the_router_would_read_otherwise_is_refused() -> None:
         RouteTable.from_spec(spec)
     spec["paths"] = dict(reversed(spec["paths"].items()))
     table = RouteTable.from_spec(spec)
-    assert table.find("GET", f"{BASE}/things/mine").operation_id == "getMyThings"  # type: ignore[union-attr]
-    assert table.find("GET", f"{BASE}/things/x").operation_id == "getThing"  # type: ignore[union-attr]
+    assert table.match("GET", f"{BASE}/things/mine").route.operation_id == "getMyThings"  # type: ignore[union-attr]
+    assert table.match("GET", f"{BASE}/things/x").route.operation_id == "getThing"  # type: ignore[union-attr]
 
 
 def test_integer_path_parameters_are_matched_and_converted_as_the_router_does() -> None:
@@ -121,7 +121,31 @@ def test_integer_path_parameters_are_matched_and_converted_as_the_router_does() 
     found = table.match("GET", f"{BASE}/things/42")
     assert found.route is not None and found.match is not None
     assert found.route.path_params(found.match) == {"n": 42}
-    assert table.find("GET", f"{BASE}/things/abc") is None
+    assert table.match("GET", f"{BASE}/things/abc").route is None
+
+
+def test_a_path_parameter_may_span_segments_as_the_router_lets_it() -> None:
+    spec = contract()
+    spec["paths"] = {
+        # (where a parameter may span segments, the table takes any two paths to overlap)
+        "/files": {"get": {"operationId": "listFiles", "responses": {}}},
+        "/files/{rest}": {
+            "parameters": [
+                {
+                    "name": "rest",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "format": "path"},
+                }
+            ],
+            "get": {"operationId": "getFile", "responses": {}},
+        },
+    }
+    table = RouteTable.from_spec(spec)
+    found = table.match("GET", f"{BASE}/files/a/b/c")
+    assert found.route is not None and found.match is not None
+    assert found.route.path_params(found.match) == {"rest": "a/b/c"}
+    assert table.match("GET", f"{BASE}/files").route.operation_id == "listFiles"  # type: ignore[union-attr]
 
 
 def test_the_app_builds_one_table_for_the_gateway_the_405s_and_the_fast_path(
