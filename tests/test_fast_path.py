@@ -46,10 +46,10 @@ SPEC = Path(__file__).resolve().parent.parent / "spec" / "openapi.yaml"
 UNLIMITED = 1_000_000_000
 # Headers that tell the time, not the answer.
 CLOCK_HEADERS = {"date", "ratelimit-reset", "x-ratelimit-reset"}
-# The operations the fast path plans are read from its own route table (``planned``
-# below), so that an operation it comes to plan is compared without a list to keep: reads
-# (GET, and signOut's DELETE), JSON-body operations, and writes without a body (planned
-# when no body headers but ``Content-Length: 0`` come with them).
+# The operations the fast path plans are read from its plans for the app's route table
+# (``planned`` below), so that an operation it comes to plan is compared without a list to
+# keep: reads (GET, and signOut's DELETE), JSON-body operations, and writes without a body
+# (planned when no body headers but ``Content-Length: 0`` come with them).
 
 
 class Planned:
