@@ -87,6 +87,10 @@ _used(
 # Model fields only ever written by keyword (``create(device_context=...)``).
 _used(_.device_context)
 
+# Dataclass fields read only by the generated ordering (``order=True``): a route's
+# specificity sorts the route table (scanserve.routing).
+_used(_.specificity)
+
 # Used only by tests, kept because those tests test more than the function (issue 16):
 # ObjectStore.peek (test_photo_journey), ids.to_uuid (test_fast_path),
 # imaging.request_wait_seconds (test_image_limits), HookDoc.undocumented (test_hook_docs,

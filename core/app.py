@@ -24,7 +24,6 @@ from typing import Any
 import yaml
 from connexion import ConnexionMiddleware
 from connexion.exceptions import ProblemException
-from connexion.http_facts import METHODS
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware import MiddlewarePosition
 from connexion.middleware.server_error import ServerErrorMiddleware
@@ -43,22 +42,21 @@ from .gateway import (
     SERVICES_KEY,
     GatewayMiddleware,
     IgnoreBodyWithoutContract,
-    MostSpecificPath,
     RateHeadersMiddleware,
-    RouteTable,
-    path_pattern,
 )
 from .idempotency import IdempotencyMiddleware
 from .ids import accepting_uuid_ids
 from .index import IndexMiddleware
 from .oas31 import OpenAPI31App
 from .oas31_validators import VALIDATOR_MAP
+from .routing import MostSpecificPath, RouteTable
 from .security import SECURITY_MAP
 from .services import Services
 from .settings import Settings
 
 logger = logging.getLogger("scanserve.app")
 
+HANDLER_PACKAGE = "scanserve.handlers"
 HANDLER_MODULES = (
     "sessions",
     "captures",
@@ -95,13 +93,22 @@ def _snake(operation_id: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", operation_id).lower()
 
 
+class HandlerProblem(RuntimeError):
+    """A handler module that cannot be imported, or an operation of the contract without a
+    handler: the app is not built (``scanserve serve`` says so in one line)."""
+
+
 def _handler_table() -> dict[str, Callable[..., Any]]:
     table: dict[str, Callable[..., Any]] = {}
     for name in HANDLER_MODULES:
+        module_name = f"{HANDLER_PACKAGE}.{name}"
         try:
-            module = importlib.import_module(f"scanserve.handlers.{name}")
-        except ModuleNotFoundError:
-            continue
+            module = importlib.import_module(module_name)
+        except Exception as exc:  # anything it raises: a typo must not become 501s
+            reason = (str(exc).strip().splitlines() or [""])[0]
+            raise HandlerProblem(
+                f"handler module {module_name} cannot be imported: {type(exc).__name__}: {reason}"
+            ) from exc
         for attr, value in vars(module).items():
             if (
                 callable(value)
@@ -112,31 +119,40 @@ def _handler_table() -> dict[str, Callable[..., Any]]:
     return table
 
 
-def not_implemented(*_args: Any, **_kwargs: Any) -> Any:
-    raise errors.NotImplementedYet()
-
-
-def unimplemented_operations(spec: dict[str, Any]) -> list[str]:
-    """operationIds of the contract with no handler yet (they answer 501)."""
-    table = _handler_table()
+def unimplemented_operations(
+    spec: dict[str, Any], handlers: dict[str, Callable[..., Any]] | None = None
+) -> list[str]:
+    """operationIds of the contract with no handler (``create_app`` refuses to build then)."""
+    table = _handler_table() if handlers is None else handlers
     return sorted(
         op["operationId"]
         for path in spec["paths"].values()
-        for method, op in path.items()
+        for op in path.values()
         if isinstance(op, dict) and "operationId" in op and _snake(op["operationId"]) not in table
     )
 
 
+def _handlers_of(spec: dict[str, Any]) -> dict[str, Callable[..., Any]]:
+    """Every handler, checked to cover every operation of ``spec``."""
+    handlers = _handler_table()
+    missing = unimplemented_operations(spec, handlers)
+    if missing:
+        names = ", ".join(f"{op_id} ({_snake(op_id)})" for op_id in missing)
+        raise HandlerProblem(
+            f"no handler for operation{'s' if len(missing) > 1 else ''} {names} in the "
+            f"modules of {HANDLER_PACKAGE} ({', '.join(HANDLER_MODULES)})"
+        )
+    return handlers
+
+
 class OperationResolver(Resolver):
     """operationId ``createSession`` -> ``scanserve.handlers.<tag>.create_session``; the
-    contract names operations, never Python paths."""
+    contract names operations, never Python paths. ``handlers``: every operation's (see
+    :func:`_handlers_of`)."""
 
-    def __init__(self) -> None:
-        table = _handler_table()
+    def __init__(self, handlers: dict[str, Callable[..., Any]]) -> None:
         super().__init__(
-            function_resolver=lambda op_id: accepting_uuid_ids(
-                table.get(_snake(op_id), not_implemented)
-            )
+            function_resolver=lambda op_id: accepting_uuid_ids(handlers[_snake(op_id)])
         )
 
     def resolve_operation_id(self, operation: Any) -> str:
@@ -192,62 +208,14 @@ def _on_problem(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     return _problem(errors.error_for_status(exc.status, detail), _type_base(request))
 
 
-class PathMethods:
-    """The methods the contract gives a request path, from the path template that fits it
-    best: where several fit (``/captures/upload-image`` and ``/captures/{id}``), a literal
-    segment wins over a parameter at the first place they differ, as OpenAPI has concrete
-    paths matched before templated ones."""
-
-    def __init__(self, spec: dict[str, Any]):
-        self.table: list[tuple[tuple[int, ...], re.Pattern[str], frozenset[str]]] = []
-        for template, item in spec["paths"].items():
-            methods = {method.upper() for method in item if method in METHODS}
-            if "GET" in methods:
-                methods.add("HEAD")  # routes answer HEAD wherever they answer GET
-            pattern = re.compile(path_pattern(spec, template))
-            specificity = tuple(int("{" in segment) for segment in template.split("/"))
-            self.table.append((specificity, pattern, frozenset(methods)))
-        self.table.sort(key=lambda row: row[0])
-        # The templates a less specific one also fits (a parameter where they have a literal
-        # segment): the only ones where the router, which picks any template with the
-        # request's method, can disagree with the contract.
-        self.shadowed = [
-            (pattern, methods)
-            for _, pattern, methods in self.table
-            if sum(other.fullmatch(_sample(pattern)) is not None for _, other, _ in self.table) > 1
-        ]
-
-    def refuses(self, path: str, method: str) -> bool:
-        """Whether the best-fitting path has no such method though another template has."""
-        for pattern, methods in self.shadowed:
-            if pattern.fullmatch(path):
-                return method not in methods
-        return False
-
-    def __call__(self, path: str) -> list[str]:
-        for _, pattern, methods in self.table:
-            if pattern.fullmatch(path):
-                return sorted(methods)
-        return []
-
-
-def _sample(pattern: re.Pattern[str]) -> str:
-    """A path the pattern fits: each parameter filled with ``x``."""
-    return re.sub(r"\\(.)", r"\1", pattern.pattern.replace("[^/]+", "x"))
-
-
-def _allowed_methods(spec: dict[str, Any]) -> Callable[[str], list[str]]:
-    """The methods the contract gives a request path (see :class:`PathMethods`).
-
-    Routing answers 405 from the first route whose path matched, so its ``Allow`` names that
-    one operation's method, not the others on the same path (``/sessions`` has GET and POST).
-    """
-    return PathMethods(spec)
-
-
 def _http_exception_handler(
     allowed_methods: Callable[[str], list[str]],
 ) -> Callable[[ConnexionRequest, Exception], ConnexionResponse]:
+    """404 and 405 as problem documents; a 405's ``Allow`` names the methods the contract
+    gives the request path (``allowed_methods``: the route table's). Routing answers 405 from
+    the first route whose path matched, so its ``Allow`` names that one operation's method,
+    not the others on the same path (``/sessions`` has GET and POST)."""
+
     def on_http_exception(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
         assert isinstance(exc, HTTPException)
         detail = {404: "No such path.", 405: "The method is not allowed on this path."}.get(
@@ -302,6 +270,10 @@ def create_app(
     leaves out :class:`~scanserve.fastpath.FastPath`: every request then walks Connexion's
     whole stack (the equivalence tests compare the two)."""
     settings = settings or Settings()
+    spec = contract()
+    # Before anything is opened: a handler that cannot serve its operation stops the start.
+    handlers = _handlers_of(spec)
+    routes = RouteTable.from_spec(spec)  # the one route table (scanserve.routing)
     services = build_services(settings, extra_plugins=extra_plugins)
 
     @asynccontextmanager
@@ -321,11 +293,10 @@ def create_app(
                 services.db.close()
 
     app = OpenAPI31App(__name__, lifespan=lifespan, jsonifier=OrjsonJsonifier())
-    spec = contract()
     app.add_api(
         spec,
         swagger_ui_options=_swagger_ui_options(),
-        resolver=OperationResolver(),
+        resolver=OperationResolver(handlers),
         pythonic_params=True,
         validate_responses=settings.validate_responses,
         validator_map=VALIDATOR_MAP,
@@ -334,14 +305,14 @@ def create_app(
     )
     app.add_error_handler(errors.ScanserveError, _on_scanserve_error)
     app.add_error_handler(ProblemException, _on_problem)
-    app.add_error_handler(HTTPException, _http_exception_handler(_allowed_methods(spec)))
+    app.add_error_handler(HTTPException, _http_exception_handler(routes.allowed_methods))
     app.add_error_handler(ClientDisconnect, _on_disconnect)
     app.add_error_handler(Exception, _on_unexpected)
     app.add_middleware(
         GatewayMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         services=services,
-        routes=RouteTable.from_spec(spec),
+        routes=routes,
     )
     # Inside the gateway (it needs the caller, and the gateway's headers go on replays too)
     # and outside the exception middleware (it records error answers as sent).
@@ -353,19 +324,13 @@ def create_app(
     )
     app.add_middleware(RateHeadersMiddleware, position=MiddlewarePosition.BEFORE_CONTEXT)
     _replace_server_error_middleware(app, settings.problem_type_base)
-    paths = PathMethods(spec)
     if fast_path:
-        app.add_middleware(FastPath, position=MiddlewarePosition.BEFORE_SWAGGER, paths=paths)
-    app.add_middleware(MostSpecificPath, position=MiddlewarePosition.BEFORE_ROUTING, paths=paths)
+        app.add_middleware(FastPath, position=MiddlewarePosition.BEFORE_SWAGGER, routes=routes)
+    app.add_middleware(MostSpecificPath, position=MiddlewarePosition.BEFORE_ROUTING, routes=routes)
     app.add_middleware(
         IgnoreBodyWithoutContract,
         position=MiddlewarePosition.BEFORE_CONTEXT,
-        operations_with_body=frozenset(
-            op["operationId"]
-            for item in spec["paths"].values()
-            for op in item.values()
-            if isinstance(op, dict) and "requestBody" in op
-        ),
+        operations_with_body=routes.operations_with_body(),
     )
     app.services = services  # type: ignore[attr-defined]
     return app

@@ -10,17 +10,17 @@ request's CPU.
 :class:`FastPath` sits inside Connexion's exception middleware, so whatever it raises is
 answered by the same error handlers as before. At start-up (Connexion hands it the API, as
 to its own middlewares) it compiles each operation that takes no request body or a JSON one
-into a plan, made of Connexion's own pieces for that operation: the route (Starlette's path
-regex, in the router's order), the security check (``SecurityOperation``'s verification
+into a plan, made of Connexion's own pieces for that operation, for its route of the app's
+one route table (:mod:`scanserve.routing`, which picks the operation Connexion's router
+picks): the security check (``SecurityOperation``'s verification
 function, built with the app's ``security_map``), the URI parser and parameter validator (the
 app's ``validator_map``, so :mod:`scanserve.oas31_validators`'s), the JSON body validator (the same
 map's), the resolved handler with its argument names, the response decorator and, where
 responses are validated, Connexion's response validation. Per request it does in one place
 what those layers do:
 
-1. route: the first route in the router's order that fits the path and method; it must be a
-   planned operation, and the path one that :class:`~scanserve.gateway.MostSpecificPath`
-   lets through;
+1. route: the route table's match, which the gateway left in the scope; it must be a planned
+   operation, and not one that :class:`~scanserve.routing.MostSpecificPath` refuses;
 2. the scope the layers would hand the handler: a copy with ``path_params`` and Connexion's
    routing extension, then the security context;
 3. security, then parameter validation, then (for a JSON body) reading the body whole,
@@ -65,8 +65,6 @@ from connexion.decorators.parameter import (
 from connexion.decorators.response import AsyncResponseDecorator
 from connexion.exceptions import ResolverError
 from connexion.frameworks.starlette import Starlette as StarletteFramework
-from connexion.frameworks.starlette import starlettify_path
-from connexion.http_facts import METHODS
 from connexion.jsonifier import Jsonifier
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware.abstract import ROUTING_CONTEXT, SpecMiddleware
@@ -77,11 +75,11 @@ from connexion.security import SecurityHandlerFactory
 from connexion.utils import inspect_function_arguments, is_nullable
 from connexion.validators import VALIDATOR_MAP as CONNEXION_VALIDATOR_MAP
 from starlette.concurrency import run_in_threadpool
-from starlette.convertors import Convertor
-from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .asgi_body import replaying
 from .gateway import RATE_HEADERS_KEY, _with_rate_headers
+from .routing import ROUTE_KEY, Route, RouteTable
 
 logger = logging.getLogger(__name__)
 
@@ -95,18 +93,6 @@ _JSON_CONTENT_TYPES = frozenset(
 # What ConnexionRequest.mimetype is for a request without a Content-Type header.
 _NO_CONTENT_TYPE = "application/octet-stream"
 _UNDECIDED = object()  # a body the plan leaves to the full stack
-
-
-@dataclass(frozen=True)
-class Route:
-    """One route of Connexion's router, in its order: Starlette's regex and convertors of the
-    starlettified path, the method (and HEAD with GET, as Starlette adds), and the plan of its
-    operation (None: not planned)."""
-
-    regex: Any  # re.Pattern[str]
-    convertors: Mapping[str, Convertor[Any]]
-    methods: frozenset[str]
-    plan: Plan | None
 
 
 @dataclass(frozen=True)
@@ -129,21 +115,6 @@ class Plan:
 
 async def _empty() -> Message:
     return {"type": "http.request", "body": b"", "more_body": False}
-
-
-def _replaying(messages: list[Message], failure: Exception | None, receive: Receive) -> Receive:
-    """``receive`` as it was before the plan read from it: the messages the plan received,
-    then the exception receiving ended with (if it did), then ``receive`` itself."""
-    left = iter(messages)
-
-    async def replay() -> Message:
-        for message in left:
-            return message
-        if failure is not None:
-            raise failure
-        return await receive()
-
-    return replay
 
 
 async def _chunk(raw: bytes) -> Any:  # an AsyncGenerator[bytes, None], as the validator reads
@@ -177,27 +148,28 @@ def _body_length(headers: Sequence[tuple[bytes, bytes]], *, json: bool) -> int |
 
 class FastPath(SpecMiddleware):
     """See the module docstring. Add it at ``MiddlewarePosition.BEFORE_SWAGGER``, giving it
-    the :class:`~scanserve.app.PathMethods` that ``MostSpecificPath`` uses."""
+    the app's :class:`~scanserve.routing.RouteTable`."""
 
-    def __init__(self, app: ASGIApp, paths: Any):
+    def __init__(self, app: ASGIApp, routes: RouteTable):
         self.app = app
-        self.paths = paths  # scanserve.app.PathMethods
-        self.mount: Any = None  # re.Pattern[str] of the API's mount, as Starlette's Mount
-        self.mount_convertors: Mapping[str, Convertor[Any]] = {}
-        self.base_path = ""
-        self.routes: list[Route] = []
+        self.routes = routes
+        self.base_path: str | None = None
+        # the plan of each route of the table that has one, compiled once at start-up
+        self.plans: dict[Route, Plan] = {}
         self.response_decorator: AsyncResponseDecorator | None = None
 
     # -- start-up ------------------------------------------------------------------------
 
     def add_api(self, specification: Any, base_path: str | None = None, **kwargs: Any) -> None:
-        if self.mount is not None:
+        if self.base_path is not None:
             # Several APIs chain their routers in Connexion; one is all the app mounts.
             raise RuntimeError("FastPath serves a single API")
         self.base_path = base_path if base_path is not None else specification.base_path
-        self.mount, _, self.mount_convertors = compile_path(
-            self.base_path.rstrip("/") + "/{path:path}"
-        )
+        if self.base_path.rstrip("/") != self.routes.base_path:
+            raise RuntimeError(
+                f"FastPath's API is mounted at {self.base_path!r}, its route table at "
+                f"{self.routes.base_path!r}"
+            )
         jsonifier = kwargs.get("jsonifier") or Jsonifier()
         self.response_decorator = AsyncResponseDecorator(
             framework=StarletteFramework, jsonifier=jsonifier
@@ -207,35 +179,27 @@ class FastPath(SpecMiddleware):
         sanitize = functools.lru_cache(maxsize=512)(
             pythonic if kwargs.get("pythonic_params") else sanitized
         )
-        for path, methods in specification.get("paths", {}).items():
-            for method in methods:
-                if method not in METHODS:
-                    continue
-                try:
-                    operation = specification.operation_cls.from_spec(
-                        specification,
-                        path=path,
-                        method=method,
-                        resolver=kwargs["resolver"],
-                        uri_parser_class=kwargs.get("uri_parser_class"),
-                    )
-                except ResolverError:  # the routing middleware handles (or raises) these
-                    continue
-                regex, _, convertors = compile_path(
-                    starlettify_path(path, operation.get_path_parameter_types())
+        for route in self.routes.routes:
+            try:
+                operation = specification.operation_cls.from_spec(
+                    specification,
+                    path=route.template,
+                    method=route.method.lower(),
+                    resolver=kwargs["resolver"],
+                    uri_parser_class=kwargs.get("uri_parser_class"),
                 )
-                route_methods = {method.upper()}
-                if "GET" in route_methods:
-                    route_methods.add("HEAD")
-                plan = self._plan(
-                    path,
-                    operation,
-                    factory=factory,
-                    validator_map=validator_map,
-                    sanitize=sanitize,
-                    options=kwargs,
-                )
-                self.routes.append(Route(regex, convertors, frozenset(route_methods), plan))
+            except ResolverError:  # the routing middleware handles (or raises) these
+                continue
+            plan = self._plan(
+                route.template,
+                operation,
+                factory=factory,
+                validator_map=validator_map,
+                sanitize=sanitize,
+                options=kwargs,
+            )
+            if plan is not None:
+                self.plans[route] = plan
 
     def _plan(
         self,
@@ -311,31 +275,27 @@ class FastPath(SpecMiddleware):
     # -- per request ---------------------------------------------------------------------
 
     def _route(self, scope: Scope) -> tuple[Plan, dict[str, Any], int] | None:
-        """The plan and path parameters of the operation Connexion's router would pick, and
-        the length of the body it is sent (0: none); None where the router would pick no
-        planned one, or the request's body headers are not ones its plan takes."""
+        """The plan and path parameters of the operation Connexion's router would pick (the
+        route table's, which agrees with it), and the length of the body it is sent (0: none);
+        None where the router would pick no planned one, or the request's body headers are not
+        ones its plan takes."""
         method = scope["method"]
         if method not in PLANNED_METHODS or scope.get("root_path"):
             return None
-        path = scope["path"]
-        mounted = self.mount.match(path)
-        if mounted is None:
+        found = scope.get(ROUTE_KEY)  # the gateway's match
+        if found is None:
+            found = self.routes.match(method, scope["path"])
+        route = found.route
+        if route is None or found.refused:
             return None
-        rest = "/" + self.mount_convertors["path"].convert(mounted.group("path"))
-        for route in self.routes:
-            match = route.regex.match(rest)
-            if match is not None and method in route.methods:
-                if route.plan is None or self.paths.refuses(path, method):
-                    return None
-                length = _body_length(scope["headers"], json=route.plan.body_validator is not None)
-                if length is None:
-                    return None
-                params = {
-                    key: route.convertors[key].convert(value)
-                    for key, value in match.groupdict().items()
-                }
-                return route.plan, params, length
-        return None
+        plan = self.plans.get(route)
+        if plan is None:
+            return None
+        length = _body_length(scope["headers"], json=plan.body_validator is not None)
+        if length is None:
+            return None
+        assert found.match is not None
+        return plan, route.path_params(found.match), length
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         found = self._route(scope) if scope["type"] == "http" else None
@@ -384,8 +344,8 @@ class FastPath(SpecMiddleware):
                 if message["type"] != "http.request" or not message.get("more_body", False):
                     break
         except Exception as exc:  # a timeout, say: the full stack meets it in its turn
-            return _UNDECIDED, _replaying(messages, exc, receive)
-        replay = _replaying(messages, None, receive)
+            return _UNDECIDED, replaying(receive, messages, exc)
+        replay = replaying(receive, messages)
         raw = b"".join(message.get("body", b"") for message in messages)
         if messages[-1]["type"] != "http.request" or len(raw) != length:
             return _UNDECIDED, replay  # the client left, or sent another length

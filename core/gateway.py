@@ -3,28 +3,28 @@ every response carries, errors included.
 
 It sits before Connexion's exception middleware (``MiddlewarePosition.BEFORE_EXCEPTION``) so
 its headers reach every response, and answers its own refusals (401, 413, 429, a 503 when the
-credential or limits store is down, and a last resort 500) as problem+json itself. It leaves
-the authenticated :class:`~scanserve.auth.Principal` in the ASGI scope for the security layer
-and the handlers. (Outside it, :class:`scanserve.faults.LastResort` catches its own failures.)
+credential or limits store is down, and a last resort 500) as problem+json itself. It finds
+the request's operation in the contract's route table (:mod:`scanserve.routing`) once, and
+leaves that match in the ASGI scope for the middlewares further in, beside the authenticated
+:class:`~scanserve.auth.Principal` for the security layer and the handlers. (Outside it,
+:class:`scanserve.faults.LastResort` catches its own failures.)
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
-import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import anyio
 from anyio import to_thread
-from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .asgi_body import replaying, whole_body
 from .asgi_keys import PRINCIPAL_KEY, RATE_HEADERS_KEY, SERVICES_KEY
 from .auth import API_KEY_HEADER, SESSION_COOKIE, Credentials, Principal, anonymous, authenticate
 from .authcache import AuthCache
@@ -42,6 +42,7 @@ from .errors import (
 from .faults import DiskGuard, problem_for
 from .problems import send_problem
 from .ratelimit import RateLimiter, Verdict
+from .routing import ROUTE_KEY, Route, RouteTable
 from .websessions import CSRF_HEADER, SAFE_METHODS, csrf_ok
 
 if TYPE_CHECKING:
@@ -119,76 +120,8 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
-
-
 def _too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"The request body may be at most {limit} bytes.")
-
-
-@dataclass(frozen=True)
-class Route:
-    """What the gateway needs to know of an operation before Connexion routes the request:
-    the media types its request body may have (none: it takes no body), and whether it is a
-    public read (a GET whose ``security`` admits ``{}``), where a credential that fails is
-    ignored rather than refused."""
-
-    operation_id: str
-    media_types: frozenset[str]
-    public_read: bool = False
-
-
-def path_pattern(spec: Mapping[str, Any], template: str) -> str:
-    """The regular expression of a contract path ``template`` under the spec's base path, as
-    Connexion mounts it: each ``{parameter}`` fits one path segment."""
-    base_path = urlsplit(spec["servers"][0]["url"]).path.rstrip("/")
-    literals = re.split(r"\{[^/{}]+\}", base_path + template)
-    return "[^/]+".join(map(re.escape, literals))
-
-
-class RouteTable:
-    """Request method and path to the contract's :class:`Route`, for the checks that must
-    come before the body is read (which body limit applies, which media types)."""
-
-    def __init__(self, routes: Iterable[tuple[str, str, Route]]):
-        self._routes: dict[str, list[tuple[re.Pattern[str], Route]]] = {}
-        for method, pattern, route in routes:
-            self._routes.setdefault(method, []).append((re.compile(pattern), route))
-
-    @classmethod
-    def from_spec(cls, spec: Mapping[str, Any]) -> RouteTable:
-        routes = []
-        for template, item in spec["paths"].items():
-            pattern = path_pattern(spec, template)
-            for method, op in item.items():
-                if isinstance(op, dict) and "operationId" in op:
-                    content = op.get("requestBody", {}).get("content", {})
-                    public_read = method == "get" and {} in op.get(
-                        "security", spec.get("security", [])
-                    )
-                    route = Route(
-                        op["operationId"], frozenset(m.lower() for m in content), public_read
-                    )
-                    routes.append((method.upper(), pattern, route))
-        # literal paths before templated ones (/captures/upload-image before /captures/{id})
-        routes.sort(key=lambda r: r[1].count("[^/]+"))
-        return cls(routes)
-
-    def find(self, method: str, path: str) -> Route | None:
-        for pattern, route in self._routes.get(method, ()):
-            if pattern.fullmatch(path):
-                return route
-        return None
 
 
 def _media_type(headers: Mapping[str, str]) -> str:
@@ -285,7 +218,8 @@ class GatewayMiddleware:
             await self._refuse_head(scope, send, too_large)
             return
         headers = _headers_of(scope)
-        route = self.routes.find(scope["method"], scope["path"])
+        found = self.routes.match(scope["method"], scope["path"])
+        route = found.route
         principal, rate_headers, refusal = await self._admit_or_fail(scope, headers, route)
         if refusal is not None:
             await send_problem(send, refusal, rate_headers, type_base=self._type_base)
@@ -293,6 +227,7 @@ class GatewayMiddleware:
 
         scope[PRINCIPAL_KEY] = principal
         scope[SERVICES_KEY] = self.services
+        scope[ROUTE_KEY] = found  # matched once: MostSpecificPath and the fast path read it
         _lower_media_type(scope)
         limit = self._body_limit(headers, route)
         receive = self._timed(receive, self.services.settings.body_timeout_seconds)
@@ -394,7 +329,7 @@ class GatewayMiddleware:
             for k, v in scope["headers"]
             if k.lower() not in (b"transfer-encoding", b"content-length")
         ] + [(b"content-length", str(len(body)).encode())]
-        return _replay(body, receive)
+        return replaying(receive, [whole_body(body)])
 
     def _timed(self, receive: Receive, seconds: float) -> Receive:
         """``receive`` with one deadline for the whole body: a client that sends it slowly
@@ -650,23 +585,3 @@ class IgnoreBodyWithoutContract:
             return {"type": "http.request", "body": b"", "more_body": False}
 
         await self.app(scope, empty, send)
-
-
-class MostSpecificPath:
-    """A request path answers only the methods of the contract's path that fits it best.
-
-    ``/captures/upload-image`` (POST) also fits the template ``/captures/{id}`` (GET), and
-    ``.../photos/reorder`` (POST) fits ``.../photos/{photo_id}`` (PATCH); routing would hand
-    a GET of the first to ``getCapture``, whose id check then answers 422. OpenAPI matches
-    concrete paths before templated ones, so any other method there is a 405, which the
-    exception middleware renders (with ``Allow``) like every other.
-    """
-
-    def __init__(self, app: ASGIApp, paths: Any):
-        self.app = app
-        self.paths = paths  # scanserve.app.PathMethods
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self.paths.refuses(scope["path"], scope["method"]):
-            raise HTTPException(405)
-        await self.app(scope, receive, send)

@@ -57,6 +57,7 @@ from anyio import to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import keyed
+from .asgi_body import replaying, whole_body
 from .asgi_keys import PRINCIPAL_KEY
 from .errors import (
     FieldError,
@@ -380,19 +381,11 @@ class IdempotencyMiddleware:
     async def _run(
         self, scope: Scope, body: bytes, receive: Receive, send: Send, record_id: int
     ) -> None:
-        sent_body = False
         status = 0
         content_type = ""
         chunks: list[bytes] = []
         recorded = False
         keep = True
-
-        async def replay_receive() -> Message:
-            nonlocal sent_body
-            if not sent_body:
-                sent_body = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
 
         async def recording_send(message: Message) -> None:
             nonlocal status, content_type, recorded, keep
@@ -417,7 +410,7 @@ class IdempotencyMiddleware:
 
         claim = keyed.CLAIM.set(record_id)  # for the handler's transaction (scanserve.keyed)
         try:
-            await self.app(scope, replay_receive, recording_send)
+            await self.app(scope, replaying(receive, [whole_body(body)]), recording_send)
         finally:
             keyed.CLAIM.reset(claim)
             if not recorded:  # a 5xx, an exception, or a client gone away: a repeat runs again

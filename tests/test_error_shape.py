@@ -186,8 +186,8 @@ def test_error_paths(scanserve_client, api_key, problem_validator, caplog, monke
         headers=h,
     )
     check(unknown_proposal, 404, "not_found", v)
-    # The 501 of an operation without a handler, as the app renders it (the operations of
-    # the contract are being implemented, so no route is sure to answer it).
+    # The 501 the contract still names, as the app would render it: no operation answers it
+    # (an operation without a handler stops create_app), so it is rendered here.
     not_implemented = errors.problem_body(errors.NotImplementedYet())
     v.validate(not_implemented)
     assert (not_implemented["status"], not_implemented["error_code"]) == (501, "not_implemented")

@@ -39,7 +39,7 @@ from .demo import seed_demo
 def serve(host: str, port: int, demo: bool, workers: int, log_format: str | None) -> None:
     """Run the API server (migrating the database first) with the embedded queue's consumer."""
     from .. import server
-    from ..app import create_app
+    from ..app import HandlerProblem, create_app
 
     settings = read_settings()
     if workers > 1 and settings.rate_limit_storage_url.startswith("memory:"):
@@ -52,7 +52,10 @@ def serve(host: str, port: int, demo: bool, workers: int, log_format: str | None
     with startup_errors():
         # With several processes this one only checks and migrates; each process builds its
         # own app (scanserve.asgi) with its queue consumer.
-        app = create_app(settings, start_queue=workers == 1)
+        try:
+            app = create_app(settings, start_queue=workers == 1)
+        except HandlerProblem as exc:  # a handler module that does not import, say
+            raise click.ClickException(str(exc)) from None
     # Bound before the banner, so that it names the port taken (``--port 0``: any free one).
     try:
         sock = server.bind(host, port)
