@@ -3,7 +3,7 @@
     python bench/floor.py RESPONSES.json PORT [WORKERS]
 
 RESPONSES.json maps a request path to ``[status, content_type, body]``. It is served exactly
-as ``scanserve serve`` serves scanserve, through ``scanserve.server`` with the settings read
+as ``scanserve serve`` serves scanserve, through ``scanserve.infra.server`` with the settings read
 from the same ``SCANSERVE_*`` environment: the same uvicorn configuration (the guarded
 httptools protocol, uvloop, keep-alive and head limits), the same logging (one redacted
 access-log line a request) and, with WORKERS, the same worker processes. So the ratio
@@ -36,8 +36,8 @@ def build() -> Starlette:
 
 
 if __name__ == "__main__":
-    from scanserve import server
-    from scanserve.logconfig import configure_logging, logging_config
+    from scanserve.infra import server
+    from scanserve.infra.logconfig import configure_logging, logging_config
     from scanserve.settings import Settings
 
     os.environ["SCANSERVE_BENCH_FLOOR"] = sys.argv[1]

@@ -5,7 +5,7 @@
 Feeds one keep-alive GET at a time to each uvicorn protocol class through a fake transport
 and a trivial ASGI app, and prints the CPU time per request (the best of 5 rounds of 5,000):
 uvicorn's h11 and httptools protocols as they come, and scanserve's guarded httptools one
-(``scanserve.server``). On uvloop unless ``--asyncio``. A way to see what the server adds to
+(``scanserve.infra.server``). On uvloop unless ``--asyncio``. A way to see what the server adds to
 every request that is steadier than wrk on a busy machine.
 """
 
@@ -21,7 +21,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from scanserve.server import GuardedHttpToolsProtocol
+from scanserve.infra.server import GuardedHttpToolsProtocol
 
 REQUEST = (
     b"GET /scanner/api/v1/captures/U6hfQtTpbmG5Gdnpr6akJD HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n"

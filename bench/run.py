@@ -5,7 +5,7 @@
 
 Every request-path figure is printed beside a bare Starlette app (``bench/floor.py``) serving
 the very bytes scanserve answered, served exactly as ``scanserve serve`` serves scanserve
-(``scanserve.server``: protocol, event loop, logging, worker processes), measured side by
+(``scanserve.infra.server``: protocol, event loop, logging, worker processes), measured side by
 side in the same run: on a shared or small machine only the ratios travel. The load comes
 from wrk when it is installed (``apt-get install wrk``), else from a Python client, which the
 output says.
@@ -50,9 +50,9 @@ warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testcli
 import httpx
 import load
 
-from scanserve import catalog, gs1
 from scanserve.app import create_app
 from scanserve.bootstrap import build_services
+from scanserve.domain import catalog, gs1
 from scanserve.settings import Settings
 from scanserve.storage import models
 from scanserve.testing import issue_key

@@ -27,11 +27,13 @@ from typing import Any
 
 from run import GTIN, seed
 
-from scanserve import auth, captures, freshness, gs1, pipeline, presenters, sessions, tokens
 from scanserve.app import create_app
-from scanserve.keys import hash_secret
-from scanserve.metadata import initial
-from scanserve.services import Services
+from scanserve.domain import captures, freshness, gs1, pipeline, sessions
+from scanserve.domain.metadata import initial
+from scanserve.domain.services import Services
+from scanserve.http import presenters
+from scanserve.identity import auth, tokens
+from scanserve.identity.keys import hash_secret
 from scanserve.storage import models
 from scanserve.storage.fields import utcnow
 from scanserve.storage.models import new_short_id

@@ -12,8 +12,8 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-from .plugins import DOCUMENTED_TYPES, documented_type
-from .plugins.hookspecs import hookimpl
+from scanserve.plugins import DOCUMENTED_TYPES, documented_type
+from scanserve.plugins.hookspecs import hookimpl
 
 try:
     __version__ = version("scanserve")
@@ -21,20 +21,20 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0.0.0"
 
 if TYPE_CHECKING:  # the same names as DOCUMENTED_TYPES, for type checkers (a test compares)
-    from .plugins.providers import EnrichmentProvider as EnrichmentProvider
-    from .plugins.providers import ExtractionInput as ExtractionInput
-    from .plugins.providers import Extractor as Extractor
-    from .plugins.providers import Hop as Hop
-    from .plugins.providers import LookupProvider as LookupProvider
-    from .plugins.providers import OrgRule as OrgRule
-    from .plugins.providers import PhotoInput as PhotoInput
-    from .plugins.providers import ProductRecord as ProductRecord
-    from .plugins.providers import ProposalDraft as ProposalDraft
-    from .plugins.providers import ProviderError as ProviderError
-    from .plugins.providers import ProviderUnavailable as ProviderUnavailable
-    from .plugins.providers import QrResolution as QrResolution
-    from .plugins.providers import QrResolver as QrResolver
-    from .plugins.providers import Thresholds as Thresholds
+    from scanserve.plugins.providers import EnrichmentProvider as EnrichmentProvider
+    from scanserve.plugins.providers import ExtractionInput as ExtractionInput
+    from scanserve.plugins.providers import Extractor as Extractor
+    from scanserve.plugins.providers import Hop as Hop
+    from scanserve.plugins.providers import LookupProvider as LookupProvider
+    from scanserve.plugins.providers import OrgRule as OrgRule
+    from scanserve.plugins.providers import PhotoInput as PhotoInput
+    from scanserve.plugins.providers import ProductRecord as ProductRecord
+    from scanserve.plugins.providers import ProposalDraft as ProposalDraft
+    from scanserve.plugins.providers import ProviderError as ProviderError
+    from scanserve.plugins.providers import ProviderUnavailable as ProviderUnavailable
+    from scanserve.plugins.providers import QrResolution as QrResolution
+    from scanserve.plugins.providers import QrResolver as QrResolver
+    from scanserve.plugins.providers import Thresholds as Thresholds
 
 
 def __getattr__(name: str) -> Any:

@@ -2,8 +2,8 @@
 
 Request flow: gateway middleware (auth, rate limits, body size) -> Connexion (routing,
 security, validation against ``spec/openapi.yaml``; a valid request of an operation without
-a body is served by :mod:`scanserve.fastpath` with the same pieces, past the layers) -> a
-thin handler in ``scanserve.handlers.<tag>`` -> a core service -> storage / plugins -> a
+a body is served by :mod:`scanserve.http.fastpath` with the same pieces, past the layers) -> a
+thin handler in ``scanserve.http.handlers.<tag>`` -> a core service -> storage / plugins -> a
 view built from the generated models -> response. Every error on the way leaves as
 problem+json.
 """
@@ -32,27 +32,27 @@ from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
-from . import errors
-from .asgi_keys import PRINCIPAL_KEY
-from .bootstrap import build_services
-from .encoding import OrjsonJsonifier
-from .fastpath import FastPath
-from .faults import LastResort, problem_for
-from .gateway import (
+from scanserve import errors
+from scanserve.bootstrap import build_services
+from scanserve.domain.services import Services
+from scanserve.http.asgi_keys import PRINCIPAL_KEY
+from scanserve.http.fastpath import FastPath
+from scanserve.http.faults import LastResort, problem_for
+from scanserve.http.gateway import (
     SERVICES_KEY,
     GatewayMiddleware,
     IgnoreBodyWithoutContract,
     RateHeadersMiddleware,
 )
-from .idempotency import IdempotencyMiddleware
-from .ids import accepting_uuid_ids
-from .index import IndexMiddleware
-from .oas31 import OpenAPI31App
-from .oas31_validators import VALIDATOR_MAP
-from .routing import MostSpecificPath, RouteTable
-from .security import SECURITY_MAP
-from .services import Services
-from .settings import Settings
+from scanserve.http.idempotency import IdempotencyMiddleware
+from scanserve.http.index import IndexMiddleware
+from scanserve.http.oas31 import OpenAPI31App
+from scanserve.http.oas31_validators import VALIDATOR_MAP
+from scanserve.http.routing import MostSpecificPath, RouteTable
+from scanserve.http.security import SECURITY_MAP
+from scanserve.infra.encoding import OrjsonJsonifier
+from scanserve.infra.ids import accepting_uuid_ids
+from scanserve.settings import Settings
 
 logger = logging.getLogger("scanserve.app")
 
@@ -146,7 +146,7 @@ def _handlers_of(spec: dict[str, Any]) -> dict[str, Callable[..., Any]]:
 
 
 class OperationResolver(Resolver):
-    """operationId ``createSession`` -> ``scanserve.handlers.<tag>.create_session``; the
+    """operationId ``createSession`` -> ``scanserve.http.handlers.<tag>.create_session``; the
     contract names operations, never Python paths. ``handlers``: every operation's (see
     :func:`_handlers_of`)."""
 
@@ -247,7 +247,7 @@ def _on_disconnect(request: ConnexionRequest, _exc: Exception) -> ConnexionRespo
 
 
 def _replace_server_error_middleware(app: OpenAPI31App, type_base: str) -> None:
-    """:class:`~scanserve.faults.LastResort` in place of Connexion's outermost
+    """:class:`~scanserve.http.faults.LastResort` in place of Connexion's outermost
     ``ServerErrorMiddleware``, whose default answer fails on Starlette 1.x and leaves the
     server to answer plain text."""
     stack = app.middleware.middlewares
@@ -267,7 +267,7 @@ def create_app(
 ) -> OpenAPI31App:
     """Build the ASGI app. ``start_queue`` starts the embedded queue's consumer with the app
     (``scanserve serve`` does; tests usually use ``queue="immediate"``). ``fast_path=False``
-    leaves out :class:`~scanserve.fastpath.FastPath`: every request then walks Connexion's
+    leaves out :class:`~scanserve.http.fastpath.FastPath`: every request then walks Connexion's
     whole stack (the equivalence tests compare the two)."""
     settings = settings or Settings()
     spec = contract()

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .app import create_app
-from .settings import Settings
+from scanserve.app import create_app
+from scanserve.settings import Settings
 
 
 def served_app() -> Any:

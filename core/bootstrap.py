@@ -8,16 +8,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from . import extraction, idempotency, imaging, pipeline, quotas, sessions
-from .lanes import ResolveLane
-from .objectstore import open_object_store
-from .plugins.manager import Plugins, build_plugin_manager
-from .queue import Queue, Tasks
-from .ratelimit import RateLimiter
-from .services import Services
-from .settings import Settings
-from .storage.database import open_database
-from .storage.migrate import upgrade
+from scanserve.domain import extraction, imaging, pipeline, quotas, sessions
+from scanserve.domain.services import Services
+from scanserve.http import idempotency
+from scanserve.infra.lanes import ResolveLane
+from scanserve.infra.objectstore import open_object_store
+from scanserve.infra.queue import Queue, Tasks
+from scanserve.infra.ratelimit import RateLimiter
+from scanserve.plugins.manager import Plugins, build_plugin_manager
+from scanserve.settings import Settings
+from scanserve.storage.database import open_database
+from scanserve.storage.migrate import upgrade
 
 
 def build_services(
@@ -47,7 +48,7 @@ def build_services(
 
     services.queue = Queue(settings, queue_tasks(services))
     if settings.oidc_issuer:
-        from .oidc import JwtVerifier  # noqa: PLC0415 - PyJWT loads only for an OIDC issuer
+        from scanserve.identity.oidc import JwtVerifier  # noqa: PLC0415 - PyJWT loads only for an OIDC issuer
 
         services.jwt_verifier = JwtVerifier(settings)
     return services

@@ -40,7 +40,7 @@ of ``docs/errors.md``; the base is the ``problem_type_base`` setting, ``docs/err
 default (the page in the source repository), and the spec's examples show that default.
 ``title`` is the status code's HTTP reason phrase (RFC 9110), as in the spec's examples.
 
-Lower layers raise these (or their own exceptions, which :func:`scanserve.faults.problem_for`
+Lower layers raise these (or their own exceptions, which :func:`scanserve.http.faults.problem_for`
 maps at the boundary: database and Redis outages to ``503``, a full disk to ``507``, anything
 else to ``500``); handlers never build error responses by hand.
 """
@@ -244,7 +244,7 @@ class ServiceUnavailable(ScanserveError):
 class InsufficientStorage(ScanserveError):
     """No room left to store the request's data (RFC 4918's 507): the database's disk, or
     the data directory, is full, or the organisation's storage quota is spent
-    (:mod:`scanserve.quotas`). Nothing was stored; reads go on; the same request succeeds
+    (:mod:`scanserve.domain.quotas`). Nothing was stored; reads go on; the same request succeeds
     once space is freed (or the quota raised)."""
 
     status = 507

@@ -37,11 +37,11 @@ from typing import Any
 
 import pytest
 
-from .keys import KeyKind, generate_key, hash_secret, parse_key
-from .plugins.hookspecs import hookimpl
-from .plugins.providers import LookupProvider, ProductRecord, QrResolver
-from .settings import Settings
-from .storage import models
+from scanserve.identity.keys import KeyKind, generate_key, hash_secret, parse_key
+from scanserve.plugins.hookspecs import hookimpl
+from scanserve.plugins.providers import LookupProvider, ProductRecord, QrResolver
+from scanserve.settings import Settings
+from scanserve.storage import models
 
 __all__ = [
     "FakeLookupProvider",
@@ -74,7 +74,7 @@ def _create_app() -> Callable[..., Any]:
             warnings.filterwarnings("ignore", message=re.escape(message))
         # imported under this filter: the dependencies' import-time warnings must not fail
         # a plugin author's `pytest -W error`
-        from .app import create_app  # noqa: PLC0415
+        from scanserve.app import create_app  # noqa: PLC0415
     return create_app
 
 

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from . import DOCUMENTED_TYPES
-from . import hookspecs as default_hookspecs
+from scanserve.plugins import DOCUMENTED_TYPES
+from scanserve.plugins import hookspecs as default_hookspecs
 
 _SECTION = re.compile(r"^# -+ (?P<title>.+?) -*$")
 _FIELD = re.compile(r"^:(?P<kind>param|returns?|ivar)(?: (?P<name>\w+))?:\s*(?P<text>.*)$")

@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from ..settings import Settings
-    from .providers import (
+    from scanserve.plugins.providers import (
         EnrichmentProvider,
         Extractor,
         LookupProvider,
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
         QrResolver,
         Thresholds,
     )
+    from scanserve.settings import Settings
 
 PROJECT_NAME = "scanserve"
 

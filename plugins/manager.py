@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from ..freshness_layers import BUILT_IN, default_catalog, org_thresholds
-from . import hookspecs
-from .providers import (
+from scanserve.domain.freshness_layers import BUILT_IN, default_catalog, org_thresholds
+from scanserve.plugins import hookspecs
+from scanserve.plugins.providers import (
     EnrichmentProvider,
     Extractor,
     LookupProvider,
@@ -34,7 +34,7 @@ from .providers import (
 )
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from scanserve.settings import Settings
 
 logger = logging.getLogger("scanserve.plugins")
 

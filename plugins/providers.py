@@ -13,7 +13,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Protocol, get_args, get_type_hints, runtime_checkable
 
-from ..generated.shapes import Proposal
+from scanserve.generated.shapes import Proposal
 
 
 @dataclass(frozen=True)

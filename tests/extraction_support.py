@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from scanserve.pipeline import product_short_id
+from scanserve.domain.pipeline import product_short_id
 from scanserve.storage import models
 
 BASE = "/scanner/api/v1"

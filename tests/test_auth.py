@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from scanserve import keys, tokens
+from scanserve.identity import keys, tokens
 from scanserve.storage import models
 from scanserve.storage.fields import utcnow
 from scanserve.testing import issue_key

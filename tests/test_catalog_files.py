@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from scanserve import catalog_files
-from scanserve.catalog_files import CatalogRow, RowError, count_lines, read_catalog
+from scanserve.domain import catalog_files
+from scanserve.domain.catalog_files import CatalogRow, RowError, count_lines, read_catalog
 
 DATA = Path(__file__).parent / "data"
 CSV_SAMPLE = DATA / "catalog_sample.csv"

@@ -36,9 +36,9 @@ from image_bodies import judge_file_parts_as_declared, register_image_media_type
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation.stateful.state_machine import StepInput, StepOutput
 
-from scanserve import catalog
 from scanserve.app import create_app, spec_path, unimplemented_operations
-from scanserve.oas31_spec import load_spec
+from scanserve.domain import catalog
+from scanserve.http.oas31_spec import load_spec
 from scanserve.plugins.builtin.qr.resolver import RedirectResolver, ResolverPolicy
 from scanserve.plugins.hookspecs import hookimpl
 from scanserve.settings import Settings

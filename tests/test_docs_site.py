@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -95,15 +96,57 @@ def test_the_readme_is_a_front_door():
     assert any(".venv/bin/python -m pytest" in c for c in commands), commands
 
 
+def _placed_by_folder(page: str) -> dict[str, set[str]]:
+    """The architecture page's table: the names each folder's rows place."""
+    placed: dict[str, set[str]] = {}
+    folder = ""
+    for line in page.splitlines():
+        if not line.startswith("| "):
+            continue
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) < 3 or cells[0] == "folder":
+            continue
+        folder = cells[0].strip("`") or folder
+        placed.setdefault(folder, set()).update(re.findall(r"`([\w/.]+)`", cells[1]))
+    return placed
+
+
 def test_the_architecture_page_places_every_module():
-    page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
-    named = set(re.findall(r"`([\w/.]+)`", page))
+    placed = _placed_by_folder((ROOT / "docs" / "architecture.md").read_text(encoding="utf-8"))
+    core = ROOT / "core"
     missing = []
-    for folder, prefix in ((ROOT / "core", ""), (ROOT / "plugins", "plugins/")):
-        for entry in sorted(folder.iterdir()):
-            if entry.name.startswith(("_", ".")) or entry.name == "py.typed":
-                continue
-            name = prefix + entry.name + ("/" if entry.is_dir() else "")
-            if name not in named:
-                missing.append(name)
+
+    def shown(entry: Path) -> bool:
+        return not entry.name.startswith(("_", ".")) and entry.name != "py.typed"
+
+    for entry in sorted(filter(shown, core.iterdir())):
+        if entry.is_dir() and (entry / "__init__.py").exists():
+            # a layer folder: a row of its own, naming every module in it
+            rows = placed.get(f"core/{entry.name}/", set())
+            if not rows:
+                missing.append(f"core/{entry.name}/")
+            for module in sorted(filter(shown, entry.iterdir())):
+                name = module.name + ("/" if module.is_dir() else "")
+                if name not in rows:
+                    missing.append(f"core/{entry.name}/{name}")
+        elif (entry.name + ("/" if entry.is_dir() else "")) not in placed.get("core/", set()):
+            missing.append(f"core/{entry.name}")
+    for entry in sorted(filter(shown, (ROOT / "plugins").iterdir())):
+        name = "plugins/" + entry.name + ("/" if entry.is_dir() else "")
+        if name not in placed.get("plugins/", set()):
+            missing.append(name)
     assert not missing, f"docs/architecture.md does not place {missing} in a layer"
+
+
+def test_the_architecture_picture_is_the_import_contract():
+    page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    picture = page.partition("<!-- layers:")[2].partition("```\n")[2].partition("```")[0]
+    drawn = [
+        sorted(re.findall(r"scanserve\.\w+", line))
+        for line in picture.splitlines()
+        if re.search(r"│ scanserve\.", line)
+    ]
+    with open(ROOT / "pyproject.toml", "rb") as file:
+        contracts = tomllib.load(file)["tool"]["importlinter"]["contracts"]
+    (layers,) = [c["layers"] for c in contracts if c["type"] == "layers"]
+    assert drawn == [sorted(part.strip() for part in row.split("|")) for row in layers]

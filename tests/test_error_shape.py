@@ -13,7 +13,9 @@ import redis.exceptions
 import yaml
 from jsonschema import Draft202012Validator
 
-from scanserve import errors, freshness, gateway
+from scanserve import errors
+from scanserve.domain import freshness
+from scanserve.http import gateway
 
 BASE = "/scanner/api/v1"
 PROBLEM = "application/problem+json"

@@ -28,8 +28,8 @@ from extraction_support import (
     text_image,
 )
 
-from scanserve import extraction
 from scanserve.cli import main as cli_main
+from scanserve.domain import extraction
 from scanserve.plugins.hookspecs import hookimpl
 from scanserve.plugins.providers import ExtractionInput, Extractor, ProductRecord, ProposalDraft
 from scanserve.storage import models

@@ -131,9 +131,9 @@ def test_one_organisations_slow_captures_do_not_delay_anothers(tmp_path: Path) -
     queue's slow lane, barcodes on the main one."""
     from importlib.resources import as_file, files
 
-    from scanserve import catalog
     from scanserve.app import create_app
-    from scanserve.captures import TERMINAL
+    from scanserve.domain import catalog
+    from scanserve.domain.captures import TERMINAL
     from scanserve.storage import models
 
     target = LoopbackServer({"/hang": Route(200, delay=120)})
@@ -187,7 +187,7 @@ def test_one_organisations_slow_captures_do_not_delay_anothers(tmp_path: Path) -
 
 
 def test_a_fair_queue_serves_organisations_in_turn() -> None:
-    from scanserve.capture_lanes import FairQueue
+    from scanserve.infra.capture_lanes import FairQueue
 
     fair = FairQueue()
     for n in range(4):
@@ -207,7 +207,7 @@ def test_a_fair_queue_serves_organisations_in_turn() -> None:
 
 
 def test_a_fair_queue_caps_what_one_organisation_runs_at_once() -> None:
-    from scanserve.capture_lanes import FairQueue
+    from scanserve.infra.capture_lanes import FairQueue
 
     fair = FairQueue(per_org=2)
     for n in range(5):
@@ -238,7 +238,7 @@ def test_a_redis_worker_runs_another_organisations_link_past_a_flood(
     plus 2 s, while most of A's still wait."""
     from redis_support import delete_queue_keys
 
-    from scanserve.captures import TERMINAL
+    from scanserve.domain.captures import TERMINAL
     from scanserve.storage import models
 
     target = LoopbackServer({"/slow": Route(200, delay=4), "/own": Route(200, delay=0.5)})

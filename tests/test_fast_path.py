@@ -32,10 +32,12 @@ from hypothesis import HealthCheck
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation import GenerationMode
 
-from scanserve import catalog, ids, tokens
 from scanserve.app import create_app
-from scanserve.fastpath import FastPath
-from scanserve.keys import hash_secret
+from scanserve.domain import catalog
+from scanserve.http.fastpath import FastPath
+from scanserve.identity import tokens
+from scanserve.identity.keys import hash_secret
+from scanserve.infra import ids
 from scanserve.settings import Settings
 from scanserve.storage import models
 from scanserve.storage.database import database_proxy
@@ -696,7 +698,7 @@ def test_errors_raised_by_handlers_answer_alike(
     error as its problem document, anything else as the error handlers' 500, and a response
     against the contract as the response validation's 500."""
     from scanserve.errors import Conflict
-    from scanserve.handlers import plugins
+    from scanserve.http.handlers import plugins
 
     def refused(_plugins: Any) -> Any:
         raise Conflict("not now")

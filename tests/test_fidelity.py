@@ -16,10 +16,11 @@ import shortuuid
 import yaml
 from loopback import LoopbackServer, Route, refused_port
 
-from scanserve import catalog, keys
 from scanserve.app import spec_path
-from scanserve.oas31_schema import ecma_regex
-from scanserve.pipeline import process_capture
+from scanserve.domain import catalog
+from scanserve.domain.pipeline import process_capture
+from scanserve.http.oas31_schema import ecma_regex
+from scanserve.identity import keys
 from scanserve.storage import models
 from scanserve.storage.fields import utcnow
 from scanserve.testing import issue_key
@@ -121,7 +122,7 @@ class TestBrandClaims:
     def test_a_claimed_brand_gets_its_owners_rules_anonymous_calls_included(
         self, scanserve_client, api_key, products
     ):
-        from scanserve import brands
+        from scanserve.domain import brands
 
         owner = models.Organization.create(name="GS1 Dairy Inc")
         _rule(owner.id, "Dairy brand milk", scope="brick", code="10000025", warning=4, critical=2)
@@ -148,7 +149,7 @@ class TestBrandClaims:
         assert scanserve_client.get(FRESHNESS, params=gtin).json()["source"] == "global-default"
 
     def test_one_organisation_per_brand(self, scanserve_app):
-        from scanserve import brands
+        from scanserve.domain import brands
 
         first = models.Organization.create(name="A")
         second = models.Organization.create(name="B")
@@ -409,7 +410,7 @@ def test_uuid_ids_name_the_same_objects(scanserve_client, api_key, products):
 def test_spec_id_parameters_admit_both_forms(spec):
     from jsonschema import Draft202012Validator
 
-    from scanserve.oas31_schema import FORMAT_CHECKER
+    from scanserve.http.oas31_schema import FORMAT_CHECKER
 
     schema = spec["components"]["schemas"]["ShortUUIDOrUUID"]
     validator = Draft202012Validator(schema, format_checker=FORMAT_CHECKER)

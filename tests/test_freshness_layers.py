@@ -9,11 +9,7 @@ from typing import Any, Literal
 
 import pytest
 
-from scanserve.freshness_layers import (
-    BUILT_IN,
-    GpcCatalog,
-    resolve_thresholds,
-)
+from scanserve.domain.freshness_layers import BUILT_IN, GpcCatalog, resolve_thresholds
 from scanserve.plugins.providers import OrgRule, Thresholds
 
 MILK = "10000025"

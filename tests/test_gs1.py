@@ -10,7 +10,7 @@ from biip.checksums import gs1_standard_check_digit
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scanserve.gs1 import (
+from scanserve.domain.gs1 import (
     Interpretation,
     InvalidGtin,
     gtin_from_url,

@@ -14,8 +14,9 @@ import peewee
 import psycopg2
 import pytest
 
-from scanserve import catalog, untrusted
 from scanserve.app import contract, create_app
+from scanserve.domain import catalog
+from scanserve.http import untrusted
 from scanserve.settings import Settings
 from scanserve.testing import issue_key
 
@@ -424,7 +425,7 @@ def test_multipart_takes_the_upload_limit_only_where_an_operation_takes_multipar
     ],
 )
 def test_only_outages_are_retryable(tmp_path, monkeypatch, failure, retryable):
-    from scanserve import sessions
+    from scanserve.domain import sessions
 
     def fail(*_args: Any, **_kwargs: Any) -> Any:
         raise failure

@@ -225,7 +225,7 @@ def test_a_request_whose_server_died_runs_again_after_the_lock_time(scanserve_cl
 
 
 def _fingerprint_of_empty_session():
-    from scanserve.idempotency import fingerprint
+    from scanserve.http.idempotency import fingerprint
 
     return fingerprint("POST", f"{BASE}/sessions", "application/json", b"{}")
 
@@ -282,7 +282,7 @@ def test_answers_survive_a_restart_on_postgres(tmp_path, postgres_url):
 
 
 def test_the_hourly_purge_drops_only_expired_records(scanserve_app):
-    from scanserve.idempotency import purge
+    from scanserve.http.idempotency import purge
 
     old = models.IdempotencyRecord.create(scope="org:1", key="old", fingerprint="f", status=201)
     models.IdempotencyRecord.create(scope="org:1", key="new", fingerprint="f", status=201)
@@ -373,9 +373,9 @@ def test_the_answer_is_kept_before_its_last_byte_goes_out(scanserve_app):
     the moment after sending it."""
     import anyio
 
-    from scanserve.auth import Principal
-    from scanserve.gateway import PRINCIPAL_KEY
-    from scanserve.idempotency import IdempotencyMiddleware
+    from scanserve.http.gateway import PRINCIPAL_KEY
+    from scanserve.http.idempotency import IdempotencyMiddleware
+    from scanserve.identity.auth import Principal
 
     async def handler(scope, receive, send):
         await receive()

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from resolvers import BlockingResolver
 
-from scanserve import idempotency
+from scanserve.http import idempotency
 from scanserve.storage import models
 from scanserve.storage.fields import utcnow
 from scanserve.testing import issue_key
@@ -126,7 +126,7 @@ def test_a_request_that_outlived_its_lease_rolls_back_when_a_retry_took_over(
     """Its server stalled (its lease renewals failing, as with the database down) while a
     retry took the key over and created the capture: when it resumes, its own transaction
     rolls back. One capture."""
-    from scanserve import captures
+    from scanserve.domain import captures
 
     monkeypatch.setattr(idempotency._Leases, "hold", lambda self, record_id: None)
     interpret = captures.gs1.interpret

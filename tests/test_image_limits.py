@@ -23,7 +23,7 @@ from extraction_support import (
 )
 from PIL import Image
 
-from scanserve import imaging
+from scanserve.domain import imaging
 from scanserve.plugins.builtin.ocr import TesseractExtractor
 from scanserve.plugins.providers import ProviderError
 from scanserve.storage import models
@@ -302,7 +302,7 @@ def test_a_request_that_cannot_get_the_decoder_in_time_gets_503(
 def test_past_the_image_requests_that_may_wait_the_answer_is_503_at_once(
     scanserve_client, api_key, session_id, monkeypatch
 ):
-    from scanserve import context
+    from scanserve.http import context
 
     # one thread in the image lane, none waiting beyond it
     monkeypatch.setattr(scanserve_client.app.services.image_lane, "overall_size", 1)

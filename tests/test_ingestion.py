@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from scanserve import catalog, gs1, pipeline, sessions
 from scanserve.app import create_app
 from scanserve.bootstrap import build_services
-from scanserve.captures import COMPLETED, ENRICHING, LOOKING_UP, PENDING, RESOLVING
+from scanserve.domain import catalog, gs1, pipeline, sessions
+from scanserve.domain.captures import COMPLETED, ENRICHING, LOOKING_UP, PENDING, RESOLVING
 from scanserve.plugins.hookspecs import hookimpl
 from scanserve.settings import Settings
 from scanserve.storage import models

@@ -18,10 +18,10 @@ import anyio
 import httpx
 import pytest
 
-from scanserve import catalog
 from scanserve.app import create_app
-from scanserve.gateway import client_address
-from scanserve.ratelimit import RateLimiter
+from scanserve.domain import catalog
+from scanserve.http.gateway import client_address
+from scanserve.infra.ratelimit import RateLimiter
 from scanserve.storage import migrate, models
 from scanserve.storage.database import open_database
 from scanserve.testing import issue_key
@@ -57,7 +57,7 @@ def test_redis_limits_are_exact_across_four_processes(redis_url, tmp_path):
         f"""
         import json, os, threading, time
         from concurrent.futures import ThreadPoolExecutor
-        from scanserve.ratelimit import RateLimiter
+        from scanserve.infra.ratelimit import RateLimiter
         limiter = RateLimiter({redis_url!r})
         limiter.hit("warm-up:" + str(os.getpid()), 1, 1)  # connect before the start
         print("ready", flush=True)

@@ -38,10 +38,10 @@ from scanserve.errors import (  # noqa: E402
     error_for_status,
     problem_body,
 )
-from scanserve.oas31 import OpenAPI31App  # noqa: E402
-from scanserve.oas31_schema import SHORTUUID_ALPHABET  # noqa: E402
-from scanserve.oas31_spec import OpenAPI31Specification, load_spec  # noqa: E402
-from scanserve.oas31_validators import VALIDATOR_MAP  # noqa: E402
+from scanserve.http.oas31 import OpenAPI31App  # noqa: E402
+from scanserve.http.oas31_schema import SHORTUUID_ALPHABET  # noqa: E402
+from scanserve.http.oas31_spec import OpenAPI31Specification, load_spec  # noqa: E402
+from scanserve.http.oas31_validators import VALIDATOR_MAP  # noqa: E402
 
 SHORT_ID = "vytxeTZskVKR7C7WgdSP3d"
 BROKEN_ID = "c9eMdvmD8feiER8do6e5hF"  # getThing answers it with a body the contract forbids
@@ -351,7 +351,7 @@ def test_each_keyword_is_enforced_in_the_body(client, field, value, pointer):
 
 
 def test_the_shortuuid_format_is_the_alphabet_and_22_characters():
-    from scanserve.oas31_schema import FORMAT_CHECKER
+    from scanserve.http.oas31_schema import FORMAT_CHECKER
 
     assert FORMAT_CHECKER.conforms(SHORTUUID_ALPHABET[:22], "shortuuid")
     assert not FORMAT_CHECKER.conforms(SHORTUUID_ALPHABET[:21], "shortuuid")

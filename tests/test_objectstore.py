@@ -11,9 +11,9 @@ import pytest
 import segno
 from barcode.writer import ImageWriter
 
-from scanserve import imaging
-from scanserve.objectstore import InvalidKey, ObjectExists, ObjectNotFound, check_key
-from scanserve.objectstore.local import LocalObjectStore
+from scanserve.domain import imaging
+from scanserve.infra.objectstore import InvalidKey, ObjectExists, ObjectNotFound, check_key
+from scanserve.infra.objectstore.local import LocalObjectStore
 
 
 def test_put_get_size_and_never_overwrite(tmp_path):

@@ -12,9 +12,9 @@ import pytest
 from cli_runner import run
 from loopback import refused_port
 
-from scanserve import catalog
 from scanserve.app import create_app
-from scanserve.logconfig import JsonFormatter, RedactSecrets, TextFormatter
+from scanserve.domain import catalog
+from scanserve.infra.logconfig import JsonFormatter, RedactSecrets, TextFormatter
 from scanserve.plugins.providers import ProductRecord, ProviderError
 from scanserve.settings import Settings
 from scanserve.storage import models

@@ -10,9 +10,9 @@ import threading
 
 from loopback import unused_port
 
-from scanserve.outage import Outage
-from scanserve.ratelimit import RateLimiter
-from scanserve.relay import Relay
+from scanserve.infra.outage import Outage
+from scanserve.infra.ratelimit import RateLimiter
+from scanserve.infra.relay import Relay
 from scanserve.testing import wait_for
 
 

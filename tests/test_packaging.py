@@ -41,7 +41,7 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(tmp_path):
         "scanserve/plugins/data/url_shorteners.txt",
         "scanserve/plugins/data/gpc_freshness.json",
         "scanserve/generated/models.py",
-        "scanserve/migrations/001_initial.py",
+        "scanserve/storage/migrations/001_initial.py",
         "scanserve/demo/demo_catalog.csv",
     ):
         assert shipped in names, shipped

@@ -18,8 +18,8 @@ from photo_support import ean13_png, s3_endpoint, s3_settings, serving  # noqa: 
 from PIL import Image
 
 from scanserve.app import create_app
-from scanserve.objectstore import ObjectExists, ObjectNotFound, ObjectTooLarge
-from scanserve.objectstore.s3 import S3ObjectStore
+from scanserve.infra.objectstore import ObjectExists, ObjectNotFound, ObjectTooLarge
+from scanserve.infra.objectstore.s3 import S3ObjectStore
 from scanserve.plugins.providers import ProductRecord
 from scanserve.settings import Settings
 from scanserve.testing import FakeLookupProvider, issue_key, wait_for

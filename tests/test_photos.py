@@ -12,7 +12,7 @@ import stat
 import pytest
 from PIL import Image
 
-from scanserve.objectstore.policy import PolicySigner
+from scanserve.infra.objectstore.policy import PolicySigner
 from scanserve.storage import models
 from scanserve.testing import issue_key
 

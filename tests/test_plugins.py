@@ -24,7 +24,7 @@ import pytest
 from biip.gtin import Gtin
 
 from scanserve import LookupProvider, ProductRecord, ProviderError, Thresholds, hookimpl
-from scanserve.freshness_layers import default_catalog, resolve_thresholds
+from scanserve.domain.freshness_layers import default_catalog, resolve_thresholds
 from scanserve.plugins.manager import (
     BUILTIN_PLUGINS,
     PluginInfo,

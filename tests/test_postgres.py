@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from scanserve import catalog
 from scanserve.app import create_app
+from scanserve.domain import catalog
 from scanserve.settings import Settings
 from scanserve.testing import issue_key
 
@@ -73,8 +73,8 @@ def test_credentials_on_postgres(postgres_url, tmp_path, monkeypatch):
     then a personal access token, a browser sign-in and a CSRF-checked write on PostgreSQL."""
     import shutil
 
-    from scanserve import tokens
-    from scanserve.keys import hash_secret
+    from scanserve.identity import tokens
+    from scanserve.identity.keys import hash_secret
     from scanserve.storage import migrate, models
     from scanserve.storage.database import open_database
 

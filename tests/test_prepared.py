@@ -204,7 +204,7 @@ def test_a_migration_under_a_prepared_statement_is_survived(postgres_app):
 
 
 def _inserts_answer_the_new_rows_id() -> None:
-    from scanserve.idempotency import _CLAIM  # a real INSERT made with returns_id
+    from scanserve.http.idempotency import _CLAIM  # a real INSERT made with returns_id
     from scanserve.storage.fields import utcnow
 
     ids = [

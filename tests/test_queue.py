@@ -29,13 +29,13 @@ import pytest
 from loopback import banner_port
 from redis_support import delete_queue_keys
 
-from scanserve import catalog, pipeline
 from scanserve.app import create_app
 from scanserve.bootstrap import build_services
-from scanserve.captures import COMPLETED, ENRICHING, FAILED, LOOKING_UP, PENDING, RESOLVING
+from scanserve.domain import catalog, pipeline
+from scanserve.domain.captures import COMPLETED, ENRICHING, FAILED, LOOKING_UP, PENDING, RESOLVING
+from scanserve.domain.services import Services
 from scanserve.plugins.hookspecs import hookimpl
 from scanserve.plugins.providers import ProductRecord
-from scanserve.services import Services
 from scanserve.settings import Settings
 from scanserve.storage import models
 from scanserve.storage.fields import utcnow
@@ -548,7 +548,7 @@ def test_a_worker_process_runs_more_main_lane_threads_than_the_embedded_consumer
 
 
 def test_huey_says_nothing_per_task_at_info() -> None:
-    from scanserve.logconfig import logging_config
+    from scanserve.infra.logconfig import logging_config
 
     loggers = logging_config("text", "INFO")["loggers"]
     assert loggers["huey"]["level"] == "WARNING"  # "Executing ...", "... executed in"

@@ -9,7 +9,7 @@ import uuid
 import pytest
 from redis_support import private_redis, require_redis_url
 
-from scanserve.ratelimit import RateLimiter, _MemoryWindows
+from scanserve.infra.ratelimit import RateLimiter, _MemoryWindows
 from scanserve.testing import issue_key
 
 BASE = "/scanner/api/v1"

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from loopback import served_port
 
-from scanserve import sessions
 from scanserve.app import create_app
+from scanserve.domain import sessions
 from scanserve.settings import Settings
 from scanserve.storage import models
 from scanserve.testing import issue_key, wait_for
@@ -104,7 +104,7 @@ def test_large_session_reads_run_one_at_a_time_on_sqlite(
     scanserve_app, api_key, product, monkeypatch, suffix
 ):
     """A session too large for the event loop is read in a worker thread, one such read at
-    a time (scanserve.context.read_large): in many threads at once, sqlite3's per-row GIL
+    a time (scanserve.http.context.read_large): in many threads at once, sqlite3's per-row GIL
     hand-overs cost several times the read. Twelve concurrent requests all answer, in full,
     and never two of the reads overlap."""
     import asyncio

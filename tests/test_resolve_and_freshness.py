@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from loopback import LoopbackServer, Route
 
-from scanserve import catalog, gs1
+from scanserve.domain import catalog, gs1
 from scanserve.storage import models
 from scanserve.testing import issue_key
 

@@ -22,7 +22,8 @@ import pytest
 import yaml
 from peewee import Value
 
-from scanserve import presenters, sessions
+from scanserve.domain import sessions
+from scanserve.http import presenters
 from scanserve.storage import models
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -162,7 +163,7 @@ def _mypy(tree: Path, cache: Path) -> subprocess.CompletedProcess[str]:
             "--cache-dir",
             str(cache),
             "-m",
-            "scanserve.presenters",
+            "scanserve.http.presenters",
         ],
         cwd=tree,
         env={**os.environ, "MYPYPATH": str(tree)},
@@ -208,7 +209,7 @@ def test_a_required_field_the_presenter_does_not_set_fails_the_type_check(tmp_pa
     assert errors, after.stdout
     # Every error is the new key, missing in the presenter that builds a CaptureResponse.
     assert all(
-        line.startswith("scanserve/presenters.py:")
+        line.startswith("scanserve/http/presenters.py:")
         and 'Missing key "shelf_label" for TypedDict "CaptureResponse"' in line
         for line in errors
     ), after.stdout

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-import scanserve.handlers
+import scanserve.http.handlers
 from scanserve import app as app_module
 from scanserve.app import HandlerProblem, contract, create_app, unimplemented_operations
-from scanserve.asgi_body import replaying, whole_body
-from scanserve.routing import RouteTable
+from scanserve.http.asgi_body import replaying, whole_body
+from scanserve.http.routing import RouteTable
 from scanserve.settings import Settings
 
 BASE = "/scanner/api/v1"
@@ -206,16 +206,16 @@ def test_every_operation_has_a_handler() -> None:
 
 @pytest.fixture
 def broken_handler_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A handler module, ``scanserve.handlers.broken``, whose import fails on a missing
+    """A handler module, ``scanserve.http.handlers.broken``, whose import fails on a missing
     dependency (a ModuleNotFoundError, once taken for a module left out)."""
     folder = tmp_path / "handlers"
     folder.mkdir()
     (folder / "broken.py").write_text("import scanserve_no_such_dependency\n")
     monkeypatch.setattr(
-        scanserve.handlers, "__path__", [*scanserve.handlers.__path__, str(folder)]
+        scanserve.handlers, "__path__", [*scanserve.http.handlers.__path__, str(folder)]
     )
     monkeypatch.setattr(app_module, "HANDLER_MODULES", (*app_module.HANDLER_MODULES, "broken"))
-    return "scanserve.handlers.broken"
+    return "scanserve.http.handlers.broken"
 
 
 def test_a_handler_module_that_does_not_import_stops_create_app(
@@ -259,7 +259,7 @@ def test_serve_with_a_broken_handler_module_exits_with_one_line(tmp_path: Path) 
     (folder / "broken.py").write_text("import scanserve_no_such_dependency\n")
     program = (
         "import scanserve.app, scanserve.handlers\n"
-        f"scanserve.handlers.__path__.append({str(folder)!r})\n"
+        f"scanserve.http.handlers.__path__.append({str(folder)!r})\n"
         "scanserve.app.HANDLER_MODULES += ('broken',)\n"
         "from scanserve.cli import main\n"
         "main()\n"
@@ -280,6 +280,6 @@ def test_serve_with_a_broken_handler_module_exits_with_one_line(tmp_path: Path) 
     assert "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
     assert errors == [
-        "Error: handler module scanserve.handlers.broken cannot be imported: "
+        "Error: handler module scanserve.http.handlers.broken cannot be imported: "
         "ModuleNotFoundError: No module named 'scanserve_no_such_dependency'"
     ]

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from scanserve import sessions
+from scanserve.domain import sessions
 from scanserve.storage import models
 from scanserve.storage.fields import utcnow
 from scanserve.testing import issue_key

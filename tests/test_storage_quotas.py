@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from PIL import Image
 
-from scanserve import quotas
+from scanserve.domain import quotas
 from scanserve.storage import models
 from scanserve.storage.fields import utcnow
 from scanserve.testing import issue_key

@@ -89,8 +89,8 @@ def test_an_extractor_bug_is_an_error_line_the_fuzz_run_counts(caplog):
     """A bug in an extractor (anything but ProviderError or the deadline) is logged at ERROR
     with its traceback, in the server's text format, which the fuzz run's LOG_FINDING
     matches; a ProviderError stays a warning it does not count."""
-    from scanserve.logconfig import TEXT_FORMAT, TextFormatter
-    from scanserve.pipeline import _log_provider_failure
+    from scanserve.domain.pipeline import _log_provider_failure
+    from scanserve.infra.logconfig import TEXT_FORMAT, TextFormatter
     from scanserve.plugins.providers import ProviderError
 
     formatter = TextFormatter(TEXT_FORMAT)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from cli_runner import run
 from token_fixtures import bearer, client, data_dir, people, token_id  # noqa: F401  (fixtures)
 
-from scanserve import tokens
-from scanserve.keys import hash_secret
+from scanserve.identity import tokens
+from scanserve.identity.keys import hash_secret
 from scanserve.storage import models
 
 BASE = "/scanner/api/v1"

@@ -13,8 +13,8 @@ import zxingcpp
 from barcode.writer import ImageWriter
 from PIL import Image
 
-from scanserve import pipeline
 from scanserve.app import create_app
+from scanserve.domain import pipeline
 from scanserve.plugins.providers import ProductRecord
 from scanserve.settings import Settings
 from scanserve.storage import models

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from scanserve import tokens
-from scanserve.keys import hash_secret
+from scanserve.identity import tokens
+from scanserve.identity.keys import hash_secret
 from scanserve.storage import models
 from scanserve.storage.fields import utcnow
 from scanserve.testing import issue_key
@@ -167,7 +167,7 @@ def test_a_session_from_a_token_keeps_its_scopes_and_ends_with_it(scanserve_clie
 
 
 def test_revoking_a_token_with_the_cli_ends_its_sessions(scanserve_client, api_key):
-    from scanserve.websessions import end_sessions_of
+    from scanserve.identity.websessions import end_sessions_of
 
     raw = _token_for(api_key.org_id, "scanner:read scanner:write")
     sign_in(scanserve_client, {"Authorization": f"Bearer {raw}"})
@@ -239,7 +239,7 @@ HOSTILE_COOKIE = 'sessionid="' + "\\\\" * 8000 + '"'
 
 
 def test_the_hostile_cookie_is_read_in_linear_time():
-    from scanserve.cookies import cookie_value
+    from scanserve.identity.cookies import cookie_value
 
     assert len(HOSTILE_COOKIE) == 16_012
     started = time.process_time()
@@ -325,7 +325,7 @@ def test_session_cookies_still_read_quoted_split_or_among_others(scanserve_clien
     ],
 )
 def test_cookie_values_read_as_http_cookies_reads_them(header):
-    from scanserve.cookies import cookie_value
+    from scanserve.identity.cookies import cookie_value
 
     jar: SimpleCookie = SimpleCookie()
     jar.load(header)
@@ -339,8 +339,8 @@ def test_no_other_cookie_reader_uses_http_cookies():
     # scanserve.cookies too.
     from starlette.requests import Request
 
-    from scanserve.oas31_validators import _ParameterValidator
-    from scanserve.security import PrincipalApiKeyHandler
+    from scanserve.http.oas31_validators import _ParameterValidator
+    from scanserve.http.security import PrincipalApiKeyHandler
 
     header = "theme=dark; " + HOSTILE_COOKIE
     request = Request(

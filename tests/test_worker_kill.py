@@ -22,7 +22,7 @@ from redis_support import delete_queue_keys
 from workers import Workers
 
 from scanserve.app import create_app
-from scanserve.captures import COMPLETED, LOOKING_UP, TERMINAL
+from scanserve.domain.captures import COMPLETED, LOOKING_UP, TERMINAL
 from scanserve.settings import Settings
 from scanserve.storage import models
 from scanserve.storage.fields import utcnow

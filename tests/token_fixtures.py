@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from cli_runner import create_database, run
 
-from scanserve import tokens
 from scanserve.app import create_app
+from scanserve.identity import tokens
 from scanserve.settings import Settings
 
 

@@ -9,9 +9,20 @@ import warnings
 
 import click
 
-from .. import __version__
-from . import brands, catalog, credentials, db, freshness, keys, orgs, plugins, serve, sessions
-from .demo import seed_demo
+from scanserve import __version__
+from scanserve.cli import (
+    brands,
+    catalog,
+    credentials,
+    db,
+    freshness,
+    keys,
+    orgs,
+    plugins,
+    serve,
+    sessions,
+)
+from scanserve.cli.demo import seed_demo
 
 __all__ = ["main", "seed_demo"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import find_org, open_db
+from scanserve.cli.common import find_org, open_db
 
 
 @click.group()
@@ -17,7 +17,7 @@ def brands() -> None:
 @click.argument("brand")
 def brands_claim(*, org_ref: str, brand: str) -> None:
     """Claim BRAND (as the catalog spells it; case and outer spaces do not matter)."""
-    from .. import brands as brand_claims
+    from scanserve.domain import brands as brand_claims
 
     open_db()
     try:
@@ -32,7 +32,7 @@ def brands_claim(*, org_ref: str, brand: str) -> None:
 @click.argument("brand")
 def brands_release(*, org_ref: str, brand: str) -> None:
     """Give up the claim on BRAND."""
-    from .. import brands as brand_claims
+    from scanserve.domain import brands as brand_claims
 
     open_db()
     if not brand_claims.release(find_org(org_ref), brand):
@@ -44,7 +44,7 @@ def brands_release(*, org_ref: str, brand: str) -> None:
 @click.option("--org", "org_ref", default=None, help="Only this organisation's claims.")
 def brands_list(org_ref: str | None) -> None:
     """Claimed brands, with the organisation that claims each."""
-    from .. import brands as brand_claims
+    from scanserve.domain import brands as brand_claims
 
     open_db()
     for row in brand_claims.claims(find_org(org_ref) if org_ref else None):

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from .common import find_org, open_db
+from scanserve.cli.common import find_org, open_db
 
 
 @click.group()
@@ -50,7 +50,7 @@ def catalog_import(file: Path, fmt: str, allow_rejects: bool) -> None:
     file is reported and its later rows are rejected (the first one is imported). The exit
     status is 1 when any row was rejected, unless --allow-rejects.
     """
-    from .. import catalog as service
+    from scanserve.domain import catalog as service
 
     open_db()
     try:
@@ -70,8 +70,8 @@ def catalog_import(file: Path, fmt: str, allow_rejects: bool) -> None:
 
 
 def _product(gtin: str) -> Any:
-    from ..gs1 import InvalidGtin, normalise_gtin
-    from ..storage import models
+    from scanserve.domain.gs1 import InvalidGtin, normalise_gtin
+    from scanserve.storage import models
 
     try:
         normalised = normalise_gtin(gtin)
@@ -93,13 +93,13 @@ def _product(gtin: str) -> Any:
 )
 def catalog_show(gtin: str, org_ref: str | None) -> None:
     """Show one product: every field, where it came from and how old it is."""
-    from ..storage.fields import utcnow
+    from scanserve.storage.fields import utcnow
 
     open_db()
     product = _product(gtin)
     own: dict[str, str] = {}
     if org_ref:
-        from ..products import own_values
+        from scanserve.domain.products import own_values
 
         own = own_values(find_org(org_ref).id, product)
     fields = ("short_id", "gtin", "name", "brand", "description", "category")

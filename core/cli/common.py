@@ -12,11 +12,11 @@ from typing import Any, cast
 
 import click
 
-from ..settings import Settings
+from scanserve.settings import Settings
 
 
 def read_settings() -> Settings:
-    from ..settings import SettingsProblem, load_settings
+    from scanserve.settings import SettingsProblem, load_settings
 
     try:
         return load_settings()
@@ -57,7 +57,7 @@ def refuse_new_database(settings: Settings) -> None:
     if settings.create_database or _may_create():
         return
     if settings.database_url:
-        from ..storage.database import open_database
+        from scanserve.storage.database import open_database
 
         db = open_database(settings.effective_database_url)
         try:
@@ -81,8 +81,8 @@ def open_db(
 ) -> Any:
     """Open (and migrate) the database for a command, saying which; refuses to create a new
     empty one unless ``create`` (``db upgrade``) or the operator said so."""
-    from ..storage.database import open_database
-    from ..storage.migrate import upgrade
+    from scanserve.storage.database import open_database
+    from scanserve.storage.migrate import upgrade
 
     settings = settings or read_settings()
     announce(settings)
@@ -104,7 +104,7 @@ def startup_errors() -> Iterator[None]:
     cannot be reached ends the command with one line saying so, not a traceback."""
     import peewee
 
-    from ..plugins.manager import PluginProblem
+    from scanserve.plugins.manager import PluginProblem
 
     try:
         yield
@@ -116,7 +116,7 @@ def startup_errors() -> Iterator[None]:
 
 
 def find_org(ref: str) -> Any:
-    from ..storage import models
+    from scanserve.storage import models
 
     org = models.Organization.get_or_none(models.Organization.short_id == ref)
     if org is None:
@@ -140,7 +140,7 @@ _DURATION = re.compile(r"^(\d+)([dhm])$")
 def parse_expiry(value: str | None) -> datetime | None:
     if not value:
         return None
-    from ..storage.fields import utcnow
+    from scanserve.storage.fields import utcnow
 
     match = _DURATION.match(value)
     if match:
@@ -169,7 +169,7 @@ def log_format_option(fn: Any) -> Any:
 
 
 def setup_logging(settings: Settings, log_format: str | None) -> dict[str, Any]:
-    from ..logconfig import configure_logging, logging_config
+    from scanserve.infra.logconfig import configure_logging, logging_config
 
     fmt = cast("Any", log_format or settings.log_format)
     configure_logging(fmt, settings.log_level)

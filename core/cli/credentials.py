@@ -8,14 +8,14 @@ from typing import Any
 
 import click
 
-from .common import find_org, open_db, parse_expiry
+from scanserve.cli.common import find_org, open_db, parse_expiry
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 DEFAULT_TOKEN_LIFETIME = "90d"  # noqa: S105 - a duration, not a secret
 
 
 def _user(email: str) -> Any:
-    from ..storage import models
+    from scanserve.storage import models
 
     user = models.User.get_or_none(models.User.email == email.strip().lower())
     if user is None:
@@ -32,7 +32,7 @@ def users() -> None:
 @click.argument("email")
 def users_create(email: str) -> None:
     """Create a user; prints their id."""
-    from ..storage import models
+    from scanserve.storage import models
 
     email = email.strip().lower()
     if not _EMAIL.fullmatch(email) or len(email) > 320:
@@ -46,7 +46,7 @@ def users_create(email: str) -> None:
 @users.command("list")
 def users_list() -> None:
     """Every user with the organisations they are a member of."""
-    from ..storage import models
+    from scanserve.storage import models
 
     open_db()
     click.echo("USER_ID\tEMAIL\tORGANISATIONS")
@@ -70,7 +70,7 @@ def members() -> None:
 @click.argument("email")
 def members_add(org_ref: str, email: str) -> None:
     """Make a user a member of an organisation."""
-    from ..storage import models
+    from scanserve.storage import models
 
     open_db()
     org, user = find_org(org_ref), _user(email)
@@ -82,7 +82,7 @@ def members_add(org_ref: str, email: str) -> None:
 @click.option("--org", "org_ref", required=True, help="Organisation id or name.")
 def members_list(org_ref: str) -> None:
     """The members of an organisation."""
-    from ..storage import models
+    from scanserve.storage import models
 
     open_db()
     org = find_org(org_ref)
@@ -102,7 +102,7 @@ def members_list(org_ref: str) -> None:
 def members_remove(org_ref: str, email: str) -> None:
     """Remove a user from an organisation: their tokens and browser sessions stop acting for
     it at once (tokens limited to it stop working)."""
-    from ..storage import models
+    from scanserve.storage import models
 
     open_db()
     org, user = find_org(org_ref), _user(email)
@@ -147,10 +147,10 @@ def tokens_create(
     *, email: str, org_ref: str | None, scopes: tuple[str, ...], expires: str, name: str
 ) -> None:
     """Create a token for a user. Prints only the token, once: it is not stored."""
-    from .. import tokens as service
-    from ..keys import hash_secret
-    from ..storage import models
-    from ..storage.fields import utcnow
+    from scanserve.identity import tokens as service
+    from scanserve.identity.keys import hash_secret
+    from scanserve.storage import models
+    from scanserve.storage.fields import utcnow
 
     open_db()
     user = _user(email)
@@ -181,8 +181,8 @@ def tokens_create(
 @click.option("--user", "email", required=True, help="The user's e-mail address.")
 def tokens_list(email: str) -> None:
     """A user's tokens (never the tokens themselves)."""
-    from ..storage import models
-    from ..storage.fields import utcnow
+    from scanserve.storage import models
+    from scanserve.storage.fields import utcnow
 
     open_db()
     user = _user(email)
@@ -209,8 +209,8 @@ def tokens_list(email: str) -> None:
 @click.argument("token_id")
 def tokens_revoke(token_id: str) -> None:
     """Revoke a token by its id (from ``tokens list``); its browser sessions end too."""
-    from ..storage import models
-    from ..websessions import end_sessions_of
+    from scanserve.identity.websessions import end_sessions_of
+    from scanserve.storage import models
 
     open_db()
     row = models.AccessToken.get_or_none(models.AccessToken.short_id == token_id)

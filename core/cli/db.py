@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import open_db
+from scanserve.cli.common import open_db
 
 
 @click.group()
@@ -15,7 +15,7 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending schema migrations."""
-    from ..storage.migrate import upgrade
+    from scanserve.storage.migrate import upgrade
 
     applied = upgrade(open_db(migrate=False, create=True))
     click.echo(

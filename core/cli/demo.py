@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from ..settings import Settings
+from scanserve.settings import Settings
 
 DEMO_ORG_NAME = "Demo Shop"
 
@@ -22,10 +22,10 @@ def seed_demo(settings: Settings) -> str:
     """
     from importlib.resources import as_file, files
 
-    from .. import catalog
-    from ..keys import generate_key, hash_secret, parse_key
-    from ..storage import models
-    from ..storage.fields import utcnow
+    from scanserve.domain import catalog
+    from scanserve.identity.keys import generate_key, hash_secret, parse_key
+    from scanserve.storage import models
+    from scanserve.storage.fields import utcnow
 
     org = models.Organization.get_or_none(models.Organization.name == DEMO_ORG_NAME)
     if org is None:

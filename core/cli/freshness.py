@@ -6,7 +6,7 @@ from typing import cast
 
 import click
 
-from .common import find_org, open_db
+from scanserve.cli.common import find_org, open_db
 
 
 @click.group()
@@ -27,8 +27,8 @@ def freshness_set(
     *, org_ref: str, scope: str, code: str, warning_days: int, critical_days: int, label: str
 ) -> None:
     """Create or replace one rule."""
-    from ..plugins.providers import OrgRule, Scope
-    from ..storage import models
+    from scanserve.plugins.providers import OrgRule, Scope
+    from scanserve.storage import models
 
     open_db()
     org = find_org(org_ref)
@@ -65,7 +65,7 @@ def freshness_set(
 @click.option("--org", "org_ref", required=True)
 def freshness_list(org_ref: str) -> None:
     """An organisation's rules: scope, GPC code, warning and critical days, label."""
-    from ..storage import models
+    from scanserve.storage import models
 
     open_db()
     rule = models.FreshnessRule
@@ -84,7 +84,7 @@ def freshness_list(org_ref: str) -> None:
 @click.option("--code", default="", help="The rule's GPC code (empty for --scope fallback).")
 def freshness_remove(*, org_ref: str, scope: str, code: str) -> None:
     """Remove one rule (as ``freshness list`` shows it)."""
-    from ..storage import models
+    from scanserve.storage import models
 
     open_db()
     rule = models.FreshnessRule

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import find_org, open_db, parse_expiry
+from scanserve.cli.common import find_org, open_db, parse_expiry
 
 
 @click.group()
@@ -30,14 +30,14 @@ def keys_create(
     *, org_ref: str, kind: str, expires: str | None, name: str, per_minute: int, per_day: int
 ) -> None:
     """Create a key. Prints only the key, once: it is not stored."""
-    from ..keys import generate_key, hash_secret, parse_key
-    from ..storage import models
+    from scanserve.identity.keys import generate_key, hash_secret, parse_key
+    from scanserve.storage import models
 
     open_db()
     org = find_org(org_ref)
     expires_at = parse_expiry(expires)
     if expires_at is not None:
-        from ..storage.fields import utcnow
+        from scanserve.storage.fields import utcnow
 
         if expires_at <= utcnow():
             raise click.BadParameter(
@@ -64,8 +64,8 @@ def keys_create(
 def keys_list(org_ref: str) -> None:
     """List an organisation's keys (never the keys themselves). STATUS is active, revoked or
     expired."""
-    from ..storage import models
-    from ..storage.fields import utcnow
+    from scanserve.storage import models
+    from scanserve.storage.fields import utcnow
 
     open_db()
     org = find_org(org_ref)
@@ -94,12 +94,14 @@ def keys_list(org_ref: str) -> None:
 @click.argument("key_id")
 def keys_revoke(key_id: str) -> None:
     """Revoke a key by its id (from ``keys list``)."""
-    from ..storage import models
+    from scanserve.storage import models
 
     open_db()
     if not models.ApiKey.update(is_active=False).where(models.ApiKey.short_id == key_id).execute():
         raise click.ClickException(f"no key with id {key_id}")
-    from ..websessions import end_sessions_of  # browser sessions signed in with the key end too
+    from scanserve.identity.websessions import (
+        end_sessions_of,  # browser sessions signed in with the key end too
+    )
 
     ended = end_sessions_of(api_key_id=models.ApiKey.get(models.ApiKey.short_id == key_id).id)
     click.echo(f"revoked {key_id}" + (f" and ended {ended} browser session(s)" if ended else ""))

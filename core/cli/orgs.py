@@ -6,7 +6,7 @@ import re
 
 import click
 
-from .common import find_org, open_db, read_settings
+from scanserve.cli.common import find_org, open_db, read_settings
 
 
 @click.group()
@@ -20,7 +20,7 @@ def orgs_create(name: str) -> None:
     """Create an organisation; prints its id. Names must be unique (ignoring case)."""
     import peewee
 
-    from ..storage import models
+    from scanserve.storage import models
 
     name = name.strip()
     if not name:
@@ -38,7 +38,7 @@ def orgs_create(name: str) -> None:
 
 @orgs.command("list")
 def orgs_list() -> None:
-    from ..storage import models
+    from scanserve.storage import models
 
     open_db()
     for org in models.Organization.select().order_by(models.Organization.created):
@@ -60,7 +60,7 @@ def _limit(value: int, overridden: bool) -> str:
 def orgs_quota_show(org_ref: str) -> None:
     """What ORG (id or name) holds (photos, uploaded images, presigned uploads not yet
     registered, counted at the most they may hold) and its limits."""
-    from .. import quotas
+    from scanserve.domain import quotas
 
     settings = read_settings()
     open_db(settings)
@@ -95,7 +95,7 @@ def _quota_value(value: str | None, name: str) -> tuple[bool, int | None]:
 def orgs_quota_set(org_ref: str, max_bytes: str | None, max_objects: str | None) -> None:
     """Set ORG's own storage quota; 'default' goes back to the server's setting. Writes past
     it are refused (507) at once; what it already holds is kept."""
-    from .. import quotas
+    from scanserve.domain import quotas
 
     given_bytes, bytes_value = _quota_value(max_bytes, "--bytes")
     given_objects, objects_value = _quota_value(max_objects, "--objects")

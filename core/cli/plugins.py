@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .common import read_settings, setup_logging, startup_errors
+from scanserve.cli.common import read_settings, setup_logging, startup_errors
 
 
 @click.group()
@@ -20,7 +20,7 @@ def plugins_list(as_json: bool) -> None:
     """Each loaded plugin, its version and the hooks it implements; then each provider the
     plugins registered (vision extractors included), by kind, in the order the server asks
     them; then each extractor, the photo types routed to it, and whether it can run here."""
-    from ..plugins.manager import Plugins, build_plugin_manager, describe, report
+    from scanserve.plugins.manager import Plugins, build_plugin_manager, describe, report
 
     settings = read_settings()
     setup_logging(settings, None)  # a disabled plugin that matches nothing is a warning
@@ -62,7 +62,7 @@ def plugins_list(as_json: bool) -> None:
 def plugins_new(name: str, directory: Path) -> None:
     """Write a ready plugin package NAME: pyproject with the `scanserve` entry point, a
     lookup provider, a README and tests using scanserve.testing, in ./scanserve-NAME."""
-    from . import plugin_template
+    from scanserve.cli import plugin_template
 
     try:
         root = plugin_template.write(name, directory)

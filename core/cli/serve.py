@@ -6,8 +6,8 @@ import sys
 
 import click
 
-from .. import __version__
-from .common import (
+from scanserve import __version__
+from scanserve.cli.common import (
     announce,
     log_format_option,
     read_settings,
@@ -16,7 +16,7 @@ from .common import (
     startup_errors,
     where,
 )
-from .demo import seed_demo
+from scanserve.cli.demo import seed_demo
 
 
 @click.command()
@@ -38,8 +38,8 @@ from .demo import seed_demo
 @log_format_option
 def serve(host: str, port: int, demo: bool, workers: int, log_format: str | None) -> None:
     """Run the API server (migrating the database first) with the embedded queue's consumer."""
-    from .. import server
-    from ..app import HandlerProblem, create_app
+    from scanserve.app import HandlerProblem, create_app
+    from scanserve.infra import server
 
     settings = read_settings()
     if workers > 1 and settings.rate_limit_storage_url.startswith("memory:"):
@@ -96,7 +96,7 @@ def serve(host: str, port: int, demo: bool, workers: int, log_format: str | None
 @log_format_option
 def worker(workers: int | None, log_format: str | None) -> None:
     """Run a queue worker in the foreground (for the redis queue)."""
-    from ..bootstrap import build_services
+    from scanserve.bootstrap import build_services
 
     settings = read_settings()
     if settings.queue == "immediate":

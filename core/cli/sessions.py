@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import open_db, read_settings
+from scanserve.cli.common import open_db, read_settings
 
 
 @click.group()
@@ -15,7 +15,7 @@ def sessions() -> None:
 @sessions.command("expire")
 def sessions_expire() -> None:
     """Mark sessions idle past the TTL as EXPIRED."""
-    from .. import sessions as service
+    from scanserve.domain import sessions as service
 
     settings = read_settings()
     open_db(settings)

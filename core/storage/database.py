@@ -192,7 +192,7 @@ def _text_outage(exc: BaseException) -> str | None:
 def outage_of(exc: BaseException) -> str | None:
     """:data:`DOWN` or :data:`FULL` when ``exc`` (from peewee, sqlite3 or psycopg) says the
     database is unavailable or out of space rather than that a statement was wrong; None
-    otherwise. The one place that reads database failures; :mod:`scanserve.faults` maps
+    otherwise. The one place that reads database failures; :mod:`scanserve.http.faults` maps
     them to answers.
 
     An error raised while handling one is read through its chain: a COMMIT that failed for

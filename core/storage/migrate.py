@@ -1,6 +1,6 @@
 """Schema migrations with peewee-migrate: ``scanserve db upgrade`` and ``serve`` run them.
 
-Migration files live in ``scanserve/migrations`` (``core/migrations`` in the source tree),
+Migration files live in ``scanserve/storage/migrations`` (``core/storage/migrations`` here),
 each freezing the tables as they were when it was written, so an old database is upgraded
 step by step without losing data. To add one after changing ``models.py``::
 
@@ -15,9 +15,9 @@ from pathlib import Path
 import peewee
 from peewee_migrate import Router
 
-from . import models
+from scanserve.storage import models
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def _router(db: peewee.Database) -> Router:

@@ -1,5 +1,5 @@
 """The tables. Every object the API exposes belongs to one organisation, and every query of
-a caller's objects filters on it (see ``scanserve.storage.scoping``)."""
+a caller's objects filters on it (see ``scanserve.identity.scoping``)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 import peewee
 import shortuuid
 
-from .database import database_proxy
-from .fields import JSONField, UTCDateTimeField, utcnow
+from scanserve.storage.database import database_proxy
+from scanserve.storage.fields import JSONField, UTCDateTimeField, utcnow
 
 
 def new_short_id() -> str:

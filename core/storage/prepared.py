@@ -55,8 +55,8 @@ from typing import Any
 import orjson
 import peewee
 
-from .database import DOWN, DROPPED, PREPARES, database_proxy, outage_of
-from .fields import JSONField, UTCDateTimeField
+from scanserve.storage.database import DOWN, DROPPED, PREPARES, database_proxy, outage_of
+from scanserve.storage.fields import JSONField, UTCDateTimeField
 
 logger = logging.getLogger(__name__)
 

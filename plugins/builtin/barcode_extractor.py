@@ -17,9 +17,9 @@ A capture with no product gets nothing; a photo with no readable GTIN gets nothi
 
 from __future__ import annotations
 
-from ... import gs1
-from ...imaging import ImageError, decode_codes
-from ..providers import ExtractionInput, ProposalDraft
+from scanserve.domain import gs1
+from scanserve.domain.imaging import ImageError, decode_codes
+from scanserve.plugins.providers import ExtractionInput, ProposalDraft
 
 
 class BarcodeExtractor:

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from ...products import record_of
-from ...settings import Settings
-from ...storage import models
-from ...storage.fields import utcnow
-from ...storage.prepared import Prepared
-from ..hookspecs import hookimpl
-from ..providers import LookupProvider, ProductRecord
+from scanserve.domain.products import record_of
+from scanserve.plugins.hookspecs import hookimpl
+from scanserve.plugins.providers import LookupProvider, ProductRecord
+from scanserve.settings import Settings
+from scanserve.storage import models
+from scanserve.storage.fields import utcnow
+from scanserve.storage.prepared import Prepared
 
 
 class CatalogLookupProvider:

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from ...settings import Settings
-from ..hookspecs import hookimpl
-from ..providers import Extractor, LookupProvider
-from .barcode_extractor import BarcodeExtractor
-from .lookup_extractor import LookupDataExtractor
-from .ocr import TesseractExtractor
+from scanserve.plugins.builtin.barcode_extractor import BarcodeExtractor
+from scanserve.plugins.builtin.lookup_extractor import LookupDataExtractor
+from scanserve.plugins.builtin.ocr import TesseractExtractor
+from scanserve.plugins.hookspecs import hookimpl
+from scanserve.plugins.providers import Extractor, LookupProvider
+from scanserve.settings import Settings
 
 
 @hookimpl(trylast=True)

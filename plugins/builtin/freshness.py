@@ -1,13 +1,13 @@
-"""The built-in layered freshness provider (:mod:`scanserve.freshness_layers`), as a
+"""The built-in layered freshness provider (:mod:`scanserve.domain.freshness_layers`), as a
 ``trylast`` implementation of the first-answer hook so an installed plugin can answer instead."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ...freshness_layers import default_catalog, resolve_thresholds
-from ..hookspecs import hookimpl
-from ..providers import OrgRule, Thresholds
+from scanserve.domain.freshness_layers import default_catalog, resolve_thresholds
+from scanserve.plugins.hookspecs import hookimpl
+from scanserve.plugins.providers import OrgRule, Thresholds
 
 
 @hookimpl(trylast=True)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from ...freshness_layers import default_catalog
-from ...settings import Settings
-from ..hookspecs import hookimpl
-from ..providers import EnrichmentProvider, ProductRecord
+from scanserve.domain.freshness_layers import default_catalog
+from scanserve.plugins.hookspecs import hookimpl
+from scanserve.plugins.providers import EnrichmentProvider, ProductRecord
+from scanserve.settings import Settings
 
 
 class GpcLabelEnrichment:

@@ -10,8 +10,8 @@ import json
 import logging
 from collections.abc import Sequence
 
-from ... import gs1
-from ..providers import (
+from scanserve.domain import gs1
+from scanserve.plugins.providers import (
     ExtractionInput,
     LookupProvider,
     ProductRecord,

@@ -27,8 +27,8 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
-from ...imaging import ImageError, grey_for_ocr
-from ..providers import ExtractionInput, ProposalDraft, ProviderError
+from scanserve.domain.imaging import ImageError, grey_for_ocr
+from scanserve.plugins.providers import ExtractionInput, ProposalDraft, ProviderError
 
 MIN_WORD_CONFIDENCE = 30.0
 # Tesseract reads best at ~300 dpi; small images are enlarged to about this height first.

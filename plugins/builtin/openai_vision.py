@@ -29,8 +29,14 @@ from typing import Any
 
 import httpx
 
-from ..hookspecs import hookimpl
-from ..providers import PROPOSAL_FIELDS, ExtractionInput, Extractor, ProposalDraft, ProviderError
+from scanserve.plugins.hookspecs import hookimpl
+from scanserve.plugins.providers import (
+    PROPOSAL_FIELDS,
+    ExtractionInput,
+    Extractor,
+    ProposalDraft,
+    ProviderError,
+)
 
 PROMPT = (
     "You read photos of retail product packaging and suggest values for product fields. "

@@ -46,9 +46,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ...settings import Settings
-from ..hookspecs import hookimpl
-from ..providers import LookupProvider, ProductRecord, ProviderError, ProviderUnavailable
+from scanserve.plugins.hookspecs import hookimpl
+from scanserve.plugins.providers import (
+    LookupProvider,
+    ProductRecord,
+    ProviderError,
+    ProviderUnavailable,
+)
+from scanserve.settings import Settings
 
 _FIELDS = (
     "code,product_name,brands,generic_name,categories,ingredients_text,image_front_url,image_url"

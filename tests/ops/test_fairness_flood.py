@@ -27,7 +27,7 @@ import pytest
 from loopback import LoopbackServer, Route
 
 from scanserve.bootstrap import build_services
-from scanserve.captures import TERMINAL
+from scanserve.domain.captures import TERMINAL
 from scanserve.settings import Settings
 from scanserve.storage import models
 from scanserve.testing import IssuedKey, issue_key, wait_for
@@ -93,7 +93,7 @@ class _Served:
 def data(tmp_path: Path) -> Iterator[tuple[Path, IssuedKey, IssuedKey]]:
     from importlib.resources import as_file, files
 
-    from scanserve import catalog
+    from scanserve.domain import catalog
 
     data_dir = tmp_path / "data"
     services = build_services(

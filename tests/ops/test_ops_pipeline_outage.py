@@ -7,7 +7,7 @@ from __future__ import annotations
 import peewee
 import pytest
 
-from scanserve import pipeline
+from scanserve.domain import pipeline
 from scanserve.plugins.providers import ProductRecord
 from scanserve.storage import models
 from scanserve.testing import FakeLookupProvider

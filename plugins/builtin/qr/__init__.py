@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ....settings import Settings
-from ...hookspecs import hookimpl
-from ...providers import QrResolver
-from .resolver import RedirectResolver, ResolverPolicy
+from scanserve.plugins.builtin.qr.resolver import RedirectResolver, ResolverPolicy
+from scanserve.plugins.hookspecs import hookimpl
+from scanserve.plugins.providers import QrResolver
+from scanserve.settings import Settings
 
 
 def resolver_from_settings(settings: Settings) -> QrResolver:

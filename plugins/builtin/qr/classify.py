@@ -10,14 +10,14 @@ Classification, first match wins
 2. ``URL_SHORTENER``: the initial host, or a parent domain of it, is in the shortener list
    (``plugins/data/url_shorteners.txt``).
 3. ``GS1_DL``: the initial or the final URL is shaped like a GS1 Digital Link
-   (:func:`scanserve.gs1.is_digital_link`): a URI biip reads as one, as a captured
+   (:func:`scanserve.domain.gs1.is_digital_link`): a URI biip reads as one, as a captured
    ``raw_value`` is read, or a path with ``/01/`` and a value of a GTIN's length (8, 12, 13
    or 14 digits). ``/2024/01/17`` is no Digital Link.
 4. ``DIRECT``: success with no redirect.
 5. ``UNKNOWN``: everything else (errors, redirects to ordinary pages).
 
 ``extracted_gtin`` is a GTIN-14 with a valid check digit, read by
-:func:`scanserve.gs1.gtin_from_url` from the final URL (Digital Link ``/01/`` path first,
+:func:`scanserve.domain.gs1.gtin_from_url` from the final URL (Digital Link ``/01/`` path first,
 then a ``/gtin/`` path, then a ``gtin``, ``ean``, ``upc``, ``barcode``... query parameter),
 else from the initial URL the same way, else "".
 """
@@ -29,7 +29,7 @@ from importlib import resources
 
 import httpx
 
-from .... import gs1
+from scanserve.domain import gs1
 
 
 @functools.lru_cache(maxsize=1)

@@ -44,9 +44,13 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from ...providers import Hop, QrResolution
-from .classify import default_shorteners, extracted_gtin, host_of, resolver_type
-from .egress import (
+from scanserve.plugins.builtin.qr.classify import (
+    default_shorteners,
+    extracted_gtin,
+    host_of,
+    resolver_type,
+)
+from scanserve.plugins.builtin.qr.egress import (
     MAX_LOCATION_CHARS,
     MAX_URL_CHARS,
     GetAddrInfo,
@@ -58,6 +62,7 @@ from .egress import (
     pinned,
     vet,
 )
+from scanserve.plugins.providers import Hop, QrResolution
 
 # The package's name: operators find the "QR URL refused" lines under it.
 logger = logging.getLogger("scanserve.plugins.builtin.qr")

@@ -1,0 +1,8 @@
+"""The HTTP edge: everything that knows a request is HTTP.
+
+The gateway middleware, the one route table, the fast path, Connexion serving the OpenAPI 3.1
+contract, idempotency, the handlers (one module per spec tag), the presenters that build
+response bodies from the generated shapes, and the mapping of every failure to a problem
+document. May import the domain and everything below it; nothing below imports it
+(``[tool.importlinter]`` in pyproject.toml, docs/architecture.md).
+"""
