@@ -21,7 +21,7 @@ def _used(*names: object) -> None:
 _ = _Used()
 
 # Handlers: Connexion calls each by its operation's operationId (in snake case) in
-# spec/openapi.yaml. tests/test_dead_code.py checks this list against the spec.
+# spec/openapi.yaml. tests/contract/test_dead_code.py checks this list against the spec.
 _used(
     _.apply_capture_proposals,
     _.create_capture,

@@ -10,7 +10,8 @@ import importlib
 
 #: The types a plugin builds or receives, as ``module.Name``, in the order ``docs/hooks.md``
 #: documents them. One line here makes a type public (``from scanserve import Name``) and
-#: documented; ``tests/test_hook_docs.py`` fails when one of its members has no description.
+#: documented; ``tests/contract/test_hook_docs.py`` fails when one of its members has no
+#: description.
 DOCUMENTED_TYPES: tuple[str, ...] = (
     "scanserve.plugins.providers.ProductRecord",
     "scanserve.plugins.providers.Thresholds",

@@ -1,7 +1,7 @@
 """The suite's plugins, and the markers a test's fixtures imply.
 
 The switch that turns skips into failures (``SCANSERVE_TEST_REQUIRE_ALL=1``, which
-``.ci/run`` sets) is the plugin ``tests/require_all.py``.
+``.ci/run`` sets) is the plugin ``tests/support/require_all.py``.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The package has a ``pyproject.toml`` with the ``scanserve`` entry point, one module with a
 lookup provider that knows one product, a README, and tests that use
 :mod:`scanserve.testing` (in process, and through the installed entry point). Its tests pass
-as written; ``tests/test_plugin_new.py`` installs a fresh one and runs them.
+as written; ``tests/plugins/test_plugin_new.py`` installs a fresh one and runs them.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Each presenter returns the TypedDict that datamodel-code-generator made from the spec's schema
 (``generated/shapes.py``), so a field the spec requires and a presenter does not set fails
-the type check (and ``tests/test_response_shapes.py``). A TypedDict is a plain dict at run
+the type check (and ``tests/contract/test_response_shapes.py``). A TypedDict is a plain dict at run
 time: the bodies are dicts keyed by the contract's field names (datetimes stay datetimes; the
 app's orjson encoder writes them), and the rows the read paths select under those names
 (``sessions.capture_columns`` and friends, whose names come from the same shapes) pass through

@@ -1,5 +1,5 @@
 """schemathesis CLI hooks for the live fuzz run (``tests/fuzz/run.py`` loads them through
-``SCHEMATHESIS_HOOKS``): each request gets what ``tests/test_contract.py`` gives it in
+``SCHEMATHESIS_HOOKS``): each request gets what ``tests/contract/test_contract.py`` gives it in
 process, for the same reasons.
 
 - Real JPEG, PNG and WebP images for the image media types, so uploads get past the byte
@@ -8,12 +8,12 @@ process, for the same reasons.
 - A fresh ``Idempotency-Key`` for every request that carries a valid one: generated keys
   repeat (the spec's example, short strings) across different bodies, and a key reused with
   another body is a 422 by design, which JSON Schema cannot express. The replay rules have
-  tests of their own (tests/test_idempotency.py). The header is still sent, so every POST is
+  tests of their own (tests/api/test_idempotency.py). The header is still sent, so every POST is
   exercised with it, and a key the contract forbids is left as it is.
 - Scenarios of the stateful phase may start at ``createSession``. schemathesis reads its
   ``organization_short_id`` as a reference to an "OrganizationShort" no operation produces,
   and so never starts a scenario there; every link from a session (captures, photos, and on
-  from them) would then begin from a random id. tests/test_contract.py opens a session at the
+  from them) would then begin from a random id. tests/contract/test_contract.py opens a session at the
   start of each scenario for the same reason; here schemathesis's choice of start operations
   (pinned schemathesis, see pyproject.toml) also counts ``createSession``.
 - Forms with a file part judged after a link wrote into them. When a link writes a value

@@ -14,7 +14,7 @@ submitted sessions get proposals to review). schemathesis then loads the
 served ``/openapi.json`` and runs every phase (examples, coverage and fuzzing in one pass, the
 stateful phase in a pass and with a share of its own, signOut in a last one) with every check
 until the time budget is spent; ``hooks.py`` gives each request what
-tests/test_contract.py gives it, ``schemathesis.toml`` holds the per-operation expectations.
+tests/contract/test_contract.py gives it, ``schemathesis.toml`` holds the per-operation expectations.
 
 The run fails when schemathesis reports anything, when the server's log holds a traceback or
 an ERROR line (a failure a response does not show, such as one on the queue, or an extractor
@@ -48,7 +48,7 @@ import httpx
 from lookup_service import lookup_service
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))  # tests/: the scratch database the test suite makes
+sys.path.insert(0, str(HERE.parent / "support"))  # the scratch database the test suite makes
 from loopback import served_port  # noqa: E402
 from postgres_support import scratch_database  # noqa: E402
 
@@ -332,9 +332,9 @@ def fuzz(
         run_env = {
             **os.environ,
             "SCHEMATHESIS_HOOKS": str(HERE / "hooks.py"),
-            # hooks.py imports the image bodies the contract suite uses (tests/image_bodies.py)
+            # hooks.py imports the image bodies the contract suite uses (tests/support/image_bodies.py)
             "PYTHONPATH": os.pathsep.join(
-                p for p in (str(HERE.parent), os.environ.get("PYTHONPATH")) if p
+                p for p in (str(HERE.parent / "support"), os.environ.get("PYTHONPATH")) if p
             ),
             "SCANSERVE_FUZZ_KEY": key,
             "SCANSERVE_FUZZ_BASE": base,

@@ -193,7 +193,7 @@ class Load:
 def database_url(request: pytest.FixtureRequest) -> str:
     if request.param == "sqlite":
         return ""
-    return str(request.getfixturevalue("postgres_url"))  # tests/postgres_support.py
+    return str(request.getfixturevalue("postgres_url"))  # tests/support/postgres_support.py
 
 
 def test_sigterm_under_load_stops_within_the_grace_period_and_loses_nothing(

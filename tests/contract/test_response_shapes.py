@@ -26,7 +26,7 @@ from scanserve.domain import sessions
 from scanserve.http import presenters
 from scanserve.storage import models
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BASE = "/scanner/api/v1"
 SPEC = yaml.safe_load((ROOT / "spec" / "openapi.yaml").read_text())
 SCHEMAS = SPEC["components"]["schemas"]

@@ -1,7 +1,7 @@
 """Real JPEG, PNG and WebP bodies for the contract's image media types, registered with
 schemathesis: uploads then get past the byte check and their captures are decoded (an EAN-13,
 a GS1 Digital Link QR code, a photo with no code). Used by the contract suite
-(tests/test_contract.py) and the live fuzz run's hooks (tests/fuzz/hooks.py), as is
+(tests/contract/test_contract.py) and the live fuzz run's hooks (tests/fuzz/hooks.py), as is
 :func:`judge_file_parts_as_declared`, which lets schemathesis judge a form holding them."""
 
 from __future__ import annotations

@@ -40,7 +40,9 @@ from scanserve.storage import models
 from scanserve.testing import FakeLookupProvider, FakeQrResolver
 
 BASE = "/scanner/api/v1"
-EXAMPLE_SOURCE = Path(__file__).parent / "example_plugin" / "scanserve_example_plugin.py"
+EXAMPLE_SOURCE = (
+    Path(__file__).resolve().parents[1] / "example_plugin" / "scanserve_example_plugin.py"
+)
 EXAMPLE_DIST = "scanserve-example-plugin"
 EXAMPLE_GTIN = "00012345600012"  # the one product the example plugin knows
 EXAMPLE_UPC = "012345600012"  # the same number as scanned from a UPC-A label
@@ -255,7 +257,7 @@ def test_disabled_entry_point_plugin_is_not_loaded(
 
 # --- built-ins are loaded by name ------------------------------------------------------------
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _imported_modules(path: Path, package: str) -> set[str]:

@@ -18,7 +18,7 @@ from scanserve.settings import Settings
 from scanserve.testing import issue_key
 
 BASE = "/scanner/api/v1"
-SPEC = Path(__file__).resolve().parents[1] / "spec" / "openapi.yaml"
+SPEC = Path(__file__).resolve().parents[2] / "spec" / "openapi.yaml"
 
 
 def _jpeg() -> bytes:

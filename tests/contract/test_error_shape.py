@@ -72,7 +72,7 @@ def test_spec_examples_give_one_type_and_title_per_code():
 def test_every_error_code_has_a_section_in_the_error_reference():
     from pathlib import Path
 
-    page = (Path(__file__).resolve().parents[1] / "docs" / "errors.md").read_text()
+    page = (Path(__file__).resolve().parents[2] / "docs" / "errors.md").read_text()
     codes = _spec()["components"]["schemas"]["Problem"]["properties"]["error_code"]["enum"]
     for code in codes:
         assert f'<a id="{code}"></a>\n## {code}\n' in page, code

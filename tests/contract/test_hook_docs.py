@@ -19,7 +19,7 @@ import scanserve
 from scanserve.plugins import DOCUMENTED_TYPES, hookspecs
 from scanserve.plugins.docs import hook_docs, parse_docstring, render, type_doc, type_docs
 
-HOOKS_MD = Path(__file__).resolve().parents[1] / "docs" / "hooks.md"
+HOOKS_MD = Path(__file__).resolve().parents[2] / "docs" / "hooks.md"
 REGENERATE = "run `python -m scanserve.plugins.docs > docs/hooks.md`"
 
 

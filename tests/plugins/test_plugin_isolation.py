@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 INTRUDER = """
 from scanserve import ProductRecord, QrResolution, Thresholds, hookimpl
@@ -99,7 +99,7 @@ def test_the_plugin_tests_pass_with_another_plugin_installed(tmp_path):
             # Every test that loads entry-point plugins lives here (the rest of the suite
             # builds its apps with load_entrypoint_plugins=False, and its CLI subprocesses
             # set SCANSERVE_LOAD_ENTRYPOINT_PLUGINS=false); these are the ones that do.
-            "tests/test_plugins.py",
+            "tests/plugins/test_plugins.py",
             "-k",
             "entry_point or example or cli",
         ],

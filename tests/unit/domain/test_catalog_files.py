@@ -11,7 +11,7 @@ import pytest
 from scanserve.domain import catalog_files
 from scanserve.domain.catalog_files import CatalogRow, RowError, count_lines, read_catalog
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 CSV_SAMPLE = DATA / "catalog_sample.csv"
 JSONL_SAMPLE = DATA / "catalog_sample.jsonl"
 HEADER = (

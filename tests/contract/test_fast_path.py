@@ -44,7 +44,7 @@ from scanserve.storage.database import database_proxy
 from scanserve.testing import issue_key
 
 BASE = "/scanner/api/v1"
-SPEC = Path(__file__).resolve().parent.parent / "spec" / "openapi.yaml"
+SPEC = Path(__file__).resolve().parents[2] / "spec" / "openapi.yaml"
 UNLIMITED = 1_000_000_000
 # Headers that tell the time, not the answer.
 CLOCK_HEADERS = {"date", "ratelimit-reset", "x-ratelimit-reset"}

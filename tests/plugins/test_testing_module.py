@@ -20,7 +20,7 @@ from packaging.requirements import Requirement
 import scanserve.testing as testing
 from scanserve.testing import FakeLookupProvider, PluginsAlreadyLoaded
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PLUGINS_MD = ROOT / "docs" / "plugins.md"
 
 

@@ -437,7 +437,7 @@ def test_the_command_line_page_lists_every_command():
 
     from scanserve.cli import main
 
-    page = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
+    page = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
     table = page.split("# Command line", 1)[1].split("\n## ", 1)[0]
 
     def commands(group: click.Group, prefix: str = "") -> list[str]:

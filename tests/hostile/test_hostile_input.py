@@ -30,7 +30,7 @@ def database_url(request, tmp_path) -> Iterator[str]:
     if request.param == "sqlite":
         yield ""
         return
-    yield request.getfixturevalue("postgres_url")  # tests/postgres_support.py
+    yield request.getfixturevalue("postgres_url")  # tests/support/postgres_support.py
 
 
 @pytest.fixture

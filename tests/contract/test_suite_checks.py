@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "fuzz"))
 import run as fuzz_run  # noqa: E402  (tests/fuzz/run.py)
 
@@ -52,7 +52,7 @@ def test_passes():
 
 @pytest.mark.parametrize("require_all", ["", "1"])
 def test_require_all_turns_skips_into_failures(tmp_path, require_all):
-    """The switch (the plugin tests/require_all.py), on a module of its own: without it two
+    """The switch (the plugin tests/support/require_all.py), on a module of its own: without it two
     skips and a pass; with it two failures naming what was missing, and the pass."""
     (tmp_path / "test_skipping.py").write_text(SKIPPING)
     env = {
@@ -60,7 +60,9 @@ def test_require_all_turns_skips_into_failures(tmp_path, require_all):
         "SCANSERVE_TEST_REQUIRE_ALL": require_all,
         "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
     }
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "tests"), env.get("PYTHONPATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT / "tests" / "support"), env.get("PYTHONPATH", "")]
+    )
     done = subprocess.run(
         [
             *(sys.executable, "-m", "pytest", "-ra", "-p", "require_all"),

@@ -169,7 +169,7 @@ def _load_schema(app: Any, key: IssuedKey, *, security_parameters: bool) -> Any:
                 "with-security-parameters": security_parameters,
                 # The spec refuses NUL in all text ("Limits on what is accepted": 422), a
                 # rule over every string and every key of free-form objects at any depth,
-                # which JSON Schema cannot state once for all; tests/test_hostile_input.py
+                # which JSON Schema cannot state once for all; tests/hostile/test_hostile_input.py
                 # holds the server to it instead.
                 "allow-x00": False,
             },
