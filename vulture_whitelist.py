@@ -88,7 +88,7 @@ _used(
 _used(_.device_context)
 
 # Dataclass fields read only by the generated ordering (``order=True``): a route's
-# specificity sorts the route table (scanserve.routing).
+# specificity sorts the route table (scanserve.http.routing).
 _used(_.specificity)
 
 # Used only by tests, kept because those tests test more than the function (issue 16):

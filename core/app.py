@@ -273,13 +273,13 @@ def create_app(
     spec = contract()
     # Before anything is opened: a handler that cannot serve its operation stops the start.
     handlers = _handlers_of(spec)
-    routes = RouteTable.from_spec(spec)  # the one route table (scanserve.routing)
+    routes = RouteTable.from_spec(spec)  # the one route table (scanserve.http.routing)
     services = build_services(settings, extra_plugins=extra_plugins)
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> Any:
         # A shared rate-limit store that is unreachable now is a warning, not a failure:
-        # requests are counted in this process until it answers (scanserve.ratelimit).
+        # requests are counted in this process until it answers (scanserve.infra.ratelimit).
         services.limiter.check()
         if start_queue:
             services.queue.start_embedded()

@@ -33,7 +33,7 @@ and the members the contract's ``Problem`` schema names::
     └── InsufficientStorage              507 insufficient_storage  the database or the data
                                                                directory is full, or the
                                                                organisation's storage quota is
-                                                               spent (scanserve.quotas)
+                                                               spent (scanserve.domain.quotas)
 
 ``type`` is one URI per error code, ``<base>#<error_code>``, pointing at the code's section
 of ``docs/errors.md``; the base is the ``problem_type_base`` setting, ``docs/errors.md`` by

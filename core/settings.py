@@ -154,7 +154,7 @@ class Settings(BaseSettings):
     s3_access_key_id: str = ""
     s3_secret_access_key: SecretStr = SecretStr("")
     s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
-    # Storage quota of each organisation (scanserve.quotas): the bytes and the number of
+    # Storage quota of each organisation (scanserve.domain.quotas): the bytes and the number of
     # objects (photos, uploaded images, presigned uploads not yet registered) it may hold;
     # 0 = no limit. `scanserve orgs quota set` overrides them for one organisation.
     storage_quota_bytes: int = Field(default=10 * 1024**3, ge=0)
@@ -163,7 +163,7 @@ class Settings(BaseSettings):
     # its upload URL expired.
     upload_cleanup_grace_seconds: int = Field(default=3600, ge=0)
 
-    # images (scanserve.imaging): the pixel limit on every path that opens an image, the
+    # images (scanserve.domain.imaging): the pixel limit on every path that opens an image, the
     # bytes of decoded pixels one process holds at once, how long a request waits for them
     # (then 503), and the long side of an image handed to OCR
     image_max_pixels: int = Field(default=40_000_000, ge=1)
@@ -183,8 +183,8 @@ class Settings(BaseSettings):
     rate_limit_storage_url: str = "memory://"
     failed_auth_per_minute: int = Field(default=10, ge=1)
     failed_auth_per_day: int = Field(default=200, ge=1)
-    # How long a process may answer an API key from memory after checking it in
-    # the database: a revocation bites everywhere within this time (see scanserve.authcache).
+    # How long a process may answer an API key from memory after checking it in the database: a
+    # revocation bites everywhere within this time (see scanserve.identity.authcache).
     auth_cache_seconds: float = Field(default=0.5, ge=0, le=1)
 
     # queue and pipeline
@@ -198,9 +198,9 @@ class Settings(BaseSettings):
     # hold up; each thread keeps one database connection.
     worker_process_threads: int = Field(default=8, ge=1)
     # Threads of the slow lane: captures that follow a URL or decode an uploaded image
-    # (scanserve.queue, enqueue_capture), in each process that consumes it.
+    # (scanserve.infra.queue, enqueue_capture), in each process that consumes it.
     slow_worker_threads: int = Field(default=4, ge=1)
-    # Fairness between organisations (scanserve.capture_lanes): each lane takes captures
+    # Fairness between organisations (scanserve.infra.capture_lanes): each lane takes captures
     # from the organisations in turn, and one organisation occupies at most this many of a
     # lane's threads in a process at once (0, or not below the lane's threads: no cap). The
     # slow lane's cap below its threads keeps a thread free for everyone else.
@@ -208,7 +208,7 @@ class Settings(BaseSettings):
     slow_worker_threads_per_org: int = Field(default=2, ge=0)
     capture_stale_seconds: int = Field(default=300, ge=1)
     # SIGTERM (or SIGINT) to `scanserve serve` or `scanserve worker`: no new work is taken,
-    # work in flight has this long to finish, then the process stops (see scanserve.queue).
+    # work in flight has this long to finish, then the process stops (see scanserve.infra.queue).
     shutdown_grace_seconds: float = Field(default=20.0, ge=0)
     sweep_interval_seconds: int = Field(default=60, ge=1)
     provider_timeout_seconds: float = Field(default=10.0, gt=0)
@@ -227,7 +227,7 @@ class Settings(BaseSettings):
     openfoodfacts_user_agent: str = ""
     openfoodfacts_cache_ttl_seconds: float = 86_400.0
 
-    # vision extraction (scanserve.extraction): a running extraction renews its lease every
+    # vision extraction (scanserve.domain.extraction): a running extraction renews its lease every
     # third of extraction_stale_seconds; one whose lease is older than that (its worker died
     # or hangs, or its message was lost) is re-queued by the sweep. Each extractor has
     # extraction_timeout_seconds per photo (and per product); a photo that overruns it, or
@@ -253,12 +253,12 @@ class Settings(BaseSettings):
     qr_allow_private: bool = False
     qr_allowed_networks: list[str] = Field(default_factory=list)
     qr_own_resolver_hosts: list[str] = Field(default_factory=list)
-    # POST /resolve-url runs apart from other requests (scanserve.lanes): at most this many
+    # POST /resolve-url runs apart from other requests (scanserve.infra.lanes): at most this many
     # at once in a process, and at most ..._per_caller of them for one key, user or address.
     resolve_concurrency: int = Field(default=8, ge=1)
     resolve_concurrency_per_caller: int = Field(default=2, ge=1)
     # Expensive operations' own budgets per organisation, beside the request budget
-    # (scanserve.budgets): image uploads (upload-image, photo registration), captures whose
+    # (scanserve.domain.budgets): image uploads (upload-image, photo registration), captures whose
     # value is a URL to follow, and session submissions (vision extraction). 429 when spent.
     org_image_uploads_per_minute: int = Field(default=60, ge=1)
     org_image_uploads_per_day: int = Field(default=5_000, ge=1)
@@ -268,7 +268,7 @@ class Settings(BaseSettings):
     org_extractions_per_day: int = Field(default=2_000, ge=1)
     # Uploaded images checked (decoded) while the request waits: at most this many at once
     # in a process, and at most ..._per_org of them for one organisation; the others wait
-    # holding no thread (scanserve.lanes).
+    # holding no thread (scanserve.infra.lanes).
     image_check_concurrency: int = Field(default=4, ge=1)
     image_check_concurrency_per_org: int = Field(default=2, ge=1)
 

@@ -170,10 +170,10 @@ def create(
             "qr_analysis": None,
         }
     # One transaction: the capture and the session's activity are written together, and
-    # with a key the answer too (scanserve.keyed), so a retry after a crash finds both or
+    # with a key the answer too (scanserve.domain.keyed), so a retry after a crash finds both or
     # neither. The PENDING row is itself the durable message: if the process dies before
     # the queue has it, the sweep (or the embedded queue's start-up recovery) queues it, and
-    # while the queue cannot take it the relay holds it (scanserve.relay).
+    # while the queue cannot take it the relay holds it (scanserve.infra.relay).
     with services.db.atomic():
         _INSERT.run(
             short_id=short_id,

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 # connexion.request builds a ConnexionRequest on every attribute access; the scope is all
 # these need, read from the context variable that Connexion's ContextMiddleware (or
-# scanserve.fastpath) sets, without the werkzeug proxy in front of it.
+# scanserve.http.fastpath) sets, without the werkzeug proxy in front of it.
 
 
 def services() -> Services:

@@ -94,7 +94,7 @@ def _credentials(headers: Mapping[str, str], raw: Sequence[tuple[bytes, bytes]])
     session = None
     if api_key is None and bearer is None:
         # Read only when no other credential decides (and after the header size check), in
-        # linear time: never by http.cookies (scanserve.cookies).
+        # linear time: never by http.cookies (scanserve.identity.cookies).
         # HTTP/2 may split the cookies over several header fields (RFC 9113, 8.2.3).
         cookies = [v.decode("latin-1") for k, v in raw if k.lower() == b"cookie"]
         session = cookie_value("; ".join(cookies), SESSION_COOKIE)
@@ -393,8 +393,8 @@ class GatewayMiddleware:
             return await to_thread.run_sync(limiter.hit, key, per_minute, per_day)
 
         try:
-            # An API key checked within auth_cache_seconds answers from memory, with no thread
-            # hop and no query (scanserve.authcache): when it is the request's one credential
+            # An API key checked within auth_cache_seconds answers from memory, with no thread hop
+            # and no query (scanserve.identity.authcache): when it is the request's one credential
             # header, the credentials _credentials would make are exactly these.
             cached: Principal | None = None
             if "authorization" not in headers and _one_api_key(scope["headers"]):
@@ -424,7 +424,8 @@ class GatewayMiddleware:
             and scope["method"] not in SAFE_METHODS
             and not csrf_ok(principal, headers.get(CSRF_HEADER.lower()))
         ):
-            # Cookie sessions need the CSRF token on unsafe methods (scanserve.websessions).
+            # Cookie sessions need the CSRF token on unsafe methods
+            # (scanserve.identity.websessions).
             return (
                 principal,
                 verdict.headers,

@@ -171,7 +171,7 @@ _CLAIM = Prepared(
     returns_id=True,
 )
 # A running record has status 0, or the negated status of a provisional answer kept with
-# the object its request created (scanserve.keyed); finishing replaces either.
+# the object its request created (scanserve.domain.keyed); finishing replaces either.
 _FINISH = Prepared(
     lambda ph: _R.update(
         status=ph("status"), content_type=ph("content_type"), body=ph("body", _R.body)
@@ -408,7 +408,8 @@ class IdempotencyMiddleware:
                     recorded = True
             await send(message)
 
-        claim = keyed.CLAIM.set(record_id)  # for the handler's transaction (scanserve.keyed)
+        # for the handler's transaction (scanserve.domain.keyed)
+        claim = keyed.CLAIM.set(record_id)
         try:
             await self.app(scope, replaying(receive, [whole_body(body)]), recording_send)
         finally:

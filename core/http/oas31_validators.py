@@ -55,7 +55,7 @@ class _ParameterValidator(ParameterValidator):
         "query": lambda request, name: request.query_params.get(name),
         "path": lambda request, name: request.path_params.get(name.replace("-", "_")),
         "header": lambda request, name: request.headers.get(name),
-        # never request.cookies: Starlette unquotes with http.cookies (scanserve.cookies)
+        # never request.cookies: Starlette unquotes with http.cookies (scanserve.identity.cookies)
         "cookie": lambda request, name: cookie_value(
             "; ".join(request.headers.getlist("cookie")), name
         ),

@@ -61,7 +61,8 @@ class PrincipalApiKeyHandler(ApiKeySecurityHandler):
     @staticmethod
     def get_cookie_value(cookies: Any, name: str) -> str | None:
         # Connexion's own reads the header with http.cookies, in quadratic time
-        # (scanserve.cookies); the gateway has read the cookie already, but never that way.
+        # (scanserve.identity.cookies); the gateway has read the cookie already, but never that
+        # way.
         return cookie_value(cookies if isinstance(cookies, str) else None, name)
 
 

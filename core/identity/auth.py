@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 Via = Literal["api_key", "bearer", "cookie", "anonymous"]
 API_KEY_HEADER = "x-api-key"
 SESSION_COOKIE = "sessionid"
-# scanserve.websessions makes a sessionid of secrets.token_urlsafe(32), 43 of these
+# scanserve.identity.websessions makes a sessionid of secrets.token_urlsafe(32), 43 of these
 # characters: anything else is refused before the database is asked.
 _SESSION_VALUE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 # last_used is a write per request otherwise; a minute's precision is plenty.

@@ -176,7 +176,7 @@ class Queue:
 
         huey = self.huey
 
-        # Fairness between organisations on the shared queue (scanserve.capture_lanes does
+        # Fairness between organisations on the shared queue (scanserve.infra.capture_lanes does
         # it for the embedded lanes): one organisation runs at most so many captures of a
         # lane at once in this process; a further one is put back at the end of the queue.
         # A task that meets a database outage waits it out (capped back-off) rather than
@@ -264,7 +264,7 @@ class Queue:
             return
         task = self._process_capture_slow if slow else self._process_capture
         # The capture row is committed: if the queue cannot take the message now, the relay
-        # holds it and hands it over once the queue is back (scanserve.relay).
+        # holds it and hands it over once the queue is back (scanserve.infra.relay).
         self.relay.send(("capture", capture_short_id), lambda: task(capture_short_id, org))
 
     def _requeue(self, short_ids: list[str]) -> None:

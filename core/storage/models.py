@@ -130,7 +130,7 @@ class ScanSession(BaseModel):
     modified = UTCDateTimeField(default=utcnow)
     # Last time a client did something with the session; the expiry job compares it to the TTL.
     last_activity = UTCDateTimeField(default=utcnow, index=True)
-    # Vision extraction's ownership (see scanserve.extraction): when extraction last changed
+    # Vision extraction's ownership (see scanserve.domain.extraction): when extraction last changed
     # hands (queued, claimed, re-queued) or its worker last renewed its lease, whether a
     # worker holds it, and how many claims so far.
     extraction_changed_at = UTCDateTimeField(null=True, index=True)
@@ -315,8 +315,8 @@ class IdempotencyRecord(BaseModel):
 
 class StoredObject(BaseModel):
     """An object of the object store and the organisation it counts against
-    (scanserve.quotas): a registered photo or uploaded image (``stored``, its real size), or a
-    presigned upload not registered yet (``pending``, the most it may hold, until
+    (scanserve.domain.quotas): a registered photo or uploaded image (``stored``, its real
+    size), or a presigned upload not registered yet (``pending``, the most it may hold, until
     ``expires_at``; the sweep deletes it some time after)."""
 
     organization_id: int

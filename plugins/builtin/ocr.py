@@ -60,7 +60,7 @@ class OcrText:
 
 def _png(data: bytes, max_side: int = DEFAULT_MAX_SIDE) -> bytes:
     """The photo as the greyscale PNG Tesseract reads: within the pixel limit, decoded under
-    the decode budget, the long side at most ``max_side`` (see scanserve.imaging)."""
+    the decode budget, the long side at most ``max_side`` (see scanserve.domain.imaging)."""
     try:
         return grey_for_ocr(data, max_side=max_side, min_height=MIN_HEIGHT)
     except ImageError as exc:

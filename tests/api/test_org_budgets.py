@@ -1,4 +1,4 @@
-"""The budgets of expensive operations per organisation (scanserve.budgets), through the real
+"""The budgets of expensive operations per organisation (scanserve.domain.budgets), through the real
 app: spent, they answer 429 problem documents with Retry-After, whatever key of the
 organisation asks, while other organisations and cheap operations go on."""
 

@@ -335,8 +335,8 @@ def test_cookie_values_read_as_http_cookies_reads_them(header):
 
 def test_no_other_cookie_reader_uses_http_cookies():
     # Connexion's apiKey-in-cookie handler and the cookie-parameter reader of
-    # scanserve.oas31_validators (no operation declares a cookie parameter today) read with
-    # scanserve.cookies too.
+    # scanserve.http.oas31_validators (no operation declares a cookie parameter today) read with
+    # scanserve.identity.cookies too.
     from starlette.requests import Request
 
     from scanserve.http.oas31_validators import _ParameterValidator

@@ -1,4 +1,4 @@
-"""The fast path (scanserve.fastpath) answers exactly as Connexion's full stack does.
+"""The fast path (scanserve.http.fastpath) answers exactly as Connexion's full stack does.
 
 Two apps on one database, one built with the fast path (the default) and one without it,
 get the same requests in lock step (so their rate-limit counters agree too), and must answer

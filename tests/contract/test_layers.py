@@ -83,6 +83,8 @@ def test_an_upward_import_breaks_the_contract(tmp_path: Path, module: str, upwar
 _CYCLES = """
 import json, sys
 
+import grimp
+
 graph = grimp.build_graph("scanserve", cache_dir=None)
 # Tarjan's strongly connected components, iteratively
 index, low, on_stack, stack, found, counter = {}, {}, set(), [], [], 0

@@ -30,7 +30,7 @@ CLI = (sys.executable, "-c", "from scanserve.cli import main; main()")
 # memory (about 100 MB) plus image_decode_budget_bytes (256 MiB), with room to spare.
 PEAK_BUDGET_MB = 500
 # After the burst the server holds little more than before it (the decoded pixels went back
-# to the system: scanserve.imaging's mmap threshold and its malloc_trim once image work is
+# to the system: scanserve.domain.imaging's mmap threshold and its malloc_trim once image work is
 # idle; measured 12 MB more, 70 MB more without the trim).
 SETTLED_ABOVE_START_MB = 40
 

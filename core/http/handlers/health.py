@@ -72,7 +72,8 @@ def get_readiness() -> shapes.HealthStatus:
         # the queue's storage: its SQLite file or Redis
         "queue": _degraded(_state(svc.queue.pending_count)),
         "objects": _state(lambda: svc.objects.size(_PROBE_KEY)),
-        # while its store is down, rate limits are counted in the process (scanserve.ratelimit)
+        # while its store is down, rate limits are counted in the process
+        # (scanserve.infra.ratelimit)
         "limits": _limits(svc),
         "disk": _disk(svc),
     }

@@ -18,7 +18,7 @@ def create_session(body: dict[str, Any]) -> tuple[shapes.SessionResponse, int]:
         session = sessions.create(principal(), body)
         return presenters.session_view(sessions.get(principal(), session.short_id)), 201
     # With an Idempotency-Key the answer is kept with the session, in its transaction
-    # (scanserve.keyed): a retry after a crash replays it rather than making another.
+    # (scanserve.domain.keyed): a retry after a crash replays it rather than making another.
     with services().db.atomic():
         session = sessions.create(principal(), body)
         answer = presenters.session_view(sessions.get(principal(), session.short_id))
@@ -58,7 +58,7 @@ async def get_session_status(id_: str) -> shapes.SessionStatusResponse:
 
 def submit_session(id_: str) -> shapes.SessionResponse:
     # vision extraction runs for a submitted session: the organisation's budget of them
-    # (scanserve.budgets)
+    # (scanserve.domain.budgets)
     budgets.spend_for_session(services(), principal(), id_, "extractions")
     session = sessions.submit(principal(), id_)
     if session.extraction_status == "processing":

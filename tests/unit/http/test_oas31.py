@@ -1,4 +1,4 @@
-"""scanserve.oas31 against a small inline OpenAPI 3.1 contract, through Connexion's test client."""
+"""scanserve.http.oas31 against a small inline OpenAPI 3.1 contract, through Connexion's test client."""
 
 import copy
 import json

@@ -1,5 +1,5 @@
-"""The contract's one route table (scanserve.routing), the body replay helper
-(scanserve.asgi_body), and handlers that fail loudly at start (scanserve.app)."""
+"""The contract's one route table (scanserve.http.routing), the body replay helper
+(scanserve.http.asgi_body), and handlers that fail loudly at start (scanserve.app)."""
 
 from __future__ import annotations
 
@@ -212,7 +212,7 @@ def broken_handler_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> st
     folder.mkdir()
     (folder / "broken.py").write_text("import scanserve_no_such_dependency\n")
     monkeypatch.setattr(
-        scanserve.handlers, "__path__", [*scanserve.http.handlers.__path__, str(folder)]
+        scanserve.http.handlers, "__path__", [*scanserve.http.handlers.__path__, str(folder)]
     )
     monkeypatch.setattr(app_module, "HANDLER_MODULES", (*app_module.HANDLER_MODULES, "broken"))
     return "scanserve.http.handlers.broken"
@@ -234,7 +234,7 @@ def test_a_handler_module_left_out_stops_create_app(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(app_module, "HANDLER_MODULES", (*app_module.HANDLER_MODULES, "sesions"))
-    with pytest.raises(HandlerProblem, match=r"^handler module scanserve\.handlers\.sesions "):
+    with pytest.raises(HandlerProblem, match=r"^handler module scanserve\.http\.handlers\.sesions "):
         create_app(Settings(data_dir=tmp_path / "data", load_entrypoint_plugins=False))
 
 
@@ -258,7 +258,7 @@ def test_serve_with_a_broken_handler_module_exits_with_one_line(tmp_path: Path) 
     folder.mkdir()
     (folder / "broken.py").write_text("import scanserve_no_such_dependency\n")
     program = (
-        "import scanserve.app, scanserve.handlers\n"
+        "import scanserve.app, scanserve.http.handlers\n"
         f"scanserve.http.handlers.__path__.append({str(folder)!r})\n"
         "scanserve.app.HANDLER_MODULES += ('broken',)\n"
         "from scanserve.cli import main\n"
