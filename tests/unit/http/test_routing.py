@@ -234,7 +234,9 @@ def test_a_handler_module_left_out_stops_create_app(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(app_module, "HANDLER_MODULES", (*app_module.HANDLER_MODULES, "sesions"))
-    with pytest.raises(HandlerProblem, match=r"^handler module scanserve\.http\.handlers\.sesions "):
+    with pytest.raises(
+        HandlerProblem, match=r"^handler module scanserve\.http\.handlers\.sesions "
+    ):
         create_app(Settings(data_dir=tmp_path / "data", load_entrypoint_plugins=False))
 
 
