@@ -56,7 +56,7 @@ from scanserve.settings import Settings
 
 logger = logging.getLogger("scanserve.app")
 
-HANDLER_PACKAGE = "scanserve.handlers"
+HANDLER_PACKAGE = "scanserve.http.handlers"
 HANDLER_MODULES = (
     "sessions",
     "captures",
