@@ -349,34 +349,6 @@ class Plugins:
         return infos
 
 
-def report(plugins: Plugins) -> dict[str, Any]:
-    """What ``scanserve plugins list --json`` prints and ``GET /plugins`` answers."""
-    return {
-        "plugins": [
-            {"name": i.name, "version": i.version, "builtin": i.builtin, "hooks": list(i.hooks)}
-            for i in plugins.describe()
-        ],
-        "providers": [_provider_report(p) for p in plugins.describe_providers()],
-    }
-
-
-def _provider_report(info: ProviderInfo) -> dict[str, Any]:
-    """A provider as the contract's ``ProviderInfo``: the extractor-only members on
-    extractors alone, ``unavailable_reason`` exactly when one is unavailable."""
-    item: dict[str, Any] = {
-        "kind": info.kind,
-        "order": info.order,
-        "name": info.name,
-        "plugin": info.plugin,
-    }
-    if info.kind == "extractor":
-        item["photo_types"] = list(info.photo_types)
-        item["available"] = not info.unavailable
-        if info.unavailable:
-            item["unavailable_reason"] = info.unavailable
-    return item
-
-
 def unavailable_reason(extractor: Extractor) -> str:
     """Why ``extractor`` cannot run on this machine, or "" when it can (an extractor whose
     check itself fails counts as unavailable)."""

@@ -20,7 +20,8 @@ def plugins_list(as_json: bool) -> None:
     """Each loaded plugin, its version and the hooks it implements; then each provider the
     plugins registered (vision extractors included), by kind, in the order the server asks
     them; then each extractor, the photo types routed to it, and whether it can run here."""
-    from scanserve.plugins.manager import Plugins, build_plugin_manager, describe, report
+    from scanserve.http.presenters import plugin_list_view
+    from scanserve.plugins.manager import Plugins, build_plugin_manager, describe
 
     settings = read_settings()
     setup_logging(settings, None)  # a disabled plugin that matches nothing is a warning
@@ -30,7 +31,7 @@ def plugins_list(as_json: bool) -> None:
     if as_json:
         import json
 
-        click.echo(json.dumps(report(loaded), indent=2))
+        click.echo(json.dumps(plugin_list_view(loaded), indent=2))
         return
     click.echo("NAME\tVERSION\tBUILTIN\tHOOKS")
     for info in describe(pm):

@@ -5,11 +5,11 @@ plugins' first answer."""
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from scanserve.domain import brands, gs1
 from scanserve.identity.auth import Principal
-from scanserve.plugins.providers import OrgRule, Scope
+from scanserve.plugins.providers import OrgRule, Scope, Thresholds
 from scanserve.storage import models
 from scanserve.storage.prepared import Prepared
 
@@ -68,7 +68,7 @@ def _normalised(raw_gtin: str) -> str:
         return ""
 
 
-def thresholds(services: Services, principal: Principal, raw_gtin: str) -> dict[str, Any]:
+def thresholds(services: Services, principal: Principal, raw_gtin: str) -> Thresholds:
     gtin = _normalised(raw_gtin)
     brick = ""
     org_ids: list[int] = []
@@ -83,13 +83,4 @@ def thresholds(services: Services, principal: Principal, raw_gtin: str) -> dict[
             owner = brands.owner_of(row["brand"])
             if owner is not None and owner not in org_ids:
                 org_ids.append(owner)
-    result = services.plugins.freshness_thresholds(gtin, brick, _org_rules(org_ids))
-    answer: dict[str, Any] = {
-        "warningDays": result.warning_days,
-        "criticalDays": result.critical_days,
-        "categoryLabel": result.category_label,
-        "source": result.source,
-    }
-    if result.source == "plugin":
-        answer["pluginName"] = result.plugin
-    return answer
+    return services.plugins.freshness_thresholds(gtin, brick, _org_rules(org_ids))

@@ -18,6 +18,9 @@ from typing import Any, cast
 
 from scanserve.domain.sessions import SessionDetail
 from scanserve.generated import shapes
+from scanserve.identity.websessions import SignedIn
+from scanserve.plugins.manager import Plugins, ProviderInfo
+from scanserve.plugins.providers import Thresholds
 from scanserve.storage import models
 
 # The model objects' text columns hold the contract's enum values; mypy sees them as `str`,
@@ -181,3 +184,52 @@ def presigned_upload_view(
     url: str, fields: dict[str, str], key: str, expires_in: int
 ) -> shapes.PresignedUploadResponse:
     return {"upload_url": url, "upload_fields": fields, "s3_key": key, "expires_in": expires_in}
+
+
+def freshness_view(result: Thresholds) -> shapes.FreshnessThresholds:
+    answer: shapes.FreshnessThresholds = {
+        "warningDays": result.warning_days,
+        "criticalDays": result.critical_days,
+        "categoryLabel": result.category_label,
+        "source": cast("shapes.FreshnessSourceEnum", result.source),
+    }
+    if result.source == "plugin":
+        answer["pluginName"] = result.plugin
+    return answer
+
+
+def web_session_view(signed: SignedIn) -> shapes.WebSession:
+    return {
+        "csrf_token": signed.csrf_token,
+        "expires": signed.expires_at,  # UTC: the encoder writes it with a Z, as the spec shows
+        "organization_short_ids": signed.org_short_ids,
+        "scopes": signed.scopes,
+    }
+
+
+def plugin_list_view(plugins: Plugins) -> shapes.PluginList:
+    """What ``GET /plugins`` answers and ``scanserve plugins list --json`` prints."""
+    return {
+        "plugins": [
+            {"name": i.name, "version": i.version, "builtin": i.builtin, "hooks": list(i.hooks)}
+            for i in plugins.describe()
+        ],
+        "providers": [_provider_view(p) for p in plugins.describe_providers()],
+    }
+
+
+def _provider_view(info: ProviderInfo) -> shapes.ProviderInfo:
+    """A provider as the contract's ``ProviderInfo``: the extractor-only members on
+    extractors alone, ``unavailable_reason`` exactly when one is unavailable."""
+    item: shapes.ProviderInfo = {
+        "kind": cast("Any", info.kind),
+        "order": info.order,
+        "name": info.name,
+        "plugin": info.plugin,
+    }
+    if info.kind == "extractor":
+        item["photo_types"] = list(info.photo_types)
+        item["available"] = not info.unavailable
+        if info.unavailable:
+            item["unavailable_reason"] = info.unavailable
+    return item

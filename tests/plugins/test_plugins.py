@@ -25,6 +25,7 @@ from biip.gtin import Gtin
 
 from scanserve import LookupProvider, ProductRecord, ProviderError, Thresholds, hookimpl
 from scanserve.domain.freshness_layers import default_catalog, resolve_thresholds
+from scanserve.http.presenters import plugin_list_view
 from scanserve.plugins.manager import (
     BUILTIN_PLUGINS,
     PluginInfo,
@@ -32,7 +33,6 @@ from scanserve.plugins.manager import (
     ProviderInfo,
     build_plugin_manager,
     describe,
-    report,
     unavailable_reason,
 )
 from scanserve.settings import Settings
@@ -784,7 +784,7 @@ def listed(scanserve_plugins) -> None:
 
 def test_the_api_lists_in_process_plugins(listed, scanserve_app, scanserve_client, api_key):
     body = scanserve_client.get(f"{BASE}/plugins", headers=api_key.headers).json()
-    assert body == report(scanserve_app.services.plugins)
+    assert body == plugin_list_view(scanserve_app.services.plugins)
     names = [p["name"] for p in body["plugins"]]
     assert names == [*BUILTIN_PLUGINS, "Listed"]
     assert [p for p in body["providers"] if p["plugin"] == "Listed"] == [
@@ -886,7 +886,7 @@ def test_a_plugins_extractors_are_listed_with_its_name(
     response = scanserve_client.get(f"{BASE}/plugins", headers=api_key.headers)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body == report(scanserve_app.services.plugins)
+    assert body == plugin_list_view(scanserve_app.services.plugins)
     (plugin,) = (p for p in body["plugins"] if p["name"] == "ShelfVision")
     assert plugin["hooks"] == ["register_extractors"]
     extractors = [p for p in body["providers"] if p["kind"] == "extractor"]

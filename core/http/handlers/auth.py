@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from connexion import request
 
+from scanserve.generated import shapes
+from scanserve.http import presenters
 from scanserve.http.context import principal, services
 from scanserve.identity import websessions
 from scanserve.storage.fields import utcnow
@@ -16,20 +16,15 @@ def _secure() -> bool:
     return forced if forced is not None else request.scope.get("scheme") == "https"
 
 
-def sign_in() -> tuple[dict[str, Any], int, dict[str, str]]:
+def sign_in() -> tuple[shapes.WebSession, int, dict[str, str]]:
     settings = services().settings
     signed = websessions.sign_in(principal(), settings)
     max_age = int((signed.expires_at - utcnow()).total_seconds())
     cookie = websessions.set_cookie_header(
         signed.cookie, max_age, secure=_secure(), path=settings.base_path
     )
-    body = {
-        "csrf_token": signed.csrf_token,
-        "expires": signed.expires_at.isoformat().replace("+00:00", "Z"),
-        "organization_short_ids": signed.org_short_ids,
-        "scopes": signed.scopes,
-    }
-    return body, 201, {"Set-Cookie": cookie, "Cache-Control": "no-store"}
+    headers = {"Set-Cookie": cookie, "Cache-Control": "no-store"}
+    return presenters.web_session_view(signed), 201, headers
 
 
 def sign_out() -> tuple[None, int, dict[str, str]]:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from scanserve.generated import shapes
+from scanserve.http import presenters
 from scanserve.http.context import services
-from scanserve.plugins.manager import report
 
 
-def list_plugins() -> dict[str, Any]:
-    return report(services().plugins)
+def list_plugins() -> shapes.PluginList:
+    return presenters.plugin_list_view(services().plugins)
