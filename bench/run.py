@@ -52,7 +52,8 @@ import load
 
 from scanserve.app import create_app
 from scanserve.bootstrap import build_services
-from scanserve.domain import catalog, gs1
+from scanserve.domain import catalog_import as catalog
+from scanserve.domain import gs1
 from scanserve.settings import Settings
 from scanserve.storage import models
 from scanserve.testing import issue_key

@@ -11,10 +11,10 @@ from typing import Any
 from scanserve.domain import extraction, imaging, pipeline, quotas, sessions
 from scanserve.domain.services import Services
 from scanserve.http import idempotency
-from scanserve.infra.lanes import ResolveLane
 from scanserve.infra.objectstore import open_object_store
 from scanserve.infra.queue import Queue, Tasks
 from scanserve.infra.ratelimit import RateLimiter
+from scanserve.infra.request_lanes import ResolveLane
 from scanserve.plugins.manager import Plugins, build_plugin_manager
 from scanserve.settings import Settings
 from scanserve.storage.database import open_database

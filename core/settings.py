@@ -253,8 +253,9 @@ class Settings(BaseSettings):
     qr_allow_private: bool = False
     qr_allowed_networks: list[str] = Field(default_factory=list)
     qr_own_resolver_hosts: list[str] = Field(default_factory=list)
-    # POST /resolve-url runs apart from other requests (scanserve.infra.lanes): at most this many
-    # at once in a process, and at most ..._per_caller of them for one key, user or address.
+    # POST /resolve-url runs apart from other requests (scanserve.infra.request_lanes): at most
+    # this many at once in a process, and at most ..._per_caller of them for one key, user or
+    # address.
     resolve_concurrency: int = Field(default=8, ge=1)
     resolve_concurrency_per_caller: int = Field(default=2, ge=1)
     # Expensive operations' own budgets per organisation, beside the request budget
@@ -268,7 +269,7 @@ class Settings(BaseSettings):
     org_extractions_per_day: int = Field(default=2_000, ge=1)
     # Uploaded images checked (decoded) while the request waits: at most this many at once
     # in a process, and at most ..._per_org of them for one organisation; the others wait
-    # holding no thread (scanserve.infra.lanes).
+    # holding no thread (scanserve.infra.request_lanes).
     image_check_concurrency: int = Field(default=4, ge=1)
     image_check_concurrency_per_org: int = Field(default=2, ge=1)
 

@@ -50,7 +50,7 @@ def catalog_import(file: Path, fmt: str, allow_rejects: bool) -> None:
     file is reported and its later rows are rejected (the first one is imported). The exit
     status is 1 when any row was rejected, unless --allow-rejects.
     """
-    from scanserve.domain import catalog as service
+    from scanserve.domain import catalog_import as service
 
     open_db()
     try:

@@ -22,7 +22,7 @@ def seed_demo(settings: Settings) -> str:
     """
     from importlib.resources import as_file, files
 
-    from scanserve.domain import catalog
+    from scanserve.domain import catalog_import as catalog
     from scanserve.identity.keys import generate_key, hash_secret, parse_key
     from scanserve.storage import models
     from scanserve.storage.fields import utcnow

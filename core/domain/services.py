@@ -23,7 +23,9 @@ class Services:
     limiter: RateLimiter
     objects: ObjectStore
     queue: Any = field(default=None)  # scanserve.infra.queue.Queue, attached by build_services
-    resolve_lane: Any = field(default=None)  # scanserve.infra.lanes.ResolveLane
-    image_lane: Any = field(default=None)  # scanserve.infra.lanes.ResolveLane, per organisation
+    resolve_lane: Any = field(default=None)  # scanserve.infra.request_lanes.ResolveLane
+    image_lane: Any = field(
+        default=None
+    )  # scanserve.infra.request_lanes.ResolveLane, per organisation
     # scanserve.identity.oidc.JwtVerifier when SCANSERVE_OIDC_ISSUER is set (resource-server mode)
     jwt_verifier: Any = field(default=None)

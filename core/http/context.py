@@ -81,7 +81,7 @@ IMAGE_WORK_WAITING = 60
 
 async def image_work(fn: Callable[[], T], lane: Any, key: str) -> T:
     """Run a request's image work (decoding an upload, checking a photo) in its
-    organisation's lane (``services.image_lane``, :mod:`scanserve.infra.lanes`:
+    organisation's lane (``services.image_lane``, :mod:`scanserve.infra.request_lanes`:
     ``image_check_concurrency`` threads in all, ``image_check_concurrency_per_org`` for one
     organisation, ``key``), counted for the decode budget's memory trim, with at most
     :data:`IMAGE_WORK_WAITING` requests waiting beyond the lane's threads (then 503)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from loopback import LoopbackServer, Route
 
-from scanserve.domain import catalog
+from scanserve.domain import catalog_import as catalog
 from scanserve.plugins.providers import ProductRecord
 from scanserve.storage import models
 from scanserve.testing import FakeLookupProvider, issue_key

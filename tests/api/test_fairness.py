@@ -132,7 +132,7 @@ def test_one_organisations_slow_captures_do_not_delay_anothers(tmp_path: Path) -
     from importlib.resources import as_file, files
 
     from scanserve.app import create_app
-    from scanserve.domain import catalog
+    from scanserve.domain import catalog_import as catalog
     from scanserve.domain.captures import TERMINAL
     from scanserve.storage import models
 

@@ -13,7 +13,8 @@ import pytest
 
 from scanserve.app import create_app
 from scanserve.bootstrap import build_services
-from scanserve.domain import catalog, gs1, pipeline, sessions
+from scanserve.domain import catalog_import as catalog
+from scanserve.domain import gs1, pipeline, sessions
 from scanserve.domain.captures import COMPLETED, ENRICHING, LOOKING_UP, PENDING, RESOLVING
 from scanserve.plugins.hookspecs import hookimpl
 from scanserve.settings import Settings

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from scanserve.app import create_app
-from scanserve.domain import catalog
+from scanserve.domain import catalog_import as catalog
 from scanserve.http.gateway import client_address
 from scanserve.infra.ratelimit import RateLimiter
 from scanserve.storage import migrate, models

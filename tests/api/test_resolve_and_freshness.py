@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from loopback import LoopbackServer, Route
 
-from scanserve.domain import catalog, gs1
+from scanserve.domain import catalog_import as catalog
+from scanserve.domain import gs1
 from scanserve.storage import models
 from scanserve.testing import issue_key
 

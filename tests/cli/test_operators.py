@@ -13,7 +13,7 @@ from cli_runner import run
 from loopback import refused_port
 
 from scanserve.app import create_app
-from scanserve.domain import catalog
+from scanserve.domain import catalog_import as catalog
 from scanserve.infra.logconfig import JsonFormatter, RedactSecrets, TextFormatter
 from scanserve.plugins.providers import ProductRecord, ProviderError
 from scanserve.settings import Settings

@@ -37,7 +37,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.generation.stateful.state_machine import StepInput, StepOutput
 
 from scanserve.app import create_app, spec_path, unimplemented_operations
-from scanserve.domain import catalog
+from scanserve.domain import catalog_import as catalog
 from scanserve.http.oas31_spec import load_spec
 from scanserve.plugins.builtin.qr.resolver import RedirectResolver, ResolverPolicy
 from scanserve.plugins.hookspecs import hookimpl

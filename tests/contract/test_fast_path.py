@@ -33,7 +33,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.generation import GenerationMode
 
 from scanserve.app import create_app
-from scanserve.domain import catalog
+from scanserve.domain import catalog_import as catalog
 from scanserve.http.fastpath import FastPath
 from scanserve.identity import tokens
 from scanserve.identity.keys import hash_secret

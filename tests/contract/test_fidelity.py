@@ -17,7 +17,7 @@ import yaml
 from loopback import LoopbackServer, Route, refused_port
 
 from scanserve.app import spec_path
-from scanserve.domain import catalog
+from scanserve.domain import catalog_import as catalog
 from scanserve.domain.pipeline import process_capture
 from scanserve.http.oas31_schema import ecma_regex
 from scanserve.identity import keys

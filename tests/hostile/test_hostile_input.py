@@ -15,7 +15,7 @@ import psycopg2
 import pytest
 
 from scanserve.app import contract, create_app
-from scanserve.domain import catalog
+from scanserve.domain import catalog_import as catalog
 from scanserve.http import untrusted
 from scanserve.settings import Settings
 from scanserve.testing import issue_key

@@ -93,7 +93,7 @@ class _Served:
 def data(tmp_path: Path) -> Iterator[tuple[Path, IssuedKey, IssuedKey]]:
     from importlib.resources import as_file, files
 
-    from scanserve.domain import catalog
+    from scanserve.domain import catalog_import as catalog
 
     data_dir = tmp_path / "data"
     services = build_services(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from scanserve.app import create_app
-from scanserve.domain import catalog
+from scanserve.domain import catalog_import as catalog
 from scanserve.settings import Settings
 from scanserve.testing import issue_key
 

@@ -31,7 +31,8 @@ from redis_support import delete_queue_keys
 
 from scanserve.app import create_app
 from scanserve.bootstrap import build_services
-from scanserve.domain import catalog, pipeline
+from scanserve.domain import catalog_import as catalog
+from scanserve.domain import pipeline
 from scanserve.domain.captures import COMPLETED, ENRICHING, FAILED, LOOKING_UP, PENDING, RESOLVING
 from scanserve.domain.services import Services
 from scanserve.plugins.hookspecs import hookimpl

@@ -15,9 +15,9 @@ from scanserve.http.context import image_work, principal, services
 async def register_photo(
     session_id: str, body: dict[str, Any]
 ) -> tuple[shapes.PhotoResponse, int]:
-    # A registered photo is read and decoded (judged) by the server: the organisation's
-    # budget of image uploads (scanserve.domain.budgets), then the work in its organisation's image
-    # lane, as for upload-image (scanserve.infra.lanes), with bounded decoded bytes (image_work),
+    # A registered photo is read and decoded (judged) by the server: the organisation's budget of
+    # image uploads (scanserve.domain.budgets), then the work in its organisation's image lane, as
+    # for upload-image (scanserve.infra.request_lanes), with bounded decoded bytes (image_work),
     # holding no thread of the shared pool while it waits.
     svc, caller = services(), principal()
     org_id = await to_thread.run_sync(budgets.spend_for_session, svc, caller, session_id, "images")

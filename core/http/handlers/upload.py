@@ -78,8 +78,8 @@ async def upload_capture_image(
     try:
         image = _one_file(parts.get("image"), "image")
         # The organisation's budget of image uploads first (scanserve.domain.budgets), then the
-        # image checked and stored in its organisation's lane (scanserve.infra.lanes) with bounded
-        # decoded bytes (image_work): a flood of large images from one organisation waits
+        # image checked and stored in its organisation's lane (scanserve.infra.request_lanes) with
+        # bounded decoded bytes (image_work): a flood of large images from one organisation waits
         # there, holding no thread, while everyone else's requests go on.
         org_id = await to_thread.run_sync(
             budgets.spend_for_session, svc, caller, str(body.get("session_id")), "images"
