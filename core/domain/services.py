@@ -24,8 +24,7 @@ class Services:
     objects: ObjectStore
     queue: Any = field(default=None)  # scanserve.infra.queue.Queue, attached by build_services
     resolve_lane: Any = field(default=None)  # scanserve.infra.request_lanes.ResolveLane
-    image_lane: Any = field(
-        default=None
-    )  # scanserve.infra.request_lanes.ResolveLane, per organisation
+    # scanserve.infra.request_lanes.ResolveLane, per organisation
+    image_lane: Any = field(default=None)
     # scanserve.identity.oidc.JwtVerifier when SCANSERVE_OIDC_ISSUER is set (resource-server mode)
     jwt_verifier: Any = field(default=None)

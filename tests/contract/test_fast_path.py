@@ -698,7 +698,7 @@ def test_errors_raised_by_handlers_answer_alike(
     error as its problem document, anything else as the error handlers' 500, and a response
     against the contract as the response validation's 500."""
     from scanserve.errors import Conflict
-    from scanserve.http.handlers import plugins
+    from scanserve.http import presenters
 
     def refused(_plugins: Any) -> Any:
         raise Conflict("not now")
@@ -710,7 +710,7 @@ def test_errors_raised_by_handlers_answer_alike(
         return {"plugins": "not a list"}
 
     for report, status in ((refused, 409), (broken, 500), (against_the_contract, 500)):
-        monkeypatch.setattr(plugins, "report", report)
+        monkeypatch.setattr(presenters, "plugin_list_view", report)
         response = pair.served_by_fast_path("GET", f"{BASE}/plugins", headers=world.key.headers)
         assert response.status_code == status, response.text
 
