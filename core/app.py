@@ -38,14 +38,10 @@ from scanserve.domain.services import Services
 from scanserve.http.asgi_keys import PRINCIPAL_KEY
 from scanserve.http.fastpath import FastPath
 from scanserve.http.faults import LastResort, problem_for
-from scanserve.http.gateway import (
-    SERVICES_KEY,
-    GatewayMiddleware,
-    IgnoreBodyWithoutContract,
-    RateHeadersMiddleware,
-)
+from scanserve.http.gateway import SERVICES_KEY, GatewayMiddleware
 from scanserve.http.idempotency import IdempotencyMiddleware
 from scanserve.http.index import IndexMiddleware
+from scanserve.http.innermost import IgnoreBodyWithoutContract, RateHeadersMiddleware
 from scanserve.http.oas31 import OpenAPI31App
 from scanserve.http.oas31_validators import VALIDATOR_MAP
 from scanserve.http.routing import MostSpecificPath, RouteTable

@@ -28,7 +28,7 @@ do:
 4. Connexion's context variables (as its ``ContextMiddleware`` sets them), the handler's
    keyword arguments (Connexion's ``get_arguments``, with the parsed body), the handler (sync
    ones in the threadpool), the response as the response decorator builds it, the rate-limit
-   headers (as :class:`~scanserve.http.gateway.RateHeadersMiddleware`), response validation.
+   headers (as :class:`~scanserve.http.innermost.RateHeadersMiddleware`), response validation.
 
 Whatever the plan cannot decide with certainty goes down the full stack unchanged: HEAD, a
 ``root_path``, a route that is not planned (a multipart upload), body headers other than the
@@ -78,7 +78,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scanserve.http.asgi_body import replaying
-from scanserve.http.gateway import RATE_HEADERS_KEY, _with_rate_headers
+from scanserve.http.asgi_keys import RATE_HEADERS_KEY
+from scanserve.http.innermost import with_rate_headers
 from scanserve.http.routing import ROUTE_KEY, Route, RouteTable
 
 logger = logging.getLogger("scanserve.fastpath")
@@ -411,7 +412,7 @@ class FastPath(SpecMiddleware):
 
                 async def send_with_headers(message: Message) -> None:
                     if message["type"] == "http.response.start":
-                        message = _with_rate_headers(message, rate_headers)
+                        message = with_rate_headers(message, rate_headers)
                     await send(message)
 
                 await response(scope, receive, send_with_headers)

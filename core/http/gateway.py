@@ -12,10 +12,9 @@ leaves that match in the ASGI scope for the middlewares further in, beside the a
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -36,7 +35,9 @@ from scanserve.errors import (
 )
 from scanserve.http.asgi_body import replaying, whole_body
 from scanserve.http.asgi_keys import PRINCIPAL_KEY, RATE_HEADERS_KEY, SERVICES_KEY
+from scanserve.http.clients import client_address, networks
 from scanserve.http.faults import DiskGuard, problem_for
+from scanserve.http.innermost import with_rate_headers
 from scanserve.http.problems import send_problem
 from scanserve.http.routing import ROUTE_KEY, Route, RouteTable
 from scanserve.identity.auth import (
@@ -63,14 +64,6 @@ MULTIPART_OVERHEAD_BYTES = 64 * 1024
 LIVENESS = "getLiveness"
 # Operations with an unsafe method that store nothing: not refused when the disk is full.
 STORES_NOTHING = frozenset({"resolveUrl"})
-
-
-def _with_rate_headers(message: Message, rate_headers: list[tuple[bytes, bytes]]) -> Message:
-    present = {name.lower() for name, _ in message.get("headers", [])}
-    missing = [(k, v) for k, v in rate_headers if k not in present]
-    if not missing:
-        return message
-    return {**message, "headers": [*message.get("headers", []), *missing]}
 
 
 def _credentials(headers: Mapping[str, str], raw: Sequence[tuple[bytes, bytes]]) -> Credentials:
@@ -159,54 +152,12 @@ def _has_body(headers: Mapping[str, str]) -> bool:
     return "chunked" in headers.get("transfer-encoding", "").lower() or (declared not in {"", "0"})
 
 
-def _networks(values: Iterable[str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    return tuple(ipaddress.ip_network(v.strip(), strict=False) for v in values if v.strip())
-
-
-def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(value.strip().strip("[]"))
-    except ValueError:
-        return None
-
-
-def client_address(
-    peer: str,
-    raw_headers: Sequence[tuple[bytes, bytes]],
-    trusted: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network],
-) -> str:
-    """The client's address: the connection's peer, unless the peer is a trusted proxy; then
-    the rightmost ``X-Forwarded-For`` entry that is not a trusted proxy (entries left of it
-    were written by the client and prove nothing)."""
-
-    def is_trusted(value: str) -> bool:
-        ip = _address(value)
-        return ip is not None and any(ip in net for net in trusted)
-
-    if not trusted or not is_trusted(peer):
-        return peer
-    hops = [
-        hop.strip()
-        for k, v in raw_headers
-        if k.lower() == b"x-forwarded-for"
-        for hop in v.decode("latin-1").split(",")
-    ]
-    client = peer
-    for hop in reversed(hops):
-        if _address(hop) is None:
-            break  # garbage from the client side: the last trusted hop is all we know
-        client = str(_address(hop))
-        if not is_trusted(hop):
-            break
-    return client
-
-
 class GatewayMiddleware:
     def __init__(self, app: ASGIApp, services: Services, routes: RouteTable | None = None):
         self.app = app
         self.services = services
         self.routes = routes or RouteTable([])
-        self.trusted_proxies = _networks(services.settings.trusted_proxies)
+        self.trusted_proxies = networks(services.settings.trusted_proxies)
         self._type_base = services.settings.problem_type_base
         self.auth_cache = AuthCache(services.settings.auth_cache_seconds)
         # memory:// counters are a dict behind a lock: counting on the event loop costs less
@@ -263,7 +214,7 @@ class GatewayMiddleware:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message = _relative_redirect(_with_rate_headers(message, encoded_rate_headers))
+                message = _relative_redirect(with_rate_headers(message, encoded_rate_headers))
                 message = _without_content_type(message)
             await send(message)
 
@@ -538,58 +489,3 @@ def _relative_redirect(message: Message) -> Message:
         else:
             headers.append((name, value))
     return {**message, "headers": headers}
-
-
-class RateHeadersMiddleware:
-    """The innermost middleware: puts the gateway's rate-limit headers on handler responses
-    before Connexion's response validation looks at them (the spec requires them). Responses
-    made further out (errors) get them from the gateway itself."""
-
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        rate_headers = scope.get(RATE_HEADERS_KEY)
-        if scope["type"] != "http" or not rate_headers:
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = _with_rate_headers(message, rate_headers)
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-class IgnoreBodyWithoutContract:
-    """An operation whose contract has no request body ignores whatever body is sent.
-
-    Connexion already does for JSON or url-encoded bodies, but parses a multipart one for
-    every operation and fails on a broken one (400, which such operations do not declare).
-    This innermost middleware, after routing, drops the body and its headers instead.
-    """
-
-    def __init__(self, app: ASGIApp, operations_with_body: frozenset[str]):
-        self.app = app
-        self.operations_with_body = operations_with_body
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        routing = scope.get("extensions", {}).get("connexion_routing", {})
-        operation = routing.get("operation_id")
-        if scope["type"] != "http" or operation is None or operation in self.operations_with_body:
-            await self.app(scope, receive, send)
-            return
-        scope = {
-            **scope,
-            "headers": [
-                (k, v)
-                for k, v in scope["headers"]
-                if k.lower() not in (b"content-type", b"content-length", b"transfer-encoding")
-            ],
-        }
-
-        async def empty() -> Message:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        await self.app(scope, empty, send)

@@ -20,7 +20,7 @@ import pytest
 
 from scanserve.app import create_app
 from scanserve.domain import catalog_import as catalog
-from scanserve.http.gateway import client_address
+from scanserve.http.clients import client_address
 from scanserve.infra.ratelimit import RateLimiter
 from scanserve.storage import migrate, models
 from scanserve.storage.database import open_database
