@@ -154,6 +154,17 @@ class OrgSlots:
             return self._running.get(org, 0)
 
 
+# The module a task's messages name (huey keys a task by its function's module and name).
+# Messages outlive a release: one queued in Redis before an upgrade must find its task after
+# it, so the name stays what it was when the queue lived in scanserve/queue.py.
+TASK_MODULE = "scanserve.queue"
+
+
+def _named_stably(fn: Callable[..., None]) -> Callable[..., None]:
+    fn.__module__ = TASK_MODULE
+    return fn
+
+
 class Queue:
     def __init__(self, settings: Settings, tasks: Tasks):
         self.settings = settings
@@ -195,6 +206,7 @@ class Queue:
         slow_slots = OrgSlots(0 if immediate else settings.slow_worker_threads_per_org)
 
         @huey.task(name="process_capture")
+        @_named_stably
         def process_capture(capture_short_id: str, org: int | None = None) -> None:
             if main_slots.run(org, process, capture_short_id):
                 return
@@ -202,6 +214,7 @@ class Queue:
             process_capture(capture_short_id, org)  # to the end of the queue
 
         @self.slow_huey.task(name="process_capture")
+        @_named_stably
         def process_capture_slow(capture_short_id: str, org: int | None = None) -> None:
             if slow_slots.run(org, process, capture_short_id):
                 return
@@ -211,6 +224,7 @@ class Queue:
         # Vision extraction (outside extractors, seconds to extraction_timeout_seconds per
         # photo) is expensive work: the slow lane, its organisation capped like captures.
         @self.slow_huey.task(name="extract_session")
+        @_named_stably
         def extract_session(session_short_id: str, org: int | None = None) -> None:
             org = tasks.session_org(session_short_id) if org is None else org
             if slow_slots.run(org, extract, session_short_id):
@@ -219,21 +233,25 @@ class Queue:
             extract_session(session_short_id, org)  # to the end of the queue
 
         @huey.task(name="extract_session")
+        @_named_stably
         def extract_session_main(session_short_id: str) -> None:
             # messages queued on the main lane by a release before extraction moved
             extract(session_short_id)
 
         @huey.periodic_task(every(settings.sweep_interval_seconds), name="sweep")
+        @_named_stably
         def sweep() -> None:
             self.sweep()
 
         @huey.periodic_task(crontab(minute="*"), name="expire_sessions")
+        @_named_stably
         def expire_sessions() -> None:
             expired = tasks.expire_idle_sessions(settings.session_ttl_seconds)
             if expired:
                 logger.info("expired %d idle sessions", expired)
 
         @huey.periodic_task(crontab(minute="7"), name="purge_idempotency")
+        @_named_stably
         def purge_idempotency() -> None:
             tasks.purge_idempotency(settings.idempotency_ttl_seconds)
 

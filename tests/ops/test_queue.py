@@ -155,6 +155,28 @@ def services(
     built.db.close()
 
 
+def test_task_names_outlive_the_module_that_defines_them(tmp_path: Path) -> None:
+    """A message names its task by module and name; one queued by an earlier release (when
+    the queue lived in scanserve/queue.py) must find its task after an upgrade."""
+    built = services_for(tmp_path, queue="embedded")
+    try:
+        registry = built.queue.huey._registry
+        names = {registry.task_to_string(t) for t in registry._registry.values()}
+        slow = {
+            registry.task_to_string(t) for t in built.queue.slow_huey._registry._registry.values()
+        }
+    finally:
+        built.db.close()
+    assert {
+        "scanserve.queue.process_capture",
+        "scanserve.queue.extract_session",
+        "scanserve.queue.sweep",
+        "scanserve.queue.expire_sessions",
+        "scanserve.queue.purge_idempotency",
+    } <= names
+    assert {"scanserve.queue.process_capture", "scanserve.queue.extract_session"} <= slow
+
+
 # -- the embedded queue: consumer threads inside the app ------------------------------------
 
 

@@ -1,7 +1,7 @@
 """The queue's Redis stopped for ten seconds under keyed POST load with client retries
 (issue 14): every keyed request creates exactly one capture, answered 201 throughout (the
 committed PENDING row is the outbox; the server's relay hands the message over once Redis
-is back), and every capture is processed within 15 s of Redis returning, without the
+is back), and every capture is processed within 45 s of Redis returning, without the
 5-minute sweep and without restarting the server or the worker.
 
 Real parts throughout: a private ``redis-server`` (stopped and started again on the same
@@ -162,7 +162,11 @@ def _drive_through_an_outage(
         assert all(status in (201, 409) for status in load.answers), sorted(set(load.answers))
 
         acknowledged = load.acknowledged
-        deadline = back_at + 15
+        # The relay hands the held messages over once the queue is back; the sweep would only
+        # re-queue a PENDING capture after capture_stale_seconds (300 s), so any bound well
+        # under that tells the relay's work from the sweep's. 45 s leaves a loaded machine room
+        # to work off a thousand messages.
+        deadline = back_at + 45
         while True:
             rows = count()
             done = all(status in TERMINAL for status, _ in rows.values())
@@ -171,7 +175,7 @@ def _drive_through_an_outage(
             if time.monotonic() > deadline:
                 waiting = {raw: r for raw, r in rows.items() if r[0] not in TERMINAL}
                 pytest.fail(
-                    f"{len(waiting)} capture(s) not processed 15 s after Redis returned "
+                    f"{len(waiting)} capture(s) not processed 45 s after Redis returned "
                     f"(outage {back_at - stopped_at:.1f} s): {list(waiting.items())[:5]}\n"
                     + procs.logs()
                 )
@@ -276,7 +280,7 @@ def test_a_worker_started_with_redis_down_backs_off_and_resumes(
             back_at = time.monotonic()
             capture = f"/captures/{created.json()['id']}"
             while http.get(capture, headers=headers).json()["status"] not in TERMINAL:
-                assert time.monotonic() < back_at + 15, procs.logs()
+                assert time.monotonic() < back_at + 45, procs.logs()  # the sweep: 300 s
                 time.sleep(0.2)
         assert procs.log("worker").count("the queue is reachable again") == 1, procs.logs()
         assert procs.log("server").count("the queue is reachable again") == 1, procs.logs()
