@@ -50,7 +50,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
+
+from scanserve.generated import shapes
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 DEFAULT_PROBLEM_TYPE_BASE = "docs/errors.md"
@@ -299,16 +301,19 @@ def problem_body(
     *,
     now: datetime | None = None,
     type_base: str = DEFAULT_PROBLEM_TYPE_BASE,
-) -> dict[str, Any]:
-    """The RFC 9457 body for ``error``, as the spec's ``Problem`` schema describes it."""
-    body: dict[str, Any] = {
+) -> shapes.Problem:
+    """The RFC 9457 body for ``error``: the spec's ``Problem`` shape (generated), with the
+    members an error adds beside those (``errors``, ``checks``, ...), which the schema allows."""
+    body: shapes.Problem = {
         "type": problem_type(error.error_code, type_base),
         "title": error.title,
         "status": error.status,
         "detail": error.detail,
-        "error_code": error.error_code,
+        "error_code": cast("Any", error.error_code),
         "retryable": error.retryable,
-        "timestamp": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
+        # written here, to the second, as every problem has always carried it (the shape's
+        # datetime would leave it to each encoder, and stdlib json writes no datetime)
+        "timestamp": cast("Any", (now or datetime.now(UTC)).isoformat(timespec="seconds")),
     }
-    body.update(error.extra_members())
+    cast("dict[str, Any]", body).update(error.extra_members())
     return body
