@@ -520,7 +520,14 @@ def test_shortuuid_and_uuid_path_parameters(spec: dict[str, Any]) -> None:
                 either = deref(spec, schema)
                 assert either["type"] == "string"
                 shortuuid_form, uuid_form = either["anyOf"]
-                assert shortuuid_form == {"format": "shortuuid", "pattern": SHORTUUID_PATTERN}
+                # each branch typed too: generators read a branch on its own (the typed
+                # client's ids are `str | UUID`, not `Any`)
+                assert shortuuid_form == {
+                    "type": "string",
+                    "format": "shortuuid",
+                    "pattern": SHORTUUID_PATTERN,
+                }
+                assert uuid_form["type"] == "string"
                 assert uuid_form["format"] == "uuid"
 
 
