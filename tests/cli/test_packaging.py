@@ -46,7 +46,11 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(tmp_path):
     ):
         assert shipped in names, shipped
     # every module ships: a subpackage missing from pyproject's package list would not
-    for tree, package in (("core", "scanserve"), ("plugins", "scanserve/plugins")):
+    for tree, package in (
+        ("core", "scanserve"),
+        ("plugins", "scanserve/plugins"),
+        ("generated", "scanserve/generated"),  # the typed client's api/<tag> folders too
+    ):
         for module in (ROOT / tree).rglob("*.py"):
             path = f"{package}/{module.relative_to(ROOT / tree).as_posix()}"
             assert path in names, path
@@ -80,6 +84,8 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(tmp_path):
             str(python),
             "-c",
             "import scanserve, scanserve.plugins, scanserve.spec, scanserve.generated.models;"
+            "from scanserve.generated.client import AuthenticatedClient, Client;"
+            "from scanserve.generated.client.api.scanner_captures import create_capture;"
             "import importlib.util as u;"
             "print(scanserve.__file__);"
             "print(u.find_spec('core'), u.find_spec('plugins'))",

@@ -1,0 +1,226 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.problem import Problem
+from ...models.proposal import Proposal
+from ...types import Response
+
+
+def _get_kwargs(
+    id: str | UUID,
+) -> dict[str, Any]:
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/captures/{id}/proposals".format(
+            id=quote(str(id), safe=""),
+        ),
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Problem | list[Proposal] | None:
+    if response.status_code == 200:
+        response_200 = []
+        _response_200 = response.json()
+        for response_200_item_data in _response_200:
+            response_200_item = Proposal.from_dict(response_200_item_data)
+
+            response_200.append(response_200_item)
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 431:
+        response_431 = Problem.from_dict(response.json())
+
+        return response_431
+
+    if response.status_code == 500:
+        response_500 = Problem.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Problem | list[Proposal]]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    id: str | UUID,
+    *,
+    client: AuthenticatedClient,
+) -> Response[Problem | list[Proposal]]:
+    """List a capture's proposals
+
+     Returns every proposal made for the capture's product, in every status, oldest
+    first, as a plain array (not paginated). Empty until enrichment or vision extraction
+    has produced suggestions.
+
+    Args:
+        id (str | UUID): An object id as a request may give it: the 22-character shortuuid, or the
+            canonical
+            UUID form of the same id (`8-4-4-4-12` hexadecimal digits, either case).
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | list[Proposal]]
+    """
+
+    kwargs = _get_kwargs(
+        id=id,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    id: str | UUID,
+    *,
+    client: AuthenticatedClient,
+) -> Problem | list[Proposal] | None:
+    """List a capture's proposals
+
+     Returns every proposal made for the capture's product, in every status, oldest
+    first, as a plain array (not paginated). Empty until enrichment or vision extraction
+    has produced suggestions.
+
+    Args:
+        id (str | UUID): An object id as a request may give it: the 22-character shortuuid, or the
+            canonical
+            UUID form of the same id (`8-4-4-4-12` hexadecimal digits, either case).
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | list[Proposal]
+    """
+
+    return sync_detailed(
+        id=id,
+        client=client,
+    ).parsed
+
+
+async def asyncio_detailed(
+    id: str | UUID,
+    *,
+    client: AuthenticatedClient,
+) -> Response[Problem | list[Proposal]]:
+    """List a capture's proposals
+
+     Returns every proposal made for the capture's product, in every status, oldest
+    first, as a plain array (not paginated). Empty until enrichment or vision extraction
+    has produced suggestions.
+
+    Args:
+        id (str | UUID): An object id as a request may give it: the 22-character shortuuid, or the
+            canonical
+            UUID form of the same id (`8-4-4-4-12` hexadecimal digits, either case).
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | list[Proposal]]
+    """
+
+    kwargs = _get_kwargs(
+        id=id,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    id: str | UUID,
+    *,
+    client: AuthenticatedClient,
+) -> Problem | list[Proposal] | None:
+    """List a capture's proposals
+
+     Returns every proposal made for the capture's product, in every status, oldest
+    first, as a plain array (not paginated). Empty until enrichment or vision extraction
+    has produced suggestions.
+
+    Args:
+        id (str | UUID): An object id as a request may give it: the 22-character shortuuid, or the
+            canonical
+            UUID form of the same id (`8-4-4-4-12` hexadecimal digits, either case).
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | list[Proposal]
+    """
+
+    return (
+        await asyncio_detailed(
+            id=id,
+            client=client,
+        )
+    ).parsed

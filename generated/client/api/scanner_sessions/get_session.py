@@ -1,0 +1,217 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.problem import Problem
+from ...models.session_detail import SessionDetail
+from ...types import Response
+
+
+def _get_kwargs(
+    id: str | UUID,
+) -> dict[str, Any]:
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/sessions/{id}".format(
+            id=quote(str(id), safe=""),
+        ),
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Problem | SessionDetail | None:
+    if response.status_code == 200:
+        response_200 = SessionDetail.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 431:
+        response_431 = Problem.from_dict(response.json())
+
+        return response_431
+
+    if response.status_code == 500:
+        response_500 = Problem.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Problem | SessionDetail]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    id: str | UUID,
+    *,
+    client: AuthenticatedClient,
+) -> Response[Problem | SessionDetail]:
+    """Read a session with its captures and photos
+
+     Returns the session together with all its captures (oldest first) and product
+    photos (in gallery order, by `sort_order`).
+
+    Args:
+        id (str | UUID): An object id as a request may give it: the 22-character shortuuid, or the
+            canonical
+            UUID form of the same id (`8-4-4-4-12` hexadecimal digits, either case).
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | SessionDetail]
+    """
+
+    kwargs = _get_kwargs(
+        id=id,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    id: str | UUID,
+    *,
+    client: AuthenticatedClient,
+) -> Problem | SessionDetail | None:
+    """Read a session with its captures and photos
+
+     Returns the session together with all its captures (oldest first) and product
+    photos (in gallery order, by `sort_order`).
+
+    Args:
+        id (str | UUID): An object id as a request may give it: the 22-character shortuuid, or the
+            canonical
+            UUID form of the same id (`8-4-4-4-12` hexadecimal digits, either case).
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | SessionDetail
+    """
+
+    return sync_detailed(
+        id=id,
+        client=client,
+    ).parsed
+
+
+async def asyncio_detailed(
+    id: str | UUID,
+    *,
+    client: AuthenticatedClient,
+) -> Response[Problem | SessionDetail]:
+    """Read a session with its captures and photos
+
+     Returns the session together with all its captures (oldest first) and product
+    photos (in gallery order, by `sort_order`).
+
+    Args:
+        id (str | UUID): An object id as a request may give it: the 22-character shortuuid, or the
+            canonical
+            UUID form of the same id (`8-4-4-4-12` hexadecimal digits, either case).
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | SessionDetail]
+    """
+
+    kwargs = _get_kwargs(
+        id=id,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    id: str | UUID,
+    *,
+    client: AuthenticatedClient,
+) -> Problem | SessionDetail | None:
+    """Read a session with its captures and photos
+
+     Returns the session together with all its captures (oldest first) and product
+    photos (in gallery order, by `sort_order`).
+
+    Args:
+        id (str | UUID): An object id as a request may give it: the 22-character shortuuid, or the
+            canonical
+            UUID form of the same id (`8-4-4-4-12` hexadecimal digits, either case).
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | SessionDetail
+    """
+
+    return (
+        await asyncio_detailed(
+            id=id,
+            client=client,
+        )
+    ).parsed

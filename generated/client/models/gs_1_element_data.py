@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Self, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+T = TypeVar("T", bound="Gs1ElementData")
+
+
+@_attrs_define
+class Gs1ElementData:
+    """GS1 Application Identifiers and their values, keyed by AI code (2 to 4 digits), e.g.
+    `{"01": "09506000134352", "10": "ABC123", "17": "261231"}`: `01` GTIN, `10`
+    batch/lot, `17` expiry date (YYMMDD), `21` serial number, and any other AI present.
+    Values are the AI data exactly as encoded.
+
+    """
+
+    additional_properties: dict[str, str] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        d = dict(src_dict)
+        gs_1_element_data = cls()
+
+        gs_1_element_data.additional_properties = d
+        return gs_1_element_data
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> str:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: str) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Self, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+T = TypeVar("T", bound="MetadataUpdateType0")
+
+
+@_attrs_define
+class MetadataUpdateType0:
+    """Changes to an object's metadata, merged into what is stored: `{}` or `null` removes
+    every entry; a key sent with the empty string `""` is deleted; a key sent with any
+    other value is set; keys not sent are kept. Omitting the field changes nothing. The
+    result must stay within 50 entries, keys of at most 40 characters and values of at
+    most 500 characters (`422` otherwise).
+
+    """
+
+    additional_properties: dict[str, str] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        d = dict(src_dict)
+        metadata_update_type_0 = cls()
+
+        metadata_update_type_0.additional_properties = d
+        return metadata_update_type_0
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> str:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: str) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -1,0 +1,171 @@
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..models.capture_mode_enum import CaptureModeEnum
+from ..models.session_status_enum import SessionStatusEnum
+
+if TYPE_CHECKING:
+    from ..models.capture_response import CaptureResponse
+    from ..models.metadata import Metadata
+    from ..models.photo_response import PhotoResponse
+
+
+T = TypeVar("T", bound="SessionDetail")
+
+
+@_attrs_define
+class SessionDetail:
+    """A session with all its captures and product photos.
+
+    Attributes:
+        id (str): A 22-character shortuuid over the alphabet
+            `23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz` (no `0`, `1`, `I`,
+            `O` or `l`).
+        status (SessionStatusEnum): `ACTIVE`: accepting captures and photos. `COMPLETED`: ended or submitted.
+            `EXPIRED`: reaped after sitting idle past its time-to-live. Only `ACTIVE` can change.
+        capture_mode (CaptureModeEnum): What the client intends to do in the session: scan barcodes, photograph
+            products,
+            or both. Informational; it does not restrict which operations are allowed.
+        created (datetime.datetime): When the session was created.
+        modified (datetime.datetime): When the session last changed (status, metadata, or content added).
+        metadata (Metadata): Free-form client annotations: a flat map of string keys (at most 40 characters) to
+            string values (at most 500 characters), at most 50 entries. Always present in
+            responses, `{}` when empty.
+        capture_count (int): How many captures the session holds. Default: 0.
+        photo_count (int): How many product photos the session holds. Default: 0.
+        captures (list[CaptureResponse]): The session's captures, oldest first.
+        product_photos (list[PhotoResponse]): The session's product photos in gallery order (by `sort_order`).
+    """
+
+    id: str
+    status: SessionStatusEnum
+    capture_mode: CaptureModeEnum
+    created: datetime.datetime
+    modified: datetime.datetime
+    metadata: Metadata
+    captures: list[CaptureResponse]
+    product_photos: list[PhotoResponse]
+    capture_count: int = 0
+    photo_count: int = 0
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        id = self.id
+
+        status = self.status.value
+
+        capture_mode = self.capture_mode.value
+
+        created = self.created.isoformat()
+
+        modified = self.modified.isoformat()
+
+        metadata = self.metadata.to_dict()
+
+        capture_count = self.capture_count
+
+        photo_count = self.photo_count
+
+        captures = []
+        for captures_item_data in self.captures:
+            captures_item = captures_item_data.to_dict()
+            captures.append(captures_item)
+
+        product_photos = []
+        for product_photos_item_data in self.product_photos:
+            product_photos_item = product_photos_item_data.to_dict()
+            product_photos.append(product_photos_item)
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "id": id,
+                "status": status,
+                "capture_mode": capture_mode,
+                "created": created,
+                "modified": modified,
+                "metadata": metadata,
+                "capture_count": capture_count,
+                "photo_count": photo_count,
+                "captures": captures,
+                "product_photos": product_photos,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.capture_response import CaptureResponse
+        from ..models.metadata import Metadata
+        from ..models.photo_response import PhotoResponse
+
+        d = dict(src_dict)
+        id = d.pop("id")
+
+        status = SessionStatusEnum(d.pop("status"))
+
+        capture_mode = CaptureModeEnum(d.pop("capture_mode"))
+
+        created = datetime.datetime.fromisoformat(d.pop("created"))
+
+        modified = datetime.datetime.fromisoformat(d.pop("modified"))
+
+        metadata = Metadata.from_dict(d.pop("metadata"))
+
+        capture_count = d.pop("capture_count")
+
+        photo_count = d.pop("photo_count")
+
+        captures = []
+        _captures = d.pop("captures")
+        for captures_item_data in _captures:
+            captures_item = CaptureResponse.from_dict(captures_item_data)
+
+            captures.append(captures_item)
+
+        product_photos = []
+        _product_photos = d.pop("product_photos")
+        for product_photos_item_data in _product_photos:
+            product_photos_item = PhotoResponse.from_dict(product_photos_item_data)
+
+            product_photos.append(product_photos_item)
+
+        session_detail = cls(
+            id=id,
+            status=status,
+            capture_mode=capture_mode,
+            created=created,
+            modified=modified,
+            metadata=metadata,
+            capture_count=capture_count,
+            photo_count=photo_count,
+            captures=captures,
+            product_photos=product_photos,
+        )
+
+        session_detail.additional_properties = d
+        return session_detail
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
