@@ -95,7 +95,8 @@ class Tasks:
     requeue_stale_extractions: Callable[[int], list[str]]
     expire_idle_sessions: Callable[[int], int]  # (ttl seconds) -> how many expired
     purge_idempotency: Callable[[int], object]  # (ttl seconds)
-    sweep_unregistered: Callable[[], object]  # presigned uploads never registered
+    # presigned uploads never registered, and objects a purge left to delete
+    sweep_unregistered: Callable[[], object]
     extractions: RunningWork
 
 
