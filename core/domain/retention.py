@@ -25,6 +25,7 @@ Without ``execute`` nothing changes: the same batches are read and counted.
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -42,6 +43,8 @@ from scanserve.storage.fields import utcnow
 
 if TYPE_CHECKING:
     from scanserve.infra.objectstore import ObjectStore
+
+logger = logging.getLogger("scanserve.retention")
 
 #: The statuses a session ends in, from the contract: every one but ACTIVE.
 ENDED: tuple[str, ...] = tuple(
@@ -239,3 +242,16 @@ def _delete_released(objects: ObjectStore, keys: list[str] | None) -> int:
     if keys is None:
         return quotas.delete_released(objects)[1]
     return sum(quotas.delete_released(objects, chunk)[1] for chunk in _chunks(keys))
+
+
+def log_batch(number: int, batch: Tally, report: Report) -> None:
+    """A progress callback for the scheduled purge (``retention_days``): one line a batch."""
+    total = report.total
+    logger.info(
+        "purge batch %d: deleted %d ended session(s) (%d so far, %d object(s), %d bytes)",
+        number,
+        batch.sessions,
+        total.sessions,
+        total.objects,
+        total.bytes,
+    )

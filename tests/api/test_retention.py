@@ -5,7 +5,7 @@ local files, and on an S3 bucket (moto)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from photo_support import s3_endpoint, s3_settings  # noqa: F401  (fixtures)
@@ -194,3 +194,36 @@ def test_ages(text, expected):
 def test_nonsense_ages_are_refused(text):
     with pytest.raises(ValueError, match="is not an age"):
         retention.parse_age(text)
+
+
+@pytest.mark.parametrize("days", [0, 90])
+def test_the_daily_purge_runs_only_when_retention_days_is_set(tmp_path, days):
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        queue="immediate",
+        load_entrypoint_plugins=False,
+        auth_cache_seconds=0,
+        retention_days=days,
+    )
+    app = create_app(settings)
+    try:
+        key = issue_key()
+        with app.test_client() as client:
+            old, recent = make_session(client, key), make_session(client, key, colour="blue")
+            for made in (old, recent):
+                end(client, key, made)
+            age(old)
+        huey = app.services.queue.huey
+        at_night = datetime(2027, 1, 4, 3, 17)
+        due = [t for t in huey.read_periodic(at_night) if "purge_ended_sessions" in t.name]
+        assert len(due) == (1 if days else 0)
+        later = huey.read_periodic(datetime(2027, 1, 4, 4, 17))  # once a day, at 03:17
+        assert not [t for t in later if "purge_ended_sessions" in t.name]
+        for task in due:
+            task.execute()
+        assert rows_of(old)["sessions"] == (0 if days else 1)
+        assert stored(app.services.objects, old.keys[0]) == (days == 0)
+        assert rows_of(recent)["sessions"] == 1
+        assert all(stored(app.services.objects, k) for k in recent.keys)
+    finally:
+        app.services.db.close()
