@@ -6,9 +6,10 @@ it runs are handed to it here, bound to the services. Nothing is built at import
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
-from scanserve.domain import extraction, imaging, pipeline, quotas, sessions
+from scanserve.domain import extraction, imaging, pipeline, quotas, retention, sessions
 from scanserve.domain.services import Services
 from scanserve.http import idempotency
 from scanserve.infra.objectstore import open_object_store
@@ -71,4 +72,7 @@ def queue_tasks(services: Services) -> Tasks:
         purge_idempotency=idempotency.purge,
         sweep_unregistered=lambda: quotas.sweep_unregistered(services),
         extractions=extraction.Running(),
+        purge_ended_sessions=lambda days: retention.purge(
+            services.objects, timedelta(days=days), execute=True, progress=retention.log_batch
+        ),
     )

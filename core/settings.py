@@ -173,6 +173,9 @@ class Settings(BaseSettings):
 
     # sessions
     session_ttl_seconds: int = Field(default=24 * 3600, ge=1)
+    # Retention: when above 0, the queue deletes ended sessions unchanged for this many days
+    # once a day, as `scanserve purge --older-than <N>d --execute` does; 0 keeps them.
+    retention_days: int = Field(default=0, ge=0)
 
     # rate limits
     rate_limit_per_minute: int = Field(default=300, ge=1)

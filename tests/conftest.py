@@ -13,7 +13,13 @@ pytest_plugins = ["scanserve.testing", "redis_support", "postgres_support", "req
 # Helpers shared by test modules live in support modules, never in a test module; pytest
 # rewrites the asserts of these as it does a test module's (registered before any is imported).
 pytest.register_assert_rewrite(
-    "cli_runner", "extractors", "photo_support", "resolvers", "token_fixtures", "workers"
+    "cli_runner",
+    "extractors",
+    "photo_support",
+    "resolvers",
+    "retention_support",
+    "token_fixtures",
+    "workers",
 )
 
 # A test that takes one of these fixtures needs that service: it gets the marker too, so that

@@ -19,6 +19,7 @@ from scanserve.cli import (
     keys,
     orgs,
     plugins,
+    retention,
     serve,
     sessions,
 )
@@ -51,6 +52,7 @@ main.add_command(db.db)
 main.add_command(orgs.orgs)
 main.add_command(keys.keys)
 main.add_command(sessions.sessions)
+main.add_command(retention.purge)
 main.add_command(serve.worker)
 main.add_command(plugins.plugins)
 main.add_command(catalog.catalog)

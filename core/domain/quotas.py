@@ -17,6 +17,13 @@ Registration and the sweep agree on each pending upload by compare-and-set on it
 sweep deletes the row (``state = 'pending'``) before the object, registration turns it
 ``stored`` in the transaction that creates the photo; whichever comes first wins, so a
 registered photo never loses its object and a swept upload can never be registered.
+
+Retention (:mod:`scanserve.domain.retention`) hands the objects of the sessions it deletes
+over as ``purging`` rows (:func:`release`), in the transaction that deletes their photos and
+captures, and deletes each object before its row (:func:`delete_released`): an object still
+counts until it is gone, and one left behind by a crash keeps its row, which the next sweep
+or the next purge finishes. No row ever points at an object that was deleted under a photo
+or capture still there.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import peewee
 
@@ -35,11 +42,12 @@ from scanserve.storage.fields import utcnow
 
 if TYPE_CHECKING:
     from scanserve.domain.services import Services
+    from scanserve.infra.objectstore import ObjectStore
     from scanserve.settings import Settings
 
 logger = logging.getLogger("scanserve.quotas")
 
-PENDING, STORED = "pending", "stored"
+PENDING, STORED, PURGING = "pending", "stored", "purging"
 
 
 @dataclass(frozen=True)
@@ -146,7 +154,9 @@ def forget(key: str) -> None:
 def sweep_unregistered(services: Services, now: datetime | None = None) -> list[str]:
     """Delete every presigned upload whose URL expired more than
     ``upload_cleanup_grace_seconds`` ago without a registration: its row first (the
-    compare-and-set registration checks), then its object. Returns the keys deleted."""
+    compare-and-set registration checks), then its object. Returns the keys deleted. Also
+    deletes up to 1000 objects a purge released and did not get to delete
+    (:func:`delete_released`)."""
     S = models.StoredObject
     cutoff = (now or utcnow()) - timedelta(seconds=services.settings.upload_cleanup_grace_seconds)
     deleted = []
@@ -162,7 +172,66 @@ def sweep_unregistered(services: Services, now: datetime | None = None) -> list[
         deleted.append(row.object_key)
     if deleted:
         logger.info("deleted %d upload(s) never registered", len(deleted))
+    # objects a purge released and did not get to delete (it stopped, or the store failed)
+    finished, _ = delete_released(services.objects, limit=1000)
+    if finished:
+        logger.info("deleted %d object(s) of purged sessions", finished)
     return deleted
+
+
+def release(organization_id: int, sizes: dict[str, int]) -> None:
+    """Inside the transaction that deletes the rows pointing at them: the objects ``sizes``
+    names (key: size) are to be deleted. Each keeps (or, when it was never counted, gets) its
+    row, marked ``purging`` from now (``expires_at``), until :func:`delete_released`."""
+    if not sizes:
+        return
+    S = models.StoredObject
+    now = utcnow()
+    keys = list(sizes)
+    S.update(state=PURGING, expires_at=now).where(S.object_key.in_(keys)).execute()
+    rows: Any = S.select(S.object_key).where(S.object_key.in_(keys)).tuples()
+    counted = {key for (key,) in rows}
+    missing = [
+        {
+            "organization": organization_id,
+            "object_key": key,
+            "size": sizes[key],
+            "state": PURGING,
+            "expires_at": now,
+        }
+        for key in keys
+        if key not in counted
+    ]
+    if missing:
+        S.insert_many(missing).execute()
+
+
+def delete_released(
+    objects: ObjectStore, keys: list[str] | None = None, limit: int | None = None
+) -> tuple[int, int]:
+    """Delete the objects released to be deleted (only those of ``keys`` when given; at most
+    ``limit``), each object before its row; returns (deleted, failed). A failed one keeps its
+    row and is tried again by the next call."""
+    S = models.StoredObject
+    query = S.select(S.id, S.object_key).where(S.state == PURGING, S.expires_at <= utcnow())
+    if keys is not None:
+        query = query.where(S.object_key.in_(keys))
+    deleted = failed = after = 0
+    while limit is None or deleted + failed < limit:
+        rows = list(query.where(S.id > after).order_by(S.id).limit(500))
+        if not rows:
+            break
+        for row in rows[: None if limit is None else limit - deleted - failed]:
+            after = row.id
+            try:
+                objects.delete(row.object_key)
+            except Exception:  # the row stays: the next sweep or purge tries again
+                logger.exception("could not delete the purged object %s", row.object_key)
+                failed += 1
+                continue
+            S.delete().where(S.id == row.id).execute()
+            deleted += 1
+    return deleted, failed
 
 
 def set_quota(organization_id: int, *, max_bytes: int | None, max_objects: int | None) -> None:

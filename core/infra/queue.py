@@ -95,8 +95,11 @@ class Tasks:
     requeue_stale_extractions: Callable[[int], list[str]]
     expire_idle_sessions: Callable[[int], int]  # (ttl seconds) -> how many expired
     purge_idempotency: Callable[[int], object]  # (ttl seconds)
-    sweep_unregistered: Callable[[], object]  # presigned uploads never registered
+    # presigned uploads never registered, and objects a purge left to delete
+    sweep_unregistered: Callable[[], object]
     extractions: RunningWork
+    # (days) ended sessions unchanged that long deleted; run when retention_days is set
+    purge_ended_sessions: Callable[[int], object] | None = None
 
 
 class OrgSlots:
@@ -254,6 +257,13 @@ class Queue:
         @_named_stably
         def purge_idempotency() -> None:
             tasks.purge_idempotency(settings.idempotency_ttl_seconds)
+
+        purge_ended = tasks.purge_ended_sessions
+        if settings.retention_days and purge_ended is not None:
+
+            @huey.periodic_task(crontab(hour="3", minute="17"), name="purge_ended_sessions")
+            def purge_ended_sessions() -> None:
+                purge_ended(settings.retention_days)
 
         self._process_capture = process_capture
         self._process_capture_slow = process_capture_slow

@@ -316,14 +316,15 @@ class IdempotencyRecord(BaseModel):
 class StoredObject(BaseModel):
     """An object of the object store and the organisation it counts against
     (scanserve.domain.quotas): a registered photo or uploaded image (``stored``, its real
-    size), or a presigned upload not registered yet (``pending``, the most it may hold, until
-    ``expires_at``; the sweep deletes it some time after)."""
+    size), a presigned upload not registered yet (``pending``, the most it may hold, until
+    ``expires_at``; the sweep deletes it some time after), or an object of a purged session
+    waiting to be deleted (``purging``, since ``expires_at``; scanserve.domain.retention)."""
 
     organization_id: int
     organization = peewee.ForeignKeyField(Organization, on_delete="CASCADE")
     object_key = peewee.CharField(max_length=500, unique=True)
     size = peewee.BigIntegerField()
-    state = peewee.CharField(max_length=8)  # pending | stored
+    state = peewee.CharField(max_length=8)  # pending | stored | purging
     expires_at = UTCDateTimeField(null=True, index=True)
     created = UTCDateTimeField(default=utcnow)
 
