@@ -262,6 +262,7 @@ class Queue:
         if settings.retention_days and purge_ended is not None:
 
             @huey.periodic_task(crontab(hour="3", minute="17"), name="purge_ended_sessions")
+            @_named_stably
             def purge_ended_sessions() -> None:
                 purge_ended(settings.retention_days)
 
