@@ -23,7 +23,7 @@ def plugins_list(as_json: bool) -> None:
     from scanserve.http.presenters import plugin_list_view
     from scanserve.plugins.manager import Plugins, build_plugin_manager, describe
 
-    settings = read_settings()
+    settings = read_settings(warn=False)
     setup_logging(settings, None)  # a disabled plugin that matches nothing is a warning
     with startup_errors():
         pm = build_plugin_manager(settings)
