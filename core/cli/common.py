@@ -143,7 +143,9 @@ def startup_errors() -> Iterator[None]:
         ) from None
 
 
-def find_org(ref: str) -> Any:
+def find_org(ref: str, param_hint: str = "--org") -> Any:
+    """The organisation ``ref`` names: its id, else its name (an error when several share
+    it: then the id is needed)."""
     from scanserve.storage import models
 
     org = models.Organization.get_or_none(models.Organization.short_id == ref)
@@ -153,10 +155,11 @@ def find_org(ref: str) -> Any:
         )
         if len(matches) != 1:
             raise click.BadParameter(
-                "no organisation with that id"
+                f"no organisation named or numbered {ref!r} (see 'scanserve orgs list')"
                 if not matches
-                else "several organisations have that name; use the id",
-                param_hint="--org",
+                else f"several organisations are named {ref!r}; give the id "
+                "(see 'scanserve orgs list')",
+                param_hint=param_hint,
             )
         org = matches[0]
     return org

@@ -61,7 +61,7 @@ def plugins_list(as_json: bool) -> None:
     help="Where to create the package's folder.",
 )
 def plugins_new(name: str, directory: Path) -> None:
-    """Write a ready plugin package NAME: pyproject with the `scanserve` entry point, a
+    """Write a ready plugin package NAME: pyproject with the 'scanserve' entry point, a
     lookup provider, a README and tests using scanserve.testing, in ./scanserve-NAME."""
     from scanserve.cli import plugin_template
 

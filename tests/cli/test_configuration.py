@@ -1,15 +1,19 @@
-"""Configuration mistakes as an operator makes them: each mistake is one line and a non-zero
-exit (never a traceback), a misspelt variable is named with the setting it was probably meant
-to be."""
+"""Configuration mistakes as an operator makes them, and the command line's manners: each
+mistake is one line and a non-zero exit (never a traceback), a misspelt variable is named with
+the setting it was probably meant to be, bare ``scanserve`` is help, help text is plain, and
+organisations are named by id or name."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import click
 import pytest
 from cli_runner import create_database, run
+from click.testing import CliRunner
 
+from scanserve.cli import main
 from scanserve.settings import env_names, unknown_variables
 
 
@@ -165,3 +169,70 @@ def test_unknown_variables_are_found_with_the_nearest_setting():
         ("SCANSERVE_DATABSE_URL", "SCANSERVE_DATABASE_URL")
     ]
     assert "SCANSERVE_QUEUE" in env_names() and "SCANSERVE_DATA_DIR" in env_names()
+
+
+# --- the command line's manners -------------------------------------------------------------
+
+
+def test_bare_scanserve_prints_help_and_succeeds(data_dir):
+    result = run(data_dir, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Usage: ")  # the runner's program is `python -c`
+    assert "Commands:" in result.stdout and "serve" in result.stdout
+
+
+def _every_command(group: click.Group, prefix: tuple[str, ...] = ()):
+    yield prefix, group
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from _every_command(command, (*prefix, name))
+        else:
+            yield (*prefix, name), command
+
+
+def test_help_text_is_plain():
+    runner = CliRunner()
+    seen = 0
+    for path, _ in _every_command(main):
+        result = runner.invoke(main, [*path, "--help"])
+        assert result.exit_code == 0, (path, result.output)
+        assert "``" not in result.output and "`" not in result.output, (path, result.output)
+        seen += 1
+    assert seen > 30
+
+
+def test_every_org_option_takes_an_id_or_a_name():
+    for path, command in _every_command(main):
+        for param in command.params:
+            if "--org" in getattr(param, "opts", ()):
+                assert "id or name" in (param.help or ""), path  # type: ignore[attr-defined]
+
+
+def test_organisations_are_named_by_id_or_name(data_dir):
+    org_id = run(data_dir, "orgs", "create", "Corner Shop").stdout.strip()
+    for args in (
+        ("keys", "list", "--org", "{}"),
+        ("freshness", "list", "--org", "{}"),
+        ("brands", "list", "--org", "{}"),
+        ("orgs", "quota", "show", "{}"),
+    ):
+        by_id = run(data_dir, *(a.format(org_id) for a in args))
+        by_name = run(data_dir, *(a.format("Corner Shop") for a in args))
+        assert by_id.stdout == by_name.stdout, args
+
+
+def test_an_unknown_organisation_is_named_as_given(data_dir):
+    result = run(data_dir, "keys", "create", "--org", "Nope", check=False)
+    assert result.returncode == 2
+    assert "no organisation named or numbered 'Nope'" in result.stderr
+    quota = run(data_dir, "orgs", "quota", "show", "Nope", check=False)
+    assert "Invalid value for ORG: no organisation named or numbered 'Nope'" in quota.stderr
+
+
+def test_an_unknown_catalog_format_is_said_plainly(data_dir, tmp_path):
+    file = tmp_path / "products.txt"
+    file.write_text("gtin,name\n4006381333931,Pen\n")
+    result = run(data_dir, "catalog", "import", str(file), check=False)
+    assert result.returncode == 2
+    assert "choose one of: csv, jsonl" in result.stderr
+    assert "format=" not in result.stderr
