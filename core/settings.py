@@ -2,7 +2,8 @@
 
 Values come from the environment (``SCANSERVE_<NAME>``, case-insensitive) or from keyword
 arguments in tests: ``Settings(data_dir=tmp_path, queue="immediate")``. Nothing else in the
-code base reads the environment.
+code base reads the environment. A ``SCANSERVE_*`` variable that is no setting is ignored,
+and the command line warns about it (:func:`unknown_variables`).
 
 Storage
     ``data_dir`` (``./scanserve-data``) holds the SQLite database and the embedded queue, so
@@ -93,14 +94,30 @@ Product lookups
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 ENV_PREFIX = "SCANSERVE_"
+
+#: The database URL schemes scanserve opens (scanserve.storage.database): SQLite and
+#: PostgreSQL (``+pool``: a connection pool in the process).
+DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql", "postgres+pool", "postgresql+pool")
+
+#: ``SCANSERVE_*`` variables that are not settings and are never warned about: those of
+#: scanserve's own tests, benchmarks and fuzzing (see :func:`unknown_variables`).
+NOT_SETTINGS_PREFIXES = (
+    "SCANSERVE_TEST_",
+    "SCANSERVE_BENCH_",
+    "SCANSERVE_FUZZ_",
+    "SCANSERVE_CONTRACT_",
+)
 
 
 class Settings(BaseSettings):
@@ -326,6 +343,19 @@ class Settings(BaseSettings):
             )
         return self
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_scheme(cls, value: str) -> str:
+        scheme = urlsplit(value).scheme.lower() if "://" in value else ""
+        if value and scheme not in DATABASE_SCHEMES:
+            what = f"the scheme {scheme!r}" if scheme else "a URL without a scheme"
+            raise ValueError(
+                f"{what} is not a database scanserve runs on; give "
+                "postgresql://user:password@host:5432/dbname, or leave it empty for SQLite "
+                "in SCANSERVE_DATA_DIR"
+            )
+        return value
+
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
@@ -363,6 +393,61 @@ def load_settings(**overrides: object) -> Settings:
         for error in exc.errors():
             field = ".".join(str(part) for part in error["loc"])
             value = error.get("input")
-            shown = f" (got {value!r})" if isinstance(value, str | int | float) else ""
-            problems.append(f"{ENV_PREFIX}{field.upper()}: {error['msg']}{shown}")
+            shown = (
+                f" (got {without_password(value)!r})"
+                if isinstance(value, str | int | float)
+                else ""
+            )
+            message = error["msg"].removeprefix("Value error, ")  # our validators' own words
+            name = f"{ENV_PREFIX}{field.upper()}: " if field else ""  # "": the model's own check
+            problems.append(f"{name}{message}{shown}")
         raise SettingsProblem("invalid setting " + "; ".join(problems)) from None
+
+
+def without_password(value: object) -> object:
+    """A value as a message may repeat it: a URL's password is never printed."""
+    if not isinstance(value, str) or "://" not in value:
+        return value
+    try:
+        parts = urlsplit(value)
+        if parts.password is None:
+            return value
+    except ValueError:
+        return value
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
+def env_names() -> list[str]:
+    """The environment variable of every setting (``SCANSERVE_DATA_DIR``, ...)."""
+    return [ENV_PREFIX + name.upper() for name in Settings.model_fields]
+
+
+def unknown_variables(
+    environ: Mapping[str, str], plugin_names: Iterable[str] = ()
+) -> list[tuple[str, str | None]]:
+    """Each ``SCANSERVE_*`` variable of ``environ`` that is no setting, with the setting's
+    name nearest to it (None when none is near): most likely a misspelling, which would
+    otherwise be ignored without a word.
+
+    Not reported: the settings themselves (names are case-insensitive), the variables of
+    scanserve's own tests and tools (:data:`NOT_SETTINGS_PREFIXES`), and the options of an
+    installed plugin, which reads them itself and names them after itself
+    (``SCANSERVE_<PLUGIN>_*`` for the plugin ``plugin``; ``plugin_names`` are those names).
+    """
+    known = env_names()
+    known_set = set(known)
+    ignored = NOT_SETTINGS_PREFIXES + tuple(
+        f"{ENV_PREFIX}{name.upper().replace('-', '_')}_" for name in plugin_names
+    )
+    found = []
+    for variable in sorted(environ):
+        name = variable.upper()
+        if not name.startswith(ENV_PREFIX) or name in known_set or name.startswith(ignored):
+            continue
+        # compared without the prefix they all share, which would make any name look near
+        close = difflib.get_close_matches(
+            name.removeprefix(ENV_PREFIX), [k.removeprefix(ENV_PREFIX) for k in known], n=1
+        )
+        found.append((variable, ENV_PREFIX + close[0] if close else None))
+    return found

@@ -97,8 +97,9 @@ class ProviderInfo:
 
 
 class PluginProblem(pluggy.PluginValidationError):
-    """A plugin cannot be loaded (a misspelt hook, a hook with wrong arguments); the message
-    is one line naming the plugin and the hook."""
+    """A plugin cannot be loaded (a misspelt hook, a hook with wrong arguments) or refuses to
+    start (its ``register_*`` hook raised, as a plugin does on a bad configuration); the
+    message is one line naming the plugin, the hook and what is wrong."""
 
 
 def _name_of(pm: pluggy.PluginManager, plugin: object) -> str:
@@ -122,6 +123,20 @@ def _problem(pm: pluggy.PluginManager, exc: pluggy.PluginValidationError) -> Plu
         message = " ".join(line.strip() for line in message.splitlines()[1:] or [message])
     name = _name_of(pm, exc.plugin)
     return PluginProblem(exc.plugin, f"plugin {name!r} cannot be loaded: {message}")
+
+
+def _refusal(plugin_name: str, hook_name: str, exc: Exception) -> str:
+    lines = str(exc).strip().splitlines()
+    reason = lines[0] if lines else ""
+    # ValueError is what a plugin raises for its configuration; any other type is a bug,
+    # and its type says more than its message.
+    if not isinstance(exc, ValueError) or not reason:
+        reason = f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__
+    short = plugin_name.removeprefix(_BUILTIN)
+    message = f"plugin {short!r} cannot start ({hook_name} raised): {reason}"
+    if plugin_name in BUILTIN_PLUGINS:  # its message names the setting to fix
+        return message
+    return f"{message} (or disable it: SCANSERVE_DISABLED_PLUGINS='[\"{short}\"]')"
 
 
 def _warn_unmatched_disabled(settings: Settings) -> None:
@@ -148,7 +163,7 @@ def build_plugin_manager(
         pm.set_blocked(name)
     try:
         if settings.load_entrypoint_plugins:
-            pm.load_setuptools_entrypoints(hookspecs.PROJECT_NAME)
+            _load_entrypoints(pm)
         for module_name in BUILTIN_PLUGINS:
             short = module_name.rsplit(".", 1)[-1]
             if pm.is_blocked(short) or pm.is_blocked(module_name):
@@ -158,9 +173,38 @@ def build_plugin_manager(
         for plugin in extra_plugins:
             pm.register(plugin, name=_name_for(pm, plugin))
         pm.check_pending()
+    except PluginProblem:
+        raise
     except pluggy.PluginValidationError as exc:
         raise _problem(pm, exc) from exc
     return pm
+
+
+def _load_entrypoints(pm: pluggy.PluginManager) -> None:
+    """pluggy's ``load_setuptools_entrypoints``, with a plugin that cannot be imported (a
+    missing dependency, an error in its module) named in one :class:`PluginProblem`."""
+    try:
+        pm.load_setuptools_entrypoints(hookspecs.PROJECT_NAME)
+    except pluggy.PluginValidationError:
+        raise
+    except Exception as exc:
+        # pluggy loads them in this order and registers each at once: the first one neither
+        # registered nor blocked is the one that failed.
+        names = [
+            ep.name
+            for dist in importlib.metadata.distributions()
+            for ep in dist.entry_points
+            if ep.group == hookspecs.PROJECT_NAME
+        ]
+        failed = next((n for n in names if not pm.has_plugin(n) and not pm.is_blocked(n)), "?")
+        lines = str(exc).strip().splitlines()
+        reason = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+        logger.debug("plugin %s cannot be imported", failed, exc_info=True)
+        raise PluginProblem(
+            exc,
+            f"plugin {failed!r} cannot be loaded: {reason} (reinstall it, or disable it: "
+            f"SCANSERVE_DISABLED_PLUGINS='[\"{failed}\"]')",
+        ) from exc
 
 
 def _name_for(pm: pluggy.PluginManager, plugin: Any) -> str:
@@ -234,7 +278,17 @@ class Plugins:
                 providers.append(provider)
                 self._registered_by[id(provider)] = _plugin
 
-            impl.function(**{k: register if k == "register" else kwargs[k] for k in impl.argnames})
+            try:
+                impl.function(
+                    **{k: register if k == "register" else kwargs[k] for k in impl.argnames}
+                )
+            except Exception as exc:
+                # A plugin that cannot start says why in its exception's message (the built-in
+                # Open Food Facts one names the missing setting); the traceback is for its author.
+                logger.debug("plugin %s failed in %s", impl.plugin_name, hook_name, exc_info=True)
+                raise PluginProblem(
+                    impl.plugin, _refusal(impl.plugin_name, hook_name, exc)
+                ) from exc
         return providers
 
     def analyse_url(self, url: str) -> dict[str, Any] | None:

@@ -28,7 +28,7 @@ from scanserve.cli.demo import seed_demo
 __all__ = ["main", "seed_demo"]
 
 
-@click.group()
+@click.group(invoke_without_command=True)
 @click.version_option(__version__, prog_name="scanserve")
 @click.option(
     "--create",
@@ -36,7 +36,8 @@ __all__ = ["main", "seed_demo"]
     help="Let the command create a new, empty database where there is none "
     "(also SCANSERVE_CREATE_DATABASE=true). Without it only 'db upgrade' and 'serve' do.",
 )
-def main(create: bool) -> None:
+@click.pass_context
+def main(ctx: click.Context, create: bool) -> None:
     """scanserve: a contract-first server for the Scanner API.
 
     Every command that uses the database says on stderr which data directory it uses
@@ -45,6 +46,9 @@ def main(create: bool) -> None:
     # Connexion imports starlette.testclient at import time, which warns about httpx on every
     # start of the CLI; it says nothing about scanserve.
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    if ctx.invoked_subcommand is None:  # bare `scanserve`: what it can do, and success
+        click.echo(ctx.get_help())
+        ctx.exit(0)
 
 
 main.add_command(serve.serve)

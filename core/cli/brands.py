@@ -41,7 +41,9 @@ def brands_release(*, org_ref: str, brand: str) -> None:
 
 
 @brands.command("list")
-@click.option("--org", "org_ref", default=None, help="Only this organisation's claims.")
+@click.option(
+    "--org", "org_ref", default=None, help="Only the claims of this organisation (id or name)."
+)
 def brands_list(org_ref: str | None) -> None:
     """Claimed brands, with the organisation that claims each."""
     from scanserve.domain import brands as brand_claims

@@ -56,7 +56,13 @@ def catalog_import(file: Path, fmt: str, allow_rejects: bool) -> None:
     try:
         report = service.import_file(file, fmt=fmt, progress=True)
     except ValueError as exc:  # an unknown extension, before any row is read
-        raise click.BadParameter(str(exc), param_hint="FILE") from None
+        message = str(exc)
+        if fmt == "auto":  # the library's message speaks to Python callers (format='csv')
+            message = (
+                f"cannot tell the format of {file.name!r} from its extension (.csv, .jsonl "
+                "or .ndjson, optionally .gz); give --format, choose one of: csv, jsonl"
+            )
+        raise click.BadParameter(message, param_hint="FILE") from None
     for error in report.errors:
         click.echo(f"line {error.line}: {error.message}", err=True)
     for gtin, count in report.duplicates.items():

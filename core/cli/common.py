@@ -4,6 +4,7 @@ the log format option."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,34 +13,58 @@ from typing import Any, cast
 
 import click
 
-from scanserve.settings import Settings
+from scanserve.settings import Settings, without_password
 
 
-def read_settings() -> Settings:
+def read_settings(*, warn: bool = True) -> Settings:
+    """The settings from the environment; a setting that cannot be used ends the command
+    with one line. ``warn``: say now which ``SCANSERVE_*`` variables are no setting (see
+    :func:`warn_unknown_variables`); a command that sets up its log says it there instead
+    (:func:`setup_logging`)."""
     from scanserve.settings import SettingsProblem, load_settings
 
     try:
-        return load_settings()
+        settings = load_settings()
     except SettingsProblem as exc:
         raise click.ClickException(str(exc)) from None
+    if warn:
+        warn_unknown_variables()
+    return settings
+
+
+@functools.cache  # once a process
+def warn_unknown_variables() -> None:
+    """Once a process: one warning line on stderr for each ``SCANSERVE_*`` variable that is
+    no setting, with the nearest setting's name (``SCANSERVE_QUEU``: did you mean
+    ``SCANSERVE_QUEUE``?). Only a warning: a plugin's own options share the prefix.
+
+    Through the log when the command set it up (``serve``, ``worker``, ``plugins list``), so
+    that it has the log's format; else as a plain line, as the data directory is named."""
+    import importlib.metadata
+    import logging
+    import os
+
+    from scanserve.settings import unknown_variables
+
+    if not any(name.upper().startswith("SCANSERVE_") for name in os.environ):
+        return
+    plugins = {ep.name for ep in importlib.metadata.entry_points(group="scanserve")}
+    logger = logging.getLogger("scanserve.settings")
+    for variable, nearest in unknown_variables(os.environ, plugins):
+        hint = f"did you mean {nearest}?" if nearest else "no setting has a name like it"
+        message = f"{variable} is not a scanserve setting and is ignored; {hint}"
+        if logger.hasHandlers():
+            logger.warning("%s", message)
+        else:
+            click.echo(f"scanserve: warning: {message}", err=True)
 
 
 def where(settings: Settings) -> str:
     """The data directory (absolute) and, when it is not SQLite there, the database."""
     place = f"data directory {settings.data_dir.resolve()}"
     if settings.database_url:
-        place += f", database {_without_password(settings.database_url)}"
+        place += f", database {without_password(settings.database_url)}"
     return place
-
-
-def _without_password(url: str) -> str:
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{netloc}"))
 
 
 def announce(settings: Settings) -> None:
@@ -110,12 +135,17 @@ def startup_errors() -> Iterator[None]:
         yield
     except PluginProblem as exc:
         raise click.ClickException(str(exc)) from None
-    except (peewee.OperationalError, peewee.InterfaceError) as exc:
+    except (peewee.OperationalError, peewee.InterfaceError, peewee.ImproperlyConfigured) as exc:
+        # ImproperlyConfigured: peewee has no driver for the database (psycopg2 missing).
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise click.ClickException(f"cannot use the database: {first}") from None
+        raise click.ClickException(
+            f"cannot use the database: {first} (check SCANSERVE_DATABASE_URL, SCANSERVE_DATA_DIR)"
+        ) from None
 
 
-def find_org(ref: str) -> Any:
+def find_org(ref: str, param_hint: str = "--org") -> Any:
+    """The organisation ``ref`` names: its id, else its name (an error when several share
+    it: then the id is needed)."""
     from scanserve.storage import models
 
     org = models.Organization.get_or_none(models.Organization.short_id == ref)
@@ -125,10 +155,11 @@ def find_org(ref: str) -> Any:
         )
         if len(matches) != 1:
             raise click.BadParameter(
-                "no organisation with that id"
+                f"no organisation named or numbered {ref!r} (see 'scanserve orgs list')"
                 if not matches
-                else "several organisations have that name; use the id",
-                param_hint="--org",
+                else f"several organisations are named {ref!r}; give the id "
+                "(see 'scanserve orgs list')",
+                param_hint=param_hint,
             )
         org = matches[0]
     return org
@@ -173,4 +204,5 @@ def setup_logging(settings: Settings, log_format: str | None) -> dict[str, Any]:
 
     fmt = cast("Any", log_format or settings.log_format)
     configure_logging(fmt, settings.log_level)
+    warn_unknown_variables()  # now as a line of the log, in its format
     return logging_config(fmt, settings.log_level)

@@ -208,7 +208,7 @@ def tokens_list(email: str) -> None:
 @tokens.command("revoke")
 @click.argument("token_id")
 def tokens_revoke(token_id: str) -> None:
-    """Revoke a token by its id (from ``tokens list``); its browser sessions end too."""
+    """Revoke a token by its id (from 'tokens list'); its browser sessions end too."""
     from scanserve.identity.websessions import end_sessions_of
     from scanserve.storage import models
 

@@ -62,7 +62,7 @@ def freshness_set(
 
 
 @freshness.command("list")
-@click.option("--org", "org_ref", required=True)
+@click.option("--org", "org_ref", required=True, help="Organisation id or name.")
 def freshness_list(org_ref: str) -> None:
     """An organisation's rules: scope, GPC code, warning and critical days, label."""
     from scanserve.storage import models
@@ -83,7 +83,7 @@ def freshness_list(org_ref: str) -> None:
 )
 @click.option("--code", default="", help="The rule's GPC code (empty for --scope fallback).")
 def freshness_remove(*, org_ref: str, scope: str, code: str) -> None:
-    """Remove one rule (as ``freshness list`` shows it)."""
+    """Remove one rule (as 'freshness list' shows it)."""
     from scanserve.storage import models
 
     open_db()

@@ -60,7 +60,7 @@ def keys_create(
 
 
 @keys.command("list")
-@click.option("--org", "org_ref", required=True)
+@click.option("--org", "org_ref", required=True, help="Organisation id or name.")
 def keys_list(org_ref: str) -> None:
     """List an organisation's keys (never the keys themselves). STATUS is active, revoked or
     expired."""
@@ -93,7 +93,7 @@ def keys_list(org_ref: str) -> None:
 @keys.command("revoke")
 @click.argument("key_id")
 def keys_revoke(key_id: str) -> None:
-    """Revoke a key by its id (from ``keys list``)."""
+    """Revoke a key by its id (from 'keys list')."""
     from scanserve.storage import models
 
     open_db()

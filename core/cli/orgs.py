@@ -64,7 +64,7 @@ def orgs_quota_show(org_ref: str) -> None:
 
     settings = read_settings()
     open_db(settings)
-    org = find_org(org_ref)
+    org = find_org(org_ref, "ORG")
     used = quotas.usage(settings, org.id)
     click.echo(f"organisation\t{org.short_id}\t{org.name}")
     click.echo(f"bytes\t{used.bytes}\tof {_limit(used.max_bytes, used.bytes_overridden)}")
@@ -105,7 +105,7 @@ def orgs_quota_set(org_ref: str, max_bytes: str | None, max_objects: str | None)
         raise click.BadParameter("a whole number, or 'default'", param_hint="--objects")
     settings = read_settings()
     open_db(settings)
-    org = find_org(org_ref)
+    org = find_org(org_ref, "ORG")
     current = quotas.usage(settings, org.id)
     quotas.set_quota(
         org.id,

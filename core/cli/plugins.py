@@ -23,7 +23,7 @@ def plugins_list(as_json: bool) -> None:
     from scanserve.http.presenters import plugin_list_view
     from scanserve.plugins.manager import Plugins, build_plugin_manager, describe
 
-    settings = read_settings()
+    settings = read_settings(warn=False)
     setup_logging(settings, None)  # a disabled plugin that matches nothing is a warning
     with startup_errors():
         pm = build_plugin_manager(settings)
@@ -61,7 +61,7 @@ def plugins_list(as_json: bool) -> None:
     help="Where to create the package's folder.",
 )
 def plugins_new(name: str, directory: Path) -> None:
-    """Write a ready plugin package NAME: pyproject with the `scanserve` entry point, a
+    """Write a ready plugin package NAME: pyproject with the 'scanserve' entry point, a
     lookup provider, a README and tests using scanserve.testing, in ./scanserve-NAME."""
     from scanserve.cli import plugin_template
 

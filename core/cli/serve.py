@@ -41,14 +41,14 @@ def serve(host: str, port: int, demo: bool, workers: int, log_format: str | None
     from scanserve.app import HandlerProblem, create_app
     from scanserve.infra import server
 
-    settings = read_settings()
+    settings = read_settings(warn=False)
+    log_config = setup_logging(settings, log_format)
     if workers > 1 and settings.rate_limit_storage_url.startswith("memory:"):
         raise click.UsageError(
             f"--workers {workers} needs rate limits shared by the server processes: set "
             "SCANSERVE_RATE_LIMIT_STORAGE_URL=redis://host:6379/N (with memory:// each "
             f"process would count alone, and every limit would be {workers} times too high)"
         )
-    log_config = setup_logging(settings, log_format)
     with startup_errors():
         # With several processes this one only checks and migrates; each process builds its
         # own app (scanserve.asgi) with its queue consumer.
@@ -98,7 +98,9 @@ def worker(workers: int | None, log_format: str | None) -> None:
     """Run a queue worker in the foreground (for the redis queue)."""
     from scanserve.bootstrap import build_services
 
-    settings = read_settings()
+    settings = read_settings(warn=False)
+    # Otherwise the worker says nothing, not even that it started or re-queued captures.
+    setup_logging(settings, log_format)
     if settings.queue == "immediate":
         raise click.UsageError(
             "the immediate queue runs tasks where they are queued; a worker needs "
@@ -107,8 +109,6 @@ def worker(workers: int | None, log_format: str | None) -> None:
     announce(settings)
     with startup_errors():
         refuse_new_database(settings)
-    # Otherwise the worker says nothing, not even that it started or re-queued captures.
-    setup_logging(settings, log_format)
     with startup_errors():
         services = build_services(settings)
     services.queue.run_worker(workers)
