@@ -156,8 +156,8 @@ class _Generator:
                     return text
             raise Unsatisfiable(f"no sample of {pattern!r} has a length in [{low}, {high}]")
         length = self.rng.randint(low, min(high, max(low, 12)))
-        words = []
-        while sum(len(w) + 1 for w in words) < length:
+        words: list[str] = []
+        while len(" ".join(words)) < length:
             words.append(self.rng.choice(_WORDS))
         text = " ".join(words)[:length]
         return text if not text.endswith(" ") else text[:-1] + "s"
