@@ -13,14 +13,15 @@ contract itself says (docs/mock.md):
   seeded, so a seed gives the same answers to the same requests in the same order;
 - ``Prefer: code=404`` picks a status the operation declares, ``Prefer: example=NAME`` one of
   the named examples, ``Prefer: dynamic=true|false`` overrides ``--dynamic``, as Prism's mock
-  does (several preferences in one header, comma-separated, or in several headers). A status
-  the operation does not declare, or an example it does not have, is answered ``404
-  not_found`` (as Prism answers), its ``detail`` naming what there is. An error status without
-  an example (or with ``dynamic``) gets a problem document built as the server builds one;
+  does (several preferences in one header, comma-separated, or in several headers; or
+  Prism's query parameters ``__code``, ``__example``, ``__dynamic``). A status the operation
+  does not declare, or an example it does not have, is answered ``404 not_found`` (as Prism
+  answers), its ``detail`` naming what there is. An error status without an example (or
+  with ``dynamic``) gets a problem document built as the server builds one;
 - the response headers the contract requires: the rate-limit headers from the gateway's own
   count, the others (``Retry-After``, ``Set-Cookie`` ...) from their examples or schemas.
 
-Credentials are checked for their shape only (:func:`shape_only`): any well-formed key or
+Credentials are checked for their shape only (:class:`ShapeOnly`): any well-formed key or
 token is accepted, a malformed one is refused as the server refuses it, a missing one is
 ``401``. The validity of the answers is Connexion's response validation (the mock app turns
 it on): an answer that breaks the contract is a ``500`` in the log, never sent.
@@ -34,6 +35,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from connexion.context import _scope
 from starlette.datastructures import UploadFile
@@ -77,7 +79,9 @@ class Preferences:
     dynamic: bool | None = None
 
 
-def preferences(raw_headers: Iterable[tuple[bytes, bytes]]) -> Preferences:
+def preferences(raw_headers: Iterable[tuple[bytes, bytes]], query: bytes = b"") -> Preferences:
+    """From the ``Prefer`` headers, else from Prism's query parameters ``__code``,
+    ``__example`` and ``__dynamic`` (for a browser, which cannot set the header)."""
     found: dict[str, str] = {}
     for name, value in raw_headers:
         if name.lower() != PREFER:
@@ -86,6 +90,9 @@ def preferences(raw_headers: Iterable[tuple[bytes, bytes]]) -> Preferences:
             match = _PREFERENCE.match(item.split(";")[0])
             if match and match.group(1):
                 found.setdefault(match.group(1).lower(), (match.group(2) or "").strip('"'))
+    for name, value in parse_qsl(query.decode("latin-1")):
+        if name in ("__code", "__example", "__dynamic"):
+            found.setdefault(name[2:], value)
     dynamic = found.get("dynamic")
     return Preferences(
         code=found.get("code"),
@@ -188,7 +195,9 @@ class MockResponder:
                 for item in value if isinstance(value, list) else [value]:
                     if isinstance(item, UploadFile):
                         await item.close()
-            return self.answer(operation_id, preferences(_scope.get()["headers"]))
+            scope = _scope.get()
+            prefer = preferences(scope["headers"], scope.get("query_string", b""))
+            return self.answer(operation_id, prefer)
 
         answer.__name__ = operation_id
         return answer

@@ -217,6 +217,17 @@ def test_prefer_example_picks_a_named_example(mock_client: httpx.Client) -> None
         assert answer.json() == example["value"]
 
 
+def test_prisms_query_parameters_choose_too(mock_client: httpx.Client) -> None:
+    media = SPEC["paths"]["/captures/{id}"]["get"]["responses"]["200"]["content"]
+    example = media["application/json"]["examples"]["digitalLink"]["value"]
+    request = _request("getCapture")
+    answer = mock_client.request(**{**request, "params": {"__example": "digitalLink"}})
+    assert answer.json() == example
+    answer = mock_client.request(**{**request, "params": {"__code": "404"}})
+    assert answer.status_code == 404
+    assert answer.json()["detail"] == "No session vytxeTZskVKR7C7WgdSP3d."  # the 404's example
+
+
 def test_an_unknown_example_or_status_is_a_clear_404(mock_client: httpx.Client) -> None:
     answer = mock_client.request(**_request("getCapture", headers={"Prefer": "example=nope"}))
     assert answer.status_code == 404
@@ -278,6 +289,40 @@ INVALID = {
         {"content": b"raw_value=1", "headers": {"Content-Type": "text/plain"}},
     ),
     "body too large": ("POST", "/resolve-url", {"json": {"url": LONG_URL}}),
+    "form field missing": (
+        "POST",
+        "/captures/upload-image",
+        {
+            "data": {"capture_type": "IMAGE"},
+            "files": {"image": ("a.jpg", b"\xff\xd8\xff", "image/jpeg")},
+        },
+    ),
+    "broken multipart": (
+        "POST",
+        "/captures/upload-image",
+        {
+            "content": b"--x\r\nbroken",
+            "headers": {"Content-Type": "multipart/form-data; boundary=x"},
+        },
+    ),
+    "photo type unknown": (
+        "POST",
+        "/sessions/vytxeTZskVKR7C7WgdSP3d/photos",
+        {"json": {"s3_key": "k", "photo_type": "selfie"}},
+    ),
+    "metadata key too long": (
+        "PATCH",
+        "/sessions/vytxeTZskVKR7C7WgdSP3d/photos/c9eMdvmD8feiER8do6e5hF",
+        {"json": {"photo_type": "front", "metadata": {"k" * 41: "v"}}},
+    ),
+    # what the client prefers never lets an invalid request through
+    "invalid despite Prefer": (
+        "POST",
+        "/sessions",
+        {"json": {"capture_mode": "sideways"}, "headers": {"Prefer": "code=201"}},
+    ),
+    "method not allowed": ("DELETE", "/sessions", {}),
+    "no such path": ("GET", "/no-such-thing", {}),
     "no credential": ("POST", "/sessions", {"json": {}, "headers": {"X-API-Key": None}}),
     "malformed key": ("POST", "/sessions", {"json": {}, "headers": {"X-API-Key": "csb_x_1"}}),
 }
