@@ -252,6 +252,13 @@ def test_the_declared_headers_are_sent_with_plausible_values(mock_client: httpx.
     assert limited.headers["Retry-After"].isdigit()
 
 
+def test_the_key_the_banner_prints_is_accepted(mock_client: httpx.Client, mock_dir: Path) -> None:
+    banner = (mock_dir / "stdout").read_text()
+    key = next(line for line in banner.splitlines() if line.startswith("API key: "))
+    answer = mock_client.get("/sessions", headers={"X-API-Key": key.split()[2]})
+    assert answer.status_code == 200, answer.text
+
+
 def test_no_database_is_created(mock_client: httpx.Client, mock_dir: Path) -> None:
     for op_id in ("createSession", "createCapture", "registerPhoto", "signIn"):
         assert mock_client.request(**_request(op_id)).status_code < 300
