@@ -330,6 +330,17 @@ INVALID = {
     ),
     "method not allowed": ("DELETE", "/sessions", {}),
     "no such path": ("GET", "/no-such-thing", {}),
+    "token malformed": (
+        "GET",
+        "/sessions",
+        {"headers": {"X-API-Key": None, "Authorization": "Bearer cst_short_00000000"}},
+    ),
+    "bearer of no known shape": (
+        "GET",
+        "/sessions",
+        {"headers": {"X-API-Key": None, "Authorization": "Bearer opaque-token"}},
+    ),
+    "two credentials": ("GET", "/sessions", {"headers": {"Authorization": "Bearer a.b.c"}}),
     "no credential": ("POST", "/sessions", {"json": {}, "headers": {"X-API-Key": None}}),
     "malformed key": ("POST", "/sessions", {"json": {}, "headers": {"X-API-Key": "csb_x_1"}}),
 }
