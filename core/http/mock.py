@@ -89,9 +89,9 @@ def preferences(raw_headers: Iterable[tuple[bytes, bytes]], query: bytes = b"") 
             match = _PREFERENCE.match(item.split(";")[0])
             if match and match.group(1):
                 found.setdefault(match.group(1).lower(), (match.group(2) or "").strip('"'))
-    for name, value in parse_qsl(query.decode("latin-1")):
-        if name in ("__code", "__example", "__dynamic"):
-            found.setdefault(name[2:], value)
+    for parameter, given in parse_qsl(query.decode("latin-1")):
+        if parameter in ("__code", "__example", "__dynamic"):
+            found.setdefault(parameter[2:], given)
     dynamic = found.get("dynamic")
     return Preferences(
         code=found.get("code"),
