@@ -42,12 +42,14 @@ from scanserve.http.gateway import SERVICES_KEY, GatewayMiddleware
 from scanserve.http.idempotency import IdempotencyMiddleware
 from scanserve.http.index import IndexMiddleware
 from scanserve.http.innermost import IgnoreBodyWithoutContract, RateHeadersMiddleware
+from scanserve.http.mock import MockEdge, MockResponder, ShapeOnly
 from scanserve.http.oas31 import OpenAPI31App
 from scanserve.http.oas31_validators import VALIDATOR_MAP
 from scanserve.http.routing import MostSpecificPath, RouteTable
 from scanserve.http.security import SECURITY_MAP
 from scanserve.infra.encoding import OrjsonJsonifier
 from scanserve.infra.ids import accepting_uuid_ids
+from scanserve.infra.ratelimit import RateLimiter
 from scanserve.settings import Settings
 
 logger = logging.getLogger("scanserve.app")
@@ -332,4 +334,57 @@ def create_app(
     return app
 
 
-__all__ = ["ConnexionMiddleware", "Services", "create_app"]
+__all__ = ["ConnexionMiddleware", "Services", "create_app", "create_mock_app"]
+
+
+def create_mock_app(
+    settings: Settings | None = None, *, dynamic: bool = False, seed: int = 0
+) -> OpenAPI31App:
+    """The mock server of ``scanserve mock`` (:mod:`scanserve.http.mock`): the contract served
+    through the server's own edge (the gateway, Connexion with the OpenAPI 3.1 validators,
+    the same error handlers), every operation answered from the contract's examples (or, with
+    ``dynamic``, values made from its schemas, from ``seed``). It opens no database, loads no
+    plugin, starts no queue; any credential of the right shape is accepted. Every answer is
+    validated against the contract before it leaves."""
+    settings = settings or Settings()
+    spec = contract()
+    routes = RouteTable.from_spec(spec)
+    responder = MockResponder(
+        spec, dynamic=dynamic, seed=seed, type_base=settings.problem_type_base
+    )
+    edge = MockEdge(settings=settings, limiter=RateLimiter(settings.rate_limit_storage_url))
+    app = OpenAPI31App(__name__, jsonifier=OrjsonJsonifier())
+    app.add_api(
+        spec,
+        swagger_ui_options=_swagger_ui_options(),
+        resolver=Resolver(function_resolver=responder.handler),
+        pythonic_params=True,
+        validate_responses=True,
+        validator_map=VALIDATOR_MAP,
+        security_map=SECURITY_MAP,
+        strict_validation=False,
+    )
+    app.add_error_handler(errors.ScanserveError, _on_scanserve_error)
+    app.add_error_handler(ProblemException, _on_problem)
+    app.add_error_handler(HTTPException, _http_exception_handler(routes.allowed_methods))
+    app.add_error_handler(ClientDisconnect, _on_disconnect)
+    app.add_error_handler(Exception, _on_unexpected)
+    app.add_middleware(
+        GatewayMiddleware,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        services=edge,
+        routes=routes,
+        authenticator=ShapeOnly(responder.csrf_token()),
+    )
+    app.add_middleware(
+        IndexMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, base_path=settings.base_path
+    )
+    app.add_middleware(RateHeadersMiddleware, position=MiddlewarePosition.BEFORE_CONTEXT)
+    _replace_server_error_middleware(app, settings.problem_type_base)
+    app.add_middleware(MostSpecificPath, position=MiddlewarePosition.BEFORE_ROUTING, routes=routes)
+    app.add_middleware(
+        IgnoreBodyWithoutContract,
+        position=MiddlewarePosition.BEFORE_CONTEXT,
+        operations_with_body=routes.operations_with_body(),
+    )
+    return app

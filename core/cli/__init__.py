@@ -17,6 +17,7 @@ from scanserve.cli import (
     db,
     freshness,
     keys,
+    mock,
     orgs,
     plugins,
     retention,
@@ -58,6 +59,7 @@ main.add_command(keys.keys)
 main.add_command(sessions.sessions)
 main.add_command(retention.purge)
 main.add_command(serve.worker)
+main.add_command(mock.mock)
 main.add_command(plugins.plugins)
 main.add_command(catalog.catalog)
 main.add_command(freshness.freshness)

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import anyio
@@ -52,9 +52,7 @@ from scanserve.identity.authcache import AuthCache
 from scanserve.identity.cookies import cookie_value
 from scanserve.identity.websessions import CSRF_HEADER, SAFE_METHODS, csrf_ok
 from scanserve.infra.ratelimit import RateLimiter, Verdict
-
-if TYPE_CHECKING:
-    from scanserve.domain.services import Services
+from scanserve.settings import Settings
 
 logger = logging.getLogger("scanserve.gateway")
 
@@ -64,6 +62,20 @@ MULTIPART_OVERHEAD_BYTES = 64 * 1024
 LIVENESS = "getLiveness"
 # Operations with an unsafe method that store nothing: not refused when the disk is full.
 STORES_NOTHING = frozenset({"resolveUrl"})
+
+
+class Edge(Protocol):
+    """What the gateway uses of the process's services: the settings, the rate limiter and
+    the JWT verifier (:class:`~scanserve.domain.services.Services` has them all; the mock
+    server, :mod:`scanserve.http.mock`, has only these)."""
+
+    settings: Settings
+    limiter: RateLimiter
+    jwt_verifier: Any
+
+
+# Who a credential is: identity.auth.authenticate, or the mock's check of its shape alone.
+Authenticator = Callable[[Credentials, str, Settings, Any], Principal]
 
 
 def _credentials(headers: Mapping[str, str], raw: Sequence[tuple[bytes, bytes]]) -> Credentials:
@@ -153,10 +165,17 @@ def _has_body(headers: Mapping[str, str]) -> bool:
 
 
 class GatewayMiddleware:
-    def __init__(self, app: ASGIApp, services: Services, routes: RouteTable | None = None):
+    def __init__(
+        self,
+        app: ASGIApp,
+        services: Edge,
+        routes: RouteTable | None = None,
+        authenticator: Authenticator | None = None,
+    ):
         self.app = app
         self.services = services
         self.routes = routes or RouteTable([])
+        self._authenticator = authenticator  # None: identity.auth.authenticate
         self.trusted_proxies = networks(services.settings.trusted_proxies)
         self._type_base = services.settings.problem_type_base
         self.auth_cache = AuthCache(services.settings.auth_cache_seconds)
@@ -228,6 +247,10 @@ class GatewayMiddleware:
                 raise
             error = problem_for(exc)  # logs a bug's traceback; an outage once
             await send_problem(send, error, rate_headers, type_base=self._type_base)
+
+    def _authenticate(self) -> Authenticator:
+        # looked up on each call: a test replaces the module's authenticate
+        return self._authenticator or authenticate
 
     async def _admit_or_fail(
         self, scope: Scope, headers: Mapping[str, str], route: Route | None
@@ -336,7 +359,10 @@ class GatewayMiddleware:
 
         def identify() -> tuple[Credentials, Principal]:  # header parsing off the loop too
             creds = _credentials(headers, scope["headers"])
-            return creds, authenticate(creds, client_host, settings, self.services.jwt_verifier)
+            principal = self._authenticate()(
+                creds, client_host, settings, self.services.jwt_verifier
+            )
+            return creds, principal
 
         async def hit(key: str, per_minute: int, per_day: int) -> Verdict:
             if self._limits_in_memory:
@@ -402,7 +428,11 @@ class GatewayMiddleware:
         if api_key is not None:
             try:
                 return await to_thread.run_sync(
-                    authenticate, Credentials(api_key=api_key), client_host, self.services.settings
+                    self._authenticate(),
+                    Credentials(api_key=api_key),
+                    client_host,
+                    self.services.settings,
+                    None,
                 )
             except Unauthorized:
                 pass
