@@ -254,7 +254,12 @@ class Settings(BaseSettings):
     # whose extractor fails, is listed in the session's extraction_failures.
     extraction_stale_seconds: int = Field(default=120, ge=1)
     extraction_timeout_seconds: float = Field(default=60.0, gt=0)
-    # the built-in OCR extractor runs this Tesseract program (skipped when it is missing)
+    # The built-in OCR engine for ingredients and nutrition photos: rapidocr (installed with
+    # scanserve, models included; plugins/builtin/rapid_ocr.py), tesseract (the operating
+    # system's program, below), or auto (rapidocr where it can be imported, else tesseract).
+    # The engine not chosen is listed unavailable and never runs.
+    ocr_engine: Literal["auto", "rapidocr", "tesseract"] = "auto"
+    # the Tesseract engine runs this program (skipped when it is missing)
     tesseract_cmd: str = "tesseract"
     tesseract_languages: str = "eng"
     # the example remote vision plugin (off unless vision_openai_url is set): an

@@ -152,9 +152,9 @@ def register_extractors(
     bound your own I/O and programs (the built-in OCR kills Tesseract at the deadline).
     The proposals it returns belong to the photo's capture (or, for a photo linked to no
     capture, to the session's first capture with a product when all of them name one
-    product). Built-ins: ``barcode`` (barcode photos), ``tesseract-ocr`` (ingredients and
-    nutrition photos) and ``lookup-data`` (product extractor), plus ``openai-vision``, off
-    unless configured.
+    product). Built-ins: ``barcode`` (barcode photos), ``rapidocr`` or ``tesseract-ocr``
+    (ingredients and nutrition photos; ``SCANSERVE_OCR_ENGINE`` picks one) and
+    ``lookup-data`` (product extractor), plus ``openai-vision``, off unless configured.
     """
 
 

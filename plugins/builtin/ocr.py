@@ -58,8 +58,8 @@ class OcrText:
     confidence: float  # 0..1, the mean over the words kept
 
 
-def _png(data: bytes, max_side: int = DEFAULT_MAX_SIDE) -> bytes:
-    """The photo as the greyscale PNG Tesseract reads: within the pixel limit, decoded under
+def png(data: bytes, max_side: int = DEFAULT_MAX_SIDE) -> bytes:
+    """The photo as the greyscale PNG an OCR engine reads: within the pixel limit, decoded under
     the decode budget, the long side at most ``max_side`` (see scanserve.domain.imaging)."""
     try:
         return grey_for_ocr(data, max_side=max_side, min_height=MIN_HEIGHT)
@@ -130,16 +130,21 @@ class TesseractExtractor:
         languages: str = "eng",
         timeout: float = 60,
         max_side: int = DEFAULT_MAX_SIDE,
+        *,
+        chosen: bool = True,
     ):
         self.command = command
         self.languages = languages
         self.timeout = timeout
         self.max_side = max_side
+        self.chosen = chosen
 
     def executable(self) -> str | None:
         return shutil.which(self.command)
 
     def unavailable_reason(self) -> str | None:
+        if not self.chosen:
+            return "another OCR engine is configured (SCANSERVE_OCR_ENGINE)"
         if self.executable() is None:
             return (
                 f"the Tesseract program {self.command!r} is not installed "
@@ -154,7 +159,7 @@ class TesseractExtractor:
         try:
             done = subprocess.run(  # noqa: S603 - a configured program, arguments as a list
                 [executable, "stdin", "stdout", "-l", self.languages, "--psm", "6", "tsv"],
-                input=_png(data, self.max_side),
+                input=png(data, self.max_side),
                 capture_output=True,
                 timeout=self.timeout,
                 check=False,

@@ -107,8 +107,22 @@ def test_session_without_photos_reaches_ready(scanserve_client, api_key):
     }
 
 
-@needs_tesseract
-def test_ocr_proposes_cleaned_ingredients(scanserve_app, scanserve_client, api_key):
+# Both OCR engines read the same panels: RapidOCR, the default (installed with scanserve),
+# and Tesseract (the operating system's program).
+ENGINES = pytest.mark.parametrize(
+    "engine",
+    [
+        pytest.param("rapidocr", marks=pytest.mark.scanserve_settings(ocr_engine="rapidocr")),
+        pytest.param(
+            "tesseract-ocr",
+            marks=[needs_tesseract, pytest.mark.scanserve_settings(ocr_engine="tesseract")],
+        ),
+    ],
+)
+
+
+@ENGINES
+def test_ocr_proposes_cleaned_ingredients(scanserve_app, scanserve_client, api_key, engine):
     add_product()
     session = open_session(scanserve_client, api_key.headers)
     cap = capture(scanserve_client, api_key.headers, session["id"])
@@ -128,13 +142,15 @@ def test_ocr_proposes_cleaned_ingredients(scanserve_app, scanserve_client, api_k
     assert proposal["field_name"] == "ingredients"
     assert proposal["proposed_value"] == CLEAN
     assert proposal["current_value"] == ""
-    assert proposal["source"] == "tesseract-ocr"
+    assert proposal["source"] == engine
     assert proposal["status"] == "PENDING" and proposal["reviewed_at"] is None
     assert 0.5 <= float(proposal["confidence"]) <= 1.0
 
 
-@needs_tesseract
-def test_nutrition_photo_proposes_only_a_labelled_list(scanserve_app, scanserve_client, api_key):
+@ENGINES
+def test_nutrition_photo_proposes_only_a_labelled_list(
+    scanserve_app, scanserve_client, api_key, engine
+):
     add_product()
     session = open_session(scanserve_client, api_key.headers)
     cap = capture(scanserve_client, api_key.headers, session["id"])
@@ -172,9 +188,12 @@ def test_photos_are_routed_by_type_in_gallery_order(
     assert {p["metadata"]["photo_id"] for p in found} == {first.short_id, second.short_id}
 
 
-# The queue and sweep tests take a deterministic extractor as their signal, not Tesseract
-# (whose reading of an image is the OCR tests' business): Tesseract is switched off there.
-WITHOUT_TESSERACT = pytest.mark.scanserve_settings(tesseract_cmd="tesseract-not-installed-here")
+# The queue and sweep tests take a deterministic extractor as their signal, not OCR (whose
+# reading of an image is the OCR tests' business): both OCR engines are switched off there
+# (Tesseract chosen, and not installed).
+WITHOUT_TESSERACT = pytest.mark.scanserve_settings(
+    ocr_engine="tesseract", tesseract_cmd="tesseract-not-installed-here"
+)
 
 
 @pytest.fixture
@@ -209,7 +228,9 @@ def test_an_extractor_that_raises_is_skipped(
 
 @pytest.fixture
 def no_tesseract(scanserve_settings):
-    return scanserve_settings.model_copy(update={"tesseract_cmd": "tesseract-not-installed-here"})
+    return scanserve_settings.model_copy(
+        update={"ocr_engine": "tesseract", "tesseract_cmd": "tesseract-not-installed-here"}
+    )
 
 
 def test_missing_tesseract_is_skipped_and_listed_unavailable(
@@ -235,6 +256,7 @@ def test_missing_tesseract_is_skipped_and_listed_unavailable(
         app.services.db.close()
 
     monkeypatch.setenv("SCANSERVE_DATA_DIR", str(tmp_path / "cli"))
+    monkeypatch.setenv("SCANSERVE_OCR_ENGINE", "tesseract")
     monkeypatch.setenv("SCANSERVE_TESSERACT_CMD", "tesseract-not-installed-here")
     monkeypatch.setenv("SCANSERVE_LOAD_ENTRYPOINT_PLUGINS", "false")
     result = CliRunner().invoke(cli_main, ["plugins", "list"])
@@ -245,12 +267,31 @@ def test_missing_tesseract_is_skipped_and_listed_unavailable(
         in (lines["tesseract-ocr"])
     )
     assert lines["barcode"].split("\t")[1:] == ["barcode", "available"]
+    assert lines["rapidocr"].split("\t")[1:] == [
+        "ingredients,nutrition",
+        "unavailable: another OCR engine is configured (SCANSERVE_OCR_ENGINE)",
+    ]
+
+
+def test_plugins_list_shows_the_default_ocr_engine(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCANSERVE_DATA_DIR", str(tmp_path / "cli"))
+    monkeypatch.setenv("SCANSERVE_LOAD_ENTRYPOINT_PLUGINS", "false")
+    monkeypatch.delenv("SCANSERVE_OCR_ENGINE", raising=False)
+    result = CliRunner().invoke(cli_main, ["plugins", "list"])
+    assert result.exit_code == 0, result.output
+    lines = {line.split("\t")[0]: line for line in result.output.splitlines()}
+    assert lines["rapidocr"].split("\t")[1:] == ["ingredients,nutrition", "available"]
+    assert lines["tesseract-ocr"].split("\t")[1:] == [
+        "ingredients,nutrition",
+        "unavailable: another OCR engine is configured (SCANSERVE_OCR_ENGINE)",
+    ]
 
 
 @needs_tesseract
 def test_plugins_list_shows_tesseract_available(tmp_path, monkeypatch):
     monkeypatch.setenv("SCANSERVE_DATA_DIR", str(tmp_path / "cli"))
     monkeypatch.setenv("SCANSERVE_LOAD_ENTRYPOINT_PLUGINS", "false")
+    monkeypatch.setenv("SCANSERVE_OCR_ENGINE", "tesseract")
     result = CliRunner().invoke(cli_main, ["plugins", "list"])
     assert result.exit_code == 0, result.output
     lines = {line.split("\t")[0]: line for line in result.output.splitlines()}

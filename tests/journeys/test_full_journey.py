@@ -4,8 +4,8 @@ upload, register, reorder, reclassify, upload an image capture decoded on the se
 wait for ``ready``, review the proposals, apply them, see the product change, end the session.
 
 scanserve runs under uvicorn with its embedded queue (captures, decoding and extraction run
-in its worker threads). The proposals come from two extractors over real parts: Tesseract
-reading the ingredients photo, and the remote vision plugin talking to a fake
+in its worker threads). The proposals come from two extractors over real parts: the default
+OCR engine (RapidOCR, installed with scanserve) reading the ingredients photo, and the remote vision plugin talking to a fake
 OpenAI-compatible server on loopback about the front photo.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from extraction_support import FakeOpenAI, add_product, needs_tesseract, text_image
+from extraction_support import FakeOpenAI, add_product, text_image
 from photo_support import ean13_png, s3_endpoint, s3_settings, serving  # noqa: F401  (fixtures)
 
 from scanserve.settings import Settings
@@ -27,7 +27,6 @@ NEW_NAME = "Highlighter Yellow, chisel tip"
 TERMINAL = ("COMPLETED", "FAILED", "NOT_FOUND")
 
 
-@needs_tesseract
 @pytest.mark.parametrize("backend", ["local", "s3"])
 def test_the_whole_photo_journey_over_http(backend, tmp_path, request):
     options = request.getfixturevalue("s3_settings") if backend == "s3" else {}
@@ -128,7 +127,7 @@ def test_the_whole_photo_journey_over_http(backend, tmp_path, request):
                 lambda: (
                     (s := get(f"/sessions/{sid}/status"))["extraction_status"] == "ready" and s
                 ),
-                60,
+                180,  # a deadline, not a measure: the OCR engine loads on this first photo
                 "extraction to be ready",
             )
             counts = {c["id"]: c["proposal_count"] for c in status["captures"]}
@@ -140,7 +139,7 @@ def test_the_whole_photo_journey_over_http(backend, tmp_path, request):
             assert by_field["ingredients"]["proposed_value"] == (
                 "Water, pigment (2%), glycerin, preservative."
             )
-            assert by_field["ingredients"]["source"] == "tesseract-ocr"
+            assert by_field["ingredients"]["source"] == "rapidocr"
             assert by_field["name"]["source"] == "vision:tiny-vision"
             assert by_field["name"]["current_value"] == "Highlighter Yellow"
             [(_, sent)] = vision.requests

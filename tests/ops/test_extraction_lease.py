@@ -267,7 +267,7 @@ def _tesseract_children() -> list[int]:
 
 
 @needs_tesseract
-@pytest.mark.scanserve_settings(extraction_timeout_seconds=0.05)
+@pytest.mark.scanserve_settings(extraction_timeout_seconds=0.05, ocr_engine="tesseract")
 def test_tesseract_overrunning_its_time_is_killed_and_its_photo_listed(
     scanserve_app: Any, scanserve_client: Any, api_key: Any
 ) -> None:

@@ -10,7 +10,6 @@ import asyncio
 import importlib.metadata
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -713,8 +712,11 @@ def test_providers_are_listed_by_kind_in_asking_order(tmp_path):
         ),
         ProviderInfo("extractor", 1, "barcode", builtin_extractors, ("barcode",)),
         ProviderInfo(
+            "extractor", 2, "rapidocr", builtin_extractors, ("ingredients", "nutrition"), ""
+        ),
+        ProviderInfo(
             "extractor",
-            2,
+            3,
             "tesseract-ocr",
             builtin_extractors,
             ("ingredients", "nutrition"),
@@ -722,7 +724,7 @@ def test_providers_are_listed_by_kind_in_asking_order(tmp_path):
         ),
         ProviderInfo(
             "extractor",
-            3,
+            4,
             "lookup-data",
             builtin_extractors,
             (),
@@ -752,8 +754,9 @@ def test_cli_lists_each_provider_with_its_kind_and_order(tmp_path):
             "scanserve.plugins.builtin.freshness",
         ],
         ["extractor", "1", "barcode", "scanserve.plugins.builtin.extractors"],
-        ["extractor", "2", "tesseract-ocr", "scanserve.plugins.builtin.extractors"],
-        ["extractor", "3", "lookup-data", "scanserve.plugins.builtin.extractors"],
+        ["extractor", "2", "rapidocr", "scanserve.plugins.builtin.extractors"],
+        ["extractor", "3", "tesseract-ocr", "scanserve.plugins.builtin.extractors"],
+        ["extractor", "4", "lookup-data", "scanserve.plugins.builtin.extractors"],
     ]
 
 
@@ -812,19 +815,23 @@ def test_builtin_extractors_are_listed_with_their_availability_here(
     listed = [p for p in response.json()["providers"] if p["kind"] == "extractor"]
     assert [(p["order"], p["name"], p["plugin"], p["photo_types"]) for p in listed] == [
         (1, "barcode", "scanserve.plugins.builtin.extractors", ["barcode"]),
-        (2, "tesseract-ocr", "scanserve.plugins.builtin.extractors", ["ingredients", "nutrition"]),
-        (3, "lookup-data", "scanserve.plugins.builtin.extractors", []),
+        (2, "rapidocr", "scanserve.plugins.builtin.extractors", ["ingredients", "nutrition"]),
+        (3, "tesseract-ocr", "scanserve.plugins.builtin.extractors", ["ingredients", "nutrition"]),
+        (4, "lookup-data", "scanserve.plugins.builtin.extractors", []),
     ]
     plugins = scanserve_app.services.plugins
     for entry in listed:
         reason = _availability(entry["name"], plugins)
         assert entry["available"] is (reason == ""), entry
         assert entry.get("unavailable_reason") == (reason or None), entry
-    # Tesseract's verdict is this machine's: whether the program is on the PATH.
-    installed = shutil.which(scanserve_settings.tesseract_cmd) is not None
-    assert listed[1]["available"] is installed
+    # RapidOCR, installed with scanserve, is the OCR engine by default; Tesseract is not
+    # asked, whether or not this machine has the program.
+    assert listed[1]["available"] is True
+    assert listed[2]["unavailable_reason"] == (
+        "another OCR engine is configured (SCANSERVE_OCR_ENGINE)"
+    )
     # No outside lookup provider in the test settings (Open Food Facts is off).
-    assert listed[2]["unavailable_reason"] == "no outside lookup provider is configured"
+    assert listed[3]["unavailable_reason"] == "no outside lookup provider is configured"
     # openai-vision is off unless configured: it registers nothing, so it is not listed.
     assert "openai-vision" not in {p["name"] for p in listed}
 
@@ -919,8 +926,13 @@ def test_a_plugins_extractors_are_listed_with_its_name(
             "unavailable_reason": "availability check failed: device not found",
         },
     ]
-    assert [p["name"] for p in extractors[3:]] == ["barcode", "tesseract-ocr", "lookup-data"]
-    assert [p["order"] for p in extractors] == [1, 2, 3, 4, 5, 6]
+    assert [p["name"] for p in extractors[3:]] == [
+        "barcode",
+        "rapidocr",
+        "tesseract-ocr",
+        "lookup-data",
+    ]
+    assert [p["order"] for p in extractors] == [1, 2, 3, 4, 5, 6, 7]
     # The listing's order is the one extraction runs them in.
     names = [e.name for e in scanserve_app.services.plugins.extractors]
     assert names == [p["name"] for p in extractors]
@@ -937,7 +949,11 @@ def test_command_line_text_and_json_list_the_same_extractors(tmp_path):
     program.parent.mkdir()
     program.write_text("#!/bin/sh\nexit 0\n", encoding="utf-8")
     program.chmod(0o755)
-    env = {"SCANSERVE_LOAD_ENTRYPOINT_PLUGINS": "false", "SCANSERVE_TESSERACT_CMD": str(program)}
+    env = {
+        "SCANSERVE_LOAD_ENTRYPOINT_PLUGINS": "false",
+        "SCANSERVE_OCR_ENGINE": "tesseract",
+        "SCANSERVE_TESSERACT_CMD": str(program),
+    }
     report_json = json.loads(_run_plugins_list(tmp_path, "--json", **env))
     _plugins, providers, extractors = _run_plugins_list(tmp_path, **env).split("\n\n")
 
@@ -960,6 +976,11 @@ def test_command_line_text_and_json_list_the_same_extractors(tmp_path):
     ]
     assert [row.split("\t") for row in rows] == [
         ["barcode", "barcode", "available"],
+        [
+            "rapidocr",
+            "ingredients,nutrition",
+            "unavailable: another OCR engine is configured (SCANSERVE_OCR_ENGINE)",
+        ],
         ["tesseract-ocr", "ingredients,nutrition", "available"],
         ["lookup-data", "(product)", "unavailable: no outside lookup provider is configured"],
     ]
