@@ -110,7 +110,7 @@ def catalog_show(gtin: str, org_ref: str | None, as_json: bool) -> None:
         from scanserve.domain.products import own_values
 
         own = own_values(find_org(org_ref).id, product)
-    fields = ("short_id", "gtin", "name", "brand", "description", "category")
+    fields: tuple[str, ...] = ("short_id", "gtin", "name", "brand", "description", "category")
     fields += ("gpc_brick_code", "gpc_brick_label", "ingredients")
     if as_json:
         import json

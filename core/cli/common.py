@@ -110,8 +110,9 @@ def refuse_new_database(settings: Settings) -> None:
         what = f"there is no database in {settings.data_dir.resolve()}"
     if empty:
         raise click.ClickException(
-            f"{what}; this command would create a new, empty one. Point SCANSERVE_DATA_DIR "
-            "(or SCANSERVE_DATABASE_URL) at the existing data, or create it with "
+            f"{what}; this command would create a new, empty one. Point --data-dir or "
+            "SCANSERVE_DATA_DIR (--database-url, SCANSERVE_DATABASE_URL) at the existing data, "
+            "or create it with "
             "'scanserve db upgrade' (or run 'scanserve --create ...')."
         )
 

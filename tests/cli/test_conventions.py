@@ -15,14 +15,18 @@ import uuid
 from datetime import datetime
 
 import click
+import httpx
 import pytest
 from cli_runner import create_database, run
 from click.testing import CliRunner
+from loopback import served_port
 
+from scanserve.bootstrap import build_services
 from scanserve.cli import main
+from scanserve.settings import Settings
 from scanserve.storage.database import open_database
 from scanserve.storage.migrate import shipped
-from scanserve.testing import wait_for
+from scanserve.testing import issue_key, wait_for
 
 LISTING = {"list", "show", "current", "history"}
 
@@ -318,3 +322,45 @@ def test_db_current_on_a_new_postgres_database(postgres_url, tmp_path):
         "up_to_date": True,
         "pending": [],
     }
+
+
+@pytest.mark.redis
+def test_data_dir_option_reaches_the_processes_of_serve_workers(tmp_path, redis_url):
+    """serve --workers N builds each process's app from the environment: the option must
+    be there, or the processes would answer from SCANSERVE_DATA_DIR's database."""
+    chosen, decoy = tmp_path / "chosen", tmp_path / "decoy"
+    create_database(decoy)
+    services = build_services(
+        Settings(data_dir=chosen, queue="immediate", load_entrypoint_plugins=False)
+    )
+    key = issue_key("Chosen")
+    services.db.close()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCANSERVE_")}
+    env.update(
+        SCANSERVE_DATA_DIR=str(decoy),
+        SCANSERVE_LOAD_ENTRYPOINT_PLUGINS="false",
+        SCANSERVE_RATE_LIMIT_STORAGE_URL=redis_url,
+    )
+    command = [sys.executable, "-c", "from scanserve.cli import main; main()"]
+    out = tmp_path / "serve.out"
+    with out.open("wb") as out_file:
+        server = subprocess.Popen(
+            [*command, "--data-dir", str(chosen), "serve", "--workers", "2", "--port", "0"],
+            env=env,
+            stdout=out_file,
+            stderr=subprocess.DEVNULL,
+        )
+    try:
+        url = f"http://127.0.0.1:{served_port(server, out, within=90)}/scanner/api/v1/sessions"
+
+        def answer() -> int | None:
+            try:
+                return httpx.get(url, headers={"X-API-Key": key.key}, timeout=5).status_code
+            except httpx.TransportError:
+                return None
+
+        assert wait_for(answer, 90, "the server processes to start") == 200
+        assert {answer() for _ in range(10)} == {200}  # new connections, either process
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
