@@ -212,7 +212,7 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     queue_name: str = "scanserve"
     worker_threads: int = Field(default=2, ge=1)
-    # Main-lane threads of each `scanserve worker` process (its --workers overrides). More
+    # Main-lane threads of each `scanserve worker` process (its --threads overrides). More
     # than the embedded consumer's: a worker thread spends most of a capture waiting on
     # Redis and on its database commits (PostgreSQL: an fsync each), which the GIL does not
     # hold up; each thread keeps one database connection.

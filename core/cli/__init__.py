@@ -5,7 +5,9 @@ Each command imports what it needs when it runs, so that ``scanserve --help`` st
 
 from __future__ import annotations
 
+import os
 import warnings
+from pathlib import Path
 
 import click
 
@@ -37,13 +39,39 @@ __all__ = ["main", "seed_demo"]
     help="Let the command create a new, empty database where there is none "
     "(also SCANSERVE_CREATE_DATABASE=true). Without it only 'db upgrade' and 'serve' do.",
 )
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The data directory: the SQLite database, the embedded queue, local objects "
+    "(wins over SCANSERVE_DATA_DIR; default ./scanserve-data).",
+)
+@click.option(
+    "--database-url",
+    default=None,
+    metavar="URL",
+    help="The database, postgresql://user@host:5432/db (wins over SCANSERVE_DATABASE_URL; "
+    "default: SQLite in the data directory). A password here shows in the process list: "
+    "prefer the variable for one.",
+)
 @click.pass_context
-def main(ctx: click.Context, create: bool) -> None:
+def main(
+    ctx: click.Context, create: bool, data_dir: Path | None, database_url: str | None
+) -> None:
     """scanserve: a contract-first server for the Scanner API.
 
     Every command that uses the database says on stderr which data directory it uses
-    (SCANSERVE_DATA_DIR, default ./scanserve-data).
+    (--data-dir, else SCANSERVE_DATA_DIR, default ./scanserve-data).
     """
+    # An option names a setting for this process and the ones it starts (serve --workers
+    # builds each server process's app from the environment), so it goes where the settings
+    # are read from: the option wins over the variable because it replaces it.
+    for variable, value in (
+        ("SCANSERVE_DATA_DIR", data_dir),
+        ("SCANSERVE_DATABASE_URL", database_url),
+    ):
+        if value is not None:
+            os.environ[variable] = str(value)
     # Connexion imports starlette.testclient at import time, which warns about httpx on every
     # start of the CLI; it says nothing about scanserve.
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from scanserve.cli.common import find_org, open_db
+from scanserve.cli.common import find_org, json_option, open_db, print_table
 
 
 @click.group()
@@ -44,10 +44,18 @@ def brands_release(*, org_ref: str, brand: str) -> None:
 @click.option(
     "--org", "org_ref", default=None, help="Only the claims of this organisation (id or name)."
 )
-def brands_list(org_ref: str | None) -> None:
+@json_option
+def brands_list(org_ref: str | None, as_json: bool) -> None:
     """Claimed brands, with the organisation that claims each."""
     from scanserve.domain import brands as brand_claims
 
     open_db()
-    for row in brand_claims.claims(find_org(org_ref) if org_ref else None):
-        click.echo(f"{row.brand}\t{row.organization.short_id}\t{row.organization.name}")
+    rows = [
+        {
+            "brand": row.brand,
+            "org_id": row.organization.short_id,
+            "org_name": row.organization.name,
+        }
+        for row in brand_claims.claims(find_org(org_ref) if org_ref else None)
+    ]
+    print_table(("brand", "org_id", "org_name"), rows, as_json=as_json)

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from scanserve.cli.common import find_org, open_db
+from scanserve.cli.common import find_org, json_option, open_db, when
 
 
 @click.group()
@@ -97,8 +97,10 @@ def _product(gtin: str) -> Any:
     help="Organisation id or name: show the product as it sees it (with the values its "
     "applied proposals wrote; the catalog is shared, those values are its own).",
 )
-def catalog_show(gtin: str, org_ref: str | None) -> None:
-    """Show one product: every field, where it came from and how old it is."""
+@json_option
+def catalog_show(gtin: str, org_ref: str | None, as_json: bool) -> None:
+    """Show one product: every field, where it came from and how old it is. With --json, one
+    JSON object with the same names (image_urls a list, times ISO 8601 or null)."""
     from scanserve.storage.fields import utcnow
 
     open_db()
@@ -108,8 +110,26 @@ def catalog_show(gtin: str, org_ref: str | None) -> None:
         from scanserve.domain.products import own_values
 
         own = own_values(find_org(org_ref).id, product)
-    fields = ("short_id", "gtin", "name", "brand", "description", "category")
-    for name in (*fields, "gpc_brick_code", "gpc_brick_label", "ingredients"):
+    fields: tuple[str, ...] = ("short_id", "gtin", "name", "brand", "description", "category")
+    fields += ("gpc_brick_code", "gpc_brick_label", "ingredients")
+    if as_json:
+        import json
+
+        shown = {name: own.get(name, getattr(product, name)) for name in fields}
+        shown["image_urls"] = (
+            own["image_urls"].split() if "image_urls" in own else list(product.image_urls or [])
+        )
+        if org_ref:
+            shown["ai_summary"] = own.get("ai_summary") or None
+            shown["own_values"] = sorted(own)
+        shown |= {
+            "source": product.source,
+            "fetched": when(product.fetched_at),
+            "modified": when(product.modified),
+        }
+        click.echo(json.dumps(shown, ensure_ascii=False))
+        return
+    for name in fields:
         click.echo(f"{name}: {own.get(name, getattr(product, name))}")
     images = own["image_urls"] if "image_urls" in own else " ".join(product.image_urls or [])
     click.echo(f"image_urls: {images or '-'}")

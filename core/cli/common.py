@@ -1,12 +1,27 @@
 """What the commands share: settings, the database a command opens (and the refusal to create
-an empty one by mistake), one-line start-up errors, organisation look-up, expiry parsing and
-the log format option."""
+an empty one by mistake), one-line start-up errors, organisation look-up, expiry parsing, the
+log format option, and tables that are text or JSON.
+
+Output of a command that lists or shows things (every ``list``, ``show``, ``db current`` and
+``db history``, ``purge``'s report): decorate it with :func:`json_option` and print through
+:func:`print_table`::
+
+    @things.command("list")
+    @json_option
+    def things_list(as_json: bool) -> None:
+        print_table(("thing_id", "name", "expires"), rows, as_json=as_json)
+
+Text is a header of the upper-cased keys and one tab-separated line a row (None is ``-``, a
+list is joined with commas); with ``--json`` stdout is one JSON array of objects with exactly
+those keys, in that order, and nothing else: messages and errors go to stderr. A test walks the
+command tree and fails for a ``list`` or ``show`` command without ``--json``."""
 
 from __future__ import annotations
 
 import functools
+import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -95,8 +110,9 @@ def refuse_new_database(settings: Settings) -> None:
         what = f"there is no database in {settings.data_dir.resolve()}"
     if empty:
         raise click.ClickException(
-            f"{what}; this command would create a new, empty one. Point SCANSERVE_DATA_DIR "
-            "(or SCANSERVE_DATABASE_URL) at the existing data, or create it with "
+            f"{what}; this command would create a new, empty one. Point --data-dir or "
+            "SCANSERVE_DATA_DIR (--database-url, SCANSERVE_DATABASE_URL) at the existing data, "
+            "or create it with "
             "'scanserve db upgrade' (or run 'scanserve --create ...')."
         )
 
@@ -206,3 +222,48 @@ def setup_logging(settings: Settings, log_format: str | None) -> dict[str, Any]:
     configure_logging(fmt, settings.log_level)
     warn_unknown_variables()  # now as a line of the log, in its format
     return logging_config(fmt, settings.log_level)
+
+
+def json_option(fn: Any) -> Any:
+    """``--json``: the output as JSON on stdout (see the module's docstring)."""
+    return click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        help="Print JSON (an array of objects keyed by the columns' names), not a table.",
+    )(fn)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ",".join(str(item) for item in value) or "-"
+    return str(value)
+
+
+def print_table(
+    columns: Sequence[str],
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    as_json: bool,
+    text: Mapping[str, Callable[[Any], str]] | None = None,
+) -> None:
+    """Rows (mappings holding every one of ``columns``) as a table with a header, or with
+    ``as_json`` as one JSON array of objects keyed by ``columns``. ``text`` maps a column
+    to how its value is written in the table (the JSON keeps the value itself)."""
+    shown = [{column: row[column] for column in columns} for row in rows]
+    if as_json:
+        click.echo(json.dumps(shown, default=str, ensure_ascii=False))
+        return
+    writers = text or {}
+    click.echo("\t".join(column.upper() for column in columns))
+    for row in shown:
+        click.echo("\t".join(writers.get(c, _cell)(row[c]) for c in columns))
+
+
+def when(value: datetime | None) -> str | None:
+    """A time as the tables and their JSON give it: ISO 8601, or None."""
+    return value.isoformat() if value is not None else None

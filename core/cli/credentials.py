@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from scanserve.cli.common import find_org, open_db, parse_expiry
+from scanserve.cli.common import find_org, json_option, open_db, parse_expiry, print_table, when
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 DEFAULT_TOKEN_LIFETIME = "90d"  # noqa: S105 - a duration, not a secret
@@ -44,20 +44,27 @@ def users_create(email: str) -> None:
 
 
 @users.command("list")
-def users_list() -> None:
-    """Every user with the organisations they are a member of."""
+@json_option
+def users_list(as_json: bool) -> None:
+    """Every user with the organisations (ids) they are a member of."""
     from scanserve.storage import models
 
     open_db()
-    click.echo("USER_ID\tEMAIL\tORGANISATIONS")
-    for user in models.User.select().order_by(models.User.created):
-        orgs = (
-            models.Organization.select(models.Organization.short_id)
-            .join(models.Membership)
-            .where(models.Membership.user == user)
-            .order_by(models.Organization.short_id)
-        )
-        click.echo(f"{user.short_id}\t{user.email}\t{','.join(o.short_id for o in orgs) or '-'}")
+    rows = [
+        {
+            "user_id": user.short_id,
+            "email": user.email,
+            "organisations": [
+                o.short_id
+                for o in models.Organization.select(models.Organization.short_id)
+                .join(models.Membership)
+                .where(models.Membership.user == user)
+                .order_by(models.Organization.short_id)
+            ],
+        }
+        for user in models.User.select().order_by(models.User.created)
+    ]
+    print_table(("user_id", "email", "organisations"), rows, as_json=as_json)
 
 
 @click.group()
@@ -80,20 +87,21 @@ def members_add(org_ref: str, email: str) -> None:
 
 @members.command("list")
 @click.option("--org", "org_ref", required=True, help="Organisation id or name.")
-def members_list(org_ref: str) -> None:
+@json_option
+def members_list(org_ref: str, as_json: bool) -> None:
     """The members of an organisation."""
     from scanserve.storage import models
 
     open_db()
     org = find_org(org_ref)
-    click.echo("USER_ID\tEMAIL")
-    for user in (
-        models.User.select()
+    rows = [
+        {"user_id": user.short_id, "email": user.email}
+        for user in models.User.select()
         .join(models.Membership)
         .where(models.Membership.organization == org)
         .order_by(models.User.email)
-    ):
-        click.echo(f"{user.short_id}\t{user.email}")
+    ]
+    print_table(("user_id", "email"), rows, as_json=as_json)
 
 
 @members.command("remove")
@@ -179,30 +187,44 @@ def tokens_create(
 
 @tokens.command("list")
 @click.option("--user", "email", required=True, help="The user's e-mail address.")
-def tokens_list(email: str) -> None:
-    """A user's tokens (never the tokens themselves)."""
+@json_option
+def tokens_list(email: str, as_json: bool) -> None:
+    """A user's tokens (never the tokens themselves). ORG is * for a token acting for all of
+    the user's organisations; STATUS is active, revoked or expired (as in 'keys list')."""
     from scanserve.storage import models
     from scanserve.storage.fields import utcnow
 
     open_db()
     user = _user(email)
     now = utcnow()
-    click.echo("TOKEN_ID\tHINT\tORG\tSCOPES\tSTATE\tEXPIRES\tLAST_USED\tNAME")
     token = models.AccessToken
-    for row in token.select().where(token.user == user).order_by(token.created):
-        state = (
-            "revoked"
+    rows = [
+        {
+            "token_id": row.short_id,
+            "hint": row.hint,
+            "org": row.organization.short_id if row.organization is not None else None,
+            "scopes": row.scopes.split(),
+            "status": "revoked"
             if not row.is_active
             else "expired"
             if row.expires_at is not None and row.expires_at <= now
-            else "active"
-        )
-        org = row.organization.short_id if row.organization is not None else "*"
-        click.echo(
-            f"{row.short_id}\t{row.hint}…\t{org}\t{row.scopes.replace(' ', ',')}\t{state}\t"
-            f"{row.expires_at.isoformat() if row.expires_at else 'never'}\t"
-            f"{row.last_used.isoformat() if row.last_used else '-'}\t{row.name}"
-        )
+            else "active",
+            "expires": when(row.expires_at),
+            "last_used": when(row.last_used),
+            "name": row.name,
+        }
+        for row in token.select().where(token.user == user).order_by(token.created)
+    ]
+    print_table(
+        ("token_id", "hint", "org", "scopes", "status", "expires", "last_used", "name"),
+        rows,
+        as_json=as_json,
+        text={
+            "hint": lambda hint: f"{hint}…",
+            "org": lambda org: org or "*",
+            "expires": lambda at: at or "never",
+        },
+    )
 
 
 @tokens.command("revoke")

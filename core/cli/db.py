@@ -1,10 +1,13 @@
-"""``scanserve db``: the database schema."""
+"""``scanserve db``: the database schema, as alembic's ``upgrade``, ``current`` and
+``history`` do it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from scanserve.cli.common import open_db
+from scanserve.cli.common import announce, json_option, open_db, print_table, read_settings
 
 
 @click.group()
@@ -23,3 +26,79 @@ def db_upgrade() -> None:
         if applied
         else "database is up to date"
     )
+
+
+def _history() -> list[Any]:
+    """Every migration and whether the database has it, read without creating a database
+    (a data directory without one has applied none) and without migrating."""
+    from scanserve.storage.migrate import Migration, history, shipped
+
+    settings = read_settings()
+    if not settings.database_url and not settings.sqlite_path.exists():
+        announce(settings)
+        click.echo(
+            "scanserve: there is no database yet ('scanserve db upgrade' creates it)", err=True
+        )
+        return [Migration(name, None) for name in shipped()]
+    database = open_db(settings, migrate=False, create=True)
+    try:
+        return history(database)
+    finally:
+        database.close()
+
+
+def _marks(migrations: list[Any]) -> tuple[str | None, str | None]:
+    """(current, head): the last migration applied and the last this release ships."""
+    applied = [m.name for m in migrations if m.applied_at is not None]
+    known = [m.name for m in migrations if m.known]
+    return (applied[-1] if applied else None), (known[-1] if known else None)
+
+
+@db.command("current")
+@json_option
+@click.option("--check", is_flag=True, help="Exit 1 when a migration is pending.")
+def db_current(as_json: bool, check: bool) -> None:
+    """The last migration applied (CURRENT), the last this release has (HEAD), whether the
+    database is up to date, and the migrations pending. Changes nothing."""
+    migrations = _history()
+    current, head = _marks(migrations)
+    pending = [m.name for m in migrations if m.applied_at is None]
+    row = {"current": current, "head": head, "up_to_date": not pending, "pending": pending}
+    if as_json:
+        import json
+
+        click.echo(json.dumps(row))
+    else:
+        print_table(("current", "head", "up_to_date", "pending"), [row], as_json=False)
+    if pending:
+        click.echo(
+            f"scanserve: {len(pending)} migration(s) pending; run 'scanserve db upgrade'", err=True
+        )
+        if check:
+            raise SystemExit(1)
+
+
+@db.command("history")
+@json_option
+def db_history(as_json: bool) -> None:
+    """Every migration, oldest first: applied (with when) or pending; MARK says which is
+    current (the last applied) and which is head (the last this release has). A migration
+    the database ran that this release does not have (a newer release's) is unknown."""
+    migrations = _history()
+    current, head = _marks(migrations)
+    rows = [
+        {
+            "migration": m.name,
+            "state": "unknown"
+            if not m.known
+            else "pending"
+            if m.applied_at is None
+            else "applied",
+            "applied_at": m.applied_at,
+            "mark": [
+                mark for mark, name in (("current", current), ("head", head)) if name == m.name
+            ],
+        }
+        for m in migrations
+    ]
+    print_table(("migration", "state", "applied_at", "mark"), rows, as_json=as_json)

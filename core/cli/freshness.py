@@ -6,7 +6,7 @@ from typing import cast
 
 import click
 
-from scanserve.cli.common import find_org, open_db
+from scanserve.cli.common import find_org, json_option, open_db, print_table
 
 
 @click.group()
@@ -63,17 +63,27 @@ def freshness_set(
 
 @freshness.command("list")
 @click.option("--org", "org_ref", required=True, help="Organisation id or name.")
-def freshness_list(org_ref: str) -> None:
-    """An organisation's rules: scope, GPC code, warning and critical days, label."""
+@json_option
+def freshness_list(org_ref: str, as_json: bool) -> None:
+    """An organisation's rules: scope, GPC code (- for the fallback), warning and critical
+    days, label."""
     from scanserve.storage import models
 
     open_db()
     rule = models.FreshnessRule
-    click.echo("SCOPE\tCODE\tWARNING_DAYS\tCRITICAL_DAYS\tLABEL")
-    for r in (
-        rule.select().where(rule.organization == find_org(org_ref)).order_by(rule.scope, rule.code)
-    ):
-        click.echo(f"{r.scope}\t{r.code or '-'}\t{r.warning_days}\t{r.critical_days}\t{r.label}")
+    rows = [
+        {
+            "scope": r.scope,
+            "code": r.code or None,
+            "warning_days": r.warning_days,
+            "critical_days": r.critical_days,
+            "label": r.label,
+        }
+        for r in rule.select()
+        .where(rule.organization == find_org(org_ref))
+        .order_by(rule.scope, rule.code)
+    ]
+    print_table(("scope", "code", "warning_days", "critical_days", "label"), rows, as_json=as_json)
 
 
 @freshness.command("remove")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from scanserve.cli.common import find_org, open_db, parse_expiry
+from scanserve.cli.common import find_org, json_option, open_db, parse_expiry, print_table, when
 
 
 @click.group()
@@ -15,7 +15,11 @@ def keys() -> None:
 @keys.command("create")
 @click.option("--org", "org_ref", required=True, help="Organisation id or name.")
 @click.option("--kind", type=click.Choice(["csb", "csu", "cpk"]), default="csb", show_default=True)
-@click.option("--expires", default=None, help="ISO date-time or duration (30d, 12h, 45m).")
+@click.option(
+    "--expires",
+    default=None,
+    help="ISO date-time, a duration (30d, 12h, 45m), or 'never' (the default).",
+)
 @click.option("--name", default="", help="A label for listings.")
 @click.option(
     "--per-minute",
@@ -35,7 +39,8 @@ def keys_create(
 
     open_db()
     org = find_org(org_ref)
-    expires_at = parse_expiry(expires)
+    # 'never' as 'tokens create' takes it: one word for one thing in every command
+    expires_at = None if (expires or "").strip().lower() == "never" else parse_expiry(expires)
     if expires_at is not None:
         from scanserve.storage.fields import utcnow
 
@@ -61,33 +66,40 @@ def keys_create(
 
 @keys.command("list")
 @click.option("--org", "org_ref", required=True, help="Organisation id or name.")
-def keys_list(org_ref: str) -> None:
+@json_option
+def keys_list(org_ref: str, as_json: bool) -> None:
     """List an organisation's keys (never the keys themselves). STATUS is active, revoked or
-    expired."""
+    expired; EXPIRES is never for a key without an expiry."""
     from scanserve.storage import models
     from scanserve.storage.fields import utcnow
 
     open_db()
     org = find_org(org_ref)
     now = utcnow()
-    click.echo("KEY_ID\tHINT\tKIND\tSTATUS\tEXPIRES\tLAST_USED\tNAME")
-    for key in (
-        models.ApiKey.select()
-        .where(models.ApiKey.organization == org)
-        .order_by(models.ApiKey.created)
-    ):
-        status = (
-            "revoked"
+    rows = [
+        {
+            "key_id": key.short_id,
+            "hint": key.hint,
+            "kind": key.kind,
+            "status": "revoked"
             if not key.is_active
             else "expired"
             if key.expires_at is not None and key.expires_at <= now
-            else "active"
-        )
-        click.echo(
-            f"{key.short_id}\t{key.hint}…\t{key.kind}\t{status}\t"
-            f"{key.expires_at.isoformat() if key.expires_at else '-'}\t"
-            f"{key.last_used.isoformat() if key.last_used else '-'}\t{key.name}"
-        )
+            else "active",
+            "expires": when(key.expires_at),
+            "last_used": when(key.last_used),
+            "name": key.name,
+        }
+        for key in models.ApiKey.select()
+        .where(models.ApiKey.organization == org)
+        .order_by(models.ApiKey.created)
+    ]
+    print_table(
+        ("key_id", "hint", "kind", "status", "expires", "last_used", "name"),
+        rows,
+        as_json=as_json,
+        text={"hint": lambda hint: f"{hint}…", "expires": lambda at: at or "never"},
+    )
 
 
 @keys.command("revoke")

@@ -6,7 +6,7 @@ import re
 
 import click
 
-from scanserve.cli.common import find_org, open_db, read_settings
+from scanserve.cli.common import find_org, json_option, open_db, print_table, read_settings, when
 
 
 @click.group()
@@ -37,12 +37,17 @@ def orgs_create(name: str) -> None:
 
 
 @orgs.command("list")
-def orgs_list() -> None:
+@json_option
+def orgs_list(as_json: bool) -> None:
+    """Every organisation: its id, its name and when it was created."""
     from scanserve.storage import models
 
     open_db()
-    for org in models.Organization.select().order_by(models.Organization.created):
-        click.echo(f"{org.short_id}\t{org.name}")
+    rows = [
+        {"org_id": org.short_id, "name": org.name, "created": when(org.created)}
+        for org in models.Organization.select().order_by(models.Organization.created)
+    ]
+    print_table(("org_id", "name", "created"), rows, as_json=as_json)
 
 
 @orgs.group("quota")
@@ -57,18 +62,37 @@ def _limit(value: int, overridden: bool) -> str:
 
 @orgs_quota.command("show")
 @click.argument("org_ref", metavar="ORG")
-def orgs_quota_show(org_ref: str) -> None:
+@json_option
+def orgs_quota_show(org_ref: str, as_json: bool) -> None:
     """What ORG (id or name) holds (photos, uploaded images, presigned uploads not yet
-    registered, counted at the most they may hold) and its limits."""
+    registered, counted at the most they may hold) and its limits: a line for bytes and one
+    for objects. LIMIT 0 is no limit (the table says so); SOURCE says whose limit it is
+    (org or default)."""
     from scanserve.domain import quotas
 
     settings = read_settings()
     open_db(settings)
     org = find_org(org_ref, "ORG")
     used = quotas.usage(settings, org.id)
-    click.echo(f"organisation\t{org.short_id}\t{org.name}")
-    click.echo(f"bytes\t{used.bytes}\tof {_limit(used.max_bytes, used.bytes_overridden)}")
-    click.echo(f"objects\t{used.objects}\tof {_limit(used.max_objects, used.objects_overridden)}")
+    rows = [
+        {
+            "org_id": org.short_id,
+            "resource": resource,
+            "used": amount,
+            "limit": limit,
+            "source": "org" if overridden else "default",
+        }
+        for resource, amount, limit, overridden in (
+            ("bytes", used.bytes, used.max_bytes, used.bytes_overridden),
+            ("objects", used.objects, used.max_objects, used.objects_overridden),
+        )
+    ]
+    print_table(
+        ("org_id", "resource", "used", "limit", "source"),
+        rows,
+        as_json=as_json,
+        text={"limit": lambda limit: str(limit or "no limit")},
+    )
 
 
 def _quota_value(value: str | None, name: str) -> tuple[bool, int | None]:

@@ -118,19 +118,27 @@ A [scanserve](https://pypi.org/project/scanserve/) plugin. It registers one look
 provider, `{n.name}-lookup`, that knows one product (GTIN `{TEMPLATE_GTIN}`); replace
 `PRODUCTS` in `{n.module}.py` with your own source.
 
+Every command below runs in the environment scanserve is installed in: activate its
+virtualenv first (`. /path/to/venv/bin/activate`), so that `python` is its Python. Write
+`python -m pip`, not `pip`: a bare `pip` may be another Python's (the system's), which
+cannot find scanserve (`No matching distribution found for scanserve`).
+
 Install it beside scanserve, and check that scanserve finds it:
 
 ```sh
-pip install .
+python -m pip install .
 scanserve plugins list
 ```
 
 Develop and test it (the tests use the fixtures of `scanserve.testing`):
 
 ```sh
-pip install -e '.[test]'
+python -m pip install -e '.[test]'
 python -m pytest
 ```
+
+With `SCANSERVE_QUEUE=redis`, lookups run in `scanserve worker`, not in the server: install
+the plugin (and set its settings) where the workers run too.
 
 Turn it off without uninstalling: `SCANSERVE_DISABLED_PLUGINS='["{n.name}"]'`.
 """,

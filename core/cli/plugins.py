@@ -15,7 +15,12 @@ def plugins() -> None:
 
 
 @plugins.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print what GET /plugins answers.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print what GET /plugins answers: one JSON object, its plugins and providers.",
+)
 def plugins_list(as_json: bool) -> None:
     """Each loaded plugin, its version and the hooks it implements; then each provider the
     plugins registered (vision extractors included), by kind, in the order the server asks
@@ -73,5 +78,19 @@ def plugins_new(name: str, directory: Path) -> None:
         raise click.ClickException(str(exc)) from None
     click.echo(f"wrote {root.resolve()}")
     click.echo("next:")
-    click.echo(f"  cd {root} && pip install -e '.[test]' && python -m pytest")
+    # python -m pip: the pip of the environment scanserve runs in, not whichever pip is first
+    # on PATH (outside a virtualenv, the system's, which cannot find scanserve).
+    click.echo(f"  cd {root} && {_python()} -m pip install -e '.[test]' && {_python()} -m pytest")
     click.echo("  scanserve plugins list")
+
+
+def _python() -> str:
+    """How to call this environment's Python: ``python`` when that is it (an activated
+    virtualenv), else its path."""
+    import shutil
+    import sys
+
+    found = shutil.which("python")
+    if found and Path(found).resolve() == Path(sys.executable).resolve():
+        return "python"
+    return sys.executable

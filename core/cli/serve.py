@@ -88,14 +88,28 @@ def serve(host: str, port: int, demo: bool, workers: int, log_format: str | None
 
 @click.command()
 @click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Main-lane threads of this process (default: SCANSERVE_WORKER_PROCESS_THREADS, 8). "
+    "For more processes, start more workers.",
+)
+@click.option(
     "--workers",
     type=click.IntRange(min=1),
     default=None,
-    help="Main-lane threads (default: SCANSERVE_WORKER_PROCESS_THREADS, 8).",
+    hidden=True,  # the old name of --threads, kept working for a while with a warning
 )
 @log_format_option
-def worker(workers: int | None, log_format: str | None) -> None:
+def worker(threads: int | None, workers: int | None, log_format: str | None) -> None:
     """Run a queue worker in the foreground (for the redis queue)."""
+    if workers is not None:
+        click.echo(
+            "scanserve: warning: 'worker --workers' is deprecated (on 'serve' it counts "
+            f"processes); use 'worker --threads {workers}'",
+            err=True,
+        )
+        threads = threads if threads is not None else workers
     from scanserve.bootstrap import build_services
 
     settings = read_settings(warn=False)
@@ -111,4 +125,4 @@ def worker(workers: int | None, log_format: str | None) -> None:
         refuse_new_database(settings)
     with startup_errors():
         services = build_services(settings)
-    services.queue.run_worker(workers)
+    services.queue.run_worker(threads)

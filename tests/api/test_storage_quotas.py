@@ -5,6 +5,7 @@ registered deleted by the sweep after they expire; ``scanserve orgs quota``."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -189,19 +190,26 @@ def test_orgs_quota_show_and_set(scanserve_app, scanserve_client, api_key):
             timeout=60,
         )
 
-    shown = cli("orgs", "quota", "show", api_key.org_short_id).stdout.splitlines()
-    assert shown[1] == f"bytes\t{size}\tof {10 * 1024**3} (the default)"
-    assert shown[2] == "objects\t1\tof 100000 (the default)"
+    org = api_key.org_short_id
+    shown = cli("orgs", "quota", "show", org).stdout.splitlines()
+    assert shown[0] == "ORG_ID\tRESOURCE\tUSED\tLIMIT\tSOURCE"
+    assert shown[1] == f"{org}\tbytes\t{size}\t{10 * 1024**3}\tdefault"
+    assert shown[2] == f"{org}\tobjects\t1\t100000\tdefault"
     changed = cli("orgs", "quota", "set", "Test Org", "--bytes", "2MiB", "--objects", "5")
     assert "2097152 (this organisation) bytes, 5 (this organisation) objects" in changed.stdout
     assert quotas.usage(scanserve_app.services.settings, org_id(api_key)).max_bytes == 2 * 1024**2
     cli("orgs", "quota", "set", api_key.org_short_id, "--objects", "0")
-    shown = cli("orgs", "quota", "show", api_key.org_short_id).stdout.splitlines()
-    assert shown[1] == f"bytes\t{size}\tof 2097152 (this organisation)"
-    assert shown[2] == "objects\t1\tof no limit (this organisation)"
+    shown = cli("orgs", "quota", "show", org).stdout.splitlines()
+    assert shown[1] == f"{org}\tbytes\t{size}\t2097152\torg"
+    assert shown[2] == f"{org}\tobjects\t1\tno limit\torg"
+    as_json = json.loads(cli("orgs", "quota", "show", org, "--json").stdout)
+    assert as_json == [
+        {"org_id": org, "resource": "bytes", "used": size, "limit": 2097152, "source": "org"},
+        {"org_id": org, "resource": "objects", "used": 1, "limit": 0, "source": "org"},
+    ]
     cli("orgs", "quota", "set", api_key.org_short_id, "--bytes", "default")
-    shown = cli("orgs", "quota", "show", api_key.org_short_id).stdout.splitlines()
-    assert shown[1] == f"bytes\t{size}\tof {10 * 1024**3} (the default)"
+    shown = cli("orgs", "quota", "show", org).stdout.splitlines()
+    assert shown[1] == f"{org}\tbytes\t{size}\t{10 * 1024**3}\tdefault"
     refused = cli("orgs", "quota", "set", api_key.org_short_id, "--bytes", "lots", check=False)
     assert refused.returncode != 0
     assert "whole number" in refused.stderr

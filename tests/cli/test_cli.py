@@ -289,7 +289,7 @@ def test_orgs_create_refuses_empty_and_duplicate_names(data_dir):
     org_id = run(data_dir, "orgs", "create", "Corner Shop").stdout.strip()
     again = run(data_dir, "orgs", "create", " corner shop ", check=False)
     assert again.returncode == 1 and f"already exists (id {org_id})" in again.stderr
-    assert len(run(data_dir, "orgs", "list").stdout.splitlines()) == 1
+    assert len(run(data_dir, "orgs", "list").stdout.splitlines()) == 2  # header, one org
 
 
 def test_keys_create_refuses_a_past_expiry_and_keys_list_shows_expired_keys(data_dir):

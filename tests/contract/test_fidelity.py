@@ -183,10 +183,11 @@ class TestBrandClaims:
         )
         taken = run("brands", "claim", "--org", "Rival", "gs1 dairy", check=False)
         assert taken.returncode != 0 and "claimed by another organisation" in taken.stderr
-        assert run("brands", "list").stdout == f"GS1 Dairy\t{org}\tDairy Co\n"
-        assert run("brands", "list", "--org", "Rival").stdout == ""
+        header = "BRAND\tORG_ID\tORG_NAME\n"
+        assert run("brands", "list").stdout == f"{header}GS1 Dairy\t{org}\tDairy Co\n"
+        assert run("brands", "list", "--org", "Rival").stdout == header
         assert run("brands", "release", "--org", org, "GS1 DAIRY").returncode == 0
-        assert run("brands", "list").stdout == ""
+        assert run("brands", "list", "--json").stdout == "[]\n"
         assert run("brands", "release", "--org", org, "GS1 Dairy", check=False).returncode != 0
 
 

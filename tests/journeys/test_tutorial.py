@@ -380,6 +380,9 @@ def _walk(work: Path, env: dict[str, str]) -> None:
             )
             assert ran.returncode == 0, f"{script}\n{ran.stderr}"
             if shown is None:
+                # No output shown: the reader expects it to work. (curl -s exits 0 on a 409;
+                # the Idempotency-Key example once ran after its session had ended.)
+                assert '"error_code"' not in ran.stdout, f"{script}\nanswered {ran.stdout}"
                 break
             before = dict(ids.seen)
             try:

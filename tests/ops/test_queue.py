@@ -565,7 +565,7 @@ def test_a_worker_process_runs_more_main_lane_threads_than_the_embedded_consumer
         return Idle()
 
     monkeypatch.setattr(services.queue, "consumer", consumer)
-    services.queue.run_worker(option)  # what `scanserve worker [--workers N]` runs
+    services.queue.run_worker(option)  # what `scanserve worker [--threads N]` runs
     assert started == [(None, True), (threads, False)]
     services.db.close()
 

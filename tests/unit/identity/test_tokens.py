@@ -52,7 +52,7 @@ def test_token_is_printed_once_and_stored_as_a_hash(data_dir, people, client):  
         "HINT",
         "ORG",
         "SCOPES",
-        "STATE",
+        "STATUS",
         "EXPIRES",
         "LAST_USED",
         "NAME",
