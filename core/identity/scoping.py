@@ -32,7 +32,7 @@ def visible(query: Any, model: type[peewee.Model], principal: Principal) -> Any:
         )
         return query.where(session.in_(own))
     # nothing else of the organisation is the publishable key's to see
-    return query.where(model._meta.primary_key.is_null())  # type: ignore[attr-defined]
+    return query.where(peewee.SQL("1 = 0"))
 
 
 def owns_session(principal: Principal, created_by_key: int | None) -> bool:

@@ -10,10 +10,12 @@ from collections.abc import Callable, Iterator
 from importlib.resources import files
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 from image_bodies import image
 from jsonschema import Draft202012Validator
+from photo_support import serving
 
 from scanserve.app import create_app
 from scanserve.settings import Settings
@@ -514,3 +516,40 @@ def test_other_preflights_get_no_cors_answers(world, shop_key):
         models.ApiKey.short_id == shop_key.key_id
     ).execute()
     assert "access-control-allow-origin" not in _preflight(world.client, "/sessions", SHOP).headers
+
+
+def test_cors_over_http_under_uvicorn(scanserve_settings):
+    """The same answers from a real server on loopback: a browser's preflight, then its
+    request, from the allowed origin; and a key without origins from the server's own
+    origin (its /scan/ page)."""
+    with serving(scanserve_settings, []) as (base, _app):
+        owner = issue_key(kind="cpk")
+        models.ApiKeyOrigin.create(
+            api_key=models.ApiKey.get(models.ApiKey.short_id == owner.key_id), origin=SHOP
+        )
+        same_origin_key = issue_key(kind="cpk", org_short_id=owner.org_short_id)
+        with httpx.Client(timeout=30) as http:
+            preflight = http.options(
+                f"{base}/captures",
+                headers={
+                    "Origin": SHOP,
+                    "Access-Control-Request-Method": "POST",
+                    "Access-Control-Request-Headers": "content-type,idempotency-key,x-api-key",
+                },
+            )
+            assert preflight.status_code == 204
+            assert preflight.headers["access-control-allow-origin"] == SHOP
+            assert preflight.headers["access-control-allow-methods"] == "POST"
+            made = http.post(
+                f"{base}/sessions", json={}, headers={**owner.headers, "Origin": SHOP}
+            )
+            assert made.status_code == 201 and made.headers["access-control-allow-origin"] == SHOP
+            own_origin = base.split("/scanner/")[0]
+            page = http.post(
+                f"{base}/sessions",
+                json={},
+                headers={**same_origin_key.headers, "Origin": own_origin},
+            )
+            assert page.status_code == 201 and "access-control-allow-origin" not in page.headers
+            listed = http.get(f"{base}/sessions", headers={**owner.headers, "Origin": SHOP})
+            assert listed.status_code == 403 and listed.json()["key_scope"] == "publishable"
