@@ -394,13 +394,31 @@ class SessionPage(BaseModel):
 
 class CaptureCreateRequest(BaseModel):
     """
-    One scanned or typed value to record.
+    One scanned or typed value to record. The session is named by `session_id`; clients
+    written from the published Scanner API pages may name it `session_short_id` (or, in
+    the older pages, `session_public_id`) instead. Exactly one of the three is sent: none
+    answers `422` naming `session_id`, two answer `422` naming both.
+
     """
 
     session_id: Annotated[
-        ShortUUIDOrUUID,
+        ShortUUIDOrUUID | None,
         Field(description="The `ACTIVE` session to add the capture to."),
-    ]
+    ] = None
+    session_short_id: Annotated[
+        ShortUUIDOrUUID | None,
+        Field(
+            deprecated=True,
+            description="The published pages' name for `session_id`; prefer `session_id`.",
+        ),
+    ] = None
+    session_public_id: Annotated[
+        ShortUUIDOrUUID | None,
+        Field(
+            deprecated=True,
+            description="The older published pages' name for `session_id`; prefer `session_id`.",
+        ),
+    ] = None
     capture_type: CaptureTypeEnum
     raw_value: Annotated[
         str,
@@ -421,7 +439,7 @@ class CaptureCreateRequest(BaseModel):
     gs1_dl_data: Annotated[
         dict[str, Any] | None,
         Field(
-            description="What the client decoded itself (GS1 Application Identifiers, say), free-form, or\n`null`. It is not stored: the server decodes `raw_value` and the capture's\n`gs1_dl_data` is what it finds there.\nLike every free-form object, at most 256 members and items in all, nested at\nmost 8 levels (`422` otherwise).\n"
+            description="What the client decoded itself (GS1 Application Identifiers, say), free-form, or\n`null`. The server decodes `raw_value` itself, and its reading wins: the capture's\n`gs1_dl_data` is what it finds there. When `raw_value` carries no Application\nIdentifiers, the members of this object that are Application Identifiers (keys of\n2 to 4 digits with string values of at most 90 characters) are kept as the\ncapture's `gs1_dl_data`; the other members are ignored, never a reason to refuse\nthe capture.\nLike every free-form object, at most 256 members and items in all, nested at\nmost 8 levels (`422` otherwise).\n"
         ),
     ] = None
 
@@ -457,13 +475,30 @@ class Gs1ElementData(
 
 class CaptureImageUpload(BaseModel):
     """
-    Multipart form of an image capture upload.
+    Multipart form of an image capture upload. The session is named by `session_id`, or
+    by `session_short_id` / `session_public_id` (the published pages' names), exactly as
+    in `CaptureCreateRequest`.
+
     """
 
     session_id: Annotated[
-        ShortUUIDOrUUID,
+        ShortUUIDOrUUID | None,
         Field(description="The `ACTIVE` session to add the capture to."),
-    ]
+    ] = None
+    session_short_id: Annotated[
+        ShortUUIDOrUUID | None,
+        Field(
+            deprecated=True,
+            description="The published pages' name for `session_id`; prefer `session_id`.",
+        ),
+    ] = None
+    session_public_id: Annotated[
+        ShortUUIDOrUUID | None,
+        Field(
+            deprecated=True,
+            description="The older published pages' name for `session_id`; prefer `session_id`.",
+        ),
+    ] = None
     image: Annotated[
         bytes,
         Field(

@@ -151,10 +151,16 @@ class SessionPage(TypedDict):
 
 class CaptureCreateRequest(TypedDict):
     """
-    One scanned or typed value to record.
+    One scanned or typed value to record. The session is named by `session_id`; clients
+    written from the published Scanner API pages may name it `session_short_id` (or, in
+    the older pages, `session_public_id`) instead. Exactly one of the three is sent: none
+    answers `422` naming `session_id`, two answer `422` naming both.
+
     """
 
-    session_id: ShortUUIDOrUUID
+    session_id: NotRequired[ShortUUIDOrUUID]
+    session_short_id: NotRequired[ShortUUIDOrUUID]
+    session_public_id: NotRequired[ShortUUIDOrUUID]
     capture_type: CaptureTypeEnum
     raw_value: str
     metadata: NotRequired[MetadataUpdate]
@@ -177,10 +183,15 @@ Gs1ElementData: TypeAlias = dict[str, str]
 
 class CaptureImageUpload(TypedDict):
     """
-    Multipart form of an image capture upload.
+    Multipart form of an image capture upload. The session is named by `session_id`, or
+    by `session_short_id` / `session_public_id` (the published pages' names), exactly as
+    in `CaptureCreateRequest`.
+
     """
 
-    session_id: ShortUUIDOrUUID
+    session_id: NotRequired[ShortUUIDOrUUID]
+    session_short_id: NotRequired[ShortUUIDOrUUID]
+    session_public_id: NotRequired[ShortUUIDOrUUID]
     image: bytes
     capture_type: NotRequired[Literal["IMAGE", "BARCODE"]]
     raw_value: NotRequired[str]

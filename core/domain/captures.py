@@ -22,7 +22,7 @@ from scanserve.domain.statuses import (  # noqa: F401 - also read from here (cap
     RETRYABLE,
     TERMINAL,
 )
-from scanserve.errors import Conflict, NotFound
+from scanserve.errors import Conflict, FieldError, NotFound, ValidationFailed
 from scanserve.generated import shapes
 from scanserve.identity.auth import Principal
 from scanserve.identity.scoping import owns_session, visible
@@ -144,6 +144,41 @@ _INSERT = Prepared(
 )
 
 
+SESSION_FIELDS = ("session_id", "session_short_id", "session_public_id")
+"""The names a capture's session goes by in a request: ``session_id``, and the published
+Scanner API pages' ``session_short_id`` and (older pages) ``session_public_id``."""
+
+
+def naming_one_session(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with its session under ``session_id``, whichever of :data:`SESSION_FIELDS`
+    named it. The contract's schema lets exactly one through (none is a 422 naming
+    ``session_id``, two a 422 naming both); this only renames."""
+    named = [body[name] for name in SESSION_FIELDS if body.get(name) is not None]
+    if len(named) != 1:  # the request validation let through what the schema refuses
+        raise ValidationFailed([FieldError("/session_id", "name exactly one session")])
+    rest = {name: value for name, value in body.items() if name not in SESSION_FIELDS}
+    return {**rest, "session_id": named[0]}
+
+
+def client_ai_data(value: object) -> dict[str, str] | None:
+    """The Application Identifiers of a client's own ``gs1_dl_data`` (keys of 2 to 4 digits,
+    string values of at most 90 characters), or ``None`` when it has none. The rest is
+    ignored: the client's decoding is a hint, never a reason to refuse the capture."""
+    if not isinstance(value, dict):
+        return None
+    kept = {
+        key: item
+        for key, item in value.items()
+        if isinstance(key, str)
+        and 2 <= len(key) <= 4
+        and key.isascii()
+        and key.isdigit()
+        and isinstance(item, str)
+        and len(item) <= 90
+    }
+    return kept or None
+
+
 def create(
     services: Services, principal: Principal, body: dict[str, Any]
 ) -> shapes.CaptureResponse:
@@ -161,7 +196,11 @@ def create(
     short_id = new_short_id()
     now = utcnow()
     metadata = _C.metadata.db_value(initial(body.get("metadata")))
-    ai_data = _C.gs1_dl_data.db_value(interpretation.ai_data)
+    # The server's reading of raw_value wins; the client's Application Identifiers only
+    # where it found none.
+    ai_data = _C.gs1_dl_data.db_value(
+        interpretation.ai_data or client_ai_data(body.get("gs1_dl_data"))
+    )
     answer: shapes.CaptureResponse | None
     if services.settings.queue == "immediate":
         answer = None  # the pipeline runs before the answer: it is read back after

@@ -48,13 +48,23 @@ def _check_url(url: str) -> None:
         raise ValidationFailed([FieldError("/url", "must be an absolute http or https URL")])
 
 
-def save_redirect(principal: Principal, capture_short_id: str, url: str) -> models.RedirectRule:
+def save_redirect(
+    principal: Principal, capture_short_id: str, url: str | None
+) -> models.RedirectRule:
+    """Append ``url`` to the rules of the capture's product; with ``url`` ``None``, the
+    capture's own resolved URL (its QR analysis's ``final_url``)."""
     capture = captures.get(principal, capture_short_id)
     if capture.product_id is None:
         raise CaptureHasNoProduct(
             f"Capture {capture_short_id} has no linked product yet; "
             "wait until it is COMPLETED with a product."
         )
+    if url is None:
+        url = (capture.qr_analysis or {}).get("final_url") or None
+        if url is None:
+            raise ValidationFailed(
+                [FieldError("/url", "is required: the capture has no resolved URL of its own")]
+            )
     _check_url(url)
     db = models.RedirectRule._meta.database
     for _ in range(5):  # two writers may pick the same next position; the unique index decides

@@ -160,6 +160,11 @@ def _locate(error: ValidationError) -> list[tuple[list[object], str]]:
     false`` at the enclosing object; clients want the field itself.
     """
     path, instance, keyword = list(error.absolute_path), error.instance, error.validator
+    excluded = _excluded_by(error)
+    if excluded is not None:  # `dependentSchemas: {a: {properties: {b: false}}}`: a excludes b
+        sent, other = excluded
+        message = f"{sent!r} and {other!r} may not be sent together"
+        return [([*path[:-1], sent], message), ([*path[:-1], other], message)]
     if "propertyNames" in error.absolute_schema_path:
         return [([*path, instance], f"Invalid property name: {error.message}")]
     if keyword == "required" and isinstance(instance, dict):
@@ -177,6 +182,28 @@ def _locate(error: ValidationError) -> list[tuple[list[object], str]]:
         if extras:
             return extras
     return [(path, error.message)]
+
+
+def _excluded_by(error: ValidationError) -> tuple[str, str] | None:
+    """``(a, b)`` for ``b`` sent beside ``a`` where the schema says ``dependentSchemas: {a:
+    {not: {anyOf: [{required: [b]}, ...]}}}`` (fields that exclude each other, such as a field
+    and its deprecated aliases); ``None`` for any other error."""
+    schema_path = list(error.absolute_schema_path)
+    if (
+        error.validator == "not"
+        and len(schema_path) >= 3
+        and schema_path[-3] == "dependentSchemas"
+        and isinstance(error.instance, dict)
+    ):
+        excluded = [
+            name
+            for branch in error.validator_value.get("anyOf", [error.validator_value])
+            for name in branch.get("required", [])
+            if name in error.instance
+        ]
+        if excluded:
+            return str(schema_path[-2]), excluded[0]
+    return None
 
 
 def sorted_unique(errors: Iterable[FieldError]) -> list[FieldError]:

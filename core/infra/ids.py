@@ -20,7 +20,15 @@ _UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}
 # Handler arguments (Connexion's pythonic names) and body fields that hold shortuuid ids.
 # Proposal ids are UUIDs of their own (`proposal_id`) and are left alone.
 ID_ARGUMENTS = frozenset({"id_", "session_id", "short_id", "photo_id"})
-ID_BODY_FIELDS = frozenset({"session_id", "capture_short_id", "organization_short_id"})
+ID_BODY_FIELDS = frozenset(
+    {
+        "session_id",
+        "session_short_id",  # the published pages' names for a capture's session_id
+        "session_public_id",
+        "capture_short_id",
+        "organization_short_id",
+    }
+)
 ID_LIST_BODY_FIELDS = frozenset({"photo_short_ids"})
 
 

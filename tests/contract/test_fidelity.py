@@ -205,14 +205,16 @@ class TestCaptureFields:
             # raw_value has no GTIN: a valid client GTIN is used, an invalid one ignored
             ("hello", {"gtin": "4006381333931"}, "04006381333931", None),
             ("hello", {"gtin": "4006381333932"}, "", None),
-            # free-form gs1_dl_data: not stored, what raw_value carries is
+            # free-form gs1_dl_data: what raw_value carries wins; where it carries no
+            # Application Identifiers, the client's AI members are kept, the rest ignored
             (
                 "https://id.gs1.org/01/09506000134352/10/ABC123",
                 {"gs1_dl_data": {"10": "XYZ", "weird": {"nested": [1, 2]}, "n": 5}},
                 "09506000134352",
                 {"01": "09506000134352", "10": "ABC123"},
             ),
-            ("4006381333931", {"gs1_dl_data": {"01": "x"}}, "04006381333931", None),
+            ("4006381333931", {"gs1_dl_data": {"01": "x"}}, "04006381333931", {"01": "x"}),
+            ("4006381333931", {"gs1_dl_data": {"weird": {"n": 1}}}, "04006381333931", None),
             ("4006381333931", {"gs1_dl_data": None}, "04006381333931", None),
         ],
     )

@@ -584,11 +584,15 @@ def test_response_schemas_required_fields(spec: dict[str, Any]) -> None:
         "retryable",
         "timestamp",
     }
-    assert set(schemas["CaptureCreateRequest"]["required"]) == {
-        "session_id",
-        "capture_type",
-        "raw_value",
-    }
+    # the session is named by session_id or one of the published pages' names, exactly one
+    # of them, which the server enforces (a oneOf/anyOf would make the typed client's body Any)
+    for form in ("CaptureCreateRequest", "CaptureImageUpload"):
+        assert "session_id" not in schemas[form]["required"]
+        names = schemas[form]["properties"]
+        for alias in ("session_short_id", "session_public_id"):
+            assert names[alias]["deprecated"] is True
+            assert names[alias]["$ref"] == names["session_id"]["$ref"]
+    assert set(schemas["CaptureCreateRequest"]["required"]) == {"capture_type", "raw_value"}
 
 
 def test_request_defaults_match_contract(spec: dict[str, Any]) -> None:

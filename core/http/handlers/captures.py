@@ -12,6 +12,7 @@ from scanserve.http.context import principal, read, services
 
 def create_capture(body: dict[str, Any]) -> tuple[shapes.CaptureResponse, int]:
     untrusted.check_free_forms(body, ["gs1_dl_data"], services().settings)
+    body = captures.naming_one_session(body)
     return presenters.capture_view(captures.create(services(), principal(), body)), 201
 
 

@@ -16,6 +16,8 @@ async def resolve_url(body: dict[str, Any]) -> shapes.ResolveUrlResponse:
     return await svc.resolve_lane.run(principal().rate_key, redirects.resolve, svc, body["url"])
 
 
-def save_capture_redirect(short_id: str, body: dict[str, Any]) -> tuple[shapes.RedirectRule, int]:
-    rule = redirects.save_redirect(principal(), short_id, body["url"])
+def save_capture_redirect(
+    short_id: str, body: dict[str, Any] | None = None
+) -> tuple[shapes.RedirectRule, int]:
+    rule = redirects.save_redirect(principal(), short_id, (body or {}).get("url"))
     return presenters.redirect_rule_view(rule), 201

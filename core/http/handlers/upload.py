@@ -9,7 +9,7 @@ from anyio import to_thread
 from connexion import request
 from starlette.datastructures import UploadFile
 
-from scanserve.domain import budgets, photos, uploads
+from scanserve.domain import budgets, captures, photos, uploads
 from scanserve.errors import FieldError, ValidationFailed
 from scanserve.generated import shapes
 from scanserve.http import presenters
@@ -76,13 +76,14 @@ async def upload_capture_image(
 ) -> tuple[shapes.CaptureResponse, int]:
     svc, caller = services(), principal()
     try:
+        body = captures.naming_one_session(body)
         image = _one_file(parts.get("image"), "image")
         # The organisation's budget of image uploads first (scanserve.domain.budgets), then the
         # image checked and stored in its organisation's lane (scanserve.infra.request_lanes) with
         # bounded decoded bytes (image_work): a flood of large images from one organisation waits
         # there, holding no thread, while everyone else's requests go on.
         org_id = await to_thread.run_sync(
-            budgets.spend_for_session, svc, caller, str(body.get("session_id")), "images"
+            budgets.spend_for_session, svc, caller, body["session_id"], "images"
         )
         lane_key = caller.rate_key if org_id is None else f"org:{org_id}"
         view = await image_work(

@@ -22,39 +22,55 @@ T = TypeVar("T", bound="CaptureCreateRequest")
 
 @_attrs_define
 class CaptureCreateRequest:
-    """One scanned or typed value to record.
+    """One scanned or typed value to record. The session is named by `session_id`; clients
+    written from the published Scanner API pages may name it `session_short_id` (or, in
+    the older pages, `session_public_id`) instead. Exactly one of the three is sent: none
+    answers `422` naming `session_id`, two answer `422` naming both.
 
-    Attributes:
-        session_id (str | UUID): An object id as a request may give it: the 22-character shortuuid, or the canonical
-            UUID form of the same id (`8-4-4-4-12` hexadecimal digits, either case).
-        capture_type (CaptureTypeEnum): `BARCODE`: decoded on the client. `IMAGE`: an uploaded image decoded and
-            analysed on
-            the server. `MANUAL`: typed by an operator.
-        raw_value (str): Exactly what was scanned or typed: digits, a GS1 element string, a URL, or any
-            other text. The server parses it.
-        metadata (MetadataUpdateType0 | None | Unset): Changes to an object's metadata, merged into what is stored: `{}`
-            or `null` removes
-            every entry; a key sent with the empty string `""` is deleted; a key sent with any
-            other value is set; keys not sent are kept. Omitting the field changes nothing. The
-            result must stay within 50 entries, keys of at most 40 characters and values of at
-            most 500 characters (`422` otherwise).
-        gtin (str | Unset): The GTIN as the client decoded it, if it did; any string of at most 14
-            characters is taken. The server derives the normalised GTIN-14 from `raw_value`
-            itself, and that wins. This value becomes the capture's `gtin` only when
-            `raw_value` yields none, is not unusable, and this is a valid GTIN-8, -12, -13 or
-            -14 (check digit included); otherwise it is ignored.
-             Default: ''.
-        gs1_dl_data (CaptureCreateRequestGs1DlDataType0 | None | Unset): What the client decoded itself (GS1 Application
-            Identifiers, say), free-form, or
-            `null`. It is not stored: the server decodes `raw_value` and the capture's
-            `gs1_dl_data` is what it finds there.
-            Like every free-form object, at most 256 members and items in all, nested at
-            most 8 levels (`422` otherwise).
+        Attributes:
+            capture_type (CaptureTypeEnum): `BARCODE`: decoded on the client. `IMAGE`: an uploaded image decoded and
+                analysed on
+                the server. `MANUAL`: typed by an operator.
+            raw_value (str): Exactly what was scanned or typed: digits, a GS1 element string, a URL, or any
+                other text. The server parses it.
+            session_id (str | Unset | UUID): An object id as a request may give it: the 22-character shortuuid, or the
+                canonical
+                UUID form of the same id (`8-4-4-4-12` hexadecimal digits, either case).
+            session_short_id (str | Unset | UUID): An object id as a request may give it: the 22-character shortuuid, or the
+                canonical
+                UUID form of the same id (`8-4-4-4-12` hexadecimal digits, either case).
+            session_public_id (str | Unset | UUID): An object id as a request may give it: the 22-character shortuuid, or
+                the canonical
+                UUID form of the same id (`8-4-4-4-12` hexadecimal digits, either case).
+            metadata (MetadataUpdateType0 | None | Unset): Changes to an object's metadata, merged into what is stored: `{}`
+                or `null` removes
+                every entry; a key sent with the empty string `""` is deleted; a key sent with any
+                other value is set; keys not sent are kept. Omitting the field changes nothing. The
+                result must stay within 50 entries, keys of at most 40 characters and values of at
+                most 500 characters (`422` otherwise).
+            gtin (str | Unset): The GTIN as the client decoded it, if it did; any string of at most 14
+                characters is taken. The server derives the normalised GTIN-14 from `raw_value`
+                itself, and that wins. This value becomes the capture's `gtin` only when
+                `raw_value` yields none, is not unusable, and this is a valid GTIN-8, -12, -13 or
+                -14 (check digit included); otherwise it is ignored.
+                 Default: ''.
+            gs1_dl_data (CaptureCreateRequestGs1DlDataType0 | None | Unset): What the client decoded itself (GS1 Application
+                Identifiers, say), free-form, or
+                `null`. The server decodes `raw_value` itself, and its reading wins: the capture's
+                `gs1_dl_data` is what it finds there. When `raw_value` carries no Application
+                Identifiers, the members of this object that are Application Identifiers (keys of
+                2 to 4 digits with string values of at most 90 characters) are kept as the
+                capture's `gs1_dl_data`; the other members are ignored, never a reason to refuse
+                the capture.
+                Like every free-form object, at most 256 members and items in all, nested at
+                most 8 levels (`422` otherwise).
     """
 
-    session_id: str | UUID
     capture_type: CaptureTypeEnum
     raw_value: str
+    session_id: str | Unset | UUID = UNSET
+    session_short_id: str | Unset | UUID = UNSET
+    session_public_id: str | Unset | UUID = UNSET
     metadata: MetadataUpdateType0 | None | Unset = UNSET
     gtin: str | Unset = ""
     gs1_dl_data: CaptureCreateRequestGs1DlDataType0 | None | Unset = UNSET
@@ -66,15 +82,33 @@ class CaptureCreateRequest:
         )
         from ..models.metadata_update_type_0 import MetadataUpdateType0
 
-        session_id: str
-        if isinstance(self.session_id, UUID):
+        capture_type = self.capture_type.value
+
+        raw_value = self.raw_value
+
+        session_id: str | Unset
+        if isinstance(self.session_id, Unset):
+            session_id = UNSET
+        elif isinstance(self.session_id, UUID):
             session_id = str(self.session_id)
         else:
             session_id = self.session_id
 
-        capture_type = self.capture_type.value
+        session_short_id: str | Unset
+        if isinstance(self.session_short_id, Unset):
+            session_short_id = UNSET
+        elif isinstance(self.session_short_id, UUID):
+            session_short_id = str(self.session_short_id)
+        else:
+            session_short_id = self.session_short_id
 
-        raw_value = self.raw_value
+        session_public_id: str | Unset
+        if isinstance(self.session_public_id, Unset):
+            session_public_id = UNSET
+        elif isinstance(self.session_public_id, UUID):
+            session_public_id = str(self.session_public_id)
+        else:
+            session_public_id = self.session_public_id
 
         metadata: dict[str, Any] | None | Unset
         if isinstance(self.metadata, Unset):
@@ -98,11 +132,16 @@ class CaptureCreateRequest:
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
-                "session_id": session_id,
                 "capture_type": capture_type,
                 "raw_value": raw_value,
             }
         )
+        if session_id is not UNSET:
+            field_dict["session_id"] = session_id
+        if session_short_id is not UNSET:
+            field_dict["session_short_id"] = session_short_id
+        if session_public_id is not UNSET:
+            field_dict["session_public_id"] = session_public_id
         if metadata is not UNSET:
             field_dict["metadata"] = metadata
         if gtin is not UNSET:
@@ -120,8 +159,13 @@ class CaptureCreateRequest:
         from ..models.metadata_update_type_0 import MetadataUpdateType0
 
         d = dict(src_dict)
+        capture_type = CaptureTypeEnum(d.pop("capture_type"))
 
-        def _parse_session_id(data: object) -> str | UUID:
+        raw_value = d.pop("raw_value")
+
+        def _parse_session_id(data: object) -> str | Unset | UUID:
+            if isinstance(data, Unset):
+                return data
             try:
                 if not isinstance(data, str):
                     raise TypeError()
@@ -130,13 +174,39 @@ class CaptureCreateRequest:
                 return componentsschemas_short_uuid_or_uuid_type_1
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(str | UUID, data)
+            return cast(str | Unset | UUID, data)
 
-        session_id = _parse_session_id(d.pop("session_id"))
+        session_id = _parse_session_id(d.pop("session_id", UNSET))
 
-        capture_type = CaptureTypeEnum(d.pop("capture_type"))
+        def _parse_session_short_id(data: object) -> str | Unset | UUID:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_short_uuid_or_uuid_type_1 = UUID(data)
 
-        raw_value = d.pop("raw_value")
+                return componentsschemas_short_uuid_or_uuid_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(str | Unset | UUID, data)
+
+        session_short_id = _parse_session_short_id(d.pop("session_short_id", UNSET))
+
+        def _parse_session_public_id(data: object) -> str | Unset | UUID:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_short_uuid_or_uuid_type_1 = UUID(data)
+
+                return componentsschemas_short_uuid_or_uuid_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(str | Unset | UUID, data)
+
+        session_public_id = _parse_session_public_id(d.pop("session_public_id", UNSET))
 
         def _parse_metadata(data: object) -> MetadataUpdateType0 | None | Unset:
             if data is None:
@@ -179,9 +249,11 @@ class CaptureCreateRequest:
         gs1_dl_data = _parse_gs1_dl_data(d.pop("gs1_dl_data", UNSET))
 
         capture_create_request = cls(
-            session_id=session_id,
             capture_type=capture_type,
             raw_value=raw_value,
+            session_id=session_id,
+            session_short_id=session_short_id,
+            session_public_id=session_public_id,
             metadata=metadata,
             gtin=gtin,
             gs1_dl_data=gs1_dl_data,

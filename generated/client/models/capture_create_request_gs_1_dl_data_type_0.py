@@ -12,8 +12,12 @@ T = TypeVar("T", bound="CaptureCreateRequestGs1DlDataType0")
 @_attrs_define
 class CaptureCreateRequestGs1DlDataType0:
     """What the client decoded itself (GS1 Application Identifiers, say), free-form, or
-    `null`. It is not stored: the server decodes `raw_value` and the capture's
-    `gs1_dl_data` is what it finds there.
+    `null`. The server decodes `raw_value` itself, and its reading wins: the capture's
+    `gs1_dl_data` is what it finds there. When `raw_value` carries no Application
+    Identifiers, the members of this object that are Application Identifiers (keys of
+    2 to 4 digits with string values of at most 90 characters) are kept as the
+    capture's `gs1_dl_data`; the other members are ignored, never a reason to refuse
+    the capture.
     Like every free-form object, at most 256 members and items in all, nested at
     most 8 levels (`422` otherwise).
 

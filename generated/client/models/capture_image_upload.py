@@ -17,23 +17,34 @@ T = TypeVar("T", bound="CaptureImageUpload")
 
 @_attrs_define
 class CaptureImageUpload:
-    """Multipart form of an image capture upload.
+    """Multipart form of an image capture upload. The session is named by `session_id`, or
+    by `session_short_id` / `session_public_id` (the published pages' names), exactly as
+    in `CaptureCreateRequest`.
 
-    Attributes:
-        session_id (str | UUID): An object id as a request may give it: the 22-character shortuuid, or the canonical
-            UUID form of the same id (`8-4-4-4-12` hexadecimal digits, either case).
-        image (File): The image file, JPEG, PNG or WebP, within the server's upload size limit.
-        capture_type (CaptureImageUploadCaptureType | Unset): `IMAGE`: the server decodes and analyses the image.
-            `BARCODE`: the client has
-            decoded it already and sends the value in `raw_value`.
-             Default: CaptureImageUploadCaptureType.IMAGE.
-        raw_value (str | Unset): The value the client decoded from the image, if any. Default: ''.
-        gtin (str | Unset): The GTIN the client decoded, if any; used as in `createCapture` (the server's own reading
-            wins, and this value never makes the request fail). Default: ''.
+        Attributes:
+            image (File): The image file, JPEG, PNG or WebP, within the server's upload size limit.
+            session_id (str | Unset | UUID): An object id as a request may give it: the 22-character shortuuid, or the
+                canonical
+                UUID form of the same id (`8-4-4-4-12` hexadecimal digits, either case).
+            session_short_id (str | Unset | UUID): An object id as a request may give it: the 22-character shortuuid, or the
+                canonical
+                UUID form of the same id (`8-4-4-4-12` hexadecimal digits, either case).
+            session_public_id (str | Unset | UUID): An object id as a request may give it: the 22-character shortuuid, or
+                the canonical
+                UUID form of the same id (`8-4-4-4-12` hexadecimal digits, either case).
+            capture_type (CaptureImageUploadCaptureType | Unset): `IMAGE`: the server decodes and analyses the image.
+                `BARCODE`: the client has
+                decoded it already and sends the value in `raw_value`.
+                 Default: CaptureImageUploadCaptureType.IMAGE.
+            raw_value (str | Unset): The value the client decoded from the image, if any. Default: ''.
+            gtin (str | Unset): The GTIN the client decoded, if any; used as in `createCapture` (the server's own reading
+                wins, and this value never makes the request fail). Default: ''.
     """
 
-    session_id: str | UUID
     image: File
+    session_id: str | Unset | UUID = UNSET
+    session_short_id: str | Unset | UUID = UNSET
+    session_public_id: str | Unset | UUID = UNSET
     capture_type: CaptureImageUploadCaptureType | Unset = (
         CaptureImageUploadCaptureType.IMAGE
     )
@@ -42,13 +53,31 @@ class CaptureImageUpload:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        session_id: str
-        if isinstance(self.session_id, UUID):
+        image = self.image.to_tuple()
+
+        session_id: str | Unset
+        if isinstance(self.session_id, Unset):
+            session_id = UNSET
+        elif isinstance(self.session_id, UUID):
             session_id = str(self.session_id)
         else:
             session_id = self.session_id
 
-        image = self.image.to_tuple()
+        session_short_id: str | Unset
+        if isinstance(self.session_short_id, Unset):
+            session_short_id = UNSET
+        elif isinstance(self.session_short_id, UUID):
+            session_short_id = str(self.session_short_id)
+        else:
+            session_short_id = self.session_short_id
+
+        session_public_id: str | Unset
+        if isinstance(self.session_public_id, Unset):
+            session_public_id = UNSET
+        elif isinstance(self.session_public_id, UUID):
+            session_public_id = str(self.session_public_id)
+        else:
+            session_public_id = self.session_public_id
 
         capture_type: str | Unset = UNSET
         if not isinstance(self.capture_type, Unset):
@@ -62,10 +91,15 @@ class CaptureImageUpload:
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
-                "session_id": session_id,
                 "image": image,
             }
         )
+        if session_id is not UNSET:
+            field_dict["session_id"] = session_id
+        if session_short_id is not UNSET:
+            field_dict["session_short_id"] = session_short_id
+        if session_public_id is not UNSET:
+            field_dict["session_public_id"] = session_public_id
         if capture_type is not UNSET:
             field_dict["capture_type"] = capture_type
         if raw_value is not UNSET:
@@ -78,14 +112,47 @@ class CaptureImageUpload:
     def to_multipart(self) -> types.RequestFiles:
         files: types.RequestFiles = []
 
-        if isinstance(self.session_id, str):
-            files.append(
-                ("session_id", (None, str(self.session_id).encode(), "text/plain"))
-            )
-        else:
-            files.append(("session_id", (None, str(self.session_id), "text/plain")))
-
         files.append(("image", self.image.to_tuple()))
+
+        if not isinstance(self.session_id, Unset):
+            if isinstance(self.session_id, str):
+                files.append(
+                    ("session_id", (None, str(self.session_id).encode(), "text/plain"))
+                )
+            else:
+                files.append(("session_id", (None, str(self.session_id), "text/plain")))
+
+        if not isinstance(self.session_short_id, Unset):
+            if isinstance(self.session_short_id, str):
+                files.append(
+                    (
+                        "session_short_id",
+                        (None, str(self.session_short_id).encode(), "text/plain"),
+                    )
+                )
+            else:
+                files.append(
+                    (
+                        "session_short_id",
+                        (None, str(self.session_short_id), "text/plain"),
+                    )
+                )
+
+        if not isinstance(self.session_public_id, Unset):
+            if isinstance(self.session_public_id, str):
+                files.append(
+                    (
+                        "session_public_id",
+                        (None, str(self.session_public_id).encode(), "text/plain"),
+                    )
+                )
+            else:
+                files.append(
+                    (
+                        "session_public_id",
+                        (None, str(self.session_public_id), "text/plain"),
+                    )
+                )
 
         if not isinstance(self.capture_type, Unset):
             files.append(
@@ -111,8 +178,11 @@ class CaptureImageUpload:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
+        image = File(payload=BytesIO(d.pop("image")))
 
-        def _parse_session_id(data: object) -> str | UUID:
+        def _parse_session_id(data: object) -> str | Unset | UUID:
+            if isinstance(data, Unset):
+                return data
             try:
                 if not isinstance(data, str):
                     raise TypeError()
@@ -121,11 +191,39 @@ class CaptureImageUpload:
                 return componentsschemas_short_uuid_or_uuid_type_1
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(str | UUID, data)
+            return cast(str | Unset | UUID, data)
 
-        session_id = _parse_session_id(d.pop("session_id"))
+        session_id = _parse_session_id(d.pop("session_id", UNSET))
 
-        image = File(payload=BytesIO(d.pop("image")))
+        def _parse_session_short_id(data: object) -> str | Unset | UUID:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_short_uuid_or_uuid_type_1 = UUID(data)
+
+                return componentsschemas_short_uuid_or_uuid_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(str | Unset | UUID, data)
+
+        session_short_id = _parse_session_short_id(d.pop("session_short_id", UNSET))
+
+        def _parse_session_public_id(data: object) -> str | Unset | UUID:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_short_uuid_or_uuid_type_1 = UUID(data)
+
+                return componentsschemas_short_uuid_or_uuid_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(str | Unset | UUID, data)
+
+        session_public_id = _parse_session_public_id(d.pop("session_public_id", UNSET))
 
         _capture_type = d.pop("capture_type", UNSET)
         capture_type: CaptureImageUploadCaptureType | Unset
@@ -139,8 +237,10 @@ class CaptureImageUpload:
         gtin = d.pop("gtin", UNSET)
 
         capture_image_upload = cls(
-            session_id=session_id,
             image=image,
+            session_id=session_id,
+            session_short_id=session_short_id,
+            session_public_id=session_public_id,
             capture_type=capture_type,
             raw_value=raw_value,
             gtin=gtin,

@@ -159,7 +159,11 @@ def sync_detailed(
 
     Args:
         idempotency_key (str | Unset):
-        body (CaptureCreateRequest): One scanned or typed value to record.
+        body (CaptureCreateRequest): One scanned or typed value to record. The session is named by
+            `session_id`; clients
+            written from the published Scanner API pages may name it `session_short_id` (or, in
+            the older pages, `session_public_id`) instead. Exactly one of the three is sent: none
+            answers `422` naming `session_id`, two answer `422` naming both.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -212,7 +216,11 @@ def sync(
 
     Args:
         idempotency_key (str | Unset):
-        body (CaptureCreateRequest): One scanned or typed value to record.
+        body (CaptureCreateRequest): One scanned or typed value to record. The session is named by
+            `session_id`; clients
+            written from the published Scanner API pages may name it `session_short_id` (or, in
+            the older pages, `session_public_id`) instead. Exactly one of the three is sent: none
+            answers `422` naming `session_id`, two answer `422` naming both.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -260,7 +268,11 @@ async def asyncio_detailed(
 
     Args:
         idempotency_key (str | Unset):
-        body (CaptureCreateRequest): One scanned or typed value to record.
+        body (CaptureCreateRequest): One scanned or typed value to record. The session is named by
+            `session_id`; clients
+            written from the published Scanner API pages may name it `session_short_id` (or, in
+            the older pages, `session_public_id`) instead. Exactly one of the three is sent: none
+            answers `422` naming `session_id`, two answer `422` naming both.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -311,7 +323,11 @@ async def asyncio(
 
     Args:
         idempotency_key (str | Unset):
-        body (CaptureCreateRequest): One scanned or typed value to record.
+        body (CaptureCreateRequest): One scanned or typed value to record. The session is named by
+            `session_id`; clients
+            written from the published Scanner API pages may name it `session_short_id` (or, in
+            the older pages, `session_public_id`) instead. Exactly one of the three is sent: none
+            answers `422` naming `session_id`, two answer `422` naming both.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -16,7 +16,7 @@ from ...types import UNSET, Response, Unset
 def _get_kwargs(
     short_id: str | UUID,
     *,
-    body: SaveRedirectRequest,
+    body: SaveRedirectRequest | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -30,7 +30,8 @@ def _get_kwargs(
         ),
     }
 
-    _kwargs["json"] = body.to_dict()
+    if not isinstance(body, Unset):
+        _kwargs["json"] = body.to_dict()
 
     headers["Content-Type"] = "application/json"
 
@@ -137,21 +138,25 @@ def sync_detailed(
     short_id: str | UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: SaveRedirectRequest,
+    body: SaveRedirectRequest | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
 ) -> Response[Problem | RedirectRule]:
     """Save a URL as a redirect rule of the capture's product
 
      Stores `url` as a product-scoped redirect rule on the product the capture is linked
-    to, placed after the product's existing rules. A capture that has no linked product
-    yet answers `400` (`bad_request`), as does an unparseable body.
+    to, placed after the product's existing rules. The body is optional, as the published
+    pages show none: without one, the capture's own resolved URL (`final_url` of its
+    `qr_analysis`) is saved, and a capture that has none answers `422` naming `url`. A
+    capture that has no linked product yet answers `400` (`bad_request`), as does an
+    unparseable body.
 
     Args:
         short_id (str | UUID): An object id as a request may give it: the 22-character shortuuid,
             or the canonical
             UUID form of the same id (`8-4-4-4-12` hexadecimal digits, either case).
         idempotency_key (str | Unset):
-        body (SaveRedirectRequest): A URL to store as a redirect rule of the capture's product.
+        body (SaveRedirectRequest | Unset): A URL to store as a redirect rule of the capture's
+            product.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -178,21 +183,25 @@ def sync(
     short_id: str | UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: SaveRedirectRequest,
+    body: SaveRedirectRequest | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
 ) -> Problem | RedirectRule | None:
     """Save a URL as a redirect rule of the capture's product
 
      Stores `url` as a product-scoped redirect rule on the product the capture is linked
-    to, placed after the product's existing rules. A capture that has no linked product
-    yet answers `400` (`bad_request`), as does an unparseable body.
+    to, placed after the product's existing rules. The body is optional, as the published
+    pages show none: without one, the capture's own resolved URL (`final_url` of its
+    `qr_analysis`) is saved, and a capture that has none answers `422` naming `url`. A
+    capture that has no linked product yet answers `400` (`bad_request`), as does an
+    unparseable body.
 
     Args:
         short_id (str | UUID): An object id as a request may give it: the 22-character shortuuid,
             or the canonical
             UUID form of the same id (`8-4-4-4-12` hexadecimal digits, either case).
         idempotency_key (str | Unset):
-        body (SaveRedirectRequest): A URL to store as a redirect rule of the capture's product.
+        body (SaveRedirectRequest | Unset): A URL to store as a redirect rule of the capture's
+            product.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -214,21 +223,25 @@ async def asyncio_detailed(
     short_id: str | UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: SaveRedirectRequest,
+    body: SaveRedirectRequest | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
 ) -> Response[Problem | RedirectRule]:
     """Save a URL as a redirect rule of the capture's product
 
      Stores `url` as a product-scoped redirect rule on the product the capture is linked
-    to, placed after the product's existing rules. A capture that has no linked product
-    yet answers `400` (`bad_request`), as does an unparseable body.
+    to, placed after the product's existing rules. The body is optional, as the published
+    pages show none: without one, the capture's own resolved URL (`final_url` of its
+    `qr_analysis`) is saved, and a capture that has none answers `422` naming `url`. A
+    capture that has no linked product yet answers `400` (`bad_request`), as does an
+    unparseable body.
 
     Args:
         short_id (str | UUID): An object id as a request may give it: the 22-character shortuuid,
             or the canonical
             UUID form of the same id (`8-4-4-4-12` hexadecimal digits, either case).
         idempotency_key (str | Unset):
-        body (SaveRedirectRequest): A URL to store as a redirect rule of the capture's product.
+        body (SaveRedirectRequest | Unset): A URL to store as a redirect rule of the capture's
+            product.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -253,21 +266,25 @@ async def asyncio(
     short_id: str | UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: SaveRedirectRequest,
+    body: SaveRedirectRequest | Unset = UNSET,
     idempotency_key: str | Unset = UNSET,
 ) -> Problem | RedirectRule | None:
     """Save a URL as a redirect rule of the capture's product
 
      Stores `url` as a product-scoped redirect rule on the product the capture is linked
-    to, placed after the product's existing rules. A capture that has no linked product
-    yet answers `400` (`bad_request`), as does an unparseable body.
+    to, placed after the product's existing rules. The body is optional, as the published
+    pages show none: without one, the capture's own resolved URL (`final_url` of its
+    `qr_analysis`) is saved, and a capture that has none answers `422` naming `url`. A
+    capture that has no linked product yet answers `400` (`bad_request`), as does an
+    unparseable body.
 
     Args:
         short_id (str | UUID): An object id as a request may give it: the 22-character shortuuid,
             or the canonical
             UUID form of the same id (`8-4-4-4-12` hexadecimal digits, either case).
         idempotency_key (str | Unset):
-        body (SaveRedirectRequest): A URL to store as a redirect rule of the capture's product.
+        body (SaveRedirectRequest | Unset): A URL to store as a redirect rule of the capture's
+            product.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

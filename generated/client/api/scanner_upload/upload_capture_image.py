@@ -169,7 +169,10 @@ def sync_detailed(
 
     Args:
         idempotency_key (str | Unset):
-        body (CaptureImageUpload): Multipart form of an image capture upload.
+        body (CaptureImageUpload): Multipart form of an image capture upload. The session is named
+            by `session_id`, or
+            by `session_short_id` / `session_public_id` (the published pages' names), exactly as
+            in `CaptureCreateRequest`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -232,7 +235,10 @@ def sync(
 
     Args:
         idempotency_key (str | Unset):
-        body (CaptureImageUpload): Multipart form of an image capture upload.
+        body (CaptureImageUpload): Multipart form of an image capture upload. The session is named
+            by `session_id`, or
+            by `session_short_id` / `session_public_id` (the published pages' names), exactly as
+            in `CaptureCreateRequest`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -290,7 +296,10 @@ async def asyncio_detailed(
 
     Args:
         idempotency_key (str | Unset):
-        body (CaptureImageUpload): Multipart form of an image capture upload.
+        body (CaptureImageUpload): Multipart form of an image capture upload. The session is named
+            by `session_id`, or
+            by `session_short_id` / `session_public_id` (the published pages' names), exactly as
+            in `CaptureCreateRequest`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -351,7 +360,10 @@ async def asyncio(
 
     Args:
         idempotency_key (str | Unset):
-        body (CaptureImageUpload): Multipart form of an image capture upload.
+        body (CaptureImageUpload): Multipart form of an image capture upload. The session is named
+            by `session_id`, or
+            by `session_short_id` / `session_public_id` (the published pages' names), exactly as
+            in `CaptureCreateRequest`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
