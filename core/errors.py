@@ -11,7 +11,9 @@ and the members the contract's ``Problem`` schema names::
     ├── Unauthorized                     401 unauthorized     missing/malformed/unknown/revoked/
     │                                                          expired credential
     ├── Forbidden                        403 forbidden        e.g. an upload its signed
-    │                                                          policy does not allow
+    │   │                                                      policy does not allow
+    │   └── OutsidePublishableScope      403 forbidden        a publishable key outside its
+    │                                                          scope (``key_scope``)
     ├── NotFound                         404 not_found        unknown id, or another org's id
     ├── MethodNotAllowed                 405 method_not_allowed
     ├── RequestTimeout                   408 request_timeout  the body did not arrive in time
@@ -109,6 +111,19 @@ class Forbidden(ScanserveError):
     error_code = "forbidden"
     title = "Forbidden"
     default_detail = "The credential does not allow this operation."
+
+
+class OutsidePublishableScope(Forbidden):
+    """A publishable (``cpk``) key on an operation outside its scope, or from a browser
+    origin it is not allowed from: ``key_scope: publishable`` says so to the client."""
+
+    default_detail = (
+        "The credential is a publishable key (cpk): it may only create sessions, add "
+        "captures to them, read them and their captures, and read freshness thresholds."
+    )
+
+    def extra_members(self) -> dict[str, Any]:
+        return {"key_scope": "publishable"}
 
 
 class NotFound(ScanserveError):

@@ -1158,6 +1158,12 @@ class Problem(BaseModel):
         list[ProblemFieldError] | None,
         Field(description="On `422` only, one entry per offending field or parameter."),
     ] = None
+    key_scope: Annotated[
+        Literal["publishable"] | None,
+        Field(
+            description="On `403` only, when the credential is a publishable key (`PublishableKeyAuth`)\nand the request is outside what such a key may do (an operation it does not\nlist, or a browser origin the key is not allowed from).\n"
+        ),
+    ] = None
     checks: Annotated[
         dict[str, str] | None,
         Field(

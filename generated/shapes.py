@@ -496,6 +496,7 @@ class Problem(TypedDict):
     timestamp: datetime
     retry_after_seconds: NotRequired[int]
     errors: NotRequired[list[ProblemFieldError]]
+    key_scope: NotRequired[Literal["publishable"]]
     checks: NotRequired[dict[str, str]]
 
 

@@ -25,7 +25,7 @@ from scanserve.domain.statuses import (  # noqa: F401 - also read from here (cap
 from scanserve.errors import Conflict, FieldError, NotFound, ValidationFailed
 from scanserve.generated import shapes
 from scanserve.identity.auth import Principal
-from scanserve.identity.scoping import visible
+from scanserve.identity.scoping import owns_session, visible
 from scanserve.storage import models
 from scanserve.storage.fields import utcnow
 from scanserve.storage.models import new_short_id
@@ -59,8 +59,10 @@ def get(principal: Principal, short_id: str) -> models.Capture:
     return row  # type: ignore[no-any-return]
 
 
-_GET_ROW = Prepared(
-    lambda ph: (
+def _row_query(ph: Any, *, own: bool) -> Any:
+    """A capture of the caller's organisations as its response row; ``own``: only if its
+    session was created by the key ``ph("key")`` (a publishable key's)."""
+    query = (
         models.Capture.select(*sessions.capture_columns(models.ScanSession.short_id))
         .join(models.ScanSession)
         .switch(models.Capture)
@@ -80,12 +82,21 @@ _GET_ROW = Prepared(
             models.Capture.short_id == ph("short_id"),
         )
     )
-)
+    return query.where(models.ScanSession.created_by_key == ph("key")) if own else query
+
+
+_GET_ROW = Prepared(lambda ph: _row_query(ph, own=False))
+_GET_OWN_ROW = Prepared(lambda ph: _row_query(ph, own=True))
 
 
 def get_row(principal: Principal, short_id: str) -> shapes.CaptureResponse:
     """The capture as its response row (``sessions.capture_columns``), in one query."""
-    row = _GET_ROW.first(orgs=seq(principal.org_ids), short_id=short_id)
+    if principal.publishable_key_id is None:
+        row = _GET_ROW.first(orgs=seq(principal.org_ids), short_id=short_id)
+    else:
+        row = _GET_OWN_ROW.first(
+            orgs=seq(principal.org_ids), short_id=short_id, key=principal.publishable_key_id
+        )
     if row is None:
         raise NotFound(f"No capture with id {short_id}.")
     return cast("shapes.CaptureResponse", row)  # selected under the contract's names
@@ -100,7 +111,10 @@ def get_row_of(org_id: int, short_id: str) -> dict[str, Any] | None:
 _C = models.Capture
 _ACTIVE_SESSION = Prepared(
     lambda ph: models.ScanSession.select(
-        models.ScanSession.id, models.ScanSession.organization, models.ScanSession.status
+        models.ScanSession.id,
+        models.ScanSession.organization,
+        models.ScanSession.status,
+        models.ScanSession.created_by_key.alias("creator"),
     ).where(
         models.ScanSession.organization.in_(ph("orgs")),
         models.ScanSession.short_id == ph("short_id"),
@@ -169,7 +183,7 @@ def create(
     services: Services, principal: Principal, body: dict[str, Any]
 ) -> shapes.CaptureResponse:
     row = _ACTIVE_SESSION.first(orgs=seq(principal.org_ids), short_id=body["session_id"])
-    if row is None:
+    if row is None or not owns_session(principal, row.pop("creator")):
         raise NotFound(f"No session with id {body['session_id']}.")
     session = models.ScanSession(__no_default__=True, **row)
     sessions.require_active(session)

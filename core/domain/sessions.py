@@ -16,7 +16,7 @@ from scanserve.domain.metadata import initial
 from scanserve.errors import Conflict, FieldError, NotFound, ValidationFailed
 from scanserve.generated import shapes
 from scanserve.identity.auth import Principal
-from scanserve.identity.scoping import get_owned, visible
+from scanserve.identity.scoping import get_owned, owns_session, visible
 from scanserve.storage import models
 from scanserve.storage.fields import utcnow
 from scanserve.storage.prepared import Prepared, seq
@@ -145,8 +145,9 @@ INLINE_ROWS = 200
 
 
 def _session_lookup(*columns: Any) -> Prepared:
-    """A session of the caller's organisations by short id, with its primary key as ``pk``
-    and, as ``rows``, how many captures and photos it holds (index-only counts)."""
+    """A session of the caller's organisations by short id, with its primary key as ``pk``,
+    the key that created it as ``creator`` and, as ``rows``, how many captures and photos it
+    holds (index-only counts)."""
     s = models.ScanSession
     captures = models.Capture.select(fn.COUNT(models.Capture.id)).where(
         models.Capture.session == s.id
@@ -154,7 +155,11 @@ def _session_lookup(*columns: Any) -> Prepared:
     photos = models.Photo.select(fn.COUNT(models.Photo.id)).where(models.Photo.session == s.id)
     return Prepared(
         lambda ph: s.select(
-            s.id.alias("pk"), captures.alias("capture_rows"), photos.alias("photo_rows"), *columns
+            s.id.alias("pk"),
+            s.created_by_key.alias("creator"),
+            captures.alias("capture_rows"),
+            photos.alias("photo_rows"),
+            *columns,
         ).where(s.organization.in_(ph("orgs")), s.short_id == ph("short_id"))
     )
 
@@ -212,7 +217,7 @@ _STATUS = _status_queries()
 
 def _owned_row(principal: Principal, short_id: str, lookup: Prepared) -> dict[str, Any]:
     row = lookup.first(orgs=seq(principal.org_ids), short_id=short_id)
-    if row is None:
+    if row is None or not owns_session(principal, row.pop("creator")):
         raise NotFound(f"No session with id {short_id}.")
     row["rows"] = row.pop("capture_rows") + row.pop("photo_rows")
     return row
@@ -244,6 +249,7 @@ def create(principal: Principal, body: dict[str, Any]) -> models.ScanSession:
     org_id = _organization_for_new(principal, body.get("organization_short_id") or "")
     return models.ScanSession.create(
         organization=org_id,
+        created_by_key=principal.api_key_id,
         metadata=initial(body.get("metadata")),
         user_agent=body.get("user_agent") or "",
         device_context=body.get("device_context") or {},

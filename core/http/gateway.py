@@ -33,6 +33,7 @@ from scanserve.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
+from scanserve.http import publishable
 from scanserve.http.asgi_body import replaying, whole_body
 from scanserve.http.asgi_keys import PRINCIPAL_KEY, RATE_HEADERS_KEY, SERVICES_KEY
 from scanserve.http.clients import client_address, networks
@@ -198,8 +199,11 @@ class GatewayMiddleware:
         found = self.routes.match(scope["method"], scope["path"])
         route = found.route
         principal, rate_headers, refusal = await self._admit_or_fail(scope, headers, route)
-        if refusal is not None:
-            await send_problem(send, refusal, rate_headers, type_base=self._type_base)
+        # a publishable key's allowed browser origin gets CORS answers (scanserve.http.publishable)
+        encoded_cors = await self._cors_unless_answered(
+            scope, headers, send, principal, refusal=refusal, rate_headers=rate_headers
+        )
+        if encoded_cors is None:
             return
 
         scope[PRINCIPAL_KEY] = principal
@@ -234,7 +238,7 @@ class GatewayMiddleware:
             if message["type"] == "http.response.start":
                 started = True
                 message = _relative_redirect(with_rate_headers(message, encoded_rate_headers))
-                message = _without_content_type(message)
+                message = _without_content_type(publishable.with_cors(message, encoded_cors))
             await send(message)
 
         try:
@@ -269,6 +273,29 @@ class GatewayMiddleware:
             verdict = self._liveness_limiter.hit(anon.rate_key, anon.per_minute, anon.per_day)
             refusal = None if verdict.allowed else RateLimited(verdict.retry_after)
             return anon, verdict.headers, refusal
+
+    async def _cors_unless_answered(
+        self,
+        scope: Scope,
+        headers: Mapping[str, str],
+        send: Send,
+        principal: Principal,
+        *,
+        refusal: ScanserveError | None,
+        rate_headers: Mapping[str, str],
+    ) -> list[tuple[bytes, bytes]] | None:
+        """The CORS headers the caller's answers carry (a publishable key from one of its
+        allowed origins: :mod:`scanserve.http.publishable`), or None when the gateway has
+        answered itself: a refusal, or a CORS preflight."""
+        cors = publishable.cors_headers(principal, headers)
+        if refusal is not None:
+            await send_problem(send, refusal, {**rate_headers, **cors}, type_base=self._type_base)
+            return None
+        if publishable.is_preflight(scope["method"], headers) and await publishable.preflight(
+            self.routes, scope, headers, rate_headers, send, type_base=self._type_base
+        ):
+            return None
+        return [(k.lower().encode(), v.encode()) for k, v in cors.items()]
 
     async def _refuse_head(self, scope: Scope, send: Send, error: ScanserveError) -> None:
         peer = anonymous((scope.get("client") or ("unknown", 0))[0], self.services.settings)
@@ -396,6 +423,9 @@ class GatewayMiddleware:
         verdict = await hit(principal.rate_key, principal.per_minute, principal.per_day)
         if not verdict.allowed:
             return principal, verdict.headers, RateLimited(verdict.retry_after)
+        scope_refusal = publishable.refusal(principal, route, headers)
+        if scope_refusal is not None:  # a publishable key outside its scope or origins
+            return principal, verdict.headers, scope_refusal
         if (
             principal.via == "cookie"
             and scope["method"] not in SAFE_METHODS

@@ -114,7 +114,8 @@ def scope_of(principal: Principal) -> str | None:
     """Whose keys these are: the organisation of an API key, else the user (rate key); and
     within those, the caller's rights now (the organisations it may act in and its scopes).
     A record is found, and replayed, only by a caller with the same rights as the first
-    request's: a read-only token, a token limited to another organisation, a member since
+    request's (a publishable key's rights are its own: it sees only its sessions): a
+    read-only token, a token limited to another organisation, a member since
     removed, find no record and run the request as themselves."""
     if principal.is_anonymous:
         return None
@@ -124,6 +125,9 @@ def scope_of(principal: Principal) -> str | None:
         owner = principal.rate_key
     scopes = "*" if principal.scopes is None else ",".join(sorted(principal.scopes))
     orgs = ",".join(str(org) for org in sorted(principal.org_ids))
+    if principal.publishable_key_id is not None:
+        # a publishable key sees only its own sessions: its answers are its own too
+        scopes += f"|cpk:{principal.publishable_key_id}"
     rights = hashlib.sha256(f"{orgs}|{scopes}".encode()).hexdigest()[:16]
     scope = f"{owner}/{rights}"
     if len(scope) > _SCOPE_LENGTH:  # a long JWT subject

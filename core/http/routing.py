@@ -47,8 +47,11 @@ class Route:
 
     ``media_types``: the media types its request body may have (none: it takes no body);
     ``public_read``: a GET whose ``security`` admits ``{}``, where a credential that fails is
-    ignored rather than refused; ``regex`` and ``convertors``: the request path (base path
-    included) as Connexion's router matches it, and its parameters; ``allowed``: the methods
+    ignored rather than refused; ``public``: any operation whose ``security`` admits ``{}``;
+    ``publishable``: its ``security`` names a scheme that takes publishable (``cpk``) keys
+    (``x-scanserve-key-kinds``), so it is in the publishable scope; ``regex`` and
+    ``convertors``: the request path (base path included) as Connexion's router matches it,
+    and its parameters; ``allowed``: the methods
     of its path (HEAD with GET, as Starlette answers it), for ``Allow``; ``shadowed_by``: the
     regexes of more specific paths that some request paths fit as well as this one and that
     have no operation with this method (such a request is a 405: see :class:`RouteMatch`).
@@ -59,6 +62,8 @@ class Route:
     operation_id: str
     media_types: frozenset[str] = frozenset()
     public_read: bool = False
+    public: bool = False
+    publishable: bool = False
     has_body: bool = False  # the operation declares a requestBody
     regex: re.Pattern[str] = field(default=re.compile(r"(?!)"), repr=False)
     convertors: Mapping[str, Convertor[Any]] = field(default_factory=dict, repr=False)
@@ -213,20 +218,25 @@ class RouteTable:
             for index, (template, item) in enumerate(spec["paths"].items())
         )
         _check_router_agrees(paths)
+        publishable_schemes = publishable_scheme_names(spec)
         routes = []
         for position, path in enumerate(paths):
             for method, op in path.item.items():
                 if method not in METHODS or not isinstance(op, dict) or "operationId" not in op:
                     continue
                 content = op.get("requestBody", {}).get("content", {})
+                security = op.get("security", spec.get("security", []))
                 routes.append(
                     Route(
                         method=method.upper(),
                         template=path.template,
                         operation_id=op["operationId"],
                         media_types=frozenset(m.lower() for m in content),
-                        public_read=method == "get"
-                        and {} in op.get("security", spec.get("security", [])),
+                        public_read=method == "get" and {} in security,
+                        public={} in security,
+                        publishable=any(
+                            publishable_schemes & requirement.keys() for requirement in security
+                        ),
                         has_body="requestBody" in op,
                         regex=path.regex,
                         convertors=path.convertors,
@@ -272,6 +282,17 @@ class RouteTable:
 
     def operations_with_body(self) -> frozenset[str]:
         return frozenset(route.operation_id for route in self.routes if route.has_body)
+
+
+def publishable_scheme_names(spec: Mapping[str, Any]) -> frozenset[str]:
+    """The security schemes that take publishable (``cpk``) keys: those whose
+    ``x-scanserve-key-kinds`` names ``cpk``."""
+    schemes = spec.get("components", {}).get("securitySchemes", {})
+    return frozenset(
+        name
+        for name, scheme in schemes.items()
+        if "cpk" in scheme.get("x-scanserve-key-kinds", ())
+    )
 
 
 def _check_router_agrees(paths: Sequence[_Path]) -> None:

@@ -8,7 +8,12 @@ principal from ``token_info["principal"]`` (see :func:`scanserve.http.context.pr
 Scopes: a requirement's list (``BearerAuth: [scanner:write]``) names the scopes the operation
 needs (OpenAPI 3.1 allows such role lists on every scheme type). A principal whose credential
 carries scopes (personal access tokens, outside JWTs, browser sessions made from them) must
-hold all of them, or the answer is ``403 forbidden``; API keys hold every scope. The
+hold all of them, or the answer is ``403 forbidden``; API keys hold every scope.
+Publishable (``cpk``) keys are admitted only by a scheme whose ``x-scanserve-key-kinds``
+names them (``PublishableKeyAuth``), and refused (``403``, ``key_scope: publishable``) by
+every other scheme, a browser session made from one included: an operation is in their scope
+exactly when its ``security`` lists that scheme (the gateway refuses the others first, from
+the route table; this is the same rule, checked again where Connexion checks security). The
 ``CsrfToken`` scheme (``X-CSRF-Token``) goes with ``CookieAuth`` on unsafe operations; the
 gateway has already compared the token with the session's by then (it does so for every
 unsafe request under cookie authentication, whatever the operation declares).
@@ -22,20 +27,28 @@ from typing import Any
 from connexion.lifecycle import ConnexionRequest
 from connexion.security import NO_VALUE, ApiKeySecurityHandler, BearerSecurityHandler
 
-from scanserve.errors import Forbidden
+from scanserve.errors import Forbidden, OutsidePublishableScope
 from scanserve.http.asgi_keys import PRINCIPAL_KEY
 from scanserve.identity.auth import API_KEY_HEADER, SESSION_COOKIE, Principal, Via
 from scanserve.identity.cookies import cookie_value
 from scanserve.identity.websessions import CSRF_HEADER
 
 
-def _admit(via: Via, required_scopes: Iterable[str] | None = None) -> Callable[..., Any]:
+def _admit(
+    via: Via, required_scopes: Iterable[str] | None = None, *, publishable: bool = False
+) -> Callable[..., Any]:
+    """``publishable``: the scheme takes publishable (``cpk``) keys and only those; every
+    other scheme refuses them (``403``, whatever alternative admits them instead)."""
     needed = frozenset(required_scopes or ())
 
     def verify(request: ConnexionRequest) -> Any:
         principal: Principal | None = request.scope.get(PRINCIPAL_KEY)
         if principal is None or principal.via != via:
             return NO_VALUE
+        if principal.publishable != publishable:
+            if publishable:
+                return NO_VALUE  # a business or user key: another scheme decides
+            raise OutsidePublishableScope()
         if principal.scopes is not None and not needed <= principal.scopes:
             missing = " ".join(sorted(needed - principal.scopes))
             raise Forbidden(f"The credential lacks the scope this operation needs: {missing}.")
@@ -51,7 +64,12 @@ class PrincipalApiKeyHandler(ApiKeySecurityHandler):
     def get_fn(self, security_scheme: dict[str, Any], required_scopes: Any) -> Any:
         where, name = security_scheme["in"], security_scheme["name"].lower()
         if where == "header" and name == API_KEY_HEADER:
-            return _admit("api_key", required_scopes)
+            # x-scanserve-key-kinds: the key kinds the scheme takes (ApiKeyAuth csb and
+            # csu, PublishableKeyAuth cpk)
+            kinds = security_scheme.get("x-scanserve-key-kinds", ["csb", "csu"])
+            if ("cpk" in kinds) != (set(kinds) == {"cpk"}):
+                raise ValueError(f"an apiKey scheme takes cpk keys alone or none: {kinds}")
+            return _admit("api_key", required_scopes, publishable="cpk" in kinds)
         if where == "cookie" and name == SESSION_COOKIE:
             return _admit("cookie", required_scopes)
         if where == "header" and name == CSRF_HEADER.lower():

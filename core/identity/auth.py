@@ -64,10 +64,28 @@ class Principal:
     # Cookie principals: their WebSession row and the hash of its CSRF token.
     web_session_id: int | None = None
     csrf_hash: str | None = None
+    # Publishable (``cpk``) keys: the key's row id, and the browser origins it is allowed
+    # from (none: no CORS answers, so pages of the server's own origin only). Such a caller
+    # may use only the operations of the publishable scope (``PublishableKeyAuth`` in the
+    # spec) and sees only the sessions this key created (scanserve.identity.scoping).
+    publishable_key_id: int | None = None
+    allowed_origins: frozenset[str] = frozenset()
 
     @property
     def is_anonymous(self) -> bool:
         return self.via == "anonymous"
+
+    @property
+    def publishable(self) -> bool:
+        return self.publishable_key_id is not None
+
+    @property
+    def api_key_id(self) -> int | None:
+        """The API key behind the caller (directly, or through a browser session made from
+        it), if any: the key a new session remembers as its creator."""
+        if self.source is not None and self.source[0] == "api_key":
+            return int(self.source[1])
+        return None
 
 
 @dataclass(frozen=True)
@@ -150,11 +168,19 @@ def _by_api_key(raw: str, settings: Settings, now: datetime) -> Principal:
     return _key_principal("api_key", key, settings)
 
 
+_ORIGINS = Prepared(
+    lambda ph: models.ApiKeyOrigin.select(models.ApiKeyOrigin.origin).where(
+        models.ApiKeyOrigin.api_key == ph("key")
+    )
+)
+
+
 def _key_principal(via: Via, key: dict[str, Any], settings: Settings) -> Principal:
     """From an API key's row as :func:`_key_lookup` selects it."""
+    publishable = key["kind"] == "cpk"
     default_minute = (
         settings.publishable_rate_limit_per_minute
-        if key["kind"] == "cpk"
+        if publishable
         else settings.rate_limit_per_minute
     )
     return Principal(
@@ -166,6 +192,12 @@ def _key_principal(via: Via, key: dict[str, Any], settings: Settings) -> Princip
         per_day=key["rate_limit_per_day"] or settings.rate_limit_per_day,
         source=("api_key", key["id"]),
         expires_at=key["expires_at"],
+        publishable_key_id=key["id"] if publishable else None,
+        allowed_origins=(
+            frozenset(row["origin"] for row in _ORIGINS.dicts(key=key["id"]))
+            if publishable
+            else frozenset()
+        ),
     )
 
 
@@ -351,3 +383,26 @@ def _user_principal(via: Via, user_id: int, settings: Settings) -> Principal:
         per_minute=settings.rate_limit_per_minute,
         per_day=settings.rate_limit_per_day,
     )
+
+
+_ORIGIN_KNOWN = Prepared(
+    lambda ph: (
+        models.ApiKeyOrigin.select(models.ApiKeyOrigin.id)
+        .join(models.ApiKey)
+        .where(
+            models.ApiKeyOrigin.origin == ph("origin"),
+            models.ApiKey.kind == "cpk",
+            models.ApiKey.is_active == True,  # noqa: E712 - peewee's SQL comparison
+            models.ApiKey.expires_at.is_null()
+            | (models.ApiKey.expires_at > ph("now", models.ApiKey.expires_at)),
+        )
+        .limit(1)
+    )
+)
+
+
+def origin_allowed_for_some_key(origin: str) -> bool:
+    """Whether a live publishable key lists ``origin`` among its allowed browser origins: a
+    CORS preflight, which carries no credential, is answered for such origins only. Runs a
+    query: call it from a worker thread."""
+    return _ORIGIN_KNOWN.first(origin=origin, now=utcnow()) is not None

@@ -16,11 +16,16 @@ import string
 import zlib
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit
 
 KeyKind = Literal["csb", "csu", "cpk"]
 KEY_KINDS: tuple[KeyKind, ...] = ("csb", "csu", "cpk")
 _BODY_ALPHABET = string.ascii_letters + string.digits
 _KEY_RE = re.compile(r"^(csb|csu|cpk)_([A-Za-z0-9]{32})_([0-9a-f]{8})$")
+# ApiKeyOrigin.origin
+MAX_ORIGIN_LENGTH = 255
+# a DNS name or IPv4 address (letters, digits, dots, hyphens), or an IPv6 address
+_ORIGIN_HOST = re.compile(r"[a-z0-9.-]+|[0-9a-f:.]+")
 
 
 @dataclass(frozen=True)
@@ -58,3 +63,31 @@ def parse_key(raw: str) -> ParsedKey | None:
 
 def hash_secret(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def normalize_origin(text: str) -> str:
+    """A browser origin as browsers send it in ``Origin``: ``scheme://host[:port]``, scheme
+    and host in lower case, the scheme's default port left out. Raises ValueError for
+    anything else (a path, a query, credentials, a scheme other than http and https)."""
+    parts = urlsplit(text.strip())
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise ValueError(f"{text!r} is not an http(s) origin such as https://shop.example")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or "?" in text:
+        raise ValueError(f"{text!r} has more than an origin (scheme://host[:port])")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(f"{text!r} carries credentials; an origin has none")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{text!r} has an invalid port") from None
+    host = (parts.hostname or "").lower()
+    if not host or not _ORIGIN_HOST.fullmatch(host):
+        raise ValueError(f"{text!r} has no valid host")
+    if ":" in host:  # IPv6, bracketed as in a URL
+        host = f"[{host}]"
+    default = {"http": 80, "https": 443}[scheme]
+    origin = f"{scheme}://{host}" + (f":{port}" if port not in (None, default) else "")
+    if len(origin) > MAX_ORIGIN_LENGTH:
+        raise ValueError(f"{text!r} is longer than {MAX_ORIGIN_LENGTH} characters")
+    return origin

@@ -50,6 +50,20 @@ class ApiKey(BaseModel):
     created = UTCDateTimeField(default=utcnow)
 
 
+class ApiKeyOrigin(BaseModel):
+    """A browser origin (``https://shop.example``) a publishable key may be used from: with
+    any, a request from another origin is refused and CORS is answered for these only."""
+
+    api_key_id: int
+    api_key = peewee.ForeignKeyField(ApiKey, backref="origins", on_delete="CASCADE")
+    # scheme://host[:port], lower case, as a browser sends it in ``Origin``
+    origin = peewee.CharField(max_length=255, index=True)
+
+    class Meta:
+        table_name = "api_key_origin"
+        indexes = ((("api_key", "origin"), True),)
+
+
 class User(BaseModel):
     short_id = peewee.CharField(max_length=22, unique=True, default=new_short_id)
     email = peewee.CharField(max_length=320, unique=True)
@@ -120,6 +134,11 @@ class ScanSession(BaseModel):
     photo_count: int
     short_id = peewee.CharField(max_length=22, unique=True, default=new_short_id)
     organization = peewee.ForeignKeyField(Organization, on_delete="CASCADE")
+    # The API key that created it (None: a token, a JWT or a browser session of a user): a
+    # publishable key sees only the sessions it created (scanserve.identity.scoping).
+    created_by_key = peewee.ForeignKeyField(
+        ApiKey, null=True, on_delete="SET NULL", backref="+", index=True
+    )
     status = peewee.CharField(max_length=16, default="ACTIVE", index=True)
     capture_mode = peewee.CharField(max_length=32, default="barcode_scan")
     extraction_status = peewee.CharField(max_length=16, default="pending")
@@ -348,6 +367,7 @@ class StorageQuota(BaseModel):
 ALL_MODELS: list[type[BaseModel]] = [
     Organization,
     ApiKey,
+    ApiKeyOrigin,
     User,
     Membership,
     AccessToken,

@@ -117,10 +117,12 @@ def test_authorize_dialog_offers_every_credential(live_url, scanserve_client):
         "BearerAuth (http, Bearer)",
         "CookieAuth (apiKey)",
         "CsrfToken (apiKey)",
+        "PublishableKeyAuth (apiKey)",
     ]
     assert all(box["inputs"] == 1 for box in boxes.values())  # a value field each
-    assert "Name: X-API-Key" in boxes["ApiKeyAuth (apiKey)"]["text"]
-    assert "In: header" in boxes["ApiKeyAuth (apiKey)"]["text"]
+    for scheme in ("ApiKeyAuth (apiKey)", "PublishableKeyAuth (apiKey)"):
+        assert "Name: X-API-Key" in boxes[scheme]["text"]
+        assert "In: header" in boxes[scheme]["text"]
     assert "Name: sessionid" in boxes["CookieAuth (apiKey)"]["text"]
     assert "In: cookie" in boxes["CookieAuth (apiKey)"]["text"]
     assert "Name: X-CSRF-Token" in boxes["CsrfToken (apiKey)"]["text"]

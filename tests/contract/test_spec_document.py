@@ -800,6 +800,15 @@ def test_security_schemes(spec: dict[str, Any]) -> None:
         "in": "cookie",
         "name": "sessionid",
     }
+    # Publishable keys travel in the same header; each scheme names the key kinds it takes.
+    assert schemes["PublishableKeyAuth"] == {
+        **schemes["PublishableKeyAuth"],
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "x-scanserve-key-kinds": ["cpk"],
+    }
+    assert schemes["ApiKeyAuth"]["x-scanserve-key-kinds"] == ["csb", "csu"]
     assert schemes["BearerAuth"]["bearerFormat"]
     assert schemes["CsrfToken"] == {
         **schemes["CsrfToken"],
@@ -819,8 +828,16 @@ def test_security_schemes(spec: dict[str, Any]) -> None:
         op["operationId"]: (method, op.get("security", spec["security"]))
         for _, method, op, _ in iter_operations(spec)
     }
+    # The publishable scope (docs/authentication.md): what a scanning page needs.
+    publishable = {"PublishableKeyAuth": []}
     special = {
-        "getFreshnessThresholds": [{}, *read],
+        "createSession": [write[0], publishable, *write[1:]],
+        "createCapture": [write[0], publishable, *write[1:]],
+        "uploadCaptureImage": [write[0], publishable, *write[1:]],
+        "getSession": [read[0], publishable, *read[1:]],
+        "getSessionStatus": [read[0], publishable, *read[1:]],
+        "getCapture": [read[0], publishable, *read[1:]],
+        "getFreshnessThresholds": [{}, read[0], publishable, *read[1:]],
         "getPresignedUploadUrl": [
             {"ApiKeyAuth": []},
             {"BearerAuth": ["scanner:write"]},

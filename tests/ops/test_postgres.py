@@ -127,3 +127,81 @@ def test_credentials_on_postgres(postgres_url, tmp_path, monkeypatch):
             assert listed.json()["pagination"]["total_count"] == 1
     finally:
         app.services.db.close()
+
+
+def test_publishable_keys_on_postgres(postgres_url, tmp_path, monkeypatch):
+    """Migration 011 on a database holding a session from before it (no creator: no
+    publishable key sees it), then a publishable key's own session, its origins' CORS
+    preflight, and the creator's index, on PostgreSQL."""
+    import shutil
+
+    from scanserve.storage import migrate, models
+    from scanserve.storage.database import open_database
+
+    before = tmp_path / "before"
+    before.mkdir()
+    for path in sorted(migrate.MIGRATIONS_DIR.glob("[0-9]*.py")):
+        if path.stem < "011":
+            shutil.copy(path, before)
+    shipped = migrate.MIGRATIONS_DIR
+    monkeypatch.setattr(migrate, "MIGRATIONS_DIR", before)
+    db = open_database(postgres_url)
+    assert migrate.upgrade(db)[-1] == "010_storage_quotas"
+    old_id = models.new_short_id()
+    db.execute_sql("INSERT INTO organization (short_id, name, created) VALUES ('o', 'Old', now())")
+    db.execute_sql(
+        "INSERT INTO scan_session (short_id, organization_id, status, capture_mode, "
+        "extraction_status, metadata, user_agent, device_context, created, modified, "
+        "last_activity, extraction_claimed, extraction_attempts, extraction_failures) "
+        "SELECT %s, id, 'ACTIVE', 'barcode_scan', 'pending', '{}', '', "
+        "'{}', now(), now(), now(), false, 0, '[]' FROM organization",
+        (old_id,),
+    )
+    monkeypatch.setattr(migrate, "MIGRATIONS_DIR", shipped)
+    db.close()
+
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=postgres_url,
+        queue="immediate",
+        validate_responses=True,
+        load_entrypoint_plugins=False,
+    )
+    app = create_app(settings)  # runs 011
+    try:
+        indexes = {
+            row[0]
+            for row in app.services.db.execute_sql(
+                "SELECT indexdef FROM pg_indexes WHERE tablename IN ('scan_session', 'api_key_origin')"
+            ).fetchall()
+        }
+        assert any("(created_by_key_id)" in index for index in indexes), indexes
+        assert any("UNIQUE" in i and "(api_key_id, origin)" in i for i in indexes), indexes
+        old_org = models.Organization.get(models.Organization.short_id == "o")
+        cpk = issue_key(kind="cpk", org_short_id=old_org.short_id)
+        csb = issue_key(org_short_id=old_org.short_id)
+        models.ApiKeyOrigin.create(
+            api_key=models.ApiKey.get(models.ApiKey.short_id == cpk.key_id),
+            origin="https://shop.example",
+        )
+        with app.test_client() as client:
+            old = f"{BASE}/sessions/{old_id}"
+            assert client.get(old, headers=cpk.headers).status_code == 404
+            assert client.get(old, headers=csb.headers).status_code == 200
+            made = client.post(f"{BASE}/sessions", json={}, headers=cpk.headers)
+            assert made.status_code == 201
+            own = f"{BASE}/sessions/{made.json()['id']}"
+            assert client.get(own, headers=cpk.headers).status_code == 200
+            listed = client.get(f"{BASE}/sessions", headers=cpk.headers)
+            assert listed.status_code == 403 and listed.json()["key_scope"] == "publishable"
+            preflight = client.options(
+                f"{BASE}/sessions",
+                headers={
+                    "Origin": "https://shop.example",
+                    "Access-Control-Request-Method": "POST",
+                },
+            )
+            assert preflight.status_code == 204
+            assert preflight.headers["access-control-allow-origin"] == "https://shop.example"
+    finally:
+        app.services.db.close()

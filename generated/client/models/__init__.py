@@ -39,6 +39,7 @@ from .problem import Problem
 from .problem_checks import ProblemChecks
 from .problem_error_code import ProblemErrorCode
 from .problem_field_error import ProblemFieldError
+from .problem_key_scope import ProblemKeyScope
 from .proposal import Proposal
 from .proposal_field_name import ProposalFieldName
 from .proposal_review_request import ProposalReviewRequest
@@ -101,6 +102,7 @@ __all__ = (
     "ProblemChecks",
     "ProblemErrorCode",
     "ProblemFieldError",
+    "ProblemKeyScope",
     "Proposal",
     "ProposalFieldName",
     "ProposalReviewRequest",

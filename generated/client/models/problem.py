@@ -8,6 +8,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.problem_error_code import ProblemErrorCode
+from ..models.problem_key_scope import ProblemKeyScope
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -36,6 +37,10 @@ class Problem:
             timestamp (datetime.datetime): When the error occurred.
             retry_after_seconds (int | Unset): On `429` only, seconds to wait before retrying (same as `Retry-After`).
             errors (list[ProblemFieldError] | Unset): On `422` only, one entry per offending field or parameter.
+            key_scope (ProblemKeyScope | Unset): On `403` only, when the credential is a publishable key
+                (`PublishableKeyAuth`)
+                and the request is outside what such a key may do (an operation it does not
+                list, or a browser origin the key is not allowed from).
             checks (ProblemChecks | Unset): On `503` only: from the readiness probe, each dependency and its state; from
                 any other operation, the dependency that failed it.
     """
@@ -49,6 +54,7 @@ class Problem:
     timestamp: datetime.datetime
     retry_after_seconds: int | Unset = UNSET
     errors: list[ProblemFieldError] | Unset = UNSET
+    key_scope: ProblemKeyScope | Unset = UNSET
     checks: ProblemChecks | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -76,6 +82,10 @@ class Problem:
                 errors_item = errors_item_data.to_dict()
                 errors.append(errors_item)
 
+        key_scope: str | Unset = UNSET
+        if not isinstance(self.key_scope, Unset):
+            key_scope = self.key_scope.value
+
         checks: dict[str, Any] | Unset = UNSET
         if not isinstance(self.checks, Unset):
             checks = self.checks.to_dict()
@@ -97,6 +107,8 @@ class Problem:
             field_dict["retry_after_seconds"] = retry_after_seconds
         if errors is not UNSET:
             field_dict["errors"] = errors
+        if key_scope is not UNSET:
+            field_dict["key_scope"] = key_scope
         if checks is not UNSET:
             field_dict["checks"] = checks
 
@@ -133,6 +145,13 @@ class Problem:
 
                 errors.append(errors_item)
 
+        _key_scope = d.pop("key_scope", UNSET)
+        key_scope: ProblemKeyScope | Unset
+        if isinstance(_key_scope, Unset):
+            key_scope = UNSET
+        else:
+            key_scope = ProblemKeyScope(_key_scope)
+
         _checks = d.pop("checks", UNSET)
         checks: ProblemChecks | Unset
         if isinstance(_checks, Unset):
@@ -150,6 +169,7 @@ class Problem:
             timestamp=timestamp,
             retry_after_seconds=retry_after_seconds,
             errors=errors,
+            key_scope=key_scope,
             checks=checks,
         )
 

@@ -130,7 +130,7 @@ def _build_response(
 
 def sync_detailed(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: CaptureCreateRequest,
     idempotency_key: str | Unset = UNSET,
 ) -> Response[CaptureResponse | Problem]:
@@ -187,7 +187,7 @@ def sync_detailed(
 
 def sync(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: CaptureCreateRequest,
     idempotency_key: str | Unset = UNSET,
 ) -> CaptureResponse | Problem | None:
@@ -239,7 +239,7 @@ def sync(
 
 async def asyncio_detailed(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: CaptureCreateRequest,
     idempotency_key: str | Unset = UNSET,
 ) -> Response[CaptureResponse | Problem]:
@@ -294,7 +294,7 @@ async def asyncio_detailed(
 
 async def asyncio(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: CaptureCreateRequest,
     idempotency_key: str | Unset = UNSET,
 ) -> CaptureResponse | Problem | None:

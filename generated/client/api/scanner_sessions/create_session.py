@@ -130,7 +130,7 @@ def _build_response(
 
 def sync_detailed(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: SessionCreateRequest,
     idempotency_key: str | Unset = UNSET,
 ) -> Response[Problem | SessionResponse]:
@@ -170,7 +170,7 @@ def sync_detailed(
 
 def sync(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: SessionCreateRequest,
     idempotency_key: str | Unset = UNSET,
 ) -> Problem | SessionResponse | None:
@@ -205,7 +205,7 @@ def sync(
 
 async def asyncio_detailed(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: SessionCreateRequest,
     idempotency_key: str | Unset = UNSET,
 ) -> Response[Problem | SessionResponse]:
@@ -243,7 +243,7 @@ async def asyncio_detailed(
 
 async def asyncio(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: SessionCreateRequest,
     idempotency_key: str | Unset = UNSET,
 ) -> Problem | SessionResponse | None:

@@ -130,7 +130,7 @@ def _build_response(
 
 def sync_detailed(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: CaptureImageUpload,
     idempotency_key: str | Unset = UNSET,
 ) -> Response[CaptureResponse | Problem]:
@@ -196,7 +196,7 @@ def sync_detailed(
 
 def sync(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: CaptureImageUpload,
     idempotency_key: str | Unset = UNSET,
 ) -> CaptureResponse | Problem | None:
@@ -257,7 +257,7 @@ def sync(
 
 async def asyncio_detailed(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: CaptureImageUpload,
     idempotency_key: str | Unset = UNSET,
 ) -> Response[CaptureResponse | Problem]:
@@ -321,7 +321,7 @@ async def asyncio_detailed(
 
 async def asyncio(
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: CaptureImageUpload,
     idempotency_key: str | Unset = UNSET,
 ) -> CaptureResponse | Problem | None:
