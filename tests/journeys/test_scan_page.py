@@ -437,3 +437,39 @@ def test_an_organisation_rule_retints_the_chip(page, demo):
             "--code",
             "10000025",
         )
+
+
+def test_typed_codes_in_each_gs1_form_get_their_expiry(page):
+    # The page reads AI 17 from each form a code may come in, and sends element strings
+    # bracketed with the GTIN first, whatever form they were typed or decoded in.
+    soon = dt.date.today() + dt.timedelta(days=40)
+    month_end = (soon.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    forms = {
+        # digits only, no brackets and no separator (AI 17 after the GTIN)
+        f"01{MILK[0]}17{soon:%y%m%d}": (f"(01){MILK[0]}(17){soon:%y%m%d}", 40),
+        # the AIs in another order, day 00: the month's last day
+        f"(17){soon:%y%m}00(01){MILK[0]}": (
+            f"(01){MILK[0]}(17){soon:%y%m}00",
+            (month_end - dt.date.today()).days,
+        ),
+        # a Digital Link with a lot in its path and the expiry by its short name
+        f"https://id.gs1.org/01/{MILK[0]}/10/LOT7?exp={soon:%y%m%d}": (
+            f"https://id.gs1.org/01/{MILK[0]}/10/LOT7?exp={soon:%y%m%d}",
+            40,
+        ),
+    }
+    for typed, (sent, days) in forms.items():
+        page.type_code(typed)
+        item = page.item(sent)
+        item.locator(".chip").wait_for()
+        page.page.wait_for_function(
+            "(code) => [...document.querySelectorAll('#scans li')].some((li) =>"
+            " li.dataset.code === code && li.querySelector('.chip').dataset.source"
+            " === 'global-default')",
+            arg=sent,
+        )
+        chip = chip_of(item)
+        assert f"expires in {days} days" in chip["text"], (typed, chip)
+        assert chip["level"] == "fresh"
+    for _, (sent, _days) in forms.items():
+        assert page.finished(sent).locator(".product").inner_text() == MILK[1]
