@@ -215,9 +215,7 @@ class Page:
         self.page.on(
             "console",
             lambda m: (
-                self.problems.append(f"console {m.type}: {m.text}")
-                if m.type in ("error", "warning")
-                else None
+                self.problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None
             ),
         )
         self.page.on("pageerror", lambda e: self.problems.append(f"uncaught: {e}"))
