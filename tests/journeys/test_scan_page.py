@@ -202,6 +202,16 @@ def browser(camera_codes: dict[str, Any]) -> Iterator[Any]:
         launched.close()
 
 
+ANNOUNCEMENTS = """
+window.announced = [];
+document.addEventListener("DOMContentLoaded", () => {
+  const region = document.getElementById("status");
+  new MutationObserver(() => window.announced.push(region.textContent)).observe(
+    region, {childList: true, characterData: true, subtree: true});
+});
+"""
+
+
 class Page:
     """A fresh browser context at 360 px wide on the scanning page, its console watched."""
 
@@ -219,8 +229,13 @@ class Page:
             ),
         )
         self.page.on("pageerror", lambda e: self.problems.append(f"uncaught: {e}"))
+        # every text the live region is given, in order: what a screen reader announces
+        self.page.add_init_script(ANNOUNCEMENTS)
         self.artifacts = artifacts
         self.page.goto(url)
+
+    def announced(self) -> list[str]:
+        return self.page.evaluate("window.announced")
 
     def item(self, code: str) -> Any:
         return self.page.locator(f'#scans li[data-code="{code}"]')
@@ -245,9 +260,9 @@ class Page:
         self.page.keyboard.type(code)
         self.page.keyboard.press("Enter")  # the form submits from the keyboard
 
-    def shot(self, name: str, locator: Any = None) -> Path:
+    def shot(self, name: str, locator: Any = None, **options: Any) -> Path:
         path = self.artifacts / f"{name}.png"
-        (locator or self.page).screenshot(path=str(path))
+        (locator or self.page).screenshot(path=str(path), **options)
         return path
 
     def close(self) -> None:
@@ -300,7 +315,18 @@ def test_the_demo_prints_the_scan_page_and_it_uses_a_publishable_key(demo, page)
     status = page.page.locator("#status")
     assert status.get_attribute("role") == "status"
     assert status.get_attribute("aria-live") == "polite"
-    page.shot("page-before-scanning")
+    # what assistive technology sees: every control named, the live region a status
+    tree = page.page.locator("body").aria_snapshot()
+    for line in (
+        'heading "Scan a product" [level=1]',
+        'button "Start camera"',
+        'textbox "GTIN, GS1 element string or Digital Link"',
+        'button "Look up"',
+        "status: Nothing scanned yet.",
+        'list "Scanned codes, newest first"',
+    ):
+        assert line in tree, (line, tree)
+    page.shot("page-before-scanning", full_page=True)
 
 
 def test_the_camera_decodes_each_code_into_a_completed_capture(page, camera_codes):
@@ -358,15 +384,19 @@ def test_a_typed_code_in_the_warning_window(page):
     assert chip["level"] == "warning" and chip["colour"] == COLOURS["warning"]
     assert chip["source"] == "global-default" and "expires in 2 days" in chip["text"]
     assert "Warning below 3 days, expired below 1 days" in chip["text"]
-    assert MILK[1] in page.page.locator("#status").inner_text() or "warning" in (
-        page.page.locator("#status").inner_text()
-    )
+    # each step announced in the live region: the scan, the chip, the outcome
+    said = page.announced()
+    assert f"Scanned {code}; looking it up." in said
+    assert f"{code}: warning, expires in 2 days (thresholds from global-default)." in said
+    assert f"{code}: {MILK[1]}." in said
     page.shot("chip-warning", item)
 
     unknown = "4000000000006"  # a valid GTIN the catalog does not hold
     page.type_code(unknown)
     missing = page.finished(unknown, "NOT_FOUND")
-    assert missing.locator(".reason").inner_text() == f"No product with GTIN 0{unknown} is known."
+    reason = f"No product with GTIN 0{unknown} is known."
+    assert missing.locator(".reason").inner_text() == reason
+    assert f"{unknown}: not found. {reason}" in page.announced()
     page.shot("typed-not-found", missing)
 
 
