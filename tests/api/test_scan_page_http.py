@@ -162,10 +162,17 @@ def test_the_script_calls_only_what_a_publishable_key_may():
     for method, path in re.findall(r'api\("(GET|POST|PATCH|PUT|DELETE)", [`"]([^`"?]+)', script):
         calls.add((method, re.sub(r"\$\{[^}]+\}", "{id}", path)))
     assert calls == {c for c in allowed if c != ("GET", "/sessions/{id}")}, calls
+    spec = contract()
     operations = {
-        (method.upper(), re.sub(r"\{[^}]+\}", "{id}", path))
-        for path, item in contract()["paths"].items()
-        for method in item
+        (method.upper(), re.sub(r"\{[^}]+\}", "{id}", path)): op
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
         if method in ("get", "post")
     }
-    assert calls <= operations  # each is an operation of the contract
+    assert calls <= set(operations)  # each is an operation of the contract
+    # Where the contract declares the publishable scope (the security scheme publishable
+    # keys are sent under), each call is in it.
+    if "PublishableKeyAuth" in spec["components"]["securitySchemes"]:
+        for call in calls:
+            schemes = {name for req in operations[call].get("security", []) for name in req}
+            assert "PublishableKeyAuth" in schemes, call
