@@ -141,6 +141,25 @@ def test_paths_methods_and_revalidation(scanserve_client):
     first = scanserve_client.get("/scan/scan.js")
     again = scanserve_client.get("/scan/scan.js", headers={"If-None-Match": first.headers["etag"]})
     assert again.status_code == 304 and again.content == b""
+    changed = scanserve_client.get("/scan/scan.js", headers={"If-None-Match": '"other"'})
+    assert changed.status_code == 200 and changed.content == first.content
+    # gzipped for a client that takes it (the decoder's WebAssembly most of all), each
+    # encoding with its own ETag
+    wasm = "/scan/zxing/zxing_reader.wasm"
+    plain = scanserve_client.get(wasm, headers={"Accept-Encoding": "identity"})
+    packed = scanserve_client.get(wasm, headers={"Accept-Encoding": "br, gzip"})
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip"
+    assert plain.headers["vary"] == packed.headers["vary"] == "Accept-Encoding"
+    assert packed.content == plain.content  # the client undid the gzip
+    assert int(packed.headers["content-length"]) < len(plain.content) / 2
+    assert plain.headers["etag"] != packed.headers["etag"]
+    refused = scanserve_client.get(wasm, headers={"Accept-Encoding": "gzip;q=0, identity"})
+    assert "content-encoding" not in refused.headers
+    again = scanserve_client.get(
+        wasm, headers={"Accept-Encoding": "gzip", "If-None-Match": packed.headers["etag"]}
+    )
+    assert again.status_code == 304
     head = scanserve_client.head("/scan/")
     assert head.status_code == 200 and head.content == b""
     assert int(head.headers["content-length"]) == len(scanserve_client.get("/scan/").content)
