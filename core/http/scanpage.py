@@ -38,6 +38,7 @@ from scanserve.settings import PUBLISHABLE_KEY_PATTERN, Settings
 logger = logging.getLogger("scanserve.scanpage")
 
 PAGE = "/scan/"
+BARE = PAGE.rstrip("/")  # redirected to PAGE
 #: The file in the data directory where ``scanserve scan-page --key`` keeps the page's key.
 KEY_FILE = "scan-page-key"
 
@@ -159,8 +160,8 @@ class ScanPageMiddleware:
         return _asset(filled.encode(), HTML)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope["path"] if scope["type"] == "http" else ""
-        if path != PAGE.rstrip("/") and not path.startswith(PAGE):
+        path = scope.get("path", "")  # on every request: kept to a lookup and two compares
+        if (path != BARE and not path.startswith(PAGE)) or scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         type_base = self.settings.problem_type_base
@@ -169,7 +170,7 @@ class ScanPageMiddleware:
             error.headers["Allow"] = "GET, HEAD"
             await send_problem(send, error, {}, type_base=type_base)
             return
-        if path == PAGE.rstrip("/"):
+        if path == BARE:
             headers = [*SECURITY_HEADERS, (b"location", PAGE.encode()), (b"content-length", b"0")]
             await self._send(scope, send, 308, headers, b"")
             return
