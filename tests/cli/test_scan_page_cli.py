@@ -4,7 +4,7 @@ in the data directory; and the demo's page key surviving the demo key's replacem
 from __future__ import annotations
 
 import pytest
-from cli_runner import create_database, run
+from cli_runner import create_database, run, start
 
 from scanserve.identity.keys import generate_key
 
@@ -23,6 +23,8 @@ def _key(data_dir, kind: str) -> str:
 
 def test_a_publishable_key_is_kept_shown_and_forgotten(data_dir):
     assert "not configured" in run(data_dir, "scan-page").stdout
+    banner, _ = start(data_dir)
+    assert "Scan page: not configured (scanserve scan-page --key cpk_...)" in banner
     key = _key(data_dir, "cpk")
     done = run(data_dir, "scan-page", "--key", key)
     assert f"uses {key[:10]}... (Shop)" in done.stdout and key not in done.stdout
