@@ -46,6 +46,7 @@ from scanserve.http.mock import MockEdge, MockResponder, ShapeOnly
 from scanserve.http.oas31 import OpenAPI31App
 from scanserve.http.oas31_validators import VALIDATOR_MAP
 from scanserve.http.routing import MostSpecificPath, RouteTable
+from scanserve.http.scanpage import ScanPageMiddleware
 from scanserve.http.security import SECURITY_MAP
 from scanserve.infra.encoding import OrjsonJsonifier
 from scanserve.infra.ids import accepting_uuid_ids
@@ -319,6 +320,9 @@ def create_app(
     )
     app.add_middleware(
         IndexMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, base_path=settings.base_path
+    )
+    app.add_middleware(
+        ScanPageMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, settings=settings
     )
     app.add_middleware(RateHeadersMiddleware, position=MiddlewarePosition.BEFORE_CONTEXT)
     _replace_server_error_middleware(app, settings.problem_type_base)

@@ -86,6 +86,11 @@ Background work
 Logging
     ``log_format``: ``text`` (one line: time, level, logger, message) or ``json`` (one JSON
     object a line, for log shippers); ``log_level`` (``INFO``).
+The scanning page
+    ``scan_page_key``: the publishable key (``cpk_...``) the page ``/scan/`` puts in front of
+    the browser (see ``docs/scan-page.md``). Empty: the key ``scanserve scan-page --key``
+    kept in ``<data_dir>/scan-page-key``, else the page says it is not configured. Only a
+    ``cpk`` key is accepted: a business or user key must never reach a web page.
 Product lookups
     ``lookup_cache_ttl_seconds`` (7 days): a product an outside provider found is kept in the
     catalog with its source and the time it was fetched, and asked for again once it is older
@@ -96,6 +101,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Literal
@@ -118,6 +124,14 @@ NOT_SETTINGS_PREFIXES = (
     "SCANSERVE_FUZZ_",
     "SCANSERVE_CONTRACT_",
 )
+
+
+#: What a publishable key looks like (scanserve.identity.keys makes them); the scanning page
+#: takes no other kind, so that no key with more rights can be published in it.
+PUBLISHABLE_KEY_PATTERN = r"cpk_[A-Za-z0-9]{32}_[0-9a-f]{8}"
+
+#: Settings whose value an error message never repeats: a key set by mistake may be secret.
+NEVER_SHOWN = frozenset({"scan_page_key", "s3_secret_access_key", "vision_openai_api_key"})
 
 
 class Settings(BaseSettings):
@@ -305,6 +319,10 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    # the scanning page /scan/ (scanserve.http.scanpage): its publishable key, else the one
+    # `scanserve scan-page --key` kept in the data directory
+    scan_page_key: str = ""
+
     # product lookups
     lookup_cache_ttl_seconds: int = Field(default=7 * 86_400, ge=0)
 
@@ -361,6 +379,16 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("scan_page_key")
+    @classmethod
+    def _publishable(cls, value: str) -> str:
+        if value and not re.fullmatch(PUBLISHABLE_KEY_PATTERN, value):
+            raise ValueError(
+                "the scanning page takes a publishable key (cpk_...), never a business or "
+                "user key: create one with scanserve keys create --kind cpk"
+            )
+        return value
+
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
@@ -400,7 +428,7 @@ def load_settings(**overrides: object) -> Settings:
             value = error.get("input")
             shown = (
                 f" (got {without_password(value)!r})"
-                if isinstance(value, str | int | float)
+                if isinstance(value, str | int | float) and field not in NEVER_SHOWN
                 else ""
             )
             message = error["msg"].removeprefix("Value error, ")  # our validators' own words

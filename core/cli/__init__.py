@@ -23,6 +23,7 @@ from scanserve.cli import (
     orgs,
     plugins,
     retention,
+    scan_page,
     serve,
     sessions,
 )
@@ -92,6 +93,7 @@ main.add_command(plugins.plugins)
 main.add_command(catalog.catalog)
 main.add_command(freshness.freshness)
 main.add_command(brands.brands)
+main.add_command(scan_page.scan_page)
 main.add_command(credentials.users)
 main.add_command(credentials.members)
 main.add_command(credentials.tokens)

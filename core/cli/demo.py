@@ -10,6 +10,7 @@ DEMO_ORG_NAME = "Demo Shop"
 
 DEMO_KEY_FILE = "demo-key"
 DEMO_KEY_NAME = "demo"
+DEMO_PAGE_KEY_NAME = "demo scan page"
 
 
 def seed_demo(settings: Settings) -> str:
@@ -48,6 +49,7 @@ def seed_demo(settings: Settings) -> str:
     # Replace: revoke every earlier demo key, mint one, and keep it for the next start.
     models.ApiKey.update(is_active=False).where(
         models.ApiKey.organization == org,
+        models.ApiKey.kind == "csb",  # not the scanning page's key (seed_demo_scan_page)
         models.ApiKey.name.startswith(DEMO_KEY_NAME),  # older releases named them "demo <date>"
         models.ApiKey.is_active == True,  # noqa: E712 - a peewee expression
     ).execute()
@@ -67,3 +69,41 @@ def seed_demo(settings: Settings) -> str:
     with os.fdopen(fd, "w", encoding="ascii") as f:
         f.write(raw + "\n")
     return raw
+
+
+def seed_demo_scan_page(settings: Settings) -> None:
+    """Give the scanning page ``/scan/`` a publishable key of the demo organisation, once.
+
+    Run after :func:`seed_demo`. A page already configured keeps its key: by the setting, or
+    by a kept key (``scanserve scan-page --key``, or an earlier demo) that is still active.
+    Otherwise a ``cpk`` key is minted, every earlier demo page key is revoked, and the new
+    one is kept in ``<data dir>/scan-page-key`` (mode 0600), where the server reads it.
+    """
+    from scanserve.cli.scan_page import keep_page_key, usable_key
+    from scanserve.http.scanpage import page_key
+    from scanserve.identity.keys import generate_key, hash_secret, parse_key
+    from scanserve.storage import models
+
+    if settings.scan_page_key:
+        return
+    kept = page_key(settings)
+    if kept and usable_key(kept) is not None:
+        return
+    org = models.Organization.get(models.Organization.name == DEMO_ORG_NAME)
+    models.ApiKey.update(is_active=False).where(
+        models.ApiKey.organization == org,
+        models.ApiKey.kind == "cpk",
+        models.ApiKey.name == DEMO_PAGE_KEY_NAME,
+        models.ApiKey.is_active == True,  # noqa: E712 - a peewee expression
+    ).execute()
+    raw = generate_key("cpk")
+    parsed = parse_key(raw)
+    assert parsed is not None
+    models.ApiKey.create(
+        organization=org,
+        kind="cpk",
+        name=DEMO_PAGE_KEY_NAME,
+        key_hash=hash_secret(raw),
+        hint=parsed.hint,
+    )
+    keep_page_key(settings.data_dir, raw)

@@ -16,7 +16,7 @@ from scanserve.cli.common import (
     startup_errors,
     where,
 )
-from scanserve.cli.demo import seed_demo
+from scanserve.cli.demo import seed_demo, seed_demo_scan_page
 
 
 @click.command()
@@ -68,8 +68,11 @@ def serve(host: str, port: int, demo: bool, workers: int, log_format: str | None
     click.echo(f"Base URL: {base}")
     click.echo(f"API reference: {base}/ui/")
     click.echo(f"Health: {base}/health/live, {base}/health/ready")
+    page = f"http://{shown_host}:{port}/scan/"
     if demo:
         key = seed_demo(settings)
+        seed_demo_scan_page(settings)
+        click.echo(f"Scan page: {page}")
         click.echo(f"API key: {key}")
         click.echo("Try:")
         click.echo(
@@ -77,6 +80,14 @@ def serve(host: str, port: int, demo: bool, workers: int, log_format: str | None
             '-H \'Content-Type: application/json\' -d \'{"metadata": {"store": "demo"}}\''
         )
     else:
+        from scanserve.http.scanpage import page_key
+
+        configured = bool(page_key(settings))
+        click.echo(
+            f"Scan page: {page}"
+            if configured
+            else "Scan page: not configured (scanserve scan-page --key cpk_...)"
+        )
         click.echo("API keys: scanserve keys create --org ORG (see scanserve --help)")
     sys.stdout.flush()
     if workers == 1:

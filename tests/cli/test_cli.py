@@ -385,10 +385,16 @@ def test_serve_demo_seeds_once_and_keeps_its_key(new_dir, tmp_path):
     assert key.startswith("csb_")
     key_file = new_dir / "demo-key"
     assert key_file.read_text().strip() == key and key_file.stat().st_mode & 0o777 == 0o600
+    # the scanning page, set up with a publishable key of the demo organisation
+    assert f"Scan page: {base.removesuffix('/scanner/api/v1')}/scan/" in banner
+    page_key = (new_dir / "scan-page-key").read_text().strip()
+    assert page_key.startswith("cpk_") and page_key not in "\n".join(banner)
+    assert (new_dir / "scan-page-key").stat().st_mode & 0o777 == 0o600
 
     log = tmp_path / "serve.log"
     again, _ = start(new_dir, "--demo", "--log-format", "json", log=log)
     assert again[-1] == f"API key: {key}"  # reused, not another key
+    assert (new_dir / "scan-page-key").read_text().strip() == page_key  # and the page's too
     # The logs: JSON lines with time, level and logger, uvicorn's access log included, and
     # the key only ever on stdout.
     records = [json.loads(line) for line in log.read_text().splitlines()]
@@ -398,7 +404,11 @@ def test_serve_demo_seeds_once_and_keeps_its_key(new_dir, tmp_path):
     )
     assert key not in log.read_text()
     listing = run(new_dir, "keys", "list", "--org", "Demo Shop").stdout.splitlines()
-    assert len(listing) == 2 and listing[1].split("\t")[3] == "active"
+    # the demo key and the scanning page's publishable key, both active, neither replaced
+    assert sorted(row.split("\t")[2:4] for row in listing[1:]) == [
+        ["cpk", "active"],
+        ["csb", "active"],
+    ]
     shown = run(new_dir, "catalog", "show", "4006381333931").stdout
     assert "name: Highlighter yellow" in shown and "source: catalog" in shown
     demo_row = run(new_dir, "catalog", "show", "09506000134352").stdout
@@ -408,6 +418,7 @@ def test_serve_demo_seeds_once_and_keeps_its_key(new_dir, tmp_path):
     plain, plain_base = start(new_dir)  # without --demo: the URL and the reference too
     assert f"Base URL: {plain_base}" in plain and f"API reference: {plain_base}/ui/" in plain
     assert not any(line.startswith("API key:") for line in plain)
+    assert f"Scan page: {plain_base.removesuffix('/scanner/api/v1')}/scan/" in plain  # kept key
 
 
 def test_a_revoked_demo_key_is_replaced_and_older_ones_revoked(data_dir):

@@ -43,6 +43,17 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(tmp_path):
         "scanserve/generated/models.py",
         "scanserve/storage/migrations/001_initial.py",
         "scanserve/demo/demo_catalog.csv",
+        # the scanning page /scan/ and its vendored decoder, with its licences and provenance
+        "scanserve/scan_page/index.html",
+        "scanserve/scan_page/unconfigured.html",
+        "scanserve/scan_page/scan.js",
+        "scanserve/scan_page/scan.css",
+        "scanserve/scan_page/favicon.svg",
+        "scanserve/scan_page/zxing/zxing-reader.js",
+        "scanserve/scan_page/zxing/zxing_reader.wasm",
+        "scanserve/scan_page/zxing/LICENSE-zxing-wasm",
+        "scanserve/scan_page/zxing/LICENSE-zxing-cpp",
+        "scanserve/scan_page/zxing/README.md",
     ):
         assert shipped in names, shipped
     # every module ships: a subpackage missing from pyproject's package list would not
