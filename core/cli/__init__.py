@@ -20,6 +20,7 @@ from scanserve.cli import (
     orgs,
     plugins,
     retention,
+    sandbox,
     serve,
     sessions,
 )
@@ -58,6 +59,7 @@ main.add_command(keys.keys)
 main.add_command(sessions.sessions)
 main.add_command(retention.purge)
 main.add_command(serve.worker)
+main.add_command(sandbox.sandbox)
 main.add_command(plugins.plugins)
 main.add_command(catalog.catalog)
 main.add_command(freshness.freshness)
