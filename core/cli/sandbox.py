@@ -101,6 +101,9 @@ def sandbox(
             sock = server.bind(host, port)
         except OSError as error:
             raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from None
+        # listening before the banner: a client that reads it may connect at once, and waits
+        # in the backlog until uvicorn, which listens on the same socket, takes it
+        sock.listen(2048)
         port = sock.getsockname()[1]
         shown_host = f"[{host}]" if ":" in host else host
         root = f"http://{shown_host}:{port}"

@@ -323,4 +323,5 @@ def _models() -> list[Any]:
         and issubclass(value, models.BaseModel)
         and value is not models.BaseModel
     ]
-    return list(peewee.sort_models(found))
+    # peewee's own dependency sort (create_tables uses it); its stubs do not declare it
+    return list(peewee.sort_models(found))  # type: ignore[attr-defined]

@@ -3,6 +3,7 @@ What it serves is in tests/journeys/test_sandbox.py."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -13,6 +14,7 @@ from loopback import refused_port
 from scanserve.identity.keys import parse_key
 from scanserve.identity.tokens import is_well_formed
 from scanserve.sandbox import running_sandbox
+from scanserve.testing import wait_for
 
 STABLE = ("Clock:", "Business key:", "Publishable key:", "Access token:")
 
@@ -75,3 +77,24 @@ def test_the_help_says_what_it_is(tmp_path):
     assert "--seed" in result.stdout and "/_sandbox" in result.stdout
     assert "sandbox" in run(tmp_path, "--help").stdout
     assert not Path(tmp_path / "scanserve.db").exists()
+
+
+def test_real_time_lets_the_clock_run_from_its_start(tmp_path):
+    with open(tmp_path / "log", "w") as log, running_sandbox(4, real_time=True, log=log) as server:
+        assert any(line.endswith("(running)") for line in server.banner)
+        first = server.state()
+        assert first["real_time"] is True
+        assert first["now"].startswith("2026-01-01T09:00:")
+
+        # it runs: a later reading is later (polled: no sleep, a generous deadline)
+        def instant(state: dict) -> datetime:
+            return datetime.fromisoformat(state["now"].replace("Z", "+00:00"))
+
+        later = wait_for(
+            lambda: instant(state := server.state()) > instant(first) and state,
+            30,
+            "the clock to move",
+        )
+        assert later["now"].startswith("2026-01-01T09:0")
+        server.advance_clock(3600)
+        assert server.state()["now"].startswith("2026-01-01T10:0")
