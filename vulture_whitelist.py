@@ -103,3 +103,7 @@ _used(
     _.unimplemented_operations,
     _.succeeded,
 )
+
+# scanserve.sandbox's public surface for client projects' tests (docs/sandbox.md): called by
+# them, and by tests/journeys/test_sandbox.py, never by the server.
+_used(_.banner, _.advance_clock, _.force)

@@ -33,7 +33,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
 from scanserve import errors
-from scanserve.bootstrap import build_services
+from scanserve.bootstrap import build_services, reset_rate_limits
+from scanserve.domain.sandbox import Sandbox
 from scanserve.domain.services import Services
 from scanserve.http.asgi_keys import PRINCIPAL_KEY
 from scanserve.http.fastpath import FastPath
@@ -44,8 +45,10 @@ from scanserve.http.index import IndexMiddleware
 from scanserve.http.innermost import IgnoreBodyWithoutContract, RateHeadersMiddleware
 from scanserve.http.mock import MockEdge, MockResponder, ShapeOnly
 from scanserve.http.oas31 import OpenAPI31App
+from scanserve.http.oas31_spec import OpenAPI31Specification
 from scanserve.http.oas31_validators import VALIDATOR_MAP
 from scanserve.http.routing import MostSpecificPath, RouteTable
+from scanserve.http.sandbox import SandboxControl
 from scanserve.http.scanpage import ScanPageMiddleware
 from scanserve.http.security import SECURITY_MAP
 from scanserve.infra.encoding import OrjsonJsonifier
@@ -257,23 +260,42 @@ def _replace_server_error_middleware(app: OpenAPI31App, type_base: str) -> None:
     raise RuntimeError("Connexion's ServerErrorMiddleware is not in the middleware stack")
 
 
+def _add_sandbox_control(app: OpenAPI31App, sandbox: Sandbox, services: Services) -> None:
+    """The sandbox's control endpoints just inside the last resort, before the gateway: they
+    take no credential, count against no limit and lie outside the contract."""
+    stack = app.middleware.middlewares
+    index = next(i for i, m in enumerate(stack) if getattr(m, "func", m) is LastResort)
+    stack.insert(
+        index + 1,
+        functools.partial(
+            SandboxControl,
+            sandbox=sandbox,
+            services=services,
+            on_reset=lambda: reset_rate_limits(services),
+        ),
+    )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     extra_plugins: Iterable[Any] = (),
     start_queue: bool = False,
     fast_path: bool = True,
+    sandbox: Sandbox | None = None,
 ) -> OpenAPI31App:
     """Build the ASGI app. ``start_queue`` starts the embedded queue's consumer with the app
     (``scanserve serve`` does; tests usually use ``queue="immediate"``). ``fast_path=False``
     leaves out :class:`~scanserve.http.fastpath.FastPath`: every request then walks Connexion's
-    whole stack (the equivalence tests compare the two)."""
+    whole stack (the equivalence tests compare the two). ``sandbox``: ``scanserve sandbox``'s
+    seeded state (:mod:`scanserve.domain.sandbox`), served with its control endpoints; without
+    it they do not exist."""
     settings = settings or Settings()
     spec = contract()
     # Before anything is opened: a handler that cannot serve its operation stops the start.
     handlers = _handlers_of(spec)
     routes = RouteTable.from_spec(spec)  # the one route table (scanserve.http.routing)
-    services = build_services(settings, extra_plugins=extra_plugins)
+    services = build_services(settings, extra_plugins=extra_plugins, sandbox=sandbox)
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> Any:
@@ -293,7 +315,8 @@ def create_app(
 
     app = OpenAPI31App(__name__, lifespan=lifespan, jsonifier=OrjsonJsonifier())
     app.add_api(
-        spec,
+        # the sandbox starts on the package's own contract, judged by the test suite
+        OpenAPI31Specification.from_dict(spec, trusted=True) if sandbox is not None else spec,
         swagger_ui_options=_swagger_ui_options(),
         resolver=OperationResolver(handlers),
         pythonic_params=True,
@@ -326,6 +349,8 @@ def create_app(
     )
     app.add_middleware(RateHeadersMiddleware, position=MiddlewarePosition.BEFORE_CONTEXT)
     _replace_server_error_middleware(app, settings.problem_type_base)
+    if sandbox is not None:
+        _add_sandbox_control(app, sandbox, services)
     if fast_path:
         app.add_middleware(FastPath, position=MiddlewarePosition.BEFORE_SWAGGER, routes=routes)
     app.add_middleware(MostSpecificPath, position=MiddlewarePosition.BEFORE_ROUTING, routes=routes)

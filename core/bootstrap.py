@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from scanserve.domain import extraction, imaging, pipeline, quotas, retention, sessions
+from scanserve.domain.sandbox import Sandbox
 from scanserve.domain.services import Services
 from scanserve.http import idempotency
 from scanserve.infra.objectstore import open_object_store
@@ -23,8 +24,18 @@ from scanserve.storage.migrate import upgrade
 
 
 def build_services(
-    settings: Settings, *, extra_plugins: Iterable[Any] = (), migrate: bool = True
+    settings: Settings,
+    *,
+    extra_plugins: Iterable[Any] = (),
+    migrate: bool = True,
+    sandbox: Sandbox | None = None,
 ) -> Services:
+    """``sandbox``: ``scanserve sandbox``'s seeded state; its clock and ids become the
+    process's before anything is built, its scripted providers stand in front of the
+    plugins', and the database starts at its seeded start."""
+    if sandbox is not None:
+        sandbox.install()
+        sandbox.prepare(settings.data_dir)
     db = open_database(
         settings.effective_database_url,
         prepared_statements=settings.database_prepared_statements,
@@ -52,7 +63,15 @@ def build_services(
         from scanserve.identity.oidc import JwtVerifier  # noqa: PLC0415 - PyJWT loads only for an OIDC issuer
 
         services.jwt_verifier = JwtVerifier(settings)
+    if sandbox is not None:
+        sandbox.attach(services)
+        sandbox.reset(services, on_reset=lambda: reset_rate_limits(services))
     return services
+
+
+def reset_rate_limits(services: Services) -> None:
+    """Every rate-limit count forgotten (the sandbox's reset): a new limiter on the same store."""
+    services.limiter = RateLimiter(services.settings.rate_limit_storage_url)
 
 
 def queue_tasks(services: Services) -> Tasks:

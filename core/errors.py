@@ -51,9 +51,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar, cast
 
+from scanserve import sources
 from scanserve.generated import shapes
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -328,7 +329,7 @@ def problem_body(
         "retryable": error.retryable,
         # written here, to the second, as every problem has always carried it (the shape's
         # datetime would leave it to each encoder, and stdlib json writes no datetime)
-        "timestamp": cast("Any", (now or datetime.now(UTC)).isoformat(timespec="seconds")),
+        "timestamp": cast("Any", (now or sources.utcnow()).isoformat(timespec="seconds")),
     }
     cast("dict[str, Any]", body).update(error.extra_members())
     return body

@@ -23,6 +23,7 @@ from scanserve.cli import (
     orgs,
     plugins,
     retention,
+    sandbox,
     scan_page,
     serve,
     sessions,
@@ -89,6 +90,7 @@ main.add_command(sessions.sessions)
 main.add_command(retention.purge)
 main.add_command(serve.worker)
 main.add_command(mock.mock)
+main.add_command(sandbox.sandbox)
 main.add_command(plugins.plugins)
 main.add_command(catalog.catalog)
 main.add_command(freshness.freshness)

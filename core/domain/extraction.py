@@ -58,7 +58,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -67,6 +66,7 @@ from typing import TYPE_CHECKING, Any, get_args
 import peewee
 from peewee import JOIN
 
+from scanserve import sources
 from scanserve.domain import imaging
 from scanserve.domain.products import current_values, record_of
 from scanserve.domain.statuses import TERMINAL
@@ -527,7 +527,7 @@ def _row(extractor: Extractor, target: _Target, draft: Any) -> dict[str, Any] | 
         if str(k) and str(v)
     }
     return {
-        "id": uuid.uuid4(),
+        "id": sources.new_uuid(),
         "organization": target.capture.organization_id,
         "capture": target.capture.id,
         "field_name": draft.field_name,

@@ -31,6 +31,7 @@ from limits import RateLimitItemPerDay, RateLimitItemPerMinute
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
+from scanserve import sources
 from scanserve.infra.outage import Outage
 
 logger = logging.getLogger("scanserve.ratelimit")
@@ -174,7 +175,7 @@ WindowFigures = tuple[int, int, int, float]
 
 
 def _verdict(allowed: bool, windows: list[WindowFigures]) -> Verdict:
-    now = time.time()
+    now = sources.epoch()
     # The most restrictive window is the one with the fewest requests left; among
     # exhausted windows, the one that stays closed longest.
     amount, _, remaining, reset_time = min(windows, key=lambda w: (w[2], -w[3]))
@@ -209,7 +210,7 @@ class _MemoryWindows:
     def ping(self) -> None:
         pass  # always here
 
-    def __init__(self, clock: Callable[[], float] = time.time):
+    def __init__(self, clock: Callable[[], float] = sources.epoch):
         self._clock = clock
         # (rate key, amount, seconds) -> [count, the window's end]
         self._windows: dict[tuple[str, int, int], list[Any]] = {}
@@ -313,7 +314,7 @@ class _RedisWindows:
         keys = [f"LIMITS:LIMITER/{rate_key}/{a}/1/{_GRANULARITY[s]}" for a, s in limits]
         args = [v for amount, seconds in limits for v in (amount, seconds * 1000)]
         answer = self._script(keys, args)
-        now = time.time()
+        now = sources.epoch()
         figures: list[WindowFigures] = []
         for i, (amount, seconds) in enumerate(limits):
             count, left = answer[2 * i + 1], answer[2 * i + 2]

@@ -9,6 +9,8 @@ from typing import Any
 import orjson
 import peewee
 
+from scanserve import sources
+
 
 class JSONField(peewee.TextField):
     """JSON stored as text: portable, and we never query inside it."""
@@ -55,4 +57,5 @@ class UTCDateTimeField(peewee.DateTimeField):
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The current instant from the process's clock (:mod:`scanserve.sources`)."""
+    return sources.utcnow()

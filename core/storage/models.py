@@ -6,14 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 import peewee
-import shortuuid
 
+from scanserve import sources
 from scanserve.storage.database import database_proxy
 from scanserve.storage.fields import JSONField, UTCDateTimeField, utcnow
 
 
 def new_short_id() -> str:
-    return str(shortuuid.uuid())
+    return sources.new_short_id()
 
 
 class BaseModel(peewee.Model):

@@ -1,4 +1,5 @@
-"""The typed client (scanserve.generated.client) against a real ``scanserve serve --demo``.
+"""The typed client (scanserve.generated.client) against a live ``scanserve sandbox``, as a
+client project's CI would run it (docs/sandbox.md).
 
 Only the client talks to the server: the example of docs/client.md runs as written (its base
 URL and key replaced by this server's) and prints what the page shows, and the journey below
@@ -9,17 +10,14 @@ documents of bad requests, each answer parsed into the model the spec names for 
 from __future__ import annotations
 
 import datetime
-import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import shortuuid
-from cli_runner import banner_and_base
 
 from scanserve.generated.client import AuthenticatedClient, Client
 from scanserve.generated.client.api.scanner_captures import create_capture, get_capture
@@ -43,6 +41,7 @@ from scanserve.generated.client.models import (
     SessionStatusEnum,
     SessionStatusResponse,
 )
+from scanserve.sandbox import SandboxServer, running_sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "client.md"
@@ -52,31 +51,18 @@ TERMINAL = {CaptureStatusEnum.COMPLETED, CaptureStatusEnum.NOT_FOUND, CaptureSta
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """``scanserve serve --demo`` on a free port: its base URL and the key it printed."""
-    data = tmp_path_factory.mktemp("typed-client")
-    env = {
-        **os.environ,
-        "SCANSERVE_DATA_DIR": str(data / "scanserve-data"),
-        "SCANSERVE_LOAD_ENTRYPOINT_PLUGINS": "false",
-    }
-    serve = [sys.executable, "-c", "from scanserve.cli import main; main()", "serve"]
-    with (
-        open(data / "serve.log", "w") as log,
-        subprocess.Popen(
-            [*serve, "--demo", "--port", "0"],  # the banner names the port taken
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-            env=env,
-        ) as proc,
-    ):
-        try:
-            banner, base = banner_and_base(proc)
-            yield base, banner[-1].removeprefix("API key: ")
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
+    """``scanserve sandbox`` on a free port, with the test credentials of its seed."""
+    log = tmp_path_factory.mktemp("typed-client") / "sandbox.log"
+    with open(log, "w") as out, running_sandbox(20, log=out) as server:
+        yield server
+
+
+@pytest.fixture
+def server(sandbox: SandboxServer) -> tuple[str, str]:
+    """The sandbox, reset to its seeded start: its base URL and business key."""
+    sandbox.reset()
+    return sandbox.base_url, sandbox.business_key
 
 
 @pytest.fixture
@@ -136,15 +122,12 @@ def test_a_session_and_a_scan_through_the_typed_client(client):
     assert capture.session_id == session.id
     assert capture.gtin == "0" + DEMO_GTIN
 
-    deadline = time.monotonic() + 60
-    while True:
-        status = get_session_status.sync(session.id, client=client)
-        assert isinstance(status, SessionStatusResponse), status
-        assert [summary.id for summary in status.captures] == [capture.id]
-        if status.captures[0].status in TERMINAL:
-            break
-        assert time.monotonic() < deadline, f"the capture is still {status.captures[0].status}"
-        time.sleep(0.1)
+    # the sandbox runs the pipeline before it answers: the capture is done already
+    assert capture.status is CaptureStatusEnum.COMPLETED
+    status = get_session_status.sync(session.id, client=client)
+    assert isinstance(status, SessionStatusResponse), status
+    assert [summary.id for summary in status.captures] == [capture.id]
+    assert status.captures[0].status in TERMINAL
     assert status.captures[0].status is CaptureStatusEnum.COMPLETED
 
     # the capture by its UUID form: the client takes a str or a UUID for an id
@@ -153,7 +136,8 @@ def test_a_session_and_a_scan_through_the_typed_client(client):
     assert read.id == capture.id
     assert read.status is CaptureStatusEnum.COMPLETED
     assert read.product_name == "Stabilo Boss Original Highlighter Yellow"
-    assert isinstance(read.processed_at, datetime.datetime)
+    # the sandbox's clock stands at its start
+    assert read.processed_at == datetime.datetime(2026, 1, 1, 9, tzinfo=datetime.UTC)
 
     detail = get_session.sync(session.id, client=client)
     assert isinstance(detail, SessionDetail), detail
@@ -208,3 +192,19 @@ def test_problem_documents_come_back_typed(client, server):
         )
     assert isinstance(refused, Problem), refused
     assert (refused.status, refused.error_code) == (401, ProblemErrorCode.UNAUTHORIZED)
+
+
+def test_a_forced_failure_comes_back_typed(client, sandbox):
+    # the sandbox's control makes the next lookup fail: the client's error path, typed
+    session = create_session.sync(client=client, body=SessionCreateRequest())
+    assert isinstance(session, SessionResponse), session
+    sandbox.force("lookup", "failed")
+    failed = create_capture.sync(
+        client=client,
+        body=CaptureCreateRequest(
+            session_id=session.id, capture_type=CaptureTypeEnum.BARCODE, raw_value="5901234123457"
+        ),
+    )
+    assert isinstance(failed, CaptureResponse), failed
+    assert failed.status is CaptureStatusEnum.FAILED
+    assert "lookup failed" in failed.error_message

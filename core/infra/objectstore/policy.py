@@ -25,8 +25,10 @@ import os
 import secrets
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+
+from scanserve import sources
 
 SECRET_FILE = "upload-secret"  # noqa: S105 - a file name, not a secret
 ALGORITHM = "HMAC-SHA256"
@@ -76,7 +78,7 @@ class PolicySigner:
         now: datetime | None = None,
     ) -> dict[str, str]:
         """The form fields (besides ``key`` and ``Content-Type``) carrying the policy."""
-        expiration = (now or datetime.now(UTC)) + timedelta(seconds=expires_in)
+        expiration = (now or sources.utcnow()) + timedelta(seconds=expires_in)
         document = {
             "expiration": expiration.isoformat(timespec="seconds").replace("+00:00", "Z"),
             "key": key,
@@ -112,7 +114,7 @@ class PolicySigner:
         except (binascii.Error, ValueError, KeyError, TypeError) as exc:
             # Only a server with the secret can sign: this is a bug of ours, not of the client.
             raise PolicyError("malformed", f"the upload policy cannot be read: {exc}") from exc
-        if (now or datetime.now(UTC)) >= parsed.expiration:
+        if (now or sources.utcnow()) >= parsed.expiration:
             raise PolicyError("expired", "the upload policy has expired; ask for a new upload URL")
         return parsed
 
