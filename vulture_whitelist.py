@@ -103,3 +103,7 @@ _used(
     _.unimplemented_operations,
     _.succeeded,
 )
+
+# schemathesis hooks: @schemathesis.hook registers a function under its name, and the engine
+# calls it by that name (scanserve conformance, core/cli/conformance.py).
+_used(_.before_call)

@@ -13,12 +13,14 @@ from scanserve import __version__
 from scanserve.cli import (
     brands,
     catalog,
+    conformance,
     credentials,
     db,
     freshness,
     keys,
     orgs,
     plugins,
+    proxy,
     retention,
     serve,
     sessions,
@@ -65,3 +67,5 @@ main.add_command(brands.brands)
 main.add_command(credentials.users)
 main.add_command(credentials.members)
 main.add_command(credentials.tokens)
+main.add_command(proxy.proxy)
+main.add_command(conformance.conformance)
