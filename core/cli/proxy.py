@@ -20,7 +20,6 @@ operation is a violation. What is judged of a body is a copy of at most
 
 from __future__ import annotations
 
-import asyncio
 import json
 import signal
 import sys
@@ -373,7 +372,7 @@ def proxy(
         # it, so the summary below is printed and the exit code is this command's own.
         for each in (signal.SIGINT, signal.SIGTERM):
             signal.signal(each, lambda *_: None)
-        asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
+        uvicorn.Server(config).run(sockets=[sock])  # on uvloop and httptools where present
     click.echo(recorder.tally.table())
     click.echo(
         f"scanserve proxy: {recorder.exchanges} exchange(s), {recorder.violations} "
