@@ -86,7 +86,14 @@ def _register_hooks() -> None:
 
 
 def _config(
-    base: str, key: str, key2: str | None, *, seconds: int, phases: list[str], scratch: Path
+    base: str,
+    key: str,
+    key2: str | None,
+    *,
+    seconds: int,
+    phases: list[str],
+    scratch: Path,
+    seed: int,
 ) -> Any:
     from schemathesis.config import SchemathesisConfig
 
@@ -109,6 +116,7 @@ def _config(
         {
             "base-url": base,
             "max-time": seconds,
+            "seed": seed,
             # nothing left behind in the directory it runs in, nothing carried between runs
             "cache": {"enabled": False},
             "generation": {"database": "none", "allow-x00": False},
@@ -136,7 +144,9 @@ def _load_schema(base: str, spec: Path | None, config: Any) -> tuple[Any, str]:
         return schemathesis.openapi.from_path(str(bundled), config=config), "bundled"
 
 
-def _schemathesis(base: str, key: str, key2: str | None, seconds: int, spec: Path | None) -> Any:
+def _schemathesis(
+    base: str, key: str, key2: str | None, *, seconds: int, spec: Path | None, seed: int
+) -> Any:
     """The schemathesis part, tallied per operation."""
     from hypothesis.configuration import set_hypothesis_home_dir
     from schemathesis import engine
@@ -154,10 +164,13 @@ def _schemathesis(base: str, key: str, key2: str | None, seconds: int, spec: Pat
         for phases, budget in passes:
             if budget <= 0:
                 continue
-            config = _config(base, key, key2, seconds=budget, phases=phases, scratch=Path(scratch))
+            config = _config(
+                base, key, key2, seconds=budget, phases=phases, scratch=Path(scratch), seed=seed
+            )
             schema, source = _load_schema(base, spec, config)
             click.echo(
-                f"conformance: schemathesis ({source} contract): {', '.join(phases)}, {budget} s"
+                f"conformance: schemathesis ({source} contract): {', '.join(phases)}, "
+                f"{budget} s, seed {seed}"
             )
             for event in engine.from_schema(schema).execute():
                 if isinstance(event, events.ScenarioFinished):
@@ -204,6 +217,11 @@ def _schemathesis(base: str, key: str, key2: str | None, seconds: int, spec: Pat
     help="The contract to hold the server to (default: the one it serves, else the bundled one).",
 )
 @click.option(
+    "--seed",
+    type=int,
+    help="schemathesis's seed, to replay a run (default: a random one, printed).",
+)
+@click.option(
     "--gtin",
     default="4006381333931",
     show_default=True,
@@ -217,6 +235,7 @@ def conformance(
     seconds: int,
     junit_xml: Path | None,
     spec: Path | None,
+    seed: int | None,
     gtin: str,
 ) -> None:
     """Check the Scanner API server at URL (its base path) against the contract.
@@ -243,7 +262,11 @@ def conformance(
     parts = {"journey": Journey(base, key, key2, check, gtin=gtin).run()}
     click.echo(parts["journey"].table())
     if seconds:
-        parts["schemathesis"] = _schemathesis(base, key, key2, seconds, spec)
+        if seed is None:
+            seed = secrets.randbelow(1 << 32)
+        parts["schemathesis"] = _schemathesis(
+            base, key, key2, seconds=seconds, spec=spec, seed=seed
+        )
         click.echo(parts["schemathesis"].table())
     if junit_xml is not None:
         junit_xml.write_bytes(junit_document({f"conformance {n}": t for n, t in parts.items()}))
