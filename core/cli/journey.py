@@ -52,6 +52,10 @@ def png(colour: str = "olive") -> bytes:
     return out.getvalue()
 
 
+class JourneyStopped(Exception):
+    """The server gave no answer: the rest of the walk cannot be judged."""
+
+
 class Journey:
     """One walk through the contract against ``base`` (the URL of the base path)."""
 
@@ -105,7 +109,7 @@ class Journey:
             response = self.http.request(method, url, headers=headers, **kwargs)
         except httpx.HTTPError as error:
             self.tally.record(operation_id, [f"journey: {method} {path}: no answer: {error!r}"])
-            raise click.ClickException(f"{method} {url}: no answer: {error!r}") from None
+            raise JourneyStopped(f"{method} {url}: no answer: {error!r}") from None
         request_path = response.request.url.path
         failures = [
             v.header_value()
@@ -164,10 +168,20 @@ class Journey:
             self.errors,
         ]
         self.state: dict[str, Any] = {}
-        for step in steps:
-            say(f"conformance: journey: {step.__name__.replace('_', ' ')}")
-            step()
-        self.http.close()
+        try:
+            for step in steps:
+                name = step.__name__.replace("_", " ")
+                say(f"conformance: journey: {name}")
+                try:
+                    step()
+                except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+                    # an answer the next request needed was not what the contract says (its
+                    # own check has failed already): the step cannot go on, the next may
+                    self.tally.record(f"(journey: {name})", [f"could not go on: {error!r}"])
+        except JourneyStopped as stopped:
+            say(f"conformance: journey stopped: {stopped}")
+        finally:
+            self.http.close()
         return self.tally
 
     def probes(self) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from live_server import SCANSERVE, breaking_upstream, live_scanserve
+from loopback import refused_port
 
 BASE = "/scanner/api/v1"
 
@@ -91,3 +92,12 @@ def test_conformance_fails_against_a_broken_server_naming_the_operation(tmp_path
         line for line in run.stdout.splitlines() if line.startswith("getCapture")
     )
     assert "'status' is a required property" in getcapture_row
+
+
+def test_a_server_that_does_not_answer_fails_with_the_report_written(tmp_path):
+    report = tmp_path / "conformance.xml"
+    with refused_port() as port:
+        run = conformance(f"http://127.0.0.1:{port}{BASE}", "csb_x", "csb_y", 0, report)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "conformance: journey stopped: GET" in run.stdout
+    assert "no answer" in failures(report)["conformance journey: getLiveness"]
