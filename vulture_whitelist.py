@@ -107,3 +107,6 @@ _used(
 # scanserve.sandbox's public surface for client projects' tests (docs/sandbox.md): called by
 # them, and by tests/journeys/test_sandbox.py, never by the server.
 _used(_.banner, _.advance_clock, _.force)
+# schemathesis hooks: @schemathesis.hook registers a function under its name, and the engine
+# calls it by that name (scanserve conformance, core/cli/conformance.py).
+_used(_.before_call)

@@ -15,6 +15,7 @@ from scanserve import __version__
 from scanserve.cli import (
     brands,
     catalog,
+    conformance,
     credentials,
     db,
     freshness,
@@ -22,6 +23,7 @@ from scanserve.cli import (
     mock,
     orgs,
     plugins,
+    proxy,
     retention,
     sandbox,
     scan_page,
@@ -99,3 +101,5 @@ main.add_command(scan_page.scan_page)
 main.add_command(credentials.users)
 main.add_command(credentials.members)
 main.add_command(credentials.tokens)
+main.add_command(proxy.proxy)
+main.add_command(conformance.conformance)
