@@ -55,8 +55,12 @@ _used(
 _used(_.served_app)
 
 # Overrides of what a framework calls or reads: Connexion (oas31, security), huey (queue),
-# asyncio and uvicorn (server), logging (logconfig); pydantic's ``model_config``.
+# asyncio and uvicorn (server), logging (logconfig); pydantic's ``model_config``;
+# prometheus-client's collectors (metrics); the test client Connexion calls by its class
+# (connexion_import).
 _used(
+    _.collect,
+    _.__new__,
     _._form_parser_cls,
     _._produces,
     _._base_uri,

@@ -10,6 +10,11 @@ problem+json.
 
 from __future__ import annotations
 
+# first: Connexion without its test client (see there)
+from scanserve.infra import connexion_import  # noqa: F401
+
+# isort: split
+
 import copy
 import functools
 import importlib
@@ -44,8 +49,10 @@ from scanserve.http.index import IndexMiddleware
 from scanserve.http.innermost import IgnoreBodyWithoutContract, RateHeadersMiddleware
 from scanserve.http.oas31 import OpenAPI31App
 from scanserve.http.oas31_validators import VALIDATOR_MAP
+from scanserve.http.observe import ObserveMiddleware
 from scanserve.http.routing import MostSpecificPath, RouteTable
 from scanserve.http.security import SECURITY_MAP
+from scanserve.infra import metrics
 from scanserve.infra.encoding import OrjsonJsonifier
 from scanserve.infra.ids import accepting_uuid_ids
 from scanserve.settings import Settings
@@ -254,6 +261,14 @@ def _replace_server_error_middleware(app: OpenAPI31App, type_base: str) -> None:
     raise RuntimeError("Connexion's ServerErrorMiddleware is not in the middleware stack")
 
 
+def _observe_outermost(app: OpenAPI31App, routes: RouteTable) -> None:
+    """:class:`~scanserve.http.observe.ObserveMiddleware` outside every other middleware,
+    :class:`~scanserve.http.faults.LastResort` included: the request id goes on every
+    answer, and the access line and the metrics see the status the client got."""
+    observe = functools.partial(ObserveMiddleware, routes=routes, metrics=metrics.recorder())
+    app.middleware.middlewares.insert(0, observe)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -320,6 +335,7 @@ def create_app(
     )
     app.add_middleware(RateHeadersMiddleware, position=MiddlewarePosition.BEFORE_CONTEXT)
     _replace_server_error_middleware(app, settings.problem_type_base)
+    _observe_outermost(app, routes)
     if fast_path:
         app.add_middleware(FastPath, position=MiddlewarePosition.BEFORE_SWAGGER, routes=routes)
     app.add_middleware(MostSpecificPath, position=MiddlewarePosition.BEFORE_ROUTING, routes=routes)

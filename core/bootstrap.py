@@ -12,6 +12,7 @@ from typing import Any
 from scanserve.domain import extraction, imaging, pipeline, quotas, retention, sessions
 from scanserve.domain.services import Services
 from scanserve.http import idempotency
+from scanserve.infra import metrics
 from scanserve.infra.objectstore import open_object_store
 from scanserve.infra.queue import Queue, Tasks
 from scanserve.infra.ratelimit import RateLimiter
@@ -31,6 +32,8 @@ def build_services(
     )
     if migrate:
         upgrade(db)
+    if settings.metrics_port is not None:
+        metrics.enable()  # into the directory the command prepared (scanserve.infra.metrics)
     imaging.configure(settings)  # the pixel limit and decode budget of this process
     pm = build_plugin_manager(settings, extra_plugins)
     services = Services(

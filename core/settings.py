@@ -86,6 +86,10 @@ Background work
 Logging
     ``log_format``: ``text`` (one line: time, level, logger, message) or ``json`` (one JSON
     object a line, for log shippers); ``log_level`` (``INFO``).
+Metrics
+    ``metrics_port`` (off by default): ``scanserve serve`` and ``scanserve worker`` serve
+    Prometheus metrics on this port of ``metrics_host`` (``127.0.0.1``), apart from the API;
+    0 takes any free port and prints it. Summed over ``serve --workers N``'s processes.
 Product lookups
     ``lookup_cache_ttl_seconds`` (7 days): a product an outside provider found is kept in the
     catalog with its source and the time it was fetched, and asked for again once it is older
@@ -299,6 +303,10 @@ class Settings(BaseSettings):
     # logging
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # metrics (scanserve.infra.metrics): None is off
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
 
     # product lookups
     lookup_cache_ttl_seconds: int = Field(default=7 * 86_400, ge=0)

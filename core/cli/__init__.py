@@ -5,8 +5,6 @@ Each command imports what it needs when it runs, so that ``scanserve --help`` st
 
 from __future__ import annotations
 
-import warnings
-
 import click
 
 from scanserve import __version__
@@ -43,9 +41,6 @@ def main(ctx: click.Context, create: bool) -> None:
     Every command that uses the database says on stderr which data directory it uses
     (SCANSERVE_DATA_DIR, default ./scanserve-data).
     """
-    # Connexion imports starlette.testclient at import time, which warns about httpx on every
-    # start of the CLI; it says nothing about scanserve.
-    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     if ctx.invoked_subcommand is None:  # bare `scanserve`: what it can do, and success
         click.echo(ctx.get_help())
         ctx.exit(0)

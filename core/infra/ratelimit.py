@@ -31,6 +31,7 @@ from limits import RateLimitItemPerDay, RateLimitItemPerMinute
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
+from scanserve.infra import metrics
 from scanserve.infra.outage import Outage
 
 logger = logging.getLogger("scanserve.ratelimit")
@@ -78,11 +79,13 @@ class RateLimiter:
         if fallback is None:
             return _verdict(*self._counter.hit(rate_key, limits))
         if self.outage.down:
+            metrics.recorder().rate_limit_fallback()
             return _verdict(*fallback.hit(rate_key, limits))
         try:
             return _verdict(*self._counter.hit(rate_key, limits))
         except Exception as exc:  # whatever the store's client raises: count here instead
             self._lost(exc)
+            metrics.recorder().rate_limit_fallback()
             return _verdict(*fallback.hit(rate_key, limits))
 
     def check(self) -> bool:
