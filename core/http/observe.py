@@ -12,7 +12,8 @@ method, path template, operationId, status, duration, organisation, request id; 
 the JSON line) and records the request's metrics (:mod:`scanserve.infra.metrics`), both
 labelled by the contract's operationId, never by the raw path: a path the contract does not
 have is ``unknown``. It sits outside Connexion's last-resort error middleware, so a 500
-made there is counted as sent.
+made there is counted as sent; a request left unanswered because its client went away is
+counted (and logged) as ``499``, as nginx does.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from scanserve.infra.metrics import UNKNOWN_OPERATION, Recorder
 access_logger = logging.getLogger("scanserve.access")
 
 HEADER = b"x-request-id"
+CLIENT_LEFT = 499
 
 
 def _request_id(scope: Scope) -> str:
@@ -64,19 +66,26 @@ class ObserveMiddleware:
         encoded = request_id.encode("ascii")
         scope[REQUEST_ID_KEY] = encoded
         token = REQUEST_ID.set(request_id)
-        status = 500  # what the client gets if nothing is sent
+        # what is logged and counted when no answer was started: the client left before
+        # one was due (nginx's 499), or an exception escaped every handler (500)
+        status = CLIENT_LEFT
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = message.get("headers", [])
-                if not any(name.lower() == HEADER for name, _ in headers):
+                # from the end: where the gateway puts it (with the rate-limit headers)
+                if not any(name.lower() == HEADER for name, _ in reversed(headers)):
                     message = {**message, "headers": [*headers, (HEADER, encoded)]}
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:  # not a cancellation: that is the client gone (499)
+            if status == CLIENT_LEFT:
+                status = 500
+            raise
         finally:
             seconds = time.perf_counter() - started
             self._done(scope, status, seconds, request_id)
