@@ -15,6 +15,7 @@ import httpx
 import pytest
 from loopback import served_port
 from ops_support import BASE, CLI, scanserve_env
+from prometheus_client.parser import text_string_to_metric_families
 from redis_support import delete_queue_keys
 
 from scanserve.bootstrap import build_services
@@ -37,6 +38,15 @@ def _records(*files: Path) -> list[dict[str, Any]]:
             assert {"time", "level", "logger", "message"} <= set(record), line
             records.append(record)
     return records
+
+
+def _metrics_port(log: Path) -> int | None:
+    """The port in the worker's "Metrics:" line, once written (the lines being written after
+    it may be incomplete: only that one is read)."""
+    for line in log.read_text().splitlines():
+        if '"metrics_port"' in line:
+            return int(json.loads(line)["metrics_port"])
+    return None
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -104,6 +114,25 @@ def test_every_line_is_json_and_a_capture_names_its_request(
             return answer.json()["status"] in ("COMPLETED", "NOT_FOUND", "FAILED")
 
         wait_for(finished, 90, "the worker to process the capture")
+        # the worker's own metrics: the capture it finished, the shared queue's lanes
+        metrics_port = wait_for(
+            lambda: _metrics_port(files["worker.err"]), 30, "the worker's metrics port"
+        )
+        scraped = {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(
+                httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=30).text
+            )
+            for s in family.samples
+        }
+        finished_here = {
+            labels: value
+            for (name, labels), value in scraped.items()
+            if name == "scanserve_captures_finished_total"
+        }
+        assert sum(finished_here.values()) == 1, scraped
+        assert ("scanserve_queue_tasks", (("lane", "main"),)) in scraped
+        assert scraped[("scanserve_dependency_up", (("dependency", "queue"),))] == 1
         # an id that is not one is replaced, on errors too
         refused = httpx.get(f"{api}/sessions", headers={"X-Request-ID": "a b"}, timeout=30)
         assert refused.status_code == 401
@@ -146,4 +175,3 @@ def test_every_line_is_json_and_a_capture_names_its_request(
     assert any(r["logger"] == "py.warnings" for r in server_lines + worker_lines), [
         r["message"] for r in server_lines + worker_lines
     ]
-    assert any(r.get("metrics_port") for r in worker_lines)
