@@ -257,13 +257,12 @@ def unfinished() -> tuple[int, float | None]:
     seconds of the oldest of them (None: none), whichever queue holds them. On the status
     index: only the rows still in work are read."""
     in_work = [PENDING, LOOKING_UP, ENRICHING, RESOLVING]
-    row = (
+    query = (
         models.Capture.select(fn.COUNT(models.Capture.id), fn.MIN(models.Capture.created))
         .where(models.Capture.status.in_(in_work))
         .tuples()
-        .get()
     )
-    count, oldest = row
+    count, oldest = cast("tuple[Any, Any]", query.get())
     if not count or oldest is None:
         return 0, None
     return int(count), max(0.0, (utcnow() - oldest).total_seconds())
