@@ -6,17 +6,19 @@ distributed (Redis storage, separate ``scanserve worker`` processes), with perio
 built in. Celery and RQ need a broker even for the embedded case; Dramatiq has no SQLite
 broker.
 
-The database, not the queue, is the truth about a capture. A task carries only a capture's
-short id; a worker killed mid-task loses that message, and the periodic sweep re-queues
-every capture left in a non-terminal state past ``capture_stale_seconds``, and every
-session's vision extraction left ``processing`` past ``extraction_stale_seconds``. Every pipeline
-step is safe to run twice. A starting worker sweeps once at once, so recovery does not wait
-for the next minute; the embedded queue, which runs inside the only server there is, goes
+The database, not the queue, is the truth about a capture. A task carries a capture's short id
+(and, for fairness, logs and the backlog's age, its organisation, the id of the request that
+posted it and when it was queued: an older worker cannot take such a message, so workers are
+upgraded before the servers); a worker killed mid-task loses that message, and the periodic
+sweep re-queues every capture left in a non-terminal state past ``capture_stale_seconds``, and
+every session's vision extraction left ``processing`` past ``extraction_stale_seconds``. Every
+pipeline step is safe to run twice. A starting worker sweeps once at once, so recovery does not
+wait for the next minute; the embedded queue, which runs inside the only server there is, goes
 further at start-up and queues every unfinished capture at once, whatever its age
 (:meth:`Queue.recover`): a PENDING row is the durable form of its message. So the embedded
 queue hands the captures posted to its own server to that server's threads in memory
-(:mod:`scanserve.infra.capture_lanes`); Huey's SQLite file carries the rest (extraction, periodic
-tasks, captures queued by other processes).
+(:mod:`scanserve.infra.capture_lanes`); Huey's SQLite file carries the rest (extraction,
+periodic tasks, captures queued by other processes).
 
 Signals: only ``scanserve worker`` lets Huey's consumer install its SIGINT/SIGTERM handlers.
 Inside ``scanserve serve`` the process belongs to uvicorn, whose handlers must stay in place
