@@ -99,8 +99,10 @@ _used(_.specificity)
 # ObjectStore.peek (test_photo_journey), ids.to_uuid (test_fast_path),
 # imaging.request_wait_seconds (test_image_limits), HookDoc.undocumented (test_hook_docs,
 # the check that every hook is documented), app.unimplemented_operations (test_contract),
-# the QR resolution's ``succeeded`` (test_qr_hostile_urls).
+# the QR resolution's ``succeeded`` (test_qr_hostile_urls), tracing.disable (test_tracing:
+# a test's tracer provider goes at its end).
 _used(
+    _.disable,
     _.to_uuid,
     _.request_wait_seconds,
     _.undocumented,

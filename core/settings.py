@@ -90,6 +90,8 @@ Metrics
     ``metrics_port`` (off by default): ``scanserve serve`` and ``scanserve worker`` serve
     Prometheus metrics on this port of ``metrics_host`` (``127.0.0.1``), apart from the API;
     0 takes any free port and prints it. Summed over ``serve --workers N``'s processes.
+    ``tracing`` (off): OpenTelemetry spans of requests, queued captures and provider calls,
+    to the tracer provider the operator configures (needs ``scanserve[otel]``).
 Product lookups
     ``lookup_cache_ttl_seconds`` (7 days): a product an outside provider found is kept in the
     catalog with its source and the time it was fetched, and asked for again once it is older
@@ -303,6 +305,9 @@ class Settings(BaseSettings):
     # logging
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # tracing (scanserve.infra.tracing): OpenTelemetry spans, with scanserve[otel] installed
+    tracing: bool = False
 
     # metrics (scanserve.infra.metrics): None is off
     metrics_port: int | None = Field(default=None, ge=0, le=65535)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from scanserve.domain.freshness_layers import BUILT_IN, default_catalog, org_thresholds
-from scanserve.infra import metrics
+from scanserve.infra import metrics, tracing
 from scanserve.plugins import hookspecs
 from scanserve.plugins.providers import (
     EnrichmentProvider,
@@ -300,7 +300,8 @@ class Plugins:
             name = str(getattr(resolver, "name", resolver))
             started = time.perf_counter()
             try:
-                result = resolver.resolve(url)
+                with tracing.span(f"qr-resolver {name}", plugin=name, hook="qr-resolver"):
+                    result = resolver.resolve(url)
             except Exception:
                 metrics.recorder().provider_call(
                     name, "qr-resolver", time.perf_counter() - started, failed=True

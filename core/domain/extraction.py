@@ -71,7 +71,7 @@ from scanserve.domain import imaging
 from scanserve.domain.products import current_values, record_of
 from scanserve.domain.statuses import TERMINAL
 from scanserve.generated.models import ExtractionFailure
-from scanserve.infra import metrics
+from scanserve.infra import metrics, tracing
 from scanserve.infra.objectstore import ObjectStoreError
 from scanserve.plugins.manager import unavailable_reason
 from scanserve.plugins.providers import (
@@ -455,7 +455,8 @@ def _call(
     timeout = services.settings.extraction_timeout_seconds
     started = time.perf_counter()
     try:
-        drafts = _within(lambda: extractor.extract(item), timeout, lease)
+        with tracing.span(f"extractor {extractor.name}", plugin=extractor.name, hook="extractor"):
+            drafts = _within(lambda: extractor.extract(item), timeout, lease)
     except LeaseLost:
         raise
     except TimeoutError:

@@ -60,7 +60,7 @@ from scanserve.domain.statuses import (
     RESOLVING,
     TERMINAL,
 )
-from scanserve.infra import metrics
+from scanserve.infra import metrics, tracing
 from scanserve.infra.objectstore import ObjectNotFound
 from scanserve.plugins.providers import CatalogRows, LookupProvider, ProductRecord, ProviderError
 from scanserve.storage import models
@@ -248,11 +248,13 @@ class _Job:
         started = time.perf_counter()
         failed = True
         try:
-            if getattr(provider, "in_process", False):
-                answer = fn()
-            else:
-                self.claim()
-                answer = call_with_deadline(fn, self.services.settings.provider_timeout_seconds)
+            with tracing.span(f"{hook} {provider.name}", plugin=provider.name, hook=hook):
+                if getattr(provider, "in_process", False):
+                    answer = fn()
+                else:
+                    self.claim()
+                    timeout = self.services.settings.provider_timeout_seconds
+                    answer = call_with_deadline(fn, timeout)
             failed = False
             return answer
         finally:

@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scanserve.http.asgi_keys import PRINCIPAL_KEY, REQUEST_ID_KEY
 from scanserve.http.routing import ROUTE_KEY, RouteTable
+from scanserve.infra import tracing
 from scanserve.infra.logconfig import REQUEST_ID, new_request_id, valid_request_id
 from scanserve.infra.metrics import UNKNOWN_OPERATION, Recorder
 
@@ -55,6 +56,7 @@ class ObserveMiddleware:
         self.app = app
         self.routes = routes
         self.metrics = metrics if metrics.enabled else None
+        self.traced = tracing.enabled()  # a span a request (scanserve.infra.tracing)
         self.base_path = routes.base_path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -80,7 +82,11 @@ class ObserveMiddleware:
                     message = {**message, "headers": [*headers, (HEADER, encoded)]}
             await send(message)
 
+        span = None
+        traced = tracing.span(scope["method"], request_id=request_id) if self.traced else None
         try:
+            if traced is not None:
+                span = traced.__enter__()
             await self.app(scope, receive, send_with_id)
         except Exception:  # not a cancellation: that is the client gone (499)
             if status == CLIENT_LEFT:
@@ -88,10 +94,17 @@ class ObserveMiddleware:
             raise
         finally:
             seconds = time.perf_counter() - started
-            self._done(scope, status, seconds, request_id)
+            operation = self._done(scope, status, seconds, request_id)
+            if traced is not None:
+                if span is not None:  # named when the operation is known
+                    span.update_name(operation)
+                    span.set_attribute("http.request.method", scope["method"])
+                    span.set_attribute("http.response.status_code", status)
+                traced.__exit__(None, None, None)
             REQUEST_ID.reset(token)
 
-    def _done(self, scope: Scope, status: int, seconds: float, request_id: str) -> None:
+    def _done(self, scope: Scope, status: int, seconds: float, request_id: str) -> str:
+        """Count and log the answer; its operation."""
         found = scope.get(ROUTE_KEY)
         if found is None:  # refused before the gateway matched it (a head too large)
             found = self.routes.match(scope["method"], scope["path"])
@@ -100,7 +113,7 @@ class ObserveMiddleware:
         if self.metrics is not None:
             self.metrics.request(operation, status, seconds)
         if not access_logger.isEnabledFor(logging.INFO):
-            return
+            return operation
         # the template, not the path: ids stay out of the line's shape (the request id and
         # the organisation name the request); a path the contract lacks is given as sent
         path = self.base_path + route.template if route is not None else scope["path"]
@@ -126,3 +139,4 @@ class ObserveMiddleware:
             request_id,
             extra={"fields": fields},
         )
+        return operation

@@ -179,11 +179,13 @@ class CaptureLanes:
         interpretation: Any = None,
         org: Any = None,
         request_id: str | None = None,
+        trace: dict[str, str] | None = None,
     ) -> None:
-        """Queue a capture; ``process`` gets its short id, interpretation and request id."""
+        """Queue a capture; ``process`` gets its short id, interpretation, request id and
+        trace context."""
         lane = self.slow if slow else self.main
         metrics.recorder().lane_waiting(lane.label, 1)
-        lane.items.put(org, (capture_short_id, interpretation, request_id))
+        lane.items.put(org, (capture_short_id, interpretation, request_id, trace))
 
     def start(self) -> None:
         self.main.start()

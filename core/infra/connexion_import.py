@@ -11,16 +11,24 @@ Connexion imports this first (``scanserve.http`` does it for its layer, ``scanse
 
 from __future__ import annotations
 
+import re
 import sys
 import types
+import warnings
 from typing import Any
+
+_HTTPX_WARNING = "Using `httpx` with `starlette.testclient`"
 
 
 class _TestClientOnUse:
     """Stands for ``starlette.testclient.TestClient`` in Connexion's ``apps.abstract``."""
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
-        from starlette.testclient import TestClient  # noqa: PLC0415 - tests only
+        with warnings.catch_warnings():
+            # as scanserve.testing does for the app's imports: a test (a plugin author's
+            # `pytest -W error`) cannot act on which HTTP client Starlette's prefers
+            warnings.filterwarnings("ignore", message=re.escape(_HTTPX_WARNING))
+            from starlette.testclient import TestClient  # noqa: PLC0415 - tests only
 
         return TestClient(*args, **kwargs)
 

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from huey import Huey, crontab
 from huey.consumer import Consumer
 
+from scanserve.infra import tracing
 from scanserve.infra.capture_lanes import CaptureLanes
 from scanserve.infra.logconfig import REQUEST_ID
 from scanserve.infra.outage import Outage
@@ -105,12 +106,22 @@ class Tasks:
     purge_ended_sessions: Callable[[int], object] | None = None
 
 
-def as_request(request_id: str | None, fn: Callable[..., None], *args: Any) -> None:
-    """``fn(*args)`` on behalf of the request ``request_id`` (None: of none): its log lines
-    name that request (:data:`scanserve.infra.logconfig.REQUEST_ID`)."""
+def as_request(
+    request_id: str | None, trace: dict[str, str] | None, fn: Callable[..., None], *args: Any
+) -> None:
+    """``fn(*args)`` (a capture's processing: its short id first) on behalf of the request
+    ``request_id`` (None: of none): its log lines name that request
+    (:data:`scanserve.infra.logconfig.REQUEST_ID`), and with tracing on its span is a child
+    of the request's (``trace``: the context the message carried)."""
     token = REQUEST_ID.set(request_id)
     try:
-        fn(*args)
+        with tracing.span(
+            "process_capture",
+            parent=tracing.extract(trace),
+            capture_id=args[0] if args else None,
+            request_id=request_id,
+        ):
+            fn(*args)
     finally:
         REQUEST_ID.reset(token)
 
@@ -230,12 +241,15 @@ class Queue:
             org: int | None = None,
             request_id: str | None = None,
             queued_at: float | None = None,
+            trace: dict[str, str] | None = None,
         ) -> None:
-            if main_slots.run(org, as_request, request_id, process, capture_short_id):
+            if main_slots.run(org, as_request, request_id, trace, process, capture_short_id):
                 return
             main_slots.wait_if_all_deferred(self.huey)
             # to the end of the queue
-            process_capture(capture_short_id, org, request_id=request_id, queued_at=queued_at)
+            process_capture(
+                capture_short_id, org, request_id=request_id, queued_at=queued_at, trace=trace
+            )
 
         @self.slow_huey.task(name="process_capture")
         @_named_stably
@@ -244,12 +258,15 @@ class Queue:
             org: int | None = None,
             request_id: str | None = None,
             queued_at: float | None = None,
+            trace: dict[str, str] | None = None,
         ) -> None:
-            if slow_slots.run(org, as_request, request_id, process, capture_short_id):
+            if slow_slots.run(org, as_request, request_id, trace, process, capture_short_id):
                 return
             slow_slots.wait_if_all_deferred(self.slow_huey)
             # to the end of the queue
-            process_capture_slow(capture_short_id, org, request_id=request_id, queued_at=queued_at)
+            process_capture_slow(
+                capture_short_id, org, request_id=request_id, queued_at=queued_at, trace=trace
+            )
 
         # Vision extraction (outside extractors, seconds to extraction_timeout_seconds per
         # photo) is expensive work: the slow lane, its organisation capped like captures.
@@ -312,6 +329,7 @@ class Queue:
         (:mod:`scanserve.infra.capture_lanes`). Either way the organisation gets its turn: see
         :class:`OrgSlots` and :class:`scanserve.infra.capture_lanes.FairQueue`."""
         request_id = REQUEST_ID.get()
+        trace = tracing.carrier()
         lanes = self._lanes
         if lanes is not None:
             lanes.put(
@@ -320,6 +338,7 @@ class Queue:
                 interpretation=interpretation,
                 org=org,
                 request_id=request_id,
+                trace=trace,
             )
             return
         if self.settings.queue == "immediate":  # runs here and now: nothing to hold
@@ -331,7 +350,9 @@ class Queue:
         # holds it and hands it over once the queue is back (scanserve.infra.relay).
         self.relay.send(
             ("capture", capture_short_id),
-            lambda: task(capture_short_id, org, request_id=request_id, queued_at=queued_at),
+            lambda: task(
+                capture_short_id, org, request_id=request_id, queued_at=queued_at, trace=trace
+            ),
         )
 
     def _requeue(self, short_ids: list[str]) -> None:
@@ -427,8 +448,8 @@ class Queue:
         self._drain_deadline = None  # started again after a stop (tests do)
         process = self.tasks.process_capture
         self._lanes = CaptureLanes(
-            lambda short_id, interpretation, request_id: as_request(
-                request_id, process, short_id, interpretation
+            lambda short_id, interpretation, request_id, trace: as_request(
+                request_id, trace, process, short_id, interpretation
             ),
             settings.worker_threads,
             settings.slow_worker_threads,
