@@ -55,8 +55,12 @@ _used(
 _used(_.served_app)
 
 # Overrides of what a framework calls or reads: Connexion (oas31, security), huey (queue),
-# asyncio and uvicorn (server), logging (logconfig); pydantic's ``model_config``.
+# asyncio and uvicorn (server), logging (logconfig); pydantic's ``model_config``;
+# prometheus-client's collectors (metrics); the test client Connexion calls by its class
+# (connexion_import).
 _used(
+    _.collect,
+    _.__new__,
     _._form_parser_cls,
     _._produces,
     _._base_uri,
@@ -95,8 +99,10 @@ _used(_.specificity)
 # ObjectStore.peek (test_photo_journey), ids.to_uuid (test_fast_path),
 # imaging.request_wait_seconds (test_image_limits), HookDoc.undocumented (test_hook_docs,
 # the check that every hook is documented), app.unimplemented_operations (test_contract),
-# the QR resolution's ``succeeded`` (test_qr_hostile_urls).
+# the QR resolution's ``succeeded`` (test_qr_hostile_urls), tracing.disable (test_tracing:
+# a test's tracer provider goes at its end).
 _used(
+    _.disable,
     _.to_uuid,
     _.request_wait_seconds,
     _.undocumented,

@@ -48,7 +48,9 @@ if __name__ == "__main__":
     configure_logging(settings.log_format, settings.log_level)
     log_config = logging_config(settings.log_format, settings.log_level)
     if workers == 1:
-        server.run(build(), settings, host="127.0.0.1", port=port, log_config=log_config)
+        server.run(
+            build(), settings, host="127.0.0.1", port=port, log_config=log_config, access_log=True
+        )
     else:
         # worker processes import this module by name (uvicorn spawns them)
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -59,4 +61,5 @@ if __name__ == "__main__":
             port=port,
             log_config=log_config,
             app_factory="floor:build",
+            access_log=True,  # uvicorn's line a request, as scanserve writes its own
         )

@@ -629,6 +629,11 @@ def main() -> None:
     parser.add_argument(
         "--only", action="append", choices=SECTIONS, help="run only these sections (repeatable)"
     )
+    parser.add_argument(
+        "--metrics",
+        action="store_true",
+        help="serve with Prometheus metrics on (SCANSERVE_METRICS_PORT=0): their cost",
+    )
     args = parser.parse_args()
     opts = Options(
         quick=args.quick,
@@ -651,9 +656,13 @@ def main() -> None:
             if load.wrk_path()
             else "a Python client: wrk is NOT installed, ratios are compressed"
         )
-        + f", {'quick' if args.quick else 'full'} run, data in {tmp}"
+        + f", {'quick' if args.quick else 'full'} run"
+        + (", metrics on" if args.metrics else "")
+        + f", data in {tmp}"
     )
     fx = seed(tmp / "sqlite")
+    if args.metrics:  # every scanserve process the bench starts records (the floor does not)
+        fx.env["SCANSERVE_METRICS_PORT"] = "0"
     if "request" in only:
         request_path(fx, opts, "SQLite")
     if "queries" in only:

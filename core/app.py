@@ -10,6 +10,11 @@ problem+json.
 
 from __future__ import annotations
 
+# first: Connexion without its test client (see there)
+from scanserve.infra import connexion_import  # noqa: F401
+
+# isort: split
+
 import copy
 import functools
 import importlib
@@ -47,10 +52,12 @@ from scanserve.http.mock import MockEdge, MockResponder, ShapeOnly
 from scanserve.http.oas31 import OpenAPI31App
 from scanserve.http.oas31_spec import OpenAPI31Specification
 from scanserve.http.oas31_validators import VALIDATOR_MAP
+from scanserve.http.observe import ObserveMiddleware
 from scanserve.http.routing import MostSpecificPath, RouteTable
 from scanserve.http.sandbox import SandboxControl
 from scanserve.http.scanpage import ScanPageMiddleware
 from scanserve.http.security import SECURITY_MAP
+from scanserve.infra import metrics
 from scanserve.infra.encoding import OrjsonJsonifier
 from scanserve.infra.ids import accepting_uuid_ids
 from scanserve.infra.ratelimit import RateLimiter
@@ -276,6 +283,14 @@ def _add_sandbox_control(app: OpenAPI31App, sandbox: Sandbox, services: Services
     )
 
 
+def _observe_outermost(app: OpenAPI31App, routes: RouteTable) -> None:
+    """:class:`~scanserve.http.observe.ObserveMiddleware` outside every other middleware,
+    :class:`~scanserve.http.faults.LastResort` included: the request id goes on every
+    answer, and the access line and the metrics see the status the client got."""
+    observe = functools.partial(ObserveMiddleware, routes=routes, metrics=metrics.recorder())
+    app.middleware.middlewares.insert(0, observe)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -351,6 +366,7 @@ def create_app(
     _replace_server_error_middleware(app, settings.problem_type_base)
     if sandbox is not None:
         _add_sandbox_control(app, sandbox, services)
+    _observe_outermost(app, routes)
     if fast_path:
         app.add_middleware(FastPath, position=MiddlewarePosition.BEFORE_SWAGGER, routes=routes)
     app.add_middleware(MostSpecificPath, position=MiddlewarePosition.BEFORE_ROUTING, routes=routes)

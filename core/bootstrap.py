@@ -5,6 +5,7 @@ it runs are handed to it here, bound to the services. Nothing is built at import
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from scanserve.domain import extraction, imaging, pipeline, quotas, retention, s
 from scanserve.domain.sandbox import Sandbox
 from scanserve.domain.services import Services
 from scanserve.http import idempotency
+from scanserve.infra import metrics, tracing
 from scanserve.infra.objectstore import open_object_store
 from scanserve.infra.queue import Queue, Tasks
 from scanserve.infra.ratelimit import RateLimiter
@@ -42,6 +44,13 @@ def build_services(
     )
     if migrate:
         upgrade(db)
+    if settings.metrics_port is not None:
+        metrics.enable()  # into the directory the command prepared (scanserve.infra.metrics)
+    if settings.tracing and not tracing.enable():
+        logging.getLogger("scanserve.tracing").warning(
+            "SCANSERVE_TRACING is on but OpenTelemetry is not installed "
+            "(pip install 'scanserve[otel]'): no spans"
+        )
     imaging.configure(settings)  # the pixel limit and decode budget of this process
     pm = build_plugin_manager(settings, extra_plugins)
     services = Services(

@@ -91,6 +91,12 @@ The scanning page
     the browser (see ``docs/scan-page.md``). Empty: the key ``scanserve scan-page --key``
     kept in ``<data_dir>/scan-page-key``, else the page says it is not configured. Only a
     ``cpk`` key is accepted: a business or user key must never reach a web page.
+Metrics
+    ``metrics_port`` (off by default): ``scanserve serve`` and ``scanserve worker`` serve
+    Prometheus metrics on this port of ``metrics_host`` (``127.0.0.1``), apart from the API;
+    0 takes any free port and prints it. Summed over ``serve --workers N``'s processes.
+    ``tracing`` (off): OpenTelemetry spans of requests, queued captures and provider calls,
+    to the tracer provider the operator configures (needs ``scanserve[otel]``).
 Product lookups
     ``lookup_cache_ttl_seconds`` (7 days): a product an outside provider found is kept in the
     catalog with its source and the time it was fetched, and asked for again once it is older
@@ -322,6 +328,12 @@ class Settings(BaseSettings):
     # the scanning page /scan/ (scanserve.http.scanpage): its publishable key, else the one
     # `scanserve scan-page --key` kept in the data directory
     scan_page_key: str = ""
+    # tracing (scanserve.infra.tracing): OpenTelemetry spans, with scanserve[otel] installed
+    tracing: bool = False
+
+    # metrics (scanserve.infra.metrics): None is off
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
 
     # product lookups
     lookup_cache_ttl_seconds: int = Field(default=7 * 86_400, ge=0)

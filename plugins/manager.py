@@ -15,6 +15,7 @@ import difflib
 import importlib.metadata
 import logging
 import re
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import ModuleType
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from scanserve.domain.freshness_layers import BUILT_IN, default_catalog, org_thresholds
+from scanserve.infra import metrics, tracing
 from scanserve.plugins import hookspecs
 from scanserve.plugins.providers import (
     EnrichmentProvider,
@@ -295,11 +297,20 @@ class Plugins:
         """The first registered resolver's answer for ``url`` as a ``qr_analysis`` dict, or
         None when none handles it. A resolver that raises is logged and skipped."""
         for resolver in self.qr_resolvers:
+            name = str(getattr(resolver, "name", resolver))
+            started = time.perf_counter()
             try:
-                result = resolver.resolve(url)
+                with tracing.span(f"qr-resolver {name}", plugin=name, hook="qr-resolver"):
+                    result = resolver.resolve(url)
             except Exception:
-                logger.exception("QR resolver %s failed", getattr(resolver, "name", resolver))
+                metrics.recorder().provider_call(
+                    name, "qr-resolver", time.perf_counter() - started, failed=True
+                )
+                logger.exception("QR resolver %s failed", name)
                 continue
+            metrics.recorder().provider_call(
+                name, "qr-resolver", time.perf_counter() - started, failed=False
+            )
             if result is not None:
                 return result.as_dict()  # type: ignore[attr-defined, no-any-return]
         return None

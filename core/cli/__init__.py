@@ -6,7 +6,6 @@ Each command imports what it needs when it runs, so that ``scanserve --help`` st
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 
 import click
@@ -76,9 +75,6 @@ def main(
     ):
         if value is not None:
             os.environ[variable] = str(value)
-    # Connexion imports starlette.testclient at import time, which warns about httpx on every
-    # start of the CLI; it says nothing about scanserve.
-    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     if ctx.invoked_subcommand is None:  # bare `scanserve`: what it can do, and success
         click.echo(ctx.get_help())
         ctx.exit(0)

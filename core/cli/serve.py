@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
 import sys
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,6 +22,69 @@ from scanserve.cli.common import (
     where,
 )
 from scanserve.cli.demo import seed_demo, seed_demo_scan_page
+
+if TYPE_CHECKING:
+    from scanserve.domain.services import Services
+    from scanserve.settings import Settings
+
+
+def metrics_port_option(fn: Any) -> Any:
+    return click.option(
+        "--metrics-port",
+        type=click.IntRange(min=0, max=65535),
+        default=None,
+        help="Serve Prometheus metrics on this port, apart from the API (0: any free port, "
+        "printed; default: SCANSERVE_METRICS_PORT, off).",
+    )(fn)
+
+
+def _printer(fmt: str) -> Callable[..., None]:
+    """Prints a line of the banner on stdout: as it is, or as a JSON log line."""
+    from scanserve.infra.logconfig import json_line
+
+    def say(text: str, **fields: Any) -> None:
+        click.echo(json_line("scanserve.cli", text, **fields) if fmt == "json" else text)
+
+    return say
+
+
+@contextlib.contextmanager
+def _metrics_directory(port: int | None) -> Iterator[None]:
+    """With metrics on, the run's multiprocess directory (set in the environment before
+    anything records, and inherited by the processes this one starts), removed at the end."""
+    if port is None:
+        yield
+        return
+    from scanserve.infra import metrics
+
+    directory, made = metrics.prepare_directory()
+    # the processes of --workers read their settings from the environment
+    os.environ["SCANSERVE_METRICS_PORT"] = str(port)
+    try:
+        yield
+    finally:
+        if made:
+            metrics.remove_directory(directory)
+
+
+def _serve_metrics(settings: Settings, services: Services) -> Any:
+    """The metrics port of this run, with what is read at scrape time."""
+    from scanserve.domain import captures, health
+    from scanserve.infra import metrics
+
+    assert settings.metrics_port is not None
+    try:
+        return metrics.serve(
+            settings.metrics_host,
+            settings.metrics_port,
+            backlog=services.queue.backlog,
+            unfinished=captures.unfinished,
+            dependencies=lambda: health.dependencies_up(services),
+        )
+    except OSError as error:
+        raise click.ClickException(
+            f"cannot serve metrics on {settings.metrics_host}:{settings.metrics_port}: {error}"
+        ) from None
 
 
 @click.command()
@@ -35,14 +103,33 @@ from scanserve.cli.demo import seed_demo, seed_demo_scan_page
     show_default=True,
     help="Server processes. More than one needs SCANSERVE_RATE_LIMIT_STORAGE_URL=redis://...",
 )
+@metrics_port_option
 @log_format_option
-def serve(host: str, port: int, demo: bool, workers: int, log_format: str | None) -> None:
+def serve(  # noqa: PLR0917 - click passes the options by position
+    host: str,
+    port: int,
+    demo: bool,
+    workers: int,
+    metrics_port: int | None,
+    log_format: str | None,
+) -> None:
     """Run the API server (migrating the database first) with the embedded queue's consumer."""
-    from scanserve.app import HandlerProblem, create_app
-    from scanserve.infra import server
-
     settings = read_settings(warn=False)
+    if metrics_port is not None:
+        settings = settings.model_copy(update={"metrics_port": metrics_port})
+    with _metrics_directory(settings.metrics_port):
+        _serve(settings, host, port, demo=demo, workers=workers, log_format=log_format)
+
+
+def _serve(
+    settings: Settings, host: str, port: int, *, demo: bool, workers: int, log_format: str | None
+) -> None:
+    # the log first: what importing the app warns about is written in its format
     log_config = setup_logging(settings, log_format)
+    from scanserve.app import HandlerProblem, create_app
+    from scanserve.infra import metrics, server
+
+    say = _printer(log_format or settings.log_format)
     if workers > 1 and settings.rate_limit_storage_url.startswith("memory:"):
         raise click.UsageError(
             f"--workers {workers} needs rate limits shared by the server processes: set "
@@ -64,18 +151,25 @@ def serve(host: str, port: int, demo: bool, workers: int, log_format: str | None
     port = sock.getsockname()[1]
     shown_host = f"[{host}]" if ":" in host else host
     base = f"http://{shown_host}:{port}{settings.base_path}"
-    click.echo(f"scanserve {__version__}: {where(settings)}")
-    click.echo(f"Base URL: {base}")
-    click.echo(f"API reference: {base}/ui/")
-    click.echo(f"Health: {base}/health/live, {base}/health/ready")
+    exporter = None
+    if settings.metrics_port is not None:
+        exporter = _serve_metrics(settings, app.services)
+    say(f"scanserve {__version__}: {where(settings)}", version=__version__)
+    say(f"Base URL: {base}", base_url=base, port=port)
+    say(f"API reference: {base}/ui/")
+    say(f"Health: {base}/health/live, {base}/health/ready")
+    if exporter is not None:
+        metrics_host = settings.metrics_host
+        shown = f"[{metrics_host}]" if ":" in metrics_host else metrics_host
+        say(f"Metrics: http://{shown}:{exporter.port}/metrics", metrics_port=exporter.port)
     page = f"http://{shown_host}:{port}/scan/"
     if demo:
         key = seed_demo(settings)
         seed_demo_scan_page(settings)
-        click.echo(f"Scan page: {page}")
-        click.echo(f"API key: {key}")
-        click.echo("Try:")
-        click.echo(
+        say(f"Scan page: {page}")
+        say(f"API key: {key}")
+        say("Try:")
+        say(
             f"  curl -s -X POST {base}/sessions -H 'X-API-Key: {key}' "
             '-H \'Content-Type: application/json\' -d \'{"metadata": {"store": "demo"}}\''
         )
@@ -83,18 +177,30 @@ def serve(host: str, port: int, demo: bool, workers: int, log_format: str | None
         from scanserve.http.scanpage import page_key
 
         configured = bool(page_key(settings))
-        click.echo(
+        say(
             f"Scan page: {page}"
             if configured
             else "Scan page: not configured (scanserve scan-page --key cpk_...)"
         )
-        click.echo("API keys: scanserve keys create --org ORG (see scanserve --help)")
+        say("API keys: scanserve keys create --org ORG (see scanserve --help)")
     sys.stdout.flush()
-    if workers == 1:
-        server.run(app, settings, host=host, port=port, log_config=log_config, sock=sock)
-        return
-    app.services.db.close()
-    server.run_workers(settings, workers, host=host, port=port, log_config=log_config, sock=sock)
+    try:
+        if workers == 1:
+            server.run(app, settings, host=host, port=port, log_config=log_config, sock=sock)
+            return
+        app.services.db.close()
+        server.run_workers(
+            settings,
+            workers,
+            host=host,
+            port=port,
+            log_config=log_config,
+            sock=sock,
+            on_exit=metrics.process_exited if exporter is not None else None,
+        )
+    finally:
+        if exporter is not None:
+            exporter.stop()
 
 
 @click.command()
@@ -111,8 +217,11 @@ def serve(host: str, port: int, demo: bool, workers: int, log_format: str | None
     default=None,
     hidden=True,  # the old name of --threads, kept working for a while with a warning
 )
+@metrics_port_option
 @log_format_option
-def worker(threads: int | None, workers: int | None, log_format: str | None) -> None:
+def worker(
+    threads: int | None, workers: int | None, metrics_port: int | None, log_format: str | None
+) -> None:
     """Run a queue worker in the foreground (for the redis queue)."""
     if workers is not None:
         click.echo(
@@ -121,9 +230,14 @@ def worker(threads: int | None, workers: int | None, log_format: str | None) -> 
             err=True,
         )
         threads = threads if threads is not None else workers
-    from scanserve.bootstrap import build_services
-
     settings = read_settings(warn=False)
+    if metrics_port is not None:
+        settings = settings.model_copy(update={"metrics_port": metrics_port})
+    with _metrics_directory(settings.metrics_port):
+        _worker(settings, threads, log_format)
+
+
+def _worker(settings: Settings, threads: int | None, log_format: str | None) -> None:
     # Otherwise the worker says nothing, not even that it started or re-queued captures.
     setup_logging(settings, log_format)
     if settings.queue == "immediate":
@@ -131,9 +245,29 @@ def worker(threads: int | None, workers: int | None, log_format: str | None) -> 
             "the immediate queue runs tasks where they are queued; a worker needs "
             "SCANSERVE_QUEUE=redis (or embedded)"
         )
-    announce(settings)
+    if (log_format or settings.log_format) == "json":  # its first line too, as the log's
+        logging.getLogger("scanserve.worker").info("scanserve: %s", where(settings))
+    else:
+        announce(settings)
+    from scanserve.bootstrap import build_services
+
     with startup_errors():
         refuse_new_database(settings)
     with startup_errors():
         services = build_services(settings)
-    services.queue.run_worker(threads)
+    exporter = None
+    if settings.metrics_port is not None:
+        exporter = _serve_metrics(settings, services)
+        metrics_host = settings.metrics_host
+        shown = f"[{metrics_host}]" if ":" in metrics_host else metrics_host
+        logging.getLogger("scanserve.worker").info(
+            "Metrics: http://%s:%d/metrics",
+            shown,
+            exporter.port,
+            extra={"fields": {"metrics_port": exporter.port}},
+        )
+    try:
+        services.queue.run_worker(threads)
+    finally:
+        if exporter is not None:
+            exporter.stop()

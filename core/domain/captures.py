@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, cast
 
-from peewee import JOIN
+from peewee import JOIN, fn
 
 from scanserve.domain import budgets, gs1, keyed, sessions
 from scanserve.domain.metadata import initial
@@ -303,3 +303,19 @@ def retry(services: Services, principal: Principal, short_id: str) -> shapes.Cap
     services.plugins.capture_state_changed(capture.short_id, capture.status, PENDING)
     services.queue.enqueue_capture(capture.short_id, slow=slow, org=capture.organization_id)
     return get_row(principal, short_id)
+
+
+def unfinished() -> tuple[int, float | None]:
+    """For the metrics: how many captures are not yet in a terminal status, and the age in
+    seconds of the oldest of them (None: none), whichever queue holds them. On the status
+    index: only the rows still in work are read."""
+    in_work = [PENDING, LOOKING_UP, ENRICHING, RESOLVING]
+    query = (
+        models.Capture.select(fn.COUNT(models.Capture.id), fn.MIN(models.Capture.created))
+        .where(models.Capture.status.in_(in_work))
+        .tuples()
+    )
+    count, oldest = cast("tuple[Any, Any]", query.get())
+    if not count or oldest is None:
+        return 0, None
+    return int(count), max(0.0, (utcnow() - oldest).total_seconds())

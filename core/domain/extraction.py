@@ -71,6 +71,7 @@ from scanserve.domain import imaging
 from scanserve.domain.products import current_values, record_of
 from scanserve.domain.statuses import TERMINAL
 from scanserve.generated.models import ExtractionFailure
+from scanserve.infra import metrics, tracing
 from scanserve.infra.objectstore import ObjectStoreError
 from scanserve.plugins.manager import unavailable_reason
 from scanserve.plugins.providers import (
@@ -452,14 +453,18 @@ def _call(
     )
     what = f"photo {photo.short_id}" if photo else f"capture {target.capture.short_id}"
     timeout = services.settings.extraction_timeout_seconds
+    started = time.perf_counter()
     try:
-        drafts = _within(lambda: extractor.extract(item), timeout, lease)
+        with tracing.span(f"extractor {extractor.name}", plugin=extractor.name, hook="extractor"):
+            drafts = _within(lambda: extractor.extract(item), timeout, lease)
     except LeaseLost:
         raise
     except TimeoutError:
+        _measured(extractor, started, TIMEOUT)
         logger.warning("extractor %s overran on %s (%g s)", extractor.name, what, timeout)
         return [], TIMEOUT
     except Exception as exc:
+        _measured(extractor, started, ERROR)
         # A ProviderError or the deadline is the extractor saying "not this time"; anything
         # else is a bug in it, logged as an error with its traceback (the fuzz run counts it).
         expected = isinstance(exc, ProviderError | TimeoutError)
@@ -472,6 +477,7 @@ def _call(
             exc_info=not expected,
         )
         return [], ERROR
+    _measured(extractor, started, "ok")
     rows = []
     for draft in drafts or []:
         row = _row(extractor, target, draft)
@@ -480,6 +486,13 @@ def _call(
         else:
             rows.append(row)
     return rows, None
+
+
+def _measured(extractor: Extractor, started: float, outcome: str) -> None:
+    seconds = time.perf_counter() - started
+    recorder = metrics.recorder()
+    recorder.extraction(extractor.name, seconds, outcome)
+    recorder.provider_call(extractor.name, "extractor", seconds, failed=outcome != "ok")
 
 
 def _within(fn: Callable[[], Any], timeout: float, lease: _Lease) -> Any:

@@ -61,10 +61,8 @@ def _limits(svc: Any) -> str:
     return f"degraded: {state.get('error') or 'store unreachable'}"
 
 
-def readiness(svc: Services) -> tuple[dict[str, str], list[str]]:
-    """Each dependency's state (``ok`` or what is wrong) and the required ones not ``ok``;
-    a failed or degraded dependency is logged."""
-    checks = {
+def _checks(svc: Services) -> dict[str, str]:
+    return {
         "database": _state(lambda: svc.db.execute_sql("SELECT 1").fetchone()),
         # the queue's storage: its SQLite file or Redis
         "queue": _degraded(_state(svc.queue.pending_count)),
@@ -74,6 +72,17 @@ def readiness(svc: Services) -> tuple[dict[str, str], list[str]]:
         "limits": _limits(svc),
         "disk": _disk(svc),
     }
+
+
+def dependencies_up(svc: Services) -> dict[str, bool]:
+    """For the metrics: each dependency readiness looks at, and whether it is ``ok``."""
+    return {name: state == "ok" for name, state in _checks(svc).items()}
+
+
+def readiness(svc: Services) -> tuple[dict[str, str], list[str]]:
+    """Each dependency's state (``ok`` or what is wrong) and the required ones not ``ok``;
+    a failed or degraded dependency is logged."""
+    checks = _checks(svc)
     failed = [name for name, state in checks.items() if state != "ok" and name not in OPTIONAL]
     degraded = [name for name in OPTIONAL if checks[name] != "ok"]
     if failed or degraded:

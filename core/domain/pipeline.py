@@ -24,7 +24,7 @@ outside provider, a URL, an image) is done after a claim of its own, committed f
 leaves the capture in a non-terminal state; the sweep (:func:`requeue_stale`) puts it back
 to PENDING and queues it again. Running the steps again is safe.
 
-One module (about 580 lines) on purpose: every step writes through the same run
+One module (about 600 lines) on purpose: every step writes through the same run
 (:class:`_Job`) and the same compare-and-set (``_still_ours``, ``_move``, ``_finish``), and the
 sweep's reset (:func:`requeue_stale`) is the other half of that ownership rule; split by
 step, each file would reach into the others' private state.
@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -59,6 +60,7 @@ from scanserve.domain.statuses import (
     RESOLVING,
     TERMINAL,
 )
+from scanserve.infra import metrics, tracing
 from scanserve.infra.objectstore import ObjectNotFound
 from scanserve.plugins.providers import CatalogRows, LookupProvider, ProductRecord, ProviderError
 from scanserve.storage import models
@@ -238,14 +240,27 @@ class _Job:
         self.moves.append((self.step, status))
         self.step = status
 
-    def call(self, provider: Any, fn: Callable[[], T]) -> T:
-        """``fn`` of ``provider``: an ``in_process`` provider (scanserve's own catalog in this
-        database, the GPC labels in memory) does no outside I/O and runs here; any other is
-        called after the claim, under ``provider_timeout_seconds``."""
-        if getattr(provider, "in_process", False):
-            return fn()
-        self.claim()
-        return call_with_deadline(fn, self.services.settings.provider_timeout_seconds)
+    def call(self, provider: Any, hook: str, fn: Callable[[], T]) -> T:
+        """``fn`` of ``provider`` (of ``hook``: ``lookup``, ``enrichment``; counted in the
+        metrics): an ``in_process`` provider (scanserve's own catalog in this database, the
+        GPC labels in memory) does no outside I/O and runs here; any other is called after
+        the claim, under ``provider_timeout_seconds``."""
+        started = time.perf_counter()
+        failed = True
+        try:
+            with tracing.span(f"{hook} {provider.name}", plugin=provider.name, hook=hook):
+                if getattr(provider, "in_process", False):
+                    answer = fn()
+                else:
+                    self.claim()
+                    timeout = self.services.settings.provider_timeout_seconds
+                    answer = call_with_deadline(fn, timeout)
+            failed = False
+            return answer
+        finally:
+            metrics.recorder().provider_call(
+                provider.name, hook, time.perf_counter() - started, failed=failed
+            )
 
 
 def _finish(job: _Job, status: str, error: str = "") -> None:
@@ -279,6 +294,15 @@ def _finish(job: _Job, status: str, error: str = "") -> None:
         # add two more trips to the database per capture (most catalog hits: the product
         # is written once, by the first capture that enriches it).
         write_capture()
+    metrics.recorder().capture_finished(status)
+    # one line a capture, naming the request that posted it (scanserve.infra.logconfig)
+    logger.info(
+        "capture %s %s%s",
+        capture.short_id,
+        status,
+        f": {error}" if error else "",
+        extra={"fields": {"capture_id": capture.short_id, "outcome": status}},
+    )
     moves = [] if job.claimed else [(capture.status, LOOKING_UP)]
     moves += [*job.moves, (job.step, status)]
     capture.status, capture.attempts, capture.error_message = status, attempts, error
@@ -490,7 +514,7 @@ def _lookup(
                 if row is not None:
                     return None, provider, failures, row
                 continue
-            record = job.call(provider, lambda p=provider: p.lookup(gtin))  # type: ignore[misc]
+            record = job.call(provider, "lookup", lambda p=provider: p.lookup(gtin))  # type: ignore[misc]
         except _Lost:
             raise
         except Exception as exc:
@@ -563,7 +587,7 @@ def _enrich(job: _Job, product: models.Product) -> None:
     record = before
     for provider in job.services.plugins.enrichment_providers:
         try:
-            record = job.call(provider, lambda p=provider, r=record: p.enrich(r))  # type: ignore[misc]
+            record = job.call(provider, "enrichment", lambda p=provider, r=record: p.enrich(r))  # type: ignore[misc]
         except _Lost:
             raise
         except Exception as exc:

@@ -6,3 +6,8 @@ response bodies from the generated shapes, and the mapping of every failure to a
 document. May import the domain and everything below it; nothing below imports it
 (``[tool.importlinter]`` in pyproject.toml, docs/architecture.md).
 """
+
+from __future__ import annotations
+
+# first, before any module of this layer imports Connexion (see there)
+from scanserve.infra import connexion_import  # noqa: F401

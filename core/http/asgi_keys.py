@@ -7,3 +7,5 @@ from __future__ import annotations
 PRINCIPAL_KEY = "scanserve.principal"
 SERVICES_KEY = "scanserve.services"
 RATE_HEADERS_KEY = "scanserve.rate_headers"
+# the request id (bytes, as sent in X-Request-ID), set by scanserve.http.observe
+REQUEST_ID_KEY = "scanserve.request_id"

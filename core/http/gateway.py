@@ -35,7 +35,12 @@ from scanserve.errors import (
 )
 from scanserve.http import publishable
 from scanserve.http.asgi_body import replaying, whole_body
-from scanserve.http.asgi_keys import PRINCIPAL_KEY, RATE_HEADERS_KEY, SERVICES_KEY
+from scanserve.http.asgi_keys import (
+    PRINCIPAL_KEY,
+    RATE_HEADERS_KEY,
+    REQUEST_ID_KEY,
+    SERVICES_KEY,
+)
 from scanserve.http.clients import client_address, networks
 from scanserve.http.faults import DiskGuard, problem_for
 from scanserve.http.innermost import with_rate_headers
@@ -230,7 +235,7 @@ class GatewayMiddleware:
             return message
 
         started = False
-        encoded_rate_headers = [(k.lower().encode(), v.encode()) for k, v in rate_headers.items()]
+        encoded_rate_headers = _encoded(rate_headers, scope.get(REQUEST_ID_KEY))
         scope[RATE_HEADERS_KEY] = encoded_rate_headers
 
         async def send_with_headers(message: Message) -> None:
@@ -521,6 +526,18 @@ class GatewayMiddleware:
             # get some room besides (the handlers hold the file itself to the limit)
             return settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES
         return settings.max_body_bytes
+
+
+def _encoded(
+    rate_headers: Mapping[str, str], request_id: bytes | None
+) -> list[tuple[bytes, bytes]]:
+    """The headers of every answer that passes the gateway: the rate-limit headers and the
+    request id, put on the handler's answer before Connexion's response validation sees it
+    (the contract requires them; scanserve.http.observe puts the id on the others)."""
+    encoded = [(k.lower().encode(), v.encode()) for k, v in rate_headers.items()]
+    if request_id is not None:
+        encoded.append((b"x-request-id", request_id))
+    return encoded
 
 
 def _without_content_type(message: Message) -> Message:

@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from scanserve.infra import metrics
 from scanserve.storage.database import outage_of, through_outages
 
 logger = logging.getLogger("scanserve.queue")
@@ -117,6 +118,7 @@ class FairQueue:
 class _Lane:
     def __init__(self, name: str, threads: int, per_org: int, process: Callable[..., None]):
         self.name = name
+        self.label = "slow" if name.endswith("-slow") else "main"  # the metrics' lane
         self.items = FairQueue(per_org if 0 < per_org < threads else 0)
         self._process = process
         self._stopping = threading.Event()
@@ -128,6 +130,7 @@ class _Lane:
     def _work(self) -> None:
         while (taken := self.items.take()) is not None:
             org, item = taken
+            metrics.recorder().lane_waiting(self.label, -1)
             try:
                 # a database outage is waited out (capped back-off, one log line each way):
                 # the capture stays in hand and goes on once the database is back
@@ -169,9 +172,20 @@ class CaptureLanes:
         self.slow = _Lane("captures-slow", slow_threads, slow_per_org, process)
 
     def put(
-        self, capture_short_id: str, *, slow: bool, interpretation: Any = None, org: Any = None
+        self,
+        capture_short_id: str,
+        *,
+        slow: bool,
+        interpretation: Any = None,
+        org: Any = None,
+        request_id: str | None = None,
+        trace: dict[str, str] | None = None,
     ) -> None:
-        (self.slow if slow else self.main).items.put(org, (capture_short_id, interpretation))
+        """Queue a capture; ``process`` gets its short id, interpretation, request id and
+        trace context."""
+        lane = self.slow if slow else self.main
+        metrics.recorder().lane_waiting(lane.label, 1)
+        lane.items.put(org, (capture_short_id, interpretation, request_id, trace))
 
     def start(self) -> None:
         self.main.start()

@@ -10,6 +10,11 @@ import json
 import uuid
 from typing import Any
 
+# first: Connexion without its test client (see there)
+from scanserve.infra import connexion_import  # noqa: F401
+
+# isort: split
+
 import orjson
 from connexion.jsonifier import Jsonifier
 

@@ -6,17 +6,19 @@ distributed (Redis storage, separate ``scanserve worker`` processes), with perio
 built in. Celery and RQ need a broker even for the embedded case; Dramatiq has no SQLite
 broker.
 
-The database, not the queue, is the truth about a capture. A task carries only a capture's
-short id; a worker killed mid-task loses that message, and the periodic sweep re-queues
-every capture left in a non-terminal state past ``capture_stale_seconds``, and every
-session's vision extraction left ``processing`` past ``extraction_stale_seconds``. Every pipeline
-step is safe to run twice. A starting worker sweeps once at once, so recovery does not wait
-for the next minute; the embedded queue, which runs inside the only server there is, goes
+The database, not the queue, is the truth about a capture. A task carries a capture's short id
+(and, for fairness, logs and the backlog's age, its organisation, the id of the request that
+posted it and when it was queued: an older worker cannot take such a message, so workers are
+upgraded before the servers); a worker killed mid-task loses that message, and the periodic
+sweep re-queues every capture left in a non-terminal state past ``capture_stale_seconds``, and
+every session's vision extraction left ``processing`` past ``extraction_stale_seconds``. Every
+pipeline step is safe to run twice. A starting worker sweeps once at once, so recovery does not
+wait for the next minute; the embedded queue, which runs inside the only server there is, goes
 further at start-up and queues every unfinished capture at once, whatever its age
 (:meth:`Queue.recover`): a PENDING row is the durable form of its message. So the embedded
 queue hands the captures posted to its own server to that server's threads in memory
-(:mod:`scanserve.infra.capture_lanes`); Huey's SQLite file carries the rest (extraction, periodic
-tasks, captures queued by other processes).
+(:mod:`scanserve.infra.capture_lanes`); Huey's SQLite file carries the rest (extraction,
+periodic tasks, captures queued by other processes).
 
 Signals: only ``scanserve worker`` lets Huey's consumer install its SIGINT/SIGTERM handlers.
 Inside ``scanserve serve`` the process belongs to uvicorn, whose handlers must stay in place
@@ -46,7 +48,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from huey import Huey, crontab
 from huey.consumer import Consumer
 
+from scanserve.infra import tracing
 from scanserve.infra.capture_lanes import CaptureLanes
+from scanserve.infra.logconfig import REQUEST_ID
 from scanserve.infra.outage import Outage
 from scanserve.infra.queue_huey import (
     QUEUE_UNREACHABLE,
@@ -100,6 +104,26 @@ class Tasks:
     extractions: RunningWork
     # (days) ended sessions unchanged that long deleted; run when retention_days is set
     purge_ended_sessions: Callable[[int], object] | None = None
+
+
+def as_request(
+    request_id: str | None, trace: dict[str, str] | None, fn: Callable[..., None], *args: Any
+) -> None:
+    """``fn(*args)`` (a capture's processing: its short id first) on behalf of the request
+    ``request_id`` (None: of none): its log lines name that request
+    (:data:`scanserve.infra.logconfig.REQUEST_ID`), and with tracing on its span is a child
+    of the request's (``trace``: the context the message carried)."""
+    token = REQUEST_ID.set(request_id)
+    try:
+        with tracing.span(
+            "process_capture",
+            parent=tracing.extract(trace),
+            capture_id=args[0] if args else None,
+            request_id=request_id,
+        ):
+            fn(*args)
+    finally:
+        REQUEST_ID.reset(token)
 
 
 class OrgSlots:
@@ -208,21 +232,41 @@ class Queue:
         main_slots = OrgSlots(0 if immediate else settings.worker_threads_per_org)
         slow_slots = OrgSlots(0 if immediate else settings.slow_worker_threads_per_org)
 
+        # A capture's message carries the request that posted it (its log lines name it, on
+        # the worker too) and when it was queued (the backlog's age: see backlog).
         @huey.task(name="process_capture")
         @_named_stably
-        def process_capture(capture_short_id: str, org: int | None = None) -> None:
-            if main_slots.run(org, process, capture_short_id):
+        def process_capture(
+            capture_short_id: str,
+            org: int | None = None,
+            request_id: str | None = None,
+            queued_at: float | None = None,
+            trace: dict[str, str] | None = None,
+        ) -> None:
+            if main_slots.run(org, as_request, request_id, trace, process, capture_short_id):
                 return
             main_slots.wait_if_all_deferred(self.huey)
-            process_capture(capture_short_id, org)  # to the end of the queue
+            # to the end of the queue
+            process_capture(
+                capture_short_id, org, request_id=request_id, queued_at=queued_at, trace=trace
+            )
 
         @self.slow_huey.task(name="process_capture")
         @_named_stably
-        def process_capture_slow(capture_short_id: str, org: int | None = None) -> None:
-            if slow_slots.run(org, process, capture_short_id):
+        def process_capture_slow(
+            capture_short_id: str,
+            org: int | None = None,
+            request_id: str | None = None,
+            queued_at: float | None = None,
+            trace: dict[str, str] | None = None,
+        ) -> None:
+            if slow_slots.run(org, as_request, request_id, trace, process, capture_short_id):
                 return
             slow_slots.wait_if_all_deferred(self.slow_huey)
-            process_capture_slow(capture_short_id, org)  # to the end of the queue
+            # to the end of the queue
+            process_capture_slow(
+                capture_short_id, org, request_id=request_id, queued_at=queued_at, trace=trace
+            )
 
         # Vision extraction (outside extractors, seconds to extraction_timeout_seconds per
         # photo) is expensive work: the slow lane, its organisation capped like captures.
@@ -284,17 +328,32 @@ class Queue:
         (its raw value's, when the caller made it) for the pipeline to use again
         (:mod:`scanserve.infra.capture_lanes`). Either way the organisation gets its turn: see
         :class:`OrgSlots` and :class:`scanserve.infra.capture_lanes.FairQueue`."""
+        request_id = REQUEST_ID.get()
+        trace = tracing.carrier()
         lanes = self._lanes
         if lanes is not None:
-            lanes.put(capture_short_id, slow=slow, interpretation=interpretation, org=org)
+            lanes.put(
+                capture_short_id,
+                slow=slow,
+                interpretation=interpretation,
+                org=org,
+                request_id=request_id,
+                trace=trace,
+            )
             return
         if self.settings.queue == "immediate":  # runs here and now: nothing to hold
             self._process_capture(capture_short_id, org)
             return
         task = self._process_capture_slow if slow else self._process_capture
+        queued_at = time.time()
         # The capture row is committed: if the queue cannot take the message now, the relay
         # holds it and hands it over once the queue is back (scanserve.infra.relay).
-        self.relay.send(("capture", capture_short_id), lambda: task(capture_short_id, org))
+        self.relay.send(
+            ("capture", capture_short_id),
+            lambda: task(
+                capture_short_id, org, request_id=request_id, queued_at=queued_at, trace=trace
+            ),
+        )
 
     def _requeue(self, short_ids: list[str]) -> None:
         lanes = self.tasks.lanes_of(short_ids)
@@ -387,8 +446,11 @@ class Queue:
         if settings.queue != "embedded" or self._consumer is not None:
             return
         self._drain_deadline = None  # started again after a stop (tests do)
+        process = self.tasks.process_capture
         self._lanes = CaptureLanes(
-            self.tasks.process_capture,
+            lambda short_id, interpretation, request_id, trace: as_request(
+                request_id, trace, process, short_id, interpretation
+            ),
             settings.worker_threads,
             settings.slow_worker_threads,
             per_org=settings.worker_threads_per_org,
@@ -485,6 +547,24 @@ class Queue:
             self._finish_drain(threads_of(main) + threads_of(slow))
             self._slow_consumer = None
             self.relay.stop()
+
+    def backlog(self) -> dict[str, tuple[int, float | None]]:
+        """For the metrics, per lane of the shared queue (Huey's, on Redis or SQLite): the
+        tasks waiting, and how long the next one to be taken has waited (None: unknown, a
+        periodic task or a message of an earlier release)."""
+        if self.settings.queue == "immediate":
+            return {}
+        backlog: dict[str, tuple[int, float | None]] = {}
+        for lane, huey in (("main", self.huey), ("slow", self.slow_huey)):
+            waiting = int(huey.pending_count())
+            age = None
+            if waiting:
+                for task in huey.pending(1):
+                    queued_at = (task.kwargs or {}).get("queued_at")
+                    if isinstance(queued_at, int | float):
+                        age = max(0.0, time.time() - queued_at)
+            backlog[lane] = (waiting, age)
+        return backlog
 
     def pending_count(self) -> Any:
         lanes = self._lanes

@@ -32,6 +32,7 @@ from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
 from scanserve import sources
+from scanserve.infra import metrics
 from scanserve.infra.outage import Outage
 
 logger = logging.getLogger("scanserve.ratelimit")
@@ -79,11 +80,13 @@ class RateLimiter:
         if fallback is None:
             return _verdict(*self._counter.hit(rate_key, limits))
         if self.outage.down:
+            metrics.recorder().rate_limit_fallback()
             return _verdict(*fallback.hit(rate_key, limits))
         try:
             return _verdict(*self._counter.hit(rate_key, limits))
         except Exception as exc:  # whatever the store's client raises: count here instead
             self._lost(exc)
+            metrics.recorder().rate_limit_fallback()
             return _verdict(*fallback.hit(rate_key, limits))
 
     def check(self) -> bool:

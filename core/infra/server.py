@@ -27,6 +27,8 @@
   gateway honours it only from ``trusted_proxies``.
 - Logging is :mod:`scanserve.infra.logconfig`'s (``log_config``), whose filter redacts the values
   of query parameters that carry credentials (``api_key``, ``token``, ...) in access-log lines.
+  uvicorn's own access line is off: scanserve writes a richer one
+  (:mod:`scanserve.http.observe`); the bench's bare app keeps uvicorn's (``access_log``).
 
 ``bench/floor.py`` runs its bare Starlette app through :func:`uvicorn_config` too, so the
 bench's ratios compare the apps alone.
@@ -37,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -46,6 +49,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.supervisors import Multiprocess
 
 from scanserve.errors import PROBLEM_CONTENT_TYPE, BadRequest, HeadersTooLarge, problem_body
+from scanserve.infra.logconfig import new_request_id
 from scanserve.settings import Settings
 
 _HEAD_END = b"\r\n\r\n"  # llhttp takes no bare LF, so a head ends here and nowhere else
@@ -194,6 +198,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         content.extend(
             [
                 b"content-type: " + PROBLEM_CONTENT_TYPE.encode("ascii") + b"\r\n",
+                # as on every answer (scanserve.http.observe); no app saw this request
+                b"x-request-id: " + new_request_id().encode("ascii") + b"\r\n",
                 b"content-length: " + str(len(body)).encode("ascii") + b"\r\n",
                 b"connection: close\r\n",
                 b"\r\n",
@@ -343,7 +349,13 @@ def _protocol_class(settings: Settings) -> type[GuardedHttpToolsProtocol]:
 
 
 def uvicorn_config(
-    app: Any, settings: Settings, *, host: str, port: int, log_config: dict[str, Any] | None = None
+    app: Any,
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    log_config: dict[str, Any] | None = None,
+    access_log: bool = False,
 ) -> uvicorn.Config:
     return uvicorn.Config(
         app,
@@ -360,6 +372,7 @@ def uvicorn_config(
         timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_seconds)),
         proxy_headers=False,
         server_header=False,
+        access_log=access_log,
     )
 
 
@@ -405,10 +418,14 @@ def run(
     port: int,
     log_config: dict[str, Any] | None = None,
     sock: socket.socket | None = None,
+    access_log: bool = False,
 ) -> None:
     """Serve ``app`` until SIGINT/SIGTERM (on ``sock`` when given, bound by :func:`bind`),
-    then drain for at most ``shutdown_grace_seconds``."""
-    config = uvicorn_config(app, settings, host=host, port=port, log_config=log_config)
+    then drain for at most ``shutdown_grace_seconds``. ``access_log``: uvicorn's own line a
+    request (for an app that does not write one)."""
+    config = uvicorn_config(
+        app, settings, host=host, port=port, log_config=log_config, access_log=access_log
+    )
     services = getattr(app, "services", None)
     server = DrainingServer(config, services.queue.begin_drain if services else None)
     server.run(sockets=[sock] if sock is not None else None)
@@ -454,12 +471,53 @@ def run_workers(
     log_config: dict[str, Any] | None = None,
     app_factory: str = "scanserve.asgi:served_app",
     sock: socket.socket | None = None,
+    access_log: bool = False,
+    on_exit: Callable[[int], None] | None = None,
 ) -> None:
     """Serve with ``workers`` processes (uvicorn's supervisor restarts one that dies), each
     building its app by calling ``app_factory`` (``module:function``; by default
-    :func:`scanserve.asgi.served_app`, which builds it from the environment)."""
-    config = uvicorn_config(app_factory, settings, host=host, port=port, log_config=log_config)
+    :func:`scanserve.asgi.served_app`, which builds it from the environment). ``on_exit``
+    is called with the pid of each process that ended (the metrics' bookkeeping)."""
+    config = uvicorn_config(
+        app_factory, settings, host=host, port=port, log_config=log_config, access_log=access_log
+    )
     config.factory = True
     config.workers = workers
     config.http = WorkerProtocol
-    Multiprocess(config, sockets=[sock if sock is not None else config.bind_socket()]).run()
+    sockets = [sock if sock is not None else config.bind_socket()]
+    _Supervisor(config, sockets=sockets, on_exit=on_exit).run()
+
+
+class _Supervisor(Multiprocess):
+    """uvicorn's supervisor, telling ``on_exit`` the pid of every process that ended: one that
+    died and was replaced, or each at the end."""
+
+    def __init__(
+        self, config: uvicorn.Config, sockets: list[socket.socket], on_exit: Any = None
+    ) -> None:
+        super().__init__(config, sockets=sockets)
+        self._on_exit: Callable[[int], None] | None = on_exit
+
+    def _ended(self, before: set[int | None]) -> None:
+        if self._on_exit is None:
+            return
+        for pid in before - {process.pid for process in self.processes}:
+            if pid is not None:
+                self._on_exit(pid)
+
+    def keep_subprocess_alive(self) -> None:
+        before = {process.pid for process in self.processes}
+        super().keep_subprocess_alive()
+        self._ended(before)
+
+    def restart_all(self) -> None:
+        before = {process.pid for process in self.processes}
+        super().restart_all()
+        self._ended(before)
+
+    def join_all(self) -> None:
+        super().join_all()
+        if self._on_exit is not None:
+            for process in self.processes:
+                if process.pid is not None:
+                    self._on_exit(process.pid)

@@ -395,13 +395,18 @@ def test_serve_demo_seeds_once_and_keeps_its_key(new_dir, tmp_path):
     again, _ = start(new_dir, "--demo", "--log-format", "json", log=log)
     assert again[-1] == f"API key: {key}"  # reused, not another key
     assert (new_dir / "scan-page-key").read_text().strip() == page_key  # and the page's too
-    # The logs: JSON lines with time, level and logger, uvicorn's access log included, and
-    # the key only ever on stdout.
+    # The logs: JSON lines with time, level and logger, the access lines with their fields,
+    # and the key only ever on stdout.
     records = [json.loads(line) for line in log.read_text().splitlines()]
     assert records and all({"time", "level", "logger", "message"} <= set(r) for r in records)
     assert any(
-        r["logger"] == "uvicorn.access" and "GET /scanner/api/v1 " in r["message"] for r in records
-    )
+        r["logger"] == "scanserve.access"
+        and r["method"] == "GET"
+        and r["path"] == "/scanner/api/v1"
+        and r["status"] == 200
+        and r["request_id"]
+        for r in records
+    ), records
     assert key not in log.read_text()
     listing = run(new_dir, "keys", "list", "--org", "Demo Shop").stdout.splitlines()
     # the demo key and the scanning page's publishable key, both active, neither replaced

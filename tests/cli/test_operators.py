@@ -226,9 +226,16 @@ def test_provider_failures_and_retries_are_logged_at_their_level(
     caplog.set_level(logging.DEBUG)
     failed = scan(scanserve_client, api_key, "05000112637922")
     assert failed["status"] == "FAILED"
-    warning = [r for r in caplog.records if r.name == "scanserve.pipeline"]
+    pipeline = [r for r in caplog.records if r.name == "scanserve.pipeline"]
+    warning = [r for r in pipeline if r.levelno >= logging.WARNING]
     assert [r.levelname for r in warning] == ["WARNING"]
     assert "upstream failed for 05000112637922" in warning[0].getMessage()
+    # and the one line a capture, at INFO, with its outcome
+    outcome = [r for r in pipeline if r.levelno == logging.INFO]
+    assert [r.getMessage() for r in outcome] == [
+        f"capture {failed['id']} FAILED: every lookup provider failed: upstream: upstream is down"
+    ]
+    assert outcome[0].fields == {"capture_id": failed["id"], "outcome": "FAILED"}
     retried = scanserve_client.post(
         f"{BASE}/captures/{failed['id']}/retry", headers=api_key.headers
     )

@@ -48,6 +48,7 @@ SPEC = Path(__file__).resolve().parents[2] / "spec" / "openapi.yaml"
 UNLIMITED = 1_000_000_000
 # Headers that tell the time, not the answer.
 CLOCK_HEADERS = {"date", "ratelimit-reset", "x-ratelimit-reset"}
+REQUEST_ID = "x-request-id"  # a new one each request: only its presence (and place) counts
 # The operations the fast path plans are read from its plans for the app's route table
 # (``planned`` below), so that an operation it comes to plan is compared without a list to
 # keep: reads (GET, and signOut's DELETE), JSON-body operations, and writes without a body
@@ -171,7 +172,7 @@ def _headers(response: httpx.Response, *, new: bool = False) -> list[tuple[str, 
     """The headers but the clock's; with ``new``, a new object's ids and times (in a
     ``Location``, say, or a sign-in's cookie) as such."""
     return [
-        (k, _new(v) if new else v)
+        (k, "<request id>" if k == REQUEST_ID else _new(v) if new else v)
         for k, v in response.headers.multi_items()
         if k not in CLOCK_HEADERS and not (new and k == "content-length")
     ]
@@ -684,7 +685,11 @@ def test_a_client_that_leaves_mid_body_meets_the_full_stack(pair: Pair, world: W
 
 
 def _scrub(message: Any) -> list[tuple[bytes, bytes]]:
-    return [(k, v) for k, v in message.get("headers", []) if k.decode() not in CLOCK_HEADERS]
+    return [
+        (k, b"<request id>" if k.decode() == REQUEST_ID else v)
+        for k, v in message.get("headers", [])
+        if k.decode() not in CLOCK_HEADERS
+    ]
 
 
 def _session_pk(world: World) -> Any:

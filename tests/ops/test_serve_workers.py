@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 import subprocess
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from loopback import served_port
+from loopback import served_port, server_side_owner
 
 from scanserve.bootstrap import build_services
 from scanserve.settings import Settings
@@ -45,30 +44,6 @@ def test_several_workers_without_shared_rate_limits_refuse_to_start(tmp_path: Pa
     assert not (tmp_path / "data" / "scanserve.db").exists()  # refused before doing anything
 
 
-def _server_side_owner(client: socket.socket, pids: list[str]) -> str | None:
-    """Which of ``pids`` holds the server's end of ``client``'s (open, accepted) connection:
-    its socket's inode from /proc/net/tcp, then the process with that socket among its fds."""
-    local_port = client.getsockname()[1]
-    server_port = client.getpeername()[1]
-    inode = None
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        local, remote = fields[1], fields[2]
-        if int(local.split(":")[1], 16) == server_port and int(remote.split(":")[1], 16) == (
-            local_port
-        ):
-            inode = fields[9]
-    if inode is None:
-        return None
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            for fd in os.listdir(f"/proc/{pid}/fd"):
-                with contextlib.suppress(OSError):
-                    if os.readlink(f"/proc/{pid}/fd/{fd}") == f"socket:[{inode}]":
-                        return pid
-    return None
-
-
 def _get(port: int, path: str, key: str, pids: list[str]) -> tuple[int, str | None]:
     """A GET on a new connection: its status, and which server process answered it."""
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
@@ -80,7 +55,7 @@ def _get(port: int, path: str, key: str, pids: list[str]) -> tuple[int, str | No
             chunk = sock.recv(65536)
             assert chunk, raw
             raw += chunk
-        return int(raw.split(b" ", 2)[1]), _server_side_owner(sock, pids)
+        return int(raw.split(b" ", 2)[1]), server_side_owner(sock, pids)
 
 
 @pytest.mark.redis

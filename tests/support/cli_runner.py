@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import httpx
-from loopback import banner_port
+from loopback import banner_port, banner_text
 
 from scanserve.storage.database import open_database
 from scanserve.storage.migrate import upgrade
@@ -74,7 +74,7 @@ def start(data_dir: Path, *flags: str, log: Path | None = None) -> tuple[list[st
 def banner_and_base(proc: subprocess.Popen[str]) -> tuple[list[str], str]:
     assert proc.stdout is not None
     banner = []
-    while not (line := proc.stdout.readline()).startswith(("API key", "API keys")):
+    while not (line := banner_text(proc.stdout.readline())).startswith(("API key", "API keys")):
         assert line, f"serve stopped; printed {banner}"
         banner.append(line.rstrip("\n"))
     banner.append(line.rstrip("\n"))

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import json
+import os
 import re
 import socket
 import ssl
@@ -236,10 +238,21 @@ class LoopbackServer:
 _BASE_URL = re.compile(r"^Base URL: https?://(?:\[[^\]]*\]|[^:/\s]+):(\d+)", re.MULTILINE)
 
 
+def banner_text(line: str) -> str:
+    """A line of ``scanserve serve``'s banner as text: with ``--log-format json`` each line
+    is a JSON log line, and its ``message`` is the text."""
+    if line.startswith("{"):
+        try:
+            return str(json.loads(line)["message"])
+        except (ValueError, KeyError, TypeError):
+            return line
+    return line
+
+
 def banner_port(text: str) -> int | None:
     """The port in ``scanserve serve``'s "Base URL:" line (it names the port it bound, so
     ``--port 0`` lets the kernel pick a free one), or None before that line."""
-    found = _BASE_URL.search(text)
+    found = _BASE_URL.search("\n".join(banner_text(line) for line in text.splitlines()))
     return int(found.group(1)) if found else None
 
 
@@ -357,3 +370,27 @@ def loopback_server() -> Iterator[Callable[..., LoopbackServer]]:
     """Factory fixture: ``loopback_server(routes, host=, port=, tls=)``; closed after the test."""
     with server_factory() as start:
         yield start
+
+
+def server_side_owner(client: socket.socket, pids: list[str]) -> str | None:
+    """Which of ``pids`` holds the server's end of ``client``'s (open, accepted) connection:
+    its socket's inode from /proc/net/tcp, then the process with that socket among its fds."""
+    local_port = client.getsockname()[1]
+    server_port = client.getpeername()[1]
+    inode = None
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote = fields[1], fields[2]
+        if int(local.split(":")[1], 16) == server_port and int(remote.split(":")[1], 16) == (
+            local_port
+        ):
+            inode = fields[9]
+    if inode is None:
+        return None
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") == f"socket:[{inode}]":
+                        return pid
+    return None
