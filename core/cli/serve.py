@@ -121,6 +121,32 @@ def serve(  # noqa: PLR0917 - click passes the options by position
         _serve(settings, host, port, demo=demo, workers=workers, log_format=log_format)
 
 
+def _demo_or_hints(
+    settings: Settings, say: Callable[..., None], base: str, page: str, *, demo: bool
+) -> None:
+    """The banner's last lines: the demo's scanning page, key and a first request, or where
+    the scanning page stands and how to make a key."""
+    if demo:
+        key = seed_demo(settings)
+        seed_demo_scan_page(settings)
+        say(f"Scan page: {page}")
+        say(f"API key: {key}")
+        say("Try:")
+        say(
+            f"  curl -s -X POST {base}/sessions -H 'X-API-Key: {key}' "
+            '-H \'Content-Type: application/json\' -d \'{"metadata": {"store": "demo"}}\''
+        )
+        return
+    from scanserve.http.scanpage import page_key
+
+    say(
+        f"Scan page: {page}"
+        if page_key(settings)
+        else "Scan page: not configured (scanserve scan-page --key cpk_...)"
+    )
+    say("API keys: scanserve keys create --org ORG (see scanserve --help)")
+
+
 def _serve(
     settings: Settings, host: str, port: int, *, demo: bool, workers: int, log_format: str | None
 ) -> None:
@@ -162,27 +188,7 @@ def _serve(
         metrics_host = settings.metrics_host
         shown = f"[{metrics_host}]" if ":" in metrics_host else metrics_host
         say(f"Metrics: http://{shown}:{exporter.port}/metrics", metrics_port=exporter.port)
-    page = f"http://{shown_host}:{port}/scan/"
-    if demo:
-        key = seed_demo(settings)
-        seed_demo_scan_page(settings)
-        say(f"Scan page: {page}")
-        say(f"API key: {key}")
-        say("Try:")
-        say(
-            f"  curl -s -X POST {base}/sessions -H 'X-API-Key: {key}' "
-            '-H \'Content-Type: application/json\' -d \'{"metadata": {"store": "demo"}}\''
-        )
-    else:
-        from scanserve.http.scanpage import page_key
-
-        configured = bool(page_key(settings))
-        say(
-            f"Scan page: {page}"
-            if configured
-            else "Scan page: not configured (scanserve scan-page --key cpk_...)"
-        )
-        say("API keys: scanserve keys create --org ORG (see scanserve --help)")
+    _demo_or_hints(settings, say, base, f"http://{shown_host}:{port}/scan/", demo=demo)
     sys.stdout.flush()
     try:
         if workers == 1:
