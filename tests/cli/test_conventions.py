@@ -77,8 +77,15 @@ LISTS = [
     (("orgs", "list"), ["org_id", "name", "created"], {"name": "Corner Shop"}),
     (
         ("keys", "list", "--org", "Corner Shop"),
-        ["key_id", "hint", "kind", "status", "expires", "last_used", "name"],
-        {"kind": "csb", "status": "active", "expires": None, "last_used": None, "name": "till"},
+        ["key_id", "hint", "kind", "status", "expires", "last_used", "origins", "name"],
+        {
+            "kind": "csb",
+            "status": "active",
+            "expires": None,
+            "last_used": None,
+            "origins": [],
+            "name": "till",
+        },
     ),
     (
         ("users", "list"),

@@ -137,4 +137,4 @@ def test_http_errors_and_timeouts_skip_the_photo(vision_app, fake_openai, caplog
 def test_off_unless_configured(scanserve_app):
     names = [e.name for e in scanserve_app.services.plugins.extractors]
     assert "openai-vision" not in names
-    assert names == ["barcode", "tesseract-ocr", "lookup-data"]
+    assert names == ["barcode", "rapidocr", "tesseract-ocr", "lookup-data"]
