@@ -28,6 +28,7 @@ from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 import click
 
@@ -352,6 +353,13 @@ def proxy(
     if not upstream.startswith(("http://", "https://")):
         raise click.UsageError(f"--upstream must be an http(s) URL, not {upstream!r}")
     check = load_contract(spec)
+    if urlsplit(upstream).path.rstrip("/").endswith(check.base_path):
+        # the Base URL that serve prints: every path would get the base path twice, a 404
+        origin = upstream.rstrip("/").removesuffix(check.base_path)
+        raise click.UsageError(
+            f"--upstream is the server's origin, not its base URL: the proxy forwards "
+            f"{check.base_path}/... as it comes (try --upstream {origin})"
+        )
     try:
         sock = bind(host, port)
     except OSError as error:

@@ -69,7 +69,13 @@ def scan_page(key: str | None, off: bool) -> None:
     elif key is not None:
         key = key.strip()
         parsed = parse_key(key)
-        if parsed is None or parsed.kind != "cpk":
+        if parsed is None:
+            raise click.BadParameter(
+                "not a well-formed API key (a publishable key looks like cpk_..._<checksum>, "
+                "as 'scanserve keys create --kind cpk' prints it)",
+                param_hint="--key",
+            )
+        if parsed.kind != "cpk":
             raise click.BadParameter(
                 "the page takes a publishable key (cpk_...): anyone who opens it can read "
                 "its key, so a business or user key must never be given",

@@ -138,8 +138,14 @@ def create_image_capture(
         quotas.forget(key)
         raise
     sessions.touch(session.id)
+    # The answer is the capture as created (PENDING), read before it is queued: read after,
+    # a worker may already have moved it on (LOOKING_UP, FAILED). As for createCapture, the
+    # immediate queue runs the pipeline first, and its result is the answer.
+    created = captures.get(principal, capture.short_id)
     if capture.status == captures.PENDING:
         # an image to decode, or a link to follow: the queue's slow lane (Queue.enqueue_capture)
         slow = captures.is_slow(capture.raw_value, key)
         services.queue.enqueue_capture(capture.short_id, slow=slow, org=session.organization_id)
-    return captures.get(principal, capture.short_id)
+        if services.settings.queue == "immediate":
+            return captures.get(principal, capture.short_id)
+    return created

@@ -175,6 +175,14 @@ class ContractCheck:
         operation_id = self.operation_id(method, path)
         if operation_id == OUTSIDE:
             return operation_id, []
+        if (
+            operation_id == UNKNOWN
+            and _is_preflight(method, headers)
+            and self.routes.allowed_methods(path)
+        ):
+            # a browser's CORS preflight to a path of the contract (the server answers them
+            # for publishable keys): the browser's own exchange, no operation a client calls
+            return OUTSIDE, []
         if operation_id == UNKNOWN:
             allowed = self.routes.allowed_methods(path)
             where, message = (
@@ -327,6 +335,13 @@ class ContractCheck:
             for error in schema_errors(schema_validator(schema), instance)
         )
         return found
+
+
+def _is_preflight(method: str, headers: Mapping[str, str]) -> bool:
+    """Whether a request is a CORS preflight: ``OPTIONS`` with ``Origin`` and
+    ``Access-Control-Request-Method``."""
+    names = {name.lower() for name in headers}
+    return method == "OPTIONS" and {"origin", "access-control-request-method"} <= names
 
 
 _UNJUDGED = object()  # a body of a media type whose schema is not JSON Schema's to judge

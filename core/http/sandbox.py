@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -30,6 +30,10 @@ from scanserve.infra.encoding import dumps
 
 PREFIX = "/_sandbox"
 MAX_BODY = 4096
+# The clock goes no further: the server adds windows, lifetimes and retention periods to
+# its time, and a clock near the end of ``datetime`` (9999) would make every later answer
+# overflow, the problem documents included, until a reset.
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 class SandboxControl:
@@ -123,9 +127,13 @@ class SandboxControl:
                 or seconds < 0
             ):
                 raise _invalid("/advance_seconds", "a number of seconds, 0 or more")
+            if seconds > (LATEST - clock.now()).total_seconds():
+                raise _invalid("/advance_seconds", f"a move that ends by {_iso(LATEST)}")
             clock.advance(seconds)
         else:
             instant = _instant(fields["to"])
+            if instant > LATEST:
+                raise _invalid("/to", f"an instant by {_iso(LATEST)}")
             if instant < clock.now():
                 raise errors.Conflict(
                     f"The clock is at {_iso(clock.now())} and does not go back; "

@@ -189,6 +189,42 @@ def test_several_codes_first_product_code_wins_others_listed(
     }
 
 
+def test_the_answer_is_the_capture_as_created_even_when_a_worker_is_quicker(tmp_path, monkeypatch):
+    # A worker that takes the capture the moment it is queued, before the request answers
+    # (what a busy server's idle consumer thread can do): the answer is still PENDING, as the
+    # contract says, never the worker's LOOKING_UP or FAILED.
+    settings = Settings(
+        data_dir=tmp_path / "d",
+        queue="embedded",
+        validate_responses=True,
+        load_entrypoint_plugins=False,
+    )
+    app = create_app(settings, extra_plugins=[FakeLookupProvider(dict(PRODUCTS))])
+    queue = app.services.queue
+    enqueue = queue.enqueue_capture
+
+    def quick_worker(short_id: str, **kwargs: object) -> None:
+        enqueue(short_id, **kwargs)
+        pipeline.process_capture(app.services, short_id)
+
+    monkeypatch.setattr(queue, "enqueue_capture", quick_worker)
+    try:
+        with app.test_client() as client:
+            key = issue_key()
+            sid = client.post(f"{BASE}/sessions", json={}, headers=key.headers).json()["id"]
+            for image, settled in (
+                (_png(linear("ean13", "400638133393")), "COMPLETED"),
+                (plain_photo(), "FAILED"),
+            ):
+                response = upload(client, key, sid, image)
+                assert response.status_code == 201, response.text
+                assert response.json()["status"] == "PENDING"
+                read = client.get(f"{BASE}/captures/{response.json()['id']}", headers=key.headers)
+                assert read.json()["status"] == settled
+    finally:
+        app.services.db.close()
+
+
 def test_photo_without_a_code_fails_saying_so(scanserve_client, api_key, session_id, lookup):
     response = upload(
         scanserve_client, api_key, session_id, plain_photo(), "shelf.jpg", "image/jpeg"

@@ -146,3 +146,18 @@ def test_a_planted_violation_is_named_in_the_header_the_ndjson_and_the_junit_xml
 def base_url_of_proxy(proc: subprocess.Popen[bytes], out: Path) -> str:
     """The proxy's base URL (its upstream here has no health probe to wait on)."""
     return f"http://127.0.0.1:{served_port(proc, out)}{BASE}"
+
+
+def test_the_base_url_given_as_upstream_is_refused_naming_the_origin(tmp_path):
+    # what serve prints as "Base URL:" would send every request to the base path twice
+    refused = subprocess.run(
+        [*SCANSERVE, *proxy_args(f"http://127.0.0.1:9{BASE}/", tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode == 2, refused.stderr
+    assert "not its base URL" in refused.stderr
+    assert "try --upstream http://127.0.0.1:9)" in refused.stderr
+    assert not (tmp_path / "violations.ndjson").exists()

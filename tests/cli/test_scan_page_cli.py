@@ -49,6 +49,15 @@ def test_a_key_with_more_rights_is_never_kept(data_dir, kind):
     assert not (data_dir / "scan-page-key").exists()
 
 
+def test_a_value_that_is_no_key_is_called_malformed_not_a_business_key(data_dir):
+    cut = _key(data_dir, "cpk")[:-3]  # a publishable key, its checksum broken
+    for value in ("cpk_garbage", cut):
+        refused = run(data_dir, "scan-page", "--key", value, check=False)
+        assert refused.returncode == 2 and "not a well-formed API key" in refused.stderr
+        assert "business or user key" not in refused.stderr
+    assert not (data_dir / "scan-page-key").exists()
+
+
 def test_an_unknown_or_revoked_key_is_refused(data_dir):
     unknown = generate_key("cpk")
     refused = run(data_dir, "scan-page", "--key", unknown, check=False)

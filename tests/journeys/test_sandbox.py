@@ -469,6 +469,10 @@ def test_a_forced_extract_outcome_shows_in_the_proposals(sandbox, outcome, propo
         ("POST", "/clock", {}, 422, "/"),
         ("POST", "/clock", {"advance_seconds": 1, "to": "2027-01-01T00:00:00Z"}, 422, "/"),
         ("POST", "/clock", {"to": "2025-01-01T00:00:00Z"}, 409, None),
+        # beyond what datetime can hold, or so near its end that adding a day overflows
+        ("POST", "/clock", {"advance_seconds": 1e308}, 422, "/advance_seconds"),
+        ("POST", "/clock", {"advance_seconds": 10**26}, 422, "/advance_seconds"),
+        ("POST", "/clock", {"to": "9999-12-31T23:59:59Z"}, 422, "/to"),
         ("POST", "/outcomes", {"kind": "lookup", "outcome": "maybe"}, 422, "/outcome"),
         ("POST", "/outcomes", {"kind": "photo", "outcome": "found"}, 422, "/kind"),
         ("POST", "/outcomes", {"kind": "lookup", "outcome": "found", "times": 0}, 422, "/times"),

@@ -125,6 +125,23 @@ def test_unknown_paths_and_methods(check):
         assert check.check_request("GET", path, "", {}, None) == (OUTSIDE, [])
 
 
+def test_a_cors_preflight_is_the_browsers_exchange_not_a_violation(check):
+    preflight = {"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"}
+    assert check.check_request("OPTIONS", f"{BASE}/sessions", "", preflight, None) == (
+        OUTSIDE,
+        [],
+    )
+    # an OPTIONS that is no preflight is still a method the contract lacks
+    _, violations = check.check_request(
+        "OPTIONS", f"{BASE}/sessions", "", {"Origin": "https://shop.example"}, None
+    )
+    assert [v.where for v in violations] == ["request.method"]
+    # and a preflight to a path the contract lacks is still no path of it
+    operation, violations = check.check_request("OPTIONS", f"{BASE}/nowhere", "", preflight, None)
+    assert operation == UNKNOWN
+    assert [v.where for v in violations] == ["request.path"]
+
+
 def test_request_parameters_and_bodies(check):
     _, violations = check.check_request("GET", f"{BASE}/sessions", "page=0", {}, None)
     assert found(violations) == [("request.query", "page: 0 is less than the minimum of 1")]
