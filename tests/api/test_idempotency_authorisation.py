@@ -6,7 +6,7 @@ answered as it would be without the key. Real credentials, made with the real co
 from __future__ import annotations
 
 from cli_runner import run
-from token_fixtures import bearer, client, data_dir, people  # noqa: F401  (fixtures)
+from token_fixtures import bearer, client, data_dir, people, people_template  # noqa: F401  (fixtures)
 
 from scanserve.storage import models
 

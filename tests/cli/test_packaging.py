@@ -67,7 +67,9 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(tmp_path):
             assert path in names, path
 
     env_dir = tmp_path / "venv"
-    venv.EnvBuilder(with_pip=True).create(env_dir)
+    # No pip of its own (ensurepip writes pip's thousands of files, most of this test's time):
+    # this environment's pip installs into it (`pip --python`), as it would into any venv.
+    venv.EnvBuilder(with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
     # The dependencies come from this environment (read-only, through a .pth file) so the test
     # needs no network; scanserve itself comes only from the wheel.
@@ -79,8 +81,10 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(tmp_path):
     ).stdout.strip()
     Path(site, "deps-from-test-env.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel)], check=True
-    )
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
+         "--no-cache-dir", str(wheel)],
+        check=True,
+    )  # fmt: skip
 
     version = subprocess.run(
         [str(env_dir / "bin" / "scanserve"), "--version"],

@@ -13,7 +13,7 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,12 +96,14 @@ def _complete(raw: bytes) -> bool:
     return False
 
 
-@pytest.fixture
-def serve(tmp_path: Path) -> Iterator:
+@contextlib.contextmanager
+def _servers(folder: Path) -> Iterator[Callable[..., Server]]:
+    """Yields ``start(fast_path=, **settings)``, which starts a server with its data and logs
+    in ``folder``; every server started is stopped on exit."""
     started: list[subprocess.Popen] = []
 
     def start(*, fast_path: bool = True, **settings: str) -> Server:
-        data = tmp_path / f"data{len(started)}"
+        data = folder / f"data{len(started)}"
         db = open_database(f"sqlite:///{data / 'scanserve.db'}")
         migrate.upgrade(db)
         key = issue_key().key
@@ -113,7 +115,7 @@ def serve(tmp_path: Path) -> Iterator:
             "SCANSERVE_LOAD_ENTRYPOINT_PLUGINS": "false",
             **{f"SCANSERVE_{k.upper()}": v for k, v in settings.items()},
         }
-        log, out = tmp_path / f"serve{len(started)}.err", tmp_path / f"serve{len(started)}.out"
+        log, out = folder / f"serve{len(started)}.err", folder / f"serve{len(started)}.out"
         with log.open("wb") as err_file, out.open("wb") as out_file:
             proc = subprocess.Popen(
                 [*(SERVE if fast_path else SERVE_FULL_STACK), "--port", "0"],
@@ -138,14 +140,33 @@ def serve(tmp_path: Path) -> Iterator:
                 pytest.fail(f"scanserve serve did not come up:\n{server.said()[-3000:]}")
             time.sleep(0.1)
 
-    yield start
-    for proc in started:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+    try:
+        yield start
+    finally:
+        for proc in started:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """A server of the test's own, with the settings it names: ``serve(**settings)``."""
+    with _servers(tmp_path) as start:
+        yield start
+
+
+@pytest.fixture(scope="module")
+def default_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server on the default settings, shared by the module's tests that only send it
+    requests and read the answers (the query-secret test also reads its log, where only its
+    own request carries its secret). Starting a server was most of each such test's time;
+    a test that counts what was stored or asserts a quiet log has a server of its own."""
+    with _servers(tmp_path_factory.mktemp("default-server")) as start:
+        yield start()
 
 
 def head(server: Server, method: str, path: str, *lines: str) -> bytes:
@@ -393,8 +414,8 @@ def test_a_body_that_does_not_arrive_gets_a_408(serve):
     assert body["error_code"] == "request_timeout" and body["retryable"] is False
 
 
-def test_a_chunked_multipart_body_to_a_json_operation_is_refused_before_it_is_read(serve):
-    server = serve()
+def test_a_chunked_multipart_body_to_a_json_operation_is_refused_before_it_is_read(default_server):
+    server = default_server
     sock = server.connect()
     sock.sendall(
         head(
@@ -412,8 +433,8 @@ def test_a_chunked_multipart_body_to_a_json_operation_is_refused_before_it_is_re
     assert status_of(raw) == 415, raw[:500]
 
 
-def test_a_4_mb_cookie_is_refused_at_the_door(serve):
-    server = serve()
+def test_a_4_mb_cookie_is_refused_at_the_door(default_server):
+    server = default_server
     sock = server.connect()
     with contextlib.suppress(OSError):  # the server may close before taking it all
         sock.sendall(head(server, "GET", "/sessions", "Cookie: sessionid=" + "x" * 4_000_000))
@@ -425,8 +446,8 @@ def test_a_4_mb_cookie_is_refused_at_the_door(serve):
     assert server.get("/sessions", headers={"X-API-Key": server.key}).status_code == 200
 
 
-def test_query_string_secrets_never_reach_the_log(serve):
-    server = serve()
+def test_query_string_secrets_never_reach_the_log(default_server):
+    server = default_server
     answer = server.get(f"/sessions?api_key={server.key}&page=1&access_token=s3cr3t-t0ken")
     assert answer.status_code == 401
     assert server.get("/sessions", headers={"X-API-Key": server.key}).status_code == 200
@@ -438,8 +459,8 @@ def test_query_string_secrets_never_reach_the_log(serve):
     assert server.key not in said and "s3cr3t-t0ken" not in said
 
 
-def test_forwarded_for_from_loopback_is_not_trusted_by_default(serve):
-    server = serve()
+def test_forwarded_for_from_loopback_is_not_trusted_by_default(default_server):
+    server = default_server
     url = "/freshness-thresholds?gtin=4006381333931"
     first = server.get(url, headers={"X-Forwarded-For": "203.0.113.1"})
     second = server.get(url, headers={"X-Forwarded-For": "203.0.113.2"})
@@ -448,8 +469,8 @@ def test_forwarded_for_from_loopback_is_not_trusted_by_default(serve):
     assert int(second.headers["ratelimit-remaining"]) == remaining - 1
 
 
-def test_trailing_slash_redirect_is_relative(serve):
-    server = serve()
+def test_trailing_slash_redirect_is_relative(default_server):
+    server = default_server
     answer = server.get(
         "/sessions/",
         headers={"X-API-Key": server.key, "Host": "evil.example"},
@@ -459,9 +480,9 @@ def test_trailing_slash_redirect_is_relative(serve):
     assert answer.headers["location"] == f"{BASE}/sessions"
 
 
-def test_a_body_without_content_type_on_the_wire_is_a_415(serve):
+def test_a_body_without_content_type_on_the_wire_is_a_415(default_server):
     # what `curl -H 'Content-Type:'` sends: the header removed, the body kept
-    server = serve()
+    server = default_server
     for path in ("/sessions", "/captures", "/resolve-url"):
         for header in ("Content-Type:", None):
             lines = [f"X-API-Key: {server.key}", "Content-Length: 2"]
@@ -575,11 +596,11 @@ def _chunked(body: bytes) -> bytes:
     return b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body) if body else b"0\r\n\r\n"
 
 
-def test_ambiguous_or_malformed_framing_is_refused_and_the_connection_closed(serve):
+def test_ambiguous_or_malformed_framing_is_refused_and_the_connection_closed(default_server):
     """What RFC 9112 says a server must refuse (or may, where a proxy in front could read the
     message another way): each is a 400 (505 for the version), nothing behind it is served,
     and nothing is stored."""
-    server = serve()
+    server = default_server
     key = f"X-API-Key: {server.key}"
     host = f"Host: 127.0.0.1:{server.port}"
     live = f"{BASE}/health/live"
@@ -635,8 +656,8 @@ def test_ambiguous_or_malformed_framing_is_refused_and_the_connection_closed(ser
     assert listed.status_code == 200 and listed.json()["data"] == []
 
 
-def test_pipelined_requests_are_all_answered_in_order(serve):
-    server = serve()
+def test_pipelined_requests_are_all_answered_in_order(default_server):
+    server = default_server
     get = head(server, "GET", "/sessions", f"X-API-Key: {server.key}")
     ignored_upgrade = head(
         server,

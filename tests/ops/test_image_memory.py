@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from loopback import unused_port
+from loopback import served_port
 from PIL import Image, ImageDraw
 
 from scanserve.bootstrap import build_services
@@ -66,17 +66,15 @@ def test_forty_concurrent_uploads_of_a_40_megapixel_png_stay_in_budget(tmp_path:
     services.db.close()
     image = big_png()
     assert len(image) < 10 * 1024 * 1024
-    port = unused_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCANSERVE_")}
     env.update(SCANSERVE_DATA_DIR=str(data_dir), SCANSERVE_LOAD_ENTRYPOINT_PLUGINS="false")
-    server = subprocess.Popen(
-        [*CLI, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    out = tmp_path / "serve.out"
+    with out.open("wb") as stdout:
+        server = subprocess.Popen(
+            [*CLI, "serve", "--port", "0"], env=env, stdout=stdout, stderr=subprocess.DEVNULL
+        )
     try:
-        base = f"http://127.0.0.1:{port}{BASE}"
+        base = f"http://127.0.0.1:{served_port(server, out, within=90)}{BASE}"
 
         def up() -> bool:
             try:

@@ -12,9 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 import redis as redis_py
-from loopback import unused_port
 from redis_private import (
-    BASE,
     PrivateRedis,
     Processes,
     cli,
@@ -65,10 +63,9 @@ def test_requests_are_served_while_the_limits_store_is_down(
     cli(env, "orgs", "create", "Limits Shop")
     api_key = cli(env, "keys", "create", "--org", "Limits Shop")
     procs = Processes(tmp_path)
-    port = unused_port()
-    base_url = f"http://127.0.0.1:{port}{BASE}"
     try:
-        server = procs.serve("server", env, port)
+        server = procs.serve("server", env)
+        base_url = procs.base_url("server", server)
         wait_listening(base_url, server)
         with httpx.Client(base_url=base_url, timeout=10) as http:
             _served(http, api_key)
@@ -111,10 +108,9 @@ def test_a_server_started_with_the_limits_store_down_warns_and_serves(
     api_key = cli(env, "keys", "create", "--org", "Limits Shop")
     redis.stop()
     procs = Processes(tmp_path)
-    port = unused_port()
-    base_url = f"http://127.0.0.1:{port}{BASE}"
     try:
-        server = procs.serve("server", env, port)
+        server = procs.serve("server", env)
+        base_url = procs.base_url("server", server)
         wait_listening(base_url, server)
         log = procs.log("server")
         assert "the rate-limit store is unreachable" in log, log[-3000:]

@@ -164,10 +164,16 @@ def _run_outage(
         assert "internal error" not in error, (raw, status, error, server_log)
 
 
-@pytest.fixture
-def private_postgres() -> Iterator[PrivatePostgres]:
-    with PrivatePostgres() as pg:
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[PrivatePostgres]:
+    with PrivatePostgres() as pg:  # initdb once for the module's tests
         yield pg
+
+
+@pytest.fixture
+def private_postgres(cluster: PrivatePostgres) -> PrivatePostgres:
+    cluster.ensure_running()
+    return cluster
 
 
 def _postgres_restart(pg: PrivatePostgres) -> Callable[[], Iterator[None]]:
@@ -183,13 +189,14 @@ def _postgres_restart(pg: PrivatePostgres) -> Callable[[], Iterator[None]]:
 def test_postgres_restart_under_load_embedded_queue(
     private_postgres: PrivatePostgres, tmp_path: Path
 ) -> None:
+    database_url = private_postgres.new_database()
     settings = Settings(
         data_dir=tmp_path / "data",
-        database_url=private_postgres.url,
+        database_url=database_url,
         queue="immediate",
         load_entrypoint_plugins=False,
     )
-    env = scanserve_env(settings.data_dir, SCANSERVE_DATABASE_URL=private_postgres.url)
+    env = scanserve_env(settings.data_dir, SCANSERVE_DATABASE_URL=database_url)
     _run_outage(settings, env, tmp_path, _postgres_restart(private_postgres))
 
 
@@ -201,15 +208,16 @@ def test_postgres_restart_under_load_redis_queue_and_worker(
     from redis_support import delete_queue_keys
 
     queue_name = f"scanserve_ops_{uuid.uuid4().hex[:12]}"
+    database_url = private_postgres.new_database()
     settings = Settings(
         data_dir=tmp_path / "data",
-        database_url=private_postgres.url,
+        database_url=database_url,
         queue="immediate",
         load_entrypoint_plugins=False,
     )
     env = scanserve_env(
         settings.data_dir,
-        SCANSERVE_DATABASE_URL=private_postgres.url,
+        SCANSERVE_DATABASE_URL=database_url,
         SCANSERVE_QUEUE="redis",
         SCANSERVE_REDIS_URL=redis_url,
         SCANSERVE_QUEUE_NAME=queue_name,

@@ -16,15 +16,21 @@ from scanserve.storage.database import DOWN, open_database, outage_of
 pytestmark = pytest.mark.postgres
 
 
-@pytest.fixture
-def pg() -> Iterator[PrivatePostgres]:
-    with PrivatePostgres() as server:
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[PrivatePostgres]:
+    with PrivatePostgres() as server:  # initdb once for the module's tests
         yield server
 
 
 @pytest.fixture
+def pg(cluster: PrivatePostgres) -> PrivatePostgres:
+    cluster.ensure_running()
+    return cluster
+
+
+@pytest.fixture
 def db(pg: PrivatePostgres) -> Iterator[peewee.Database]:
-    database = open_database(pg.url)
+    database = open_database(pg.new_database())  # a table t of the test's own
     database.execute_sql("CREATE TABLE t (x int)")
     yield database
     database.close()

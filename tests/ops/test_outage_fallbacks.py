@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from loopback import unused_port
+from loopback import refused_port
 
 from scanserve.infra.outage import Outage
 from scanserve.infra.ratelimit import RateLimiter
@@ -17,8 +17,12 @@ from scanserve.testing import wait_for
 
 
 def test_an_unreachable_limits_store_is_counted_in_the_process(caplog):
-    limiter = RateLimiter(f"redis://127.0.0.1:{unused_port()}/0")  # nothing listens there
-    with caplog.at_level(logging.WARNING, logger="scanserve.ratelimit"):
+    # a port bound by this process and never listened on: refused until the block ends
+    with (
+        refused_port() as port,
+        caplog.at_level(logging.WARNING, logger="scanserve.ratelimit"),
+    ):
+        limiter = RateLimiter(f"redis://127.0.0.1:{port}/0")
         assert limiter.check() is False
         verdicts = [limiter.hit("key:a", 3, 100) for _ in range(4)]
     assert [v.allowed for v in verdicts] == [True, True, True, False]  # still limited

@@ -23,9 +23,7 @@ from typing import Any
 import httpx
 import pytest
 from biip.checksums import gs1_standard_check_digit
-from loopback import unused_port
 from redis_private import (
-    BASE,
     PrivateRedis,
     Processes,
     cli,
@@ -134,11 +132,10 @@ def _drive_through_an_outage(
     cli(env, "orgs", "create", "Outage Shop")
     api_key = cli(env, "keys", "create", "--org", "Outage Shop")
     procs = Processes(tmp_path)
-    port = unused_port()
-    base_url = f"http://127.0.0.1:{port}{BASE}"
     try:
-        server = procs.serve("server", env, port)
+        server = procs.serve("server", env)
         worker = procs.start("worker", env, "worker")
+        base_url = procs.base_url("server", server)
         wait_listening(base_url, server)
         session = httpx.post(
             f"{base_url}/sessions", json={}, headers={"X-API-Key": api_key}, timeout=10
@@ -258,12 +255,11 @@ def test_a_worker_started_with_redis_down_backs_off_and_resumes(
     cli(env, "orgs", "create", "Late Shop")
     api_key = cli(env, "keys", "create", "--org", "Late Shop")
     procs = Processes(tmp_path)
-    port = unused_port()
-    base_url = f"http://127.0.0.1:{port}{BASE}"
     headers = {"X-API-Key": api_key}
     try:
-        server = procs.serve("server", env, port)
+        server = procs.serve("server", env)
         worker = procs.start("worker", env, "worker")
+        base_url = procs.base_url("server", server)
         wait_listening(base_url, server)
         with httpx.Client(base_url=base_url, timeout=10) as http:
             session = http.post("/sessions", json={}, headers=headers).json()["id"]

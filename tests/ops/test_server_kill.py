@@ -20,8 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 from biip.checksums import gs1_standard_check_digit
-from loopback import unused_port
-from redis_private import BASE, Processes, cli, scanserve_env, wait_listening
+from redis_private import Processes, cli, scanserve_env, wait_listening
 
 pytestmark = [pytest.mark.slow]
 
@@ -56,9 +55,8 @@ class Server:
 
     def start(self) -> tuple[httpx.Client, str]:
         self.runs += 1
-        port = unused_port()
-        base_url = f"http://127.0.0.1:{port}{BASE}"
-        self.proc = self.procs.serve(f"server-{self.runs}", self.env, port)
+        self.proc = self.procs.serve(f"server-{self.runs}", self.env)
+        base_url = self.procs.base_url(f"server-{self.runs}", self.proc)
         wait_listening(base_url, self.proc)
         self.clients.append(httpx.Client(base_url=base_url, timeout=30))
         return self.clients[-1], base_url

@@ -44,7 +44,7 @@ from extraction_support import (
     submit,
     text_image,
 )
-from loopback import unused_port
+from loopback import banner_port
 from redis_support import delete_queue_keys
 from workers import Workers
 
@@ -74,13 +74,12 @@ class Served:
 
 @contextmanager
 def serve(data_dir: Path, log: Path, env: dict[str, str]) -> Iterator[Served]:
-    """`scanserve serve --demo` on a free port; yields once it answers, kills it at the end
-    if it is still running."""
-    port = unused_port()
+    """`scanserve serve --demo` on port 0 (the port it got read from its banner); yields
+    once it answers, kills it at the end if it is still running."""
     command = [sys.executable, "-c", "from scanserve.cli import main; main()"]
     with log.open("ab") as err:
         proc = subprocess.Popen(
-            [*command, "serve", "--demo", "--port", str(port)],
+            [*command, "serve", "--demo", "--port", "0"],
             env=env,
             stdout=subprocess.PIPE,
             stderr=err,
@@ -93,6 +92,7 @@ def serve(data_dir: Path, log: Path, env: dict[str, str]) -> Iterator[Served]:
     reader.start()
     try:
         key = ""
+        port = None
         deadline = time.monotonic() + 30
         while not key:
             if time.monotonic() > deadline or proc.poll() is not None:
@@ -101,8 +101,10 @@ def serve(data_dir: Path, log: Path, env: dict[str, str]) -> Iterator[Served]:
                 line = lines.get(timeout=0.5)
             except stdlib_queue.Empty:
                 continue
+            port = banner_port(line) or port
             if line.startswith("API key: "):
                 key = line.removeprefix("API key: ").strip()
+        assert port is not None, f"no Base URL before the API key:\n{log.read_text()[-3000:]}"
         served = Served(proc, key, f"http://127.0.0.1:{port}{BASE}", log)
         with httpx.Client(base_url=served.base, timeout=5) as http:
 

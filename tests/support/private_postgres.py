@@ -10,6 +10,10 @@ temporary directory, and is stopped and removed at the end, whatever happened::
         pg.url                  # postgresql://postgres@127.0.0.1:<port>/postgres
         pg.stop()               # pg_ctl -m immediate: as a crash or a kill -9 would
         pg.start()
+
+Starting a cluster (``initdb``) is most of the cost, so a module's tests share one
+(``scope="module"``), each with a database of its own (:meth:`new_database`) and the
+server running again before it starts (:meth:`ensure_running`).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import uuid
 from pathlib import Path
 from types import TracebackType
 
@@ -84,6 +89,26 @@ class PrivatePostgres:
 
     def stop(self, mode: str = "immediate") -> None:
         self._run(self.pg_ctl, "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop")
+
+    def ensure_running(self) -> None:
+        """Start the server if it is stopped (a module's tests share one server, and a test
+        that failed between its stop and its start leaves it stopped)."""
+        if not self.running():
+            self.start()
+
+    def new_database(self) -> str:
+        """A database of its own on this server, for one test of the module sharing it; its
+        URL. Never dropped: the whole cluster goes at :meth:`close`."""
+        import psycopg2
+
+        name = f"test_{uuid.uuid4().hex[:12]}"
+        admin = psycopg2.connect(self.url)
+        try:
+            admin.autocommit = True
+            admin.cursor().execute(f'CREATE DATABASE "{name}"')
+        finally:
+            admin.close()
+        return self.url.rsplit("/", 1)[0] + f"/{name}"
 
     def running(self) -> bool:
         result = subprocess.run(

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from loopback import unused_port
+from loopback import served_port, unused_port
 
 REDIS_SERVER = "redis-server"
 CLI = [sys.executable, "-c", "from scanserve.cli import main; main()"]
@@ -134,8 +134,15 @@ class Processes:
         self.started.append((proc, log_path))
         return proc
 
-    def serve(self, name: str, env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-        return self.start(name, env, "serve", "--host", "127.0.0.1", "--port", str(port))
+    def serve(self, name: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+        """``scanserve serve`` on port 0: the kernel picks the port, which the server names
+        in its banner (:meth:`base_url`); nothing picks a port and releases it."""
+        return self.start(name, env, "serve", "--host", "127.0.0.1", "--port", "0")
+
+    def base_url(self, name: str, proc: subprocess.Popen[bytes]) -> str:
+        """The base URL of the server ``serve(name, ...)`` started, once it has bound."""
+        port = served_port(proc, self.log_dir / f"{name}.log")
+        return f"http://127.0.0.1:{port}{BASE}"
 
     def log(self, name: str) -> str:
         return (self.log_dir / f"{name}.log").read_text(errors="replace")

@@ -2,11 +2,14 @@
 data directory, and the app on the same database to use them against.
 
 The fixtures are imported by name into the test modules that use them (``data_dir``,
-``people``, ``client``).
+``people``, ``client``). The command line makes the people once per module, in a template
+data directory; each test gets a copy of it (as PostgreSQL's ``CREATE DATABASE ... TEMPLATE``
+would), so every test starts from the same state without five command-line runs of its own.
 """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,15 +29,27 @@ def data_dir(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def people_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """A data directory with two organisations, and Ana, a member of both, made with the
+    command line; and the organisations' short ids. Never used by a test itself."""
+    template = tmp_path_factory.mktemp("people") / "data"
+    create_database(template)
+    shop = run(template, "orgs", "create", "Shop").stdout.strip()
+    depot = run(template, "orgs", "create", "Depot").stdout.strip()
+    run(template, "users", "create", "Ana@Example.com")
+    run(template, "members", "add", "--org", "Shop", "ana@example.com")
+    run(template, "members", "add", "--org", depot, "ana@example.com")
+    return template, {"shop": shop, "depot": depot}
+
+
 @pytest.fixture
-def people(data_dir: Path) -> dict[str, str]:
-    """Two organisations, and Ana, a member of both."""
-    shop = run(data_dir, "orgs", "create", "Shop").stdout.strip()
-    depot = run(data_dir, "orgs", "create", "Depot").stdout.strip()
-    run(data_dir, "users", "create", "Ana@Example.com")
-    run(data_dir, "members", "add", "--org", "Shop", "ana@example.com")
-    run(data_dir, "members", "add", "--org", depot, "ana@example.com")
-    return {"shop": shop, "depot": depot}
+def people(data_dir: Path, people_template: tuple[Path, dict[str, str]]) -> dict[str, str]:
+    """Two organisations, and Ana, a member of both: the template's files copied into
+    ``data_dir`` (every command that made them has ended, so the files are whole)."""
+    template, short_ids = people_template
+    shutil.copytree(template, data_dir, dirs_exist_ok=True)
+    return dict(short_ids)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ data directory, then used as ``Authorization: Bearer`` against the app on the sa
 from __future__ import annotations
 
 from cli_runner import run
-from token_fixtures import bearer, client, data_dir, people, token_id  # noqa: F401  (fixtures)
+from token_fixtures import bearer, client, data_dir, people, people_template, token_id  # noqa: F401  (fixtures)
 
 from scanserve.identity import tokens
 from scanserve.identity.keys import hash_secret
