@@ -377,10 +377,12 @@ def uvicorn_config(
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """The listening address bound (not yet listened on; uvicorn listens on it), so that the
-    port is known before the server starts: with ``port`` 0 the kernel picks a free one,
-    which ``serve`` prints. As uvicorn binds: address reuse on, inheritable by the worker
-    processes of ``--workers``."""
+    """The listening address bound and listened on, so that the port is known before the
+    server starts (with ``port`` 0 the kernel picks a free one, which ``serve`` prints) and a
+    client that reads the banner may connect at once: it waits in the backlog until uvicorn,
+    which listens on the same socket, takes it (before, a client that read the banner while
+    the demo was still being seeded met a refused connection). As uvicorn binds: address
+    reuse on, inheritable by the worker processes of ``--workers``."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
@@ -390,6 +392,7 @@ def bind(host: str, port: int) -> socket.socket:
         sock.close()
         raise
     sock.set_inheritable(True)
+    sock.listen(2048)  # uvicorn's default backlog
     return sock
 
 

@@ -29,7 +29,7 @@ from scanserve.sandbox import SandboxServer, running_sandbox
 
 CATALOG_GTIN = "4006381333931"  # in the demo catalog
 UNKNOWN_GTIN = "5901234123457"  # in no catalog
-IGNORED_HEADERS = {"date", "server"}
+IGNORED_HEADERS = {"date", "server", "x-request-id"}  # a request id is per request
 Answer = tuple[str, int, list[tuple[str, str]], bytes]
 
 

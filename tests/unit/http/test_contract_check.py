@@ -23,6 +23,7 @@ RATE_LIMITS = {
     "X-RateLimit-Limit": "300",
     "X-RateLimit-Remaining": "299",
     "X-RateLimit-Reset": "1796581130",
+    "X-Request-ID": "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
 }
 SESSION = {
     "id": SID,
