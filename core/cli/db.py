@@ -37,7 +37,8 @@ def _history() -> list[Any]:
     if not settings.database_url and not settings.sqlite_path.exists():
         announce(settings)
         click.echo(
-            "scanserve: there is no database yet ('scanserve db upgrade' creates it)", err=True
+            f"scanserve: there is no database yet ('{_upgrade_command()}' creates it)",
+            err=True,
         )
         return [Migration(name, None) for name in shipped()]
     database = open_db(settings, migrate=False, create=True)
@@ -45,6 +46,21 @@ def _history() -> list[Any]:
         return history(database)
     finally:
         database.close()
+
+
+def _upgrade_command() -> str:
+    """``scanserve db upgrade`` as this command was called: with the group's ``--data-dir``
+    and ``--database-url`` when it had them, so that the advice, followed as written, upgrades
+    the database just looked at and not the default one."""
+    import shlex
+
+    root = click.get_current_context().find_root()
+    words = ["scanserve"]
+    for option, name in (("--data-dir", "data_dir"), ("--database-url", "database_url")):
+        value = root.params.get(name)
+        if value is not None:
+            words += [option, shlex.quote(str(value))]
+    return " ".join([*words, "db", "upgrade"])
 
 
 def _marks(migrations: list[Any]) -> tuple[str | None, str | None]:
@@ -72,7 +88,8 @@ def db_current(as_json: bool, check: bool) -> None:
         print_table(("current", "head", "up_to_date", "pending"), [row], as_json=False)
     if pending:
         click.echo(
-            f"scanserve: {len(pending)} migration(s) pending; run 'scanserve db upgrade'", err=True
+            f"scanserve: {len(pending)} migration(s) pending; run '{_upgrade_command()}'",
+            err=True,
         )
         if check:
             raise SystemExit(1)

@@ -275,6 +275,16 @@ def test_db_current_and_history_of_a_directory_without_a_database(tmp_path):
     assert not new.exists()  # looking created nothing
 
 
+def test_db_current_advises_the_upgrade_of_the_database_it_looked_at(tmp_path):
+    """Followed as written, the advice upgrades the --data-dir given, not the default."""
+    elsewhere, new = tmp_path / "default", tmp_path / "my data"
+    done = run(elsewhere, "--data-dir", str(new), "db", "current", check=False)
+    assert done.returncode == 0
+    assert f"'scanserve --data-dir '{new}' db upgrade'" in done.stderr, done.stderr
+    plain = run(new, "db", "current", check=False)
+    assert "run 'scanserve db upgrade'" in plain.stderr, plain.stderr
+
+
 def test_db_current_and_history_of_an_up_to_date_database(tmp_path):
     data = tmp_path / "data"
     run(data, "db", "upgrade")
