@@ -120,6 +120,30 @@ def clean_ingredients(lines: list[str], *, require_label: bool) -> str:
     return text[:1].upper() + text[1:]
 
 
+def ingredients_proposal(
+    item: ExtractionInput, ocr: OcrText, engine: str, unit: str
+) -> list[ProposalDraft]:
+    """The ``ingredients`` proposal an OCR engine's reading of ``item``'s photo makes: the
+    cleaned list (labelled, on a ``nutrition`` photo), or none when there is none or it is
+    what the product already says. ``unit`` is what the engine's confidences are of."""
+    assert item.photo is not None
+    text = clean_ingredients(ocr.lines, require_label=item.photo.photo_type != "ingredients")
+    if not text or text == item.current.get("ingredients", ""):
+        return []
+    return [
+        ProposalDraft(
+            field_name="ingredients",
+            proposed_value=text,
+            confidence=round(ocr.confidence, 2),
+            reasoning=(
+                f"Read with {engine} from the {item.photo.photo_type} photo; mean {unit} "
+                f"confidence {ocr.confidence:.0%}, OCR noise removed."
+            ),
+            metadata={"photo_id": item.photo.short_id},
+        )
+    ]
+
+
 class TesseractExtractor:
     name = "tesseract-ocr"
     photo_types = frozenset({"ingredients", "nutrition"})
@@ -174,19 +198,4 @@ class TesseractExtractor:
     def extract(self, item: ExtractionInput) -> list[ProposalDraft]:
         if item.photo is None:
             return []
-        ocr = self.read(item.photo.data)
-        text = clean_ingredients(ocr.lines, require_label=item.photo.photo_type != "ingredients")
-        if not text or text == item.current.get("ingredients", ""):
-            return []
-        return [
-            ProposalDraft(
-                field_name="ingredients",
-                proposed_value=text,
-                confidence=round(ocr.confidence, 2),
-                reasoning=(
-                    f"Read with Tesseract from the {item.photo.photo_type} photo; mean word "
-                    f"confidence {ocr.confidence:.0%}, OCR noise removed."
-                ),
-                metadata={"photo_id": item.photo.short_id},
-            )
-        ]
+        return ingredients_proposal(item, self.read(item.photo.data), "Tesseract", "word")

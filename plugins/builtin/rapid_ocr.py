@@ -25,7 +25,7 @@ from typing import Any
 
 from PIL import Image
 
-from scanserve.plugins.builtin.ocr import DEFAULT_MAX_SIDE, OcrText, clean_ingredients, png
+from scanserve.plugins.builtin.ocr import DEFAULT_MAX_SIDE, OcrText, ingredients_proposal, png
 from scanserve.plugins.providers import ExtractionInput, ProposalDraft, ProviderError
 
 # RapidOCR's own threshold: a line it scores lower is not returned at all.
@@ -94,19 +94,4 @@ class RapidOcrExtractor:
     def extract(self, item: ExtractionInput) -> list[ProposalDraft]:
         if item.photo is None:
             return []
-        ocr = self.read(item.photo.data)
-        text = clean_ingredients(ocr.lines, require_label=item.photo.photo_type != "ingredients")
-        if not text or text == item.current.get("ingredients", ""):
-            return []
-        return [
-            ProposalDraft(
-                field_name="ingredients",
-                proposed_value=text,
-                confidence=round(ocr.confidence, 2),
-                reasoning=(
-                    f"Read with RapidOCR from the {item.photo.photo_type} photo; mean line "
-                    f"confidence {ocr.confidence:.0%}, OCR noise removed."
-                ),
-                metadata={"photo_id": item.photo.short_id},
-            )
-        ]
+        return ingredients_proposal(item, self.read(item.photo.data), "RapidOCR", "line")
