@@ -291,6 +291,15 @@ def _observe_outermost(app: OpenAPI31App, routes: RouteTable) -> None:
     app.middleware.middlewares.insert(0, observe)
 
 
+def _add_error_handlers(app: OpenAPI31App, routes: RouteTable) -> None:
+    """Every failure mapped to its problem document, the same for the server and the mock."""
+    app.add_error_handler(errors.ScanserveError, _on_scanserve_error)
+    app.add_error_handler(ProblemException, _on_problem)
+    app.add_error_handler(HTTPException, _http_exception_handler(routes.allowed_methods))
+    app.add_error_handler(ClientDisconnect, _on_disconnect)
+    app.add_error_handler(Exception, _on_unexpected)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -340,11 +349,7 @@ def create_app(
         security_map=SECURITY_MAP,
         strict_validation=False,
     )
-    app.add_error_handler(errors.ScanserveError, _on_scanserve_error)
-    app.add_error_handler(ProblemException, _on_problem)
-    app.add_error_handler(HTTPException, _http_exception_handler(routes.allowed_methods))
-    app.add_error_handler(ClientDisconnect, _on_disconnect)
-    app.add_error_handler(Exception, _on_unexpected)
+    _add_error_handlers(app, routes)
     app.add_middleware(
         GatewayMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
@@ -409,11 +414,7 @@ def create_mock_app(
         security_map=SECURITY_MAP,
         strict_validation=False,
     )
-    app.add_error_handler(errors.ScanserveError, _on_scanserve_error)
-    app.add_error_handler(ProblemException, _on_problem)
-    app.add_error_handler(HTTPException, _http_exception_handler(routes.allowed_methods))
-    app.add_error_handler(ClientDisconnect, _on_disconnect)
-    app.add_error_handler(Exception, _on_unexpected)
+    _add_error_handlers(app, routes)
     app.add_middleware(
         GatewayMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,

@@ -267,3 +267,8 @@ def print_table(
 def when(value: datetime | None) -> str | None:
     """A time as the tables and their JSON give it: ISO 8601, or None."""
     return value.isoformat() if value is not None else None
+
+
+def url_host(host: str) -> str:
+    """``host`` as it stands in a URL: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host else host

@@ -7,7 +7,7 @@ import sys
 import click
 
 from scanserve import __version__
-from scanserve.cli.common import log_format_option, read_settings, setup_logging
+from scanserve.cli.common import log_format_option, read_settings, setup_logging, url_host
 
 
 @click.command()
@@ -47,7 +47,7 @@ def mock(host: str, port: int, dynamic: bool, seed: int, log_format: str | None)
     except OSError as error:
         raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from None
     port = sock.getsockname()[1]
-    shown_host = f"[{host}]" if ":" in host else host
+    shown_host = url_host(host)
     base = f"http://{shown_host}:{port}{settings.base_path}"
     answers = f"values made from the schemas (seed {seed})" if dynamic else "the examples"
     click.echo(f"scanserve {__version__} mock: answers from the contract ({answers})")

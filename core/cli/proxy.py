@@ -348,6 +348,7 @@ def proxy(
     """
     import uvicorn
 
+    from scanserve.cli.common import url_host
     from scanserve.infra.server import bind
 
     if not upstream.startswith(("http://", "https://")):
@@ -366,7 +367,7 @@ def proxy(
         raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from None
     sock.listen(2048)  # connections made once the URL is printed wait for uvicorn to accept
     port = sock.getsockname()[1]
-    shown_host = f"[{host}]" if ":" in host else host
+    shown_host = url_host(host)
     with ndjson.open("w", encoding="utf-8") if ndjson else nullcontext() as out:
         recorder = Recorder(out)
         app = ValidatingProxy(check, upstream, recorder, strict_requests=strict_requests)

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from scanserve import __version__
-from scanserve.cli.common import log_format_option, setup_logging, startup_errors
+from scanserve.cli.common import log_format_option, setup_logging, startup_errors, url_host
 
 # What the sandbox sets whatever the environment says: a scratch database, the pipeline
 # done before the answer, nothing outside asked, no credential cached across a reset, and
@@ -105,7 +105,7 @@ def sandbox(
         # in the backlog until uvicorn, which listens on the same socket, takes it
         sock.listen(2048)
         port = sock.getsockname()[1]
-        shown_host = f"[{host}]" if ":" in host else host
+        shown_host = url_host(host)
         root = f"http://{shown_host}:{port}"
         base = f"{root}{settings.base_path}"
         credentials = state.credentials

@@ -19,6 +19,7 @@ from scanserve.cli.common import (
     refuse_new_database,
     setup_logging,
     startup_errors,
+    url_host,
     where,
 )
 from scanserve.cli.demo import seed_demo, seed_demo_scan_page
@@ -175,7 +176,7 @@ def _serve(
     except OSError as error:
         raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from None
     port = sock.getsockname()[1]
-    shown_host = f"[{host}]" if ":" in host else host
+    shown_host = url_host(host)
     base = f"http://{shown_host}:{port}{settings.base_path}"
     exporter = None
     if settings.metrics_port is not None:
@@ -186,7 +187,7 @@ def _serve(
     say(f"Health: {base}/health/live, {base}/health/ready")
     if exporter is not None:
         metrics_host = settings.metrics_host
-        shown = f"[{metrics_host}]" if ":" in metrics_host else metrics_host
+        shown = url_host(metrics_host)
         say(f"Metrics: http://{shown}:{exporter.port}/metrics", metrics_port=exporter.port)
     _demo_or_hints(settings, say, base, f"http://{shown_host}:{port}/scan/", demo=demo)
     sys.stdout.flush()
@@ -265,7 +266,7 @@ def _worker(settings: Settings, threads: int | None, log_format: str | None) -> 
     if settings.metrics_port is not None:
         exporter = _serve_metrics(settings, services)
         metrics_host = settings.metrics_host
-        shown = f"[{metrics_host}]" if ":" in metrics_host else metrics_host
+        shown = url_host(metrics_host)
         logging.getLogger("scanserve.worker").info(
             "Metrics: http://%s:%d/metrics",
             shown,
