@@ -95,6 +95,9 @@ def queue_tasks(services: Services) -> Tasks:
         session_org=sessions.organization_of,
         lanes_of=pipeline.lanes_of,
         requeue_stale_captures=lambda seconds: pipeline.requeue_stale(services, seconds),
+        requeue_pending_captures=lambda seconds: pipeline.requeue_pending_older_than(
+            services, seconds
+        ),
         requeue_stale_extractions=lambda seconds: extraction.requeue_stale(services, seconds),
         expire_idle_sessions=sessions.expire_idle,
         purge_idempotency=idempotency.purge,

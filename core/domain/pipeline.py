@@ -40,7 +40,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar
 
 import peewee
@@ -129,12 +129,29 @@ def requeue_stale(services: Services, stale_seconds: int) -> list[str]:
     stale = models.Capture.status.not_in(list(TERMINAL)) & (
         models.Capture.state_changed_at < cutoff
     )
+    return _reset(services, stale, now)
+
+
+def requeue_pending_older_than(services: Services, seconds: float) -> list[str]:
+    """Put back every capture PENDING for longer than ``seconds`` with its clock reset to
+    now; returns their short ids, for the caller to queue. After a queue outage such a
+    capture's message may have died with the queue (taken by a worker in the instant the
+    connection dropped); a capture already past PENDING is in a worker's hands, which the
+    queue no longer matters to. The same compare-and-set as :func:`requeue_stale`: of
+    several processes doing it, one queues each capture."""
+    now = utcnow()
+    cutoff = now - timedelta(seconds=seconds)
+    waiting = (models.Capture.status == PENDING) & (models.Capture.state_changed_at < cutoff)
+    return _reset(services, waiting, now)
+
+
+def _reset(services: Services, condition: Any, now: datetime) -> list[str]:
     requeued = []
     rows = models.Capture.select(models.Capture.id, models.Capture.short_id, models.Capture.status)
-    for row in rows.where(stale):
+    for row in rows.where(condition):
         updated = (
             models.Capture.update(status=PENDING, modified=now, state_changed_at=now)
-            .where(models.Capture.id == row.id, models.Capture.status == row.status, stale)
+            .where(models.Capture.id == row.id, models.Capture.status == row.status, condition)
             .execute()
         )
         if updated:

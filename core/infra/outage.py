@@ -40,8 +40,12 @@ class Outage:
         first_delay: float = 0.25,
         max_delay: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        on_recovered: Callable[[float], None] | None = None,
     ):
         self.name = name
+        # called (outside the lock, in the thread that saw the dependency answer again) with
+        # the instant on ``clock`` at which the outage was first noticed
+        self._on_recovered = on_recovered
         self._logger = logger
         self._first_delay = first_delay
         self._max_delay = max_delay
@@ -81,11 +85,14 @@ class Outage:
         with self._lock:
             if self.down_since is None:
                 return
-            seconds = self._clock() - self.down_since
+            began = self.down_since
+            seconds = self._clock() - began
             self.down_since = None
             self.last_error = ""
             self._delay = self._first_delay
             self._logger.warning("%s is reachable again after %.1f s", self.name, seconds)
+        if self._on_recovered is not None:
+            self._on_recovered(began)
 
     def due(self) -> bool:
         """Whether to try the dependency now: always while it is up; while it is down, once

@@ -49,6 +49,7 @@ from huey import Huey, crontab
 from huey.consumer import Consumer
 
 from scanserve.infra import tracing
+from scanserve.infra.after_outage import AfterOutage
 from scanserve.infra.capture_lanes import CaptureLanes
 from scanserve.infra.logconfig import REQUEST_ID
 from scanserve.infra.outage import Outage
@@ -96,6 +97,8 @@ class Tasks:
     lanes_of: Callable[[list[str]], dict[str, tuple[bool, int]]]
     # (stale seconds) -> the short ids put back to be queued again
     requeue_stale_captures: Callable[[int], list[str]]
+    # (seconds) -> the short ids of the captures PENDING that long, put back to be queued again
+    requeue_pending_captures: Callable[[float], list[str]]
     requeue_stale_extractions: Callable[[int], list[str]]
     expire_idle_sessions: Callable[[int], int]  # (ttl seconds) -> how many expired
     purge_idempotency: Callable[[int], object]  # (ttl seconds)
@@ -169,7 +172,10 @@ class OrgSlots:
     def wait_if_all_deferred(self, huey: Huey) -> None:
         streak = getattr(self._streak, "count", 0) + 1
         if streak == 1:
-            self._streak.pass_length = int(huey.pending_count()) + 1
+            try:
+                self._streak.pass_length = int(huey.pending_count()) + 1
+            except QUEUE_UNREACHABLE:  # the message is put back through the relay next
+                self._streak.pass_length = 1
         if streak >= self._streak.pass_length:
             with self._cond:
                 self._cond.wait(self._IDLE_WAIT_SECONDS)
@@ -196,8 +202,7 @@ class Queue:
     def __init__(self, settings: Settings, tasks: Tasks):
         self.settings = settings
         self.tasks = tasks
-        # One outage for both lanes (they live on the same Redis, or the same SQLite file).
-        self.outage = Outage("the queue", logger)
+        self.outage = self._watch_outages()
         # Messages the queue could not take, handed over by a thread once it can (the
         # outbox's relay: the committed rows are the durable messages).
         self.relay = Relay(self.outage, QUEUE_UNREACHABLE)
@@ -246,9 +251,13 @@ class Queue:
             if main_slots.run(org, as_request, request_id, trace, process, capture_short_id):
                 return
             main_slots.wait_if_all_deferred(self.huey)
-            # to the end of the queue
-            process_capture(
-                capture_short_id, org, request_id=request_id, queued_at=queued_at, trace=trace
+            # to the end of the queue (through the relay: the queue may be down by now, and
+            # this message exists nowhere else)
+            self.relay.send(
+                ("capture", capture_short_id),
+                lambda: process_capture(
+                    capture_short_id, org, request_id=request_id, queued_at=queued_at, trace=trace
+                ),
             )
 
         @self.slow_huey.task(name="process_capture")
@@ -263,9 +272,11 @@ class Queue:
             if slow_slots.run(org, as_request, request_id, trace, process, capture_short_id):
                 return
             slow_slots.wait_if_all_deferred(self.slow_huey)
-            # to the end of the queue
-            process_capture_slow(
-                capture_short_id, org, request_id=request_id, queued_at=queued_at, trace=trace
+            self.relay.send(  # to the end of the queue, as on the main lane
+                ("capture", capture_short_id),
+                lambda: process_capture_slow(
+                    capture_short_id, org, request_id=request_id, queued_at=queued_at, trace=trace
+                ),
             )
 
         # Vision extraction (outside extractors, seconds to extraction_timeout_seconds per
@@ -277,7 +288,9 @@ class Queue:
             if slow_slots.run(org, extract, session_short_id):
                 return
             slow_slots.wait_if_all_deferred(self.slow_huey)
-            extract_session(session_short_id, org)  # to the end of the queue
+            self.relay.send(  # to the end of the queue, as captures
+                ("extraction", session_short_id), lambda: extract_session(session_short_id, org)
+            )
 
         @huey.task(name="extract_session")
         @_named_stably
@@ -313,6 +326,24 @@ class Queue:
         self._process_capture = process_capture
         self._process_capture_slow = process_capture_slow
         self._extract_session = extract_session
+
+    def _watch_outages(self) -> Outage:
+        """One outage for both lanes (they live on the same Redis, or the same SQLite file).
+        Once Redis answers again after one, the captures whose message it may have lost in
+        flight are queued again (:mod:`scanserve.infra.after_outage`); the embedded queue's
+        SQLite file loses nothing it took (a transaction took a message or did not)."""
+        self.after_outage: AfterOutage | None = None
+        if self.settings.queue == "redis":
+            self.after_outage = AfterOutage(
+                backlog=self._backlog_size,
+                requeue=self._requeue_waiting_since_outage,
+                unreachable=QUEUE_UNREACHABLE,
+            )
+        return Outage(
+            "the queue",
+            logger,
+            on_recovered=self.after_outage.recovered if self.after_outage else None,
+        )
 
     def enqueue_capture(
         self,
@@ -354,6 +385,27 @@ class Queue:
                 capture_short_id, org, request_id=request_id, queued_at=queued_at, trace=trace
             ),
         )
+
+    def _backlog_size(self) -> int:
+        """The messages the shared queue (both lanes) and this process's relay still hold."""
+        return (
+            int(self.huey.pending_count())
+            + int(self.slow_huey.pending_count())
+            + self.relay.held()
+        )
+
+    def _requeue_waiting_since_outage(self, seconds: float) -> None:
+        """Queue again the captures PENDING since before the queue's outage began,
+        ``seconds`` ago (:mod:`scanserve.infra.after_outage`)."""
+        requeued = self.tasks.requeue_pending_captures(seconds)
+        self._requeue(requeued)
+        if requeued:
+            logger.warning(
+                "queued again %d capture(s) waiting since before the queue's outage (their "
+                "message may have been lost with it): %s",
+                len(requeued),
+                ", ".join(requeued[:20]) + (" ..." if len(requeued) > 20 else ""),
+            )
 
     def _requeue(self, short_ids: list[str]) -> None:
         lanes = self.tasks.lanes_of(short_ids)
@@ -525,7 +577,7 @@ class Queue:
                 threads += threads_of(consumer)
         self._finish_drain(threads)
         self._consumer = self._slow_consumer = None
-        self.relay.stop()
+        self._stop_helpers()
 
     def run_worker(self, workers: int | None = None) -> None:  # pragma: no cover - blocks
         """Run the consumers until SIGINT/SIGTERM (``scanserve worker``): the slow lane's in
@@ -546,7 +598,12 @@ class Queue:
             self.begin_drain()
             self._finish_drain(threads_of(main) + threads_of(slow))
             self._slow_consumer = None
-            self.relay.stop()
+            self._stop_helpers()
+
+    def _stop_helpers(self) -> None:
+        if self.after_outage is not None:
+            self.after_outage.stop()
+        self.relay.stop()
 
     def backlog(self) -> dict[str, tuple[int, float | None]]:
         """For the metrics, per lane of the shared queue (Huey's, on Redis or SQLite): the

@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 import pytest
 from loopback import banner_port
+from redis_private import PrivateRedis, private_redis  # noqa: F401  (fixture)
 from redis_support import delete_queue_keys
 
 from scanserve.app import create_app
@@ -682,3 +683,103 @@ def test_serve_runs_the_embedded_consumer_and_stops_on_sigterm(tmp_path: Path) -
         stop_process(proc)
         reader.join(timeout=5)
         stdout.close()
+
+
+@pytest.mark.redis
+def test_a_capture_whose_message_died_with_redis_is_queued_again_when_it_returns(
+    tmp_path: Path,
+    private_redis: PrivateRedis,  # noqa: F811
+) -> None:
+    """A capture PENDING with its message nowhere (as one Redis handed to a worker in the
+    instant the connection dropped) is processed within seconds of the queue's return, not
+    at the sweep ``capture_stale_seconds`` (300 s) later; a capture posted meanwhile whose
+    message did reach the queue is processed once."""
+    services = services_for(
+        tmp_path, queue="redis", redis_url=private_redis.url(), queue_name=unique_queue_name()
+    )
+    consumer = None
+    try:
+        import_demo_catalog()
+        lost = new_capture(age=5)  # committed, PENDING, its message gone
+        consumer = services.queue.consumer(workers=1)
+        consumer.start()
+        queued = new_capture()
+        services.queue.enqueue_capture(queued.short_id)
+        wait_for(lambda: row(queued).status == COMPLETED, 10, "the queued capture")
+        assert row(lost).status == PENDING  # nothing queues it while the queue is up
+
+        private_redis.stop()
+        wait_for(lambda: services.queue.outage.down, 10, "the worker to notice the outage")
+        private_redis.start()
+        wait_for(lambda: row(lost).status == COMPLETED, 20, "the lost capture's new message")
+        assert row(lost).attempts == 1
+        assert row(queued).attempts == 1  # done before the outage: not queued again
+    finally:
+        if consumer is not None:
+            consumer.stop(graceful=True)
+        services.queue._stop_helpers()
+        services.db.close()
+
+
+@pytest.mark.redis
+def test_a_capture_put_back_for_fairness_while_redis_is_down_is_not_lost(
+    tmp_path: Path,
+    private_redis: PrivateRedis,  # noqa: F811
+) -> None:
+    """A worker thread holding a capture it may not run yet (its organisation at
+    ``worker_threads_per_org``) puts it back at the end of the queue: with Redis down at that
+    moment the message is held by the relay and handed over when Redis returns (it used to
+    fail the task, and the message was gone)."""
+    release = threading.Event()
+    blocked = threading.Event()
+
+    class Blocking(FakeLookupProvider):
+        def lookup(self, gtin: str) -> ProductRecord | None:
+            blocked.set()
+            release.wait(30)
+            return super().lookup(gtin)
+
+    services = services_for(
+        tmp_path,
+        Blocking({NEW_GTIN: ProductRecord(gtin=NEW_GTIN, name="Cola Zero 330 ml")}),
+        queue="redis",
+        redis_url=private_redis.url(),
+        queue_name=unique_queue_name(),
+        worker_threads_per_org=1,
+    )
+    consumer = None
+    try:
+        first = new_capture(gtin=NEW_GTIN)
+        org = first.organization
+        second = models.Capture.create(
+            organization=org,
+            session=first.session,
+            capture_type="BARCODE",
+            raw_value=DEMO_GTIN,
+            gtin="0" + DEMO_GTIN,
+            status=PENDING,
+        )
+        import_demo_catalog()
+        for capture in (first, second):
+            services.queue.enqueue_capture(capture.short_id, org=org.id)
+        consumer = services.queue.consumer(workers=2)
+        consumer.start()
+        assert blocked.wait(10), "the first capture's lookup never started"
+        # the other thread takes the second capture, may not run it, puts it back, and so on
+        # (half a second in its hands each time): stop Redis while it does
+        time.sleep(1.0)
+        private_redis.stop()
+        wait_for(lambda: services.queue.outage.down, 10, "the worker to notice the outage")
+        # the put-back met the dead queue: the relay holds the message
+        wait_for(lambda: services.queue.relay.held() == 1, 10, "the relay to hold it")
+        release.set()
+        wait_for(lambda: row(first).status == COMPLETED, 10, "the first capture")
+        private_redis.start()
+        wait_for(lambda: row(second).status == COMPLETED, 20, "the capture put back")
+        assert row(second).attempts == 1
+    finally:
+        release.set()
+        if consumer is not None:
+            consumer.stop(graceful=True)
+        services.queue._stop_helpers()
+        services.db.close()

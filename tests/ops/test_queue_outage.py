@@ -172,9 +172,19 @@ def _drive_through_an_outage(
                 break
             if time.monotonic() > deadline:
                 waiting = {raw: r for raw, r in rows.items() if r[0] not in TERMINAL}
+                ids = {cid for raw, cid in acknowledged.values() if raw in waiting}
+                said = [
+                    line
+                    for name in ("server", "worker")
+                    for line in procs.log(name).splitlines()
+                    if any(cid in line for cid in ids) or " WARNING " in line or "ERROR" in line
+                ]
                 pytest.fail(
                     f"{len(waiting)} capture(s) not processed 45 s after Redis returned "
-                    f"(outage {back_at - stopped_at:.1f} s): {list(waiting.items())[:5]}\n"
+                    f"(outage {back_at - stopped_at:.1f} s): {list(waiting.items())[:5]} "
+                    f"{sorted(ids)[:5]}\nwhat the logs say of them, and their warnings:\n"
+                    + "\n".join(said[-60:])
+                    + "\n"
                     + procs.logs()
                 )
             time.sleep(0.2)
