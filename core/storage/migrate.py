@@ -10,6 +10,8 @@ step by step without losing data. To add one after changing ``models.py``::
 from __future__ import annotations
 
 import logging
+import sqlite3
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +21,7 @@ from peewee_migrate import Router
 from peewee_migrate.models import MIGRATE_TABLE
 
 from scanserve.storage import models
+from scanserve.storage.database import is_sqlite
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -32,12 +35,52 @@ def pending(db: peewee.Database) -> list[str]:
 
 
 def upgrade(db: peewee.Database) -> list[str]:
-    """Apply every pending migration; returns their names (empty when up to date)."""
+    """Apply every pending migration; returns their names (empty when up to date).
+
+    A new SQLite database (no tables at all) is given the schema this process migrated once
+    already, copied page by page from memory (:class:`_NewSqlite`): the same tables, indexes
+    and migration history as running every migration again, in a millisecond rather than a
+    tenth of a second (the sandbox's resets, and the test suite's thousand new databases)."""
+    fresh = is_sqlite(db) and not db.get_tables()
+    names = shipped()
+    if fresh and _NEW_SQLITE.copy_into(db, names):
+        return names
     router = _router(db)
     todo = list(router.diff)
     if todo:
         router.run()
+    if fresh:
+        _NEW_SQLITE.keep(db, names)
     return todo
+
+
+class _NewSqlite:
+    """The schema of a new SQLite database, migrated once per process and kept in memory
+    (SQLite's online backup copies it, both ways); one per set of migrations
+    (``MIGRATIONS_DIR`` and the migrations in it)."""
+
+    def __init__(self) -> None:
+        self._images: dict[tuple[str, tuple[str, ...]], sqlite3.Connection] = {}
+        self._lock = threading.Lock()
+
+    def keep(self, db: peewee.Database, names: list[str]) -> None:
+        key = (str(MIGRATIONS_DIR), tuple(names))
+        with self._lock:
+            if key not in self._images:
+                image = sqlite3.connect(":memory:", check_same_thread=False)
+                db.connection().backup(image)
+                self._images[key] = image
+
+    def copy_into(self, db: peewee.Database, names: list[str]) -> bool:
+        with self._lock:
+            image = self._images.get((str(MIGRATIONS_DIR), tuple(names)))
+            if image is None:
+                return False
+            image.backup(db.connection())
+        return True
+
+
+_NEW_SQLITE = _NewSqlite()
 
 
 @dataclass(frozen=True)
