@@ -34,3 +34,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 marker
             ):
                 item.add_marker(marker)
+    # The files holding a slow test run first: the parallel run (``-n auto --dist
+    # loadfile``) hands files out in this order, and a minute-long file handed out last
+    # would run alone at the end while the other workers stand idle. Stable, and the same
+    # in every xdist worker (they must collect the same order).
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)

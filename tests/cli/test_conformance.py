@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+import pytest
 from live_server import SCANSERVE, breaking_upstream, live_scanserve
 from loopback import refused_port
 
@@ -48,6 +49,7 @@ def failures(report: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_conformance_passes_against_scanserve(tmp_path):
     report = tmp_path / "conformance.xml"
     with live_scanserve(tmp_path) as (base, key, key2):
@@ -74,6 +76,7 @@ def test_conformance_passes_against_scanserve(tmp_path):
     assert failures(report) == {}
 
 
+@pytest.mark.slow
 def test_conformance_fails_against_a_broken_server_naming_the_operation(tmp_path):
     report = tmp_path / "conformance.xml"
     with live_scanserve(tmp_path) as (base, key, key2):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import uuid
@@ -52,8 +53,17 @@ def test_every_command_that_lists_or_shows_takes_json():
 
 
 @pytest.fixture
-def filled(tmp_path):
-    """A data directory with one of everything a list command lists."""
+def filled(filled_once, tmp_path):
+    """A data directory with one of everything a list command lists (a copy of the module's:
+    each test may change its own)."""
+    return shutil.copytree(filled_once, tmp_path / "data")
+
+
+@pytest.fixture(scope="module")
+def filled_once(tmp_path_factory):
+    """A data directory filled by the commands themselves, once for the module (eight
+    ``scanserve`` processes)."""
+    tmp_path = tmp_path_factory.mktemp("filled")
     path = tmp_path / "data"
     create_database(path)
     run(path, "orgs", "create", "Corner Shop")

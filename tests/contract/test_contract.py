@@ -274,6 +274,7 @@ def _schemathesis_nodeid(request: pytest.FixtureRequest) -> None:
 schema = schemathesis.pytest.from_fixture("contract_schema")
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("_schemathesis_nodeid")
 @schema.parametrize()
 def test_operation_conforms(case: schemathesis.Case) -> None:
@@ -326,6 +327,7 @@ def _forget_scans(org_id: int) -> None:
         model.delete().where(model.organization == org_id).execute()
 
 
+@pytest.mark.slow
 def test_links_conform(links_schema: Any, contract_key: IssuedKey) -> None:
     create_session = links_schema.find_operation_by_id("createSession")
     links = links_schema.as_state_machine()

@@ -779,6 +779,7 @@ def _planned_operations(schema: Any, planned: Planned) -> list[Any]:
     return found
 
 
+@pytest.mark.slow
 def test_generated_requests_answer_alike(
     pair: Pair, world: World, generated: Any, planned: Planned
 ) -> None:

@@ -65,6 +65,7 @@ def _example_installed() -> bool:
     return True
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not _example_installed(), reason="needs ./tests/example_plugin installed")
 def test_the_plugin_tests_pass_with_another_plugin_installed(tmp_path):
     site = tmp_path / "site"

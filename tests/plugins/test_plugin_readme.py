@@ -18,6 +18,8 @@ import sysconfig
 import venv
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -72,6 +74,7 @@ def _readme_commands(readme: str) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 def test_the_scaffold_readme_runs_as_written_in_a_fresh_virtualenv(tmp_path):
     env_dir = _fresh_venv(tmp_path, _wheel(tmp_path))
     scanserve = env_dir / "bin" / "scanserve"
