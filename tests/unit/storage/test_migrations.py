@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 
 import peewee
+import pytest
 
 from scanserve.storage import migrate, models
 from scanserve.storage.database import open_database
@@ -56,3 +58,48 @@ def test_schema_matches_models(tmp_path):
     assert isinstance(db, peewee.SqliteDatabase)
     assert db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
     db.close()
+
+
+def _schema(path):
+    conn = sqlite3.connect(path)
+    try:
+        tables = conn.execute(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
+        ).fetchall()
+        history = [name for (name,) in conn.execute("SELECT name FROM migratehistory ORDER BY id")]
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        return tables, history, mode
+    finally:
+        conn.close()
+
+
+def test_a_new_sqlite_database_is_the_migrated_schema_copied(tmp_path, monkeypatch):
+    """The first new SQLite database of a process is migrated; the next ones get a copy of
+    it (no migration runs) with the same tables, indexes, history and WAL mode, and work."""
+    monkeypatch.setattr(migrate, "_NEW_SQLITE", migrate._NewSqlite())
+    first = open_database(f"sqlite:///{tmp_path / 'first.db'}")
+    names = migrate.upgrade(first)
+    assert names == migrate.shipped()
+    first.close()
+
+    def no_migrations(*args, **kwargs):
+        raise AssertionError("a migration ran for a new database")
+
+    monkeypatch.setattr(migrate.Router, "run", no_migrations)
+    second = open_database(f"sqlite:///{tmp_path / 'second.db'}")
+    assert migrate.upgrade(second) == names
+    assert migrate.pending(second) == []
+    models.Organization.create(name="Copied Shop")
+    second.close()
+    assert _schema(tmp_path / "second.db") == _schema(tmp_path / "first.db")
+    assert _schema(tmp_path / "second.db")[2] == "wal"
+
+    # another set of migrations (a later release's) is migrated, not given this copy
+    later = tmp_path / "migrations"
+    shutil.copytree(migrate.MIGRATIONS_DIR, later)
+    (later / "999_billing_email.py").write_text(EXTRA_MIGRATION)
+    monkeypatch.setattr(migrate, "MIGRATIONS_DIR", later)
+    third = open_database(f"sqlite:///{tmp_path / 'third.db'}")
+    with pytest.raises(AssertionError, match="a migration ran"):
+        migrate.upgrade(third)
+    third.close()
