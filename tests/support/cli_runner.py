@@ -1,4 +1,5 @@
-"""The command line as a user runs it: ``scanserve`` in a subprocess on a data directory.
+"""The command line as a user runs it: ``scanserve`` in a process of its own on a data directory
+(forked from a warm server, :mod:`cli_fork`).
 
 ``run`` runs one command to its end; ``start`` runs ``scanserve serve`` until its base URL
 answers; ``banner_and_base`` reads the banner of a server already started (``--port 0``: the
@@ -13,6 +14,7 @@ import sys
 from pathlib import Path
 
 import httpx
+from cli_fork import run_command
 from loopback import banner_port, banner_text
 
 from scanserve.storage.database import open_database
@@ -29,14 +31,10 @@ def run(
         "SCANSERVE_LOAD_ENTRYPOINT_PLUGINS": "false",
         **(env or {}),
     }
-    return subprocess.run(
-        [sys.executable, "-c", "from scanserve.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=check,
-        timeout=60,
-    )
+    result = run_command(args, env, timeout=60)
+    if check:
+        result.check_returncode()
+    return result
 
 
 def create_database(data_dir: Path) -> None:

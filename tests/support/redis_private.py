@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cli_fork import run_command
 from loopback import served_port, unused_port
 
 REDIS_SERVER = "redis-server"
@@ -115,9 +116,9 @@ def scanserve_env(data_dir: Path, **settings: str) -> dict[str, str]:
 
 
 def cli(env: dict[str, str], *args: str) -> str:
-    return subprocess.run(
-        [*CLI, *args], env=env, capture_output=True, text=True, check=True, timeout=60
-    ).stdout.strip()
+    result = run_command(args, env, timeout=60)
+    result.check_returncode()
+    return result.stdout.strip()
 
 
 class Processes:
