@@ -2,14 +2,16 @@
 
 A browser (``Accept: text/html``) is redirected to the interactive API reference; anything
 else gets a small JSON document of links (the reference, the contract, the health probes).
-These two paths are not operations of the contract, like the reference page itself.
+These two paths are not operations of the contract, like the reference page itself, whose
+answers :class:`ReferenceHeadersMiddleware` sends with headers that keep other sites from
+framing it.
 """
 
 from __future__ import annotations
 
 import json
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scanserve import __version__
 
@@ -52,3 +54,36 @@ class IndexMiddleware:
         await send(
             {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
         )
+
+
+# What the reference page (Swagger UI, under ``<base>/ui/``) is sent with: no other site may
+# frame it (it holds the Authorize dialog and runs requests with the visitor's session, so
+# a framing page could steer clicks onto "Execute"), no type sniffing, no referrer. Its own
+# inline start-up script keeps it from a script policy; its files may still be loaded from
+# elsewhere (an embedding harness, say), so no resource policy either.
+REFERENCE_HEADERS = (
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+)
+
+
+class ReferenceHeadersMiddleware:
+    def __init__(self, app: ASGIApp, base_path: str):
+        self.app = app
+        self.prefix = base_path.rstrip("/") + "/ui"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", ())}
+                extra = [(k, v) for k, v in REFERENCE_HEADERS if k not in present]
+                message = {**message, "headers": [*message.get("headers", ()), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)

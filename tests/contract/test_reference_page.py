@@ -127,3 +127,42 @@ def test_authorize_dialog_offers_every_credential(live_url, scanserve_client):
     assert "In: cookie" in boxes["CookieAuth (apiKey)"]["text"]
     assert "Name: X-CSRF-Token" in boxes["CsrfToken (apiKey)"]["text"]
     assert "personal access token" in boxes["BearerAuth (http, Bearer)"]["text"]
+
+
+FRAMING_PAGE = """<!DOCTYPE html><html><body>
+<iframe name="reference" src="{live}/ui/"></iframe>
+<iframe name="probe" src="{live}/health/live"></iframe>
+</body></html>"""
+
+
+def test_no_other_site_may_frame_the_reference_page(live_url, scanserve_client):
+    """The reference page runs requests with the visitor's session: another site framing it
+    could steer clicks onto "Execute". Chromium refuses to show it in a frame of another
+    origin, while a page of the same server sent without those headers (the liveness
+    probe) is shown there: the browser's own verdict, not only the headers."""
+    page = scanserve_client.get(f"{BASE}/ui/")
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["content-security-policy"] == "frame-ancestors 'none'"
+    assert page.headers["x-content-type-options"] == "nosniff"
+    bundle = scanserve_client.get(f"{BASE}/ui/swagger-ui-bundle.js")
+    assert bundle.headers["x-content-type-options"] == "nosniff"
+    assert "x-frame-options" not in scanserve_client.get(f"{BASE}/health/live").headers
+
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright")
+    framing = FRAMING_PAGE.format(live=f"{live_url}{BASE}")
+    route = Route(200, {"Content-Type": "text/html"}, framing.encode())
+    with LoopbackServer({"/": route}) as other_site, sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        try:
+            tab = browser.new_page()
+            tab.goto(other_site.url("/"), wait_until="load")
+            frames = {frame.name: frame for frame in tab.frames}
+            assert frames["probe"].url == f"{live_url}{BASE}/health/live"
+            assert '"status"' in frames["probe"].content()
+            shown = frames["reference"]
+            assert shown.url.startswith("chrome-error://"), shown.url
+            assert "Scanner API" not in shown.content()
+        finally:
+            browser.close()
