@@ -116,3 +116,4 @@ _used(_.banner, _.advance_clock, _.force)
 # schemathesis hooks: @schemathesis.hook registers a function under its name, and the engine
 # calls it by that name (scanserve conformance, core/cli/conformance.py).
 _used(_.before_call)
+_used(_.after_call)

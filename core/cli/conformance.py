@@ -19,6 +19,7 @@ everything passed. schemathesis comes with the ``conformance`` extra
 
 from __future__ import annotations
 
+import collections
 import json
 import re
 import secrets
@@ -58,11 +59,16 @@ _OPERATIONS: list[dict[str, Any]] = [
 _VALID_IDEMPOTENCY_KEY = re.compile(r"[!-~]([ -~]{0,253}[!-~])?")
 
 
+# Answers of the schemathesis part by status, counted as they come (for the rate-limit hint).
+_STATUSES: collections.Counter[int] = collections.Counter()
+
+
 def _register_hooks() -> None:
     """Each request with a valid Idempotency-Key gets a fresh one: generated keys repeat
     across different bodies, and a key reused with another body is a 422 by design. The
     header is still sent; a key the contract forbids is left as it is. Images for the image
-    media types, so uploads get past the byte check."""
+    media types, so uploads get past the byte check. Every answer's status is counted in
+    :data:`_STATUSES`."""
     import io
 
     import schemathesis
@@ -78,6 +84,10 @@ def _register_hooks() -> None:
             valid = isinstance(value, str) and _VALID_IDEMPOTENCY_KEY.fullmatch(value)
             if name.lower() == "idempotency-key" and valid:
                 case.headers[name] = f"conformance-{run}-{next(counter)}"
+
+    @schemathesis.hook
+    def after_call(context: Any, case: Any, response: Any) -> None:
+        _STATUSES[response.status_code] += 1
 
     for media_type, fmt in (("image/jpeg", "JPEG"), ("image/png", "PNG"), ("image/webp", "WEBP")):
         out = io.BytesIO()
@@ -268,6 +278,14 @@ def conformance(
             base, key, key2, seconds=seconds, spec=spec, seed=seed
         )
         click.echo(parts["schemathesis"].table())
+        if _STATUSES[429]:
+            click.echo(
+                f"conformance: {_STATUSES[429]} of {sum(_STATUSES.values())} schemathesis "
+                "requests were answered 429 (rate limited): checks that expected another "
+                "answer fail on them, and the run covered less. Lift the server's limits for "
+                "the run, or give the keys limits of their own (on scanserve: "
+                "SCANSERVE_RATE_LIMIT_*, SCANSERVE_FAILED_AUTH_*, keys create --per-minute N)."
+            )
     if junit_xml is not None:
         junit_xml.write_bytes(junit_document({f"conformance {n}": t for n, t in parts.items()}))
     failed = {name: tally.failed for name, tally in parts.items() if tally.failed}

@@ -4,6 +4,7 @@ naming the operation. The JUnit XML is written either way."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -74,6 +75,21 @@ def test_conformance_passes_against_scanserve(tmp_path):
     } <= journey
     assert int(suites["conformance schemathesis"].get("tests", "0")) > 5
     assert failures(report) == {}
+    assert "rate limited" not in run.stdout
+
+
+@pytest.mark.slow
+def test_a_rate_limited_run_says_so_and_how_to_lift_the_limits(tmp_path):
+    """A server whose limits the run exceeds: the 429s are counted and the output says what
+    to change, instead of leaving the failed checks to explain themselves."""
+    report = tmp_path / "conformance.xml"
+    limits = {"SCANSERVE_RATE_LIMIT_PER_MINUTE": "20", "SCANSERVE_FAILED_AUTH_PER_MINUTE": "5"}
+    with live_scanserve(tmp_path, **limits) as (base, key, key2):
+        run = conformance(base, key, key2, 3, report)
+    hint = [line for line in run.stdout.splitlines() if "rate limited" in line]
+    assert len(hint) == 1, run.stdout + run.stderr
+    assert re.search(r"conformance: \d+ of \d+ schemathesis requests were answered 429", hint[0])
+    assert "SCANSERVE_RATE_LIMIT_*" in hint[0] and "--per-minute" in hint[0]
 
 
 @pytest.mark.slow

@@ -112,10 +112,10 @@ def second_key(env: dict[str, str]) -> str:
 
 
 @contextlib.contextmanager
-def live_scanserve(root: Path) -> Iterator[tuple[str, str, str]]:
+def live_scanserve(root: Path, **settings: str) -> Iterator[tuple[str, str, str]]:
     """``scanserve serve --demo`` on a data directory under ``root``: (base URL, demo key,
-    a second organisation's key)."""
-    env = server_env(root / "data")
+    a second organisation's key). ``settings``: environment variables over the defaults."""
+    env = {**server_env(root / "data"), **settings}
     with running(["serve", "--demo", "--port", "0"], root / "serve.out", env) as proc:
         base = base_url(proc, root / "serve.out")
         key = (root / "data" / "demo-key").read_text().strip()
