@@ -725,13 +725,19 @@ def test_a_capture_whose_message_died_with_redis_is_queued_again_when_it_returns
 def test_a_capture_put_back_for_fairness_while_redis_is_down_is_not_lost(
     tmp_path: Path,
     private_redis: PrivateRedis,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A worker thread holding a capture it may not run yet (its organisation at
     ``worker_threads_per_org``) puts it back at the end of the queue: with Redis down at that
     moment the message is held by the relay and handed over when Redis returns (it used to
-    fail the task, and the message was gone)."""
+    fail the task, and the message was gone). The thread is held, message in hand, until
+    Redis is down: otherwise the message would as likely be back in Redis at the stop."""
+    from scanserve.infra import queue as queue_module
+
     release = threading.Event()
     blocked = threading.Event()
+    holding = threading.Event()
+    redis_down = threading.Event()
 
     class Blocking(FakeLookupProvider):
         def lookup(self, gtin: str) -> ProductRecord | None:
@@ -739,6 +745,14 @@ def test_a_capture_put_back_for_fairness_while_redis_is_down_is_not_lost(
             release.wait(30)
             return super().lookup(gtin)
 
+    deferred = queue_module.OrgSlots.wait_if_all_deferred
+
+    def held_until_redis_is_down(self: Any, huey: Any) -> None:
+        holding.set()
+        redis_down.wait(30)
+        deferred(self, huey)
+
+    monkeypatch.setattr(queue_module.OrgSlots, "wait_if_all_deferred", held_until_redis_is_down)
     services = services_for(
         tmp_path,
         Blocking({NEW_GTIN: ProductRecord(gtin=NEW_GTIN, name="Cola Zero 330 ml")}),
@@ -765,20 +779,21 @@ def test_a_capture_put_back_for_fairness_while_redis_is_down_is_not_lost(
         consumer = services.queue.consumer(workers=2)
         consumer.start()
         assert blocked.wait(10), "the first capture's lookup never started"
-        # the other thread takes the second capture, may not run it, puts it back, and so on
-        # (half a second in its hands each time): stop Redis while it does
-        time.sleep(1.0)
+        # the other thread took the second capture, may not run it, and holds it
+        assert holding.wait(10), "the second capture was never deferred"
         private_redis.stop()
-        wait_for(lambda: services.queue.outage.down, 10, "the worker to notice the outage")
-        # the put-back met the dead queue: the relay holds the message
+        redis_down.set()
+        # its put-back met the dead queue: the relay holds the message
         wait_for(lambda: services.queue.relay.held() == 1, 10, "the relay to hold it")
+        assert services.queue.outage.down
         release.set()
-        wait_for(lambda: row(first).status == COMPLETED, 10, "the first capture")
+        wait_for(lambda: row(first).status == COMPLETED, 20, "the first capture")
         private_redis.start()
         wait_for(lambda: row(second).status == COMPLETED, 20, "the capture put back")
         assert row(second).attempts == 1
     finally:
         release.set()
+        redis_down.set()
         if consumer is not None:
             consumer.stop(graceful=True)
         services.queue._stop_helpers()
