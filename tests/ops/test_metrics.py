@@ -129,12 +129,16 @@ def test_two_server_processes_are_scraped_as_one(tmp_path: Path, redis_url: str)
 
         deadline = time.monotonic() + 90
         while spread() < 2 and time.monotonic() < deadline:
-            status, pid = _get(port, f"{BASE}/health/live", pids)
+            # the processes as they are now: uvicorn's supervisor replaces one that misses its
+            # health check (a loaded machine), and the replacement has another pid
+            status, pid = _get(port, f"{BASE}/health/live", children() or pids)
             assert status == 200
             live.append(pid)
             if len(live) > 20:
                 time.sleep(0.05)  # one process answering all: give the other time to start
-        assert spread() == 2, f"not spread over two processes: {live}"
+        assert spread() == 2, (
+            f"not spread over two processes: {live[-40:]}\n" + out.read_text()[-3000:]
+        )
         assert _get(port, "/no/such/path", pids)[0] == 404
         assert _get(port, f"{BASE}/sessions/none/at/all", pids)[0] == 404
 
