@@ -46,7 +46,7 @@ from scanserve.http.fastpath import FastPath
 from scanserve.http.faults import LastResort, problem_for
 from scanserve.http.gateway import SERVICES_KEY, GatewayMiddleware
 from scanserve.http.idempotency import IdempotencyMiddleware
-from scanserve.http.index import IndexMiddleware, ReferenceHeadersMiddleware
+from scanserve.http.index import IndexMiddleware
 from scanserve.http.innermost import IgnoreBodyWithoutContract, RateHeadersMiddleware
 from scanserve.http.mock import MockEdge, MockResponder, ShapeOnly
 from scanserve.http.oas31 import OpenAPI31App
@@ -367,11 +367,6 @@ def create_app(
     app.add_middleware(
         ScanPageMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, settings=settings
     )
-    app.add_middleware(
-        ReferenceHeadersMiddleware,
-        position=MiddlewarePosition.BEFORE_EXCEPTION,
-        base_path=settings.base_path,
-    )
     app.add_middleware(RateHeadersMiddleware, position=MiddlewarePosition.BEFORE_CONTEXT)
     _replace_server_error_middleware(app, settings.problem_type_base)
     if sandbox is not None:
@@ -429,11 +424,6 @@ def create_mock_app(
     )
     app.add_middleware(
         IndexMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, base_path=settings.base_path
-    )
-    app.add_middleware(
-        ReferenceHeadersMiddleware,
-        position=MiddlewarePosition.BEFORE_EXCEPTION,
-        base_path=settings.base_path,
     )
     app.add_middleware(RateHeadersMiddleware, position=MiddlewarePosition.BEFORE_CONTEXT)
     _replace_server_error_middleware(app, settings.problem_type_base)

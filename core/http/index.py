@@ -3,8 +3,8 @@
 A browser (``Accept: text/html``) is redirected to the interactive API reference; anything
 else gets a small JSON document of links (the reference, the contract, the health probes).
 These two paths are not operations of the contract, like the reference page itself, whose
-answers :class:`ReferenceHeadersMiddleware` sends with headers that keep other sites from
-framing it.
+answers this middleware sends with headers that keep other sites from framing it
+(:data:`REFERENCE_HEADERS`).
 """
 
 from __future__ import annotations
@@ -15,12 +15,25 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scanserve import __version__
 
+# What the reference page (Swagger UI, under ``<base>/ui/``) is sent with: no other site may
+# frame it (it holds the Authorize dialog and runs requests with the visitor's session, so
+# a framing page could steer clicks onto "Execute"), no type sniffing, no referrer. Its own
+# inline start-up script keeps it from a script policy; its files may still be loaded from
+# elsewhere (an embedding harness, say), so no resource policy either.
+REFERENCE_HEADERS = (
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+)
+
 
 class IndexMiddleware:
     def __init__(self, app: ASGIApp, base_path: str):
         self.app = app
         self.base = base_path.rstrip("/")
         self.paths = {"/", "", self.base, self.base + "/"}
+        self.reference = self.base + "/ui"
 
     def links(self) -> dict[str, object]:
         return {
@@ -33,6 +46,16 @@ class IndexMiddleware:
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(self.reference):
+
+            async def with_headers(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    headers = [*message.get("headers", ()), *REFERENCE_HEADERS]
+                    message = {**message, "headers": headers}
+                await send(message)
+
+            await self.app(scope, receive, with_headers)
+            return
         if (
             scope["type"] != "http"
             or scope["path"] not in self.paths
@@ -54,36 +77,3 @@ class IndexMiddleware:
         await send(
             {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
         )
-
-
-# What the reference page (Swagger UI, under ``<base>/ui/``) is sent with: no other site may
-# frame it (it holds the Authorize dialog and runs requests with the visitor's session, so
-# a framing page could steer clicks onto "Execute"), no type sniffing, no referrer. Its own
-# inline start-up script keeps it from a script policy; its files may still be loaded from
-# elsewhere (an embedding harness, say), so no resource policy either.
-REFERENCE_HEADERS = (
-    (b"x-frame-options", b"DENY"),
-    (b"content-security-policy", b"frame-ancestors 'none'"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
-)
-
-
-class ReferenceHeadersMiddleware:
-    def __init__(self, app: ASGIApp, base_path: str):
-        self.app = app
-        self.prefix = base_path.rstrip("/") + "/ui"
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
-            await self.app(scope, receive, send)
-            return
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", ())}
-                extra = [(k, v) for k, v in REFERENCE_HEADERS if k not in present]
-                message = {**message, "headers": [*message.get("headers", ()), *extra]}
-            await send(message)
-
-        await self.app(scope, receive, with_headers)

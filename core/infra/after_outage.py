@@ -24,15 +24,18 @@ from collections.abc import Callable
 
 logger = logging.getLogger("scanserve.queue")
 
-# How long to wait for the backlog to empty before queuing the captures again anyway.
+# How long to wait for the backlog to empty before queuing the captures again anyway, and
+# how often to look at it meanwhile.
 PATIENCE_SECONDS = 60.0
+POLL_SECONDS = 1.0
 
 
 class AfterOutage:
     """Call :meth:`recovered` (an :class:`~scanserve.infra.outage.Outage` callback) when the
-    queue answers again; a thread then waits for ``backlog()`` to reach 0 (polled every
-    ``poll`` seconds, at most ``patience`` seconds) and calls ``requeue(seconds)`` with how
-    long ago the outage began."""
+    queue answers again, with the outage's start on :func:`time.monotonic` (the outage's
+    clock); a thread then waits for ``backlog()`` to reach 0 (at most
+    :data:`PATIENCE_SECONDS`) and calls ``requeue(seconds)`` with how long ago the outage
+    began."""
 
     def __init__(
         self,
@@ -40,16 +43,10 @@ class AfterOutage:
         backlog: Callable[[], int],
         requeue: Callable[[float], object],
         unreachable: tuple[type[BaseException], ...],
-        patience: float = PATIENCE_SECONDS,
-        poll: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
     ):
         self._backlog = backlog
         self._requeue = requeue
         self._unreachable = unreachable
-        self._patience = patience
-        self._poll = poll
-        self._clock = clock
         self._lock = threading.Lock()
         self._since: float | None = None  # the latest outage's start not yet dealt with
         self._thread: threading.Thread | None = None
@@ -66,21 +63,21 @@ class AfterOutage:
                 self._thread.start()
 
     def _run(self) -> None:
-        deadline = self._clock() + self._patience
-        while self._clock() < deadline:
+        deadline = time.monotonic() + PATIENCE_SECONDS
+        while time.monotonic() < deadline:
             try:
                 if self._backlog() == 0:
                     break
             except self._unreachable:
                 pass  # down again: its return calls recovered() again
-            if self._stop.wait(self._poll):
+            if self._stop.wait(POLL_SECONDS):
                 return
         with self._lock:
             since, self._since, self._thread = self._since, None, None
         if since is None:
             return
         try:
-            self._requeue(self._clock() - since)
+            self._requeue(time.monotonic() - since)
         except Exception as exc:  # the database down meanwhile, say: the sweep does it later
             logger.warning(
                 "captures waiting since the queue's outage not queued again (%s); the sweep "

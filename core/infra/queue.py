@@ -193,6 +193,11 @@ class OrgSlots:
 TASK_MODULE = "scanserve.queue"
 
 
+def _some(short_ids: list[str]) -> str:
+    """Short ids for a log line: the first twenty."""
+    return ", ".join(short_ids[:20]) + (" ..." if len(short_ids) > 20 else "")
+
+
 def _named_stably(fn: Callable[..., None]) -> Callable[..., None]:
     fn.__module__ = TASK_MODULE
     return fn
@@ -404,7 +409,7 @@ class Queue:
                 "queued again %d capture(s) waiting since before the queue's outage (their "
                 "message may have been lost with it): %s",
                 len(requeued),
-                ", ".join(requeued[:20]) + (" ..." if len(requeued) > 20 else ""),
+                _some(requeued),
             )
 
     def _requeue(self, short_ids: list[str]) -> None:
@@ -436,7 +441,7 @@ class Queue:
                 "re-queued %d capture(s) stuck past %d s: %s",
                 len(stale),
                 self.settings.capture_stale_seconds,
-                ", ".join(stale[:20]) + (" ..." if len(stale) > 20 else ""),
+                _some(stale),
             )
         sessions = self.tasks.requeue_stale_extractions(self.settings.extraction_stale_seconds)
         for short_id in sessions:
@@ -446,7 +451,7 @@ class Queue:
                 "re-queued %d extraction(s) stuck past %d s: %s",
                 len(sessions),
                 self.settings.extraction_stale_seconds,
-                ", ".join(sessions[:20]) + (" ..." if len(sessions) > 20 else ""),
+                _some(sessions),
             )
         self.tasks.sweep_unregistered()  # presigned uploads never registered
         return len(stale) + len(sessions)

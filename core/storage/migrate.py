@@ -42,15 +42,14 @@ def upgrade(db: peewee.Database) -> list[str]:
     and migration history as running every migration again, in a millisecond rather than a
     tenth of a second (the sandbox's resets, and the test suite's thousand new databases)."""
     fresh = is_sqlite(db) and not db.get_tables()
-    names = shipped()
-    if fresh and _NEW_SQLITE.copy_into(db, names):
-        return names
+    if fresh and (copied := _NEW_SQLITE.copy_into(db)):
+        return copied
     router = _router(db)
     todo = list(router.diff)
     if todo:
         router.run()
     if fresh:
-        _NEW_SQLITE.keep(db, names)
+        _NEW_SQLITE.keep(db)
     return todo
 
 
@@ -63,21 +62,27 @@ class _NewSqlite:
         self._images: dict[tuple[str, tuple[str, ...]], sqlite3.Connection] = {}
         self._lock = threading.Lock()
 
-    def keep(self, db: peewee.Database, names: list[str]) -> None:
-        key = (str(MIGRATIONS_DIR), tuple(names))
+    @staticmethod
+    def _key() -> tuple[str, tuple[str, ...]]:
+        return str(MIGRATIONS_DIR), tuple(shipped())
+
+    def keep(self, db: peewee.Database) -> None:
+        key = self._key()
         with self._lock:
             if key not in self._images:
                 image = sqlite3.connect(":memory:", check_same_thread=False)
                 db.connection().backup(image)
                 self._images[key] = image
 
-    def copy_into(self, db: peewee.Database, names: list[str]) -> bool:
+    def copy_into(self, db: peewee.Database) -> list[str] | None:
+        """The migrations the copy holds, or None when this set was never migrated here."""
+        key = self._key()
         with self._lock:
-            image = self._images.get((str(MIGRATIONS_DIR), tuple(names)))
+            image = self._images.get(key)
             if image is None:
-                return False
+                return None
             image.backup(db.connection())
-        return True
+        return list(key[1])
 
 
 _NEW_SQLITE = _NewSqlite()

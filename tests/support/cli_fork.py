@@ -24,6 +24,9 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+# What a subprocess would run: the suite's way of starting ``scanserve``.
+COMMAND = (sys.executable, "-c", "from scanserve.cli import main; main()")
+
 # The server: read a request a line (JSON), fork, report the child's pid, wait for it and
 # report its exit status. Its own stdin and stdout are the control pipe; the child puts its
 # files on descriptors 0, 1 and 2 (the interpreter's sys.std* wrap those descriptors, and
@@ -143,7 +146,7 @@ class _ForkServer:
                 code = json.loads(proc.stdout.readline())["code"]
             finally:
                 timer.cancel()
-            command = [sys.executable, "-c", "from scanserve.cli import main; main()", *args]
+            command = [*COMMAND, *args]
             if fired.is_set():
                 raise subprocess.TimeoutExpired(command, timeout)
             return subprocess.CompletedProcess(
@@ -180,7 +183,7 @@ def run_command(
     gives them."""
     if not enabled() or _startup_settings(env) != _startup_settings(_FORKS.env):
         return subprocess.run(
-            [sys.executable, "-c", "from scanserve.cli import main; main()", *args],
+            [*COMMAND, *args],
             capture_output=True,
             text=True,
             env=env,

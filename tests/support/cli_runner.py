@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
-from cli_fork import run_command
+from cli_fork import COMMAND, run_command
 from loopback import banner_port, banner_text
 
 from scanserve.storage.database import open_database
@@ -51,7 +50,7 @@ def start(data_dir: Path, *flags: str, log: Path | None = None) -> tuple[list[st
     Its stderr (the logs) goes to ``log`` when given."""
     env = {**os.environ, "SCANSERVE_DATA_DIR": str(data_dir)}
     env["SCANSERVE_LOAD_ENTRYPOINT_PLUGINS"] = "false"
-    command = [sys.executable, "-c", "from scanserve.cli import main; main()", "serve"]
+    command = [*COMMAND, "serve"]
     with (
         open(log or os.devnull, "w") as stderr,
         subprocess.Popen(

@@ -14,17 +14,16 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_fork import run_command
+from cli_fork import COMMAND, run_command
 from loopback import served_port, unused_port
 
 REDIS_SERVER = "redis-server"
-CLI = [sys.executable, "-c", "from scanserve.cli import main; main()"]
+CLI = list(COMMAND)
 BASE = "/scanner/api/v1"
 
 
