@@ -774,11 +774,13 @@ def test_a_capture_put_back_for_fairness_while_redis_is_down_is_not_lost(
             status=PENDING,
         )
         import_demo_catalog()
-        for capture in (first, second):
-            services.queue.enqueue_capture(capture.short_id, org=org.id)
+        # the second is queued once the first runs: queued together, two threads could pop
+        # them at once and the second begin first (nothing to defer then)
+        services.queue.enqueue_capture(first.short_id, org=org.id)
         consumer = services.queue.consumer(workers=2)
         consumer.start()
         assert blocked.wait(10), "the first capture's lookup never started"
+        services.queue.enqueue_capture(second.short_id, org=org.id)
         # the other thread took the second capture, may not run it, and holds it
         assert holding.wait(10), "the second capture was never deferred"
         private_redis.stop()
