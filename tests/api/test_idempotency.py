@@ -298,9 +298,9 @@ def test_answers_survive_a_crash_of_a_real_server(tmp_path):
     """`scanserve serve` in a subprocess answers a keyed POST, is killed (SIGKILL, no clean
     shutdown), and a new server on the same data directory replays the answer."""
     import subprocess
-    import sys
 
     import httpx
+    from cli_fork import COMMAND, run_command
     from loopback import served_port
 
     from scanserve.testing import wait_for
@@ -311,12 +311,11 @@ def test_answers_survive_a_crash_of_a_real_server(tmp_path):
         SCANSERVE_LOAD_ENTRYPOINT_PLUGINS="false",
         SCANSERVE_QUEUE="immediate",
     )
-    cli = [sys.executable, "-c", "from scanserve.cli import main; main()"]
 
     def run(*args):
-        return subprocess.run(
-            [*cli, *args], env=env, capture_output=True, text=True, check=True, timeout=60
-        ).stdout.strip()
+        done = run_command(args, env)
+        done.check_returncode()
+        return done.stdout.strip()
 
     run("db", "upgrade")  # only `db upgrade` and `serve` create a database
     run("orgs", "create", "Crash Shop")
@@ -327,7 +326,7 @@ def test_answers_survive_a_crash_of_a_real_server(tmp_path):
         out = tmp_path / "serve.out"
         with out.open("wb") as out_file:
             proc = subprocess.Popen(
-                [*cli, "serve", "--port", "0"],
+                [*COMMAND, "serve", "--port", "0"],
                 env=env,
                 stdout=out_file,
                 stderr=subprocess.DEVNULL,

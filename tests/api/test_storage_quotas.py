@@ -8,10 +8,10 @@ import io
 import json
 import os
 import subprocess
-import sys
 from datetime import timedelta
 
 import pytest
+from cli_fork import run_command
 from PIL import Image
 
 from scanserve.domain import quotas
@@ -181,14 +181,10 @@ def test_orgs_quota_show_and_set(scanserve_app, scanserve_client, api_key):
     )
 
     def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-c", "from scanserve.cli import main; main()", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=check,
-            timeout=60,
-        )
+        done = run_command(args, env)
+        if check:
+            done.check_returncode()
+        return done
 
     org = api_key.org_short_id
     shown = cli("orgs", "quota", "show", org).stdout.splitlines()

@@ -5,6 +5,7 @@ answer's header, the NDJSON and the JUnit XML, and exits 1 at SIGTERM."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 from pathlib import Path
@@ -12,8 +13,9 @@ from xml.etree import ElementTree as ET
 
 import httpx
 import yaml
+from cli_fork import run_command
 from image_bodies import image
-from live_server import SCANSERVE, base_url, live_scanserve, running
+from live_server import base_url, live_scanserve, running
 from loopback import LoopbackServer, Route, served_port
 
 from scanserve.app import spec_path
@@ -61,11 +63,9 @@ def test_in_front_of_scanserve_the_proxy_finds_nothing_over_the_whole_journey(tm
             base = base_url(proc, out)
             # the contract's journey (scanserve conformance without its schemathesis part),
             # refusals of invalid requests and other organisations' ids included
-            journey = subprocess.run(
-                [*SCANSERVE, "conformance", base, "--key", key, "--key2", key2, "--seconds", "0"],
-                capture_output=True,
-                check=False,
-                text=True,
+            journey = run_command(
+                ["conformance", base, "--key", key, "--key2", key2, "--seconds", "0"],
+                dict(os.environ),
                 timeout=280,
             )
             assert journey.returncode == 0, journey.stdout + journey.stderr
@@ -151,13 +151,7 @@ def base_url_of_proxy(proc: subprocess.Popen[bytes], out: Path) -> str:
 
 def test_the_base_url_given_as_upstream_is_refused_naming_the_origin(tmp_path):
     # what serve prints as "Base URL:" would send every request to the base path twice
-    refused = subprocess.run(
-        [*SCANSERVE, *proxy_args(f"http://127.0.0.1:9{BASE}/", tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    refused = run_command(proxy_args(f"http://127.0.0.1:9{BASE}/", tmp_path), dict(os.environ))
     assert refused.returncode == 2, refused.stderr
     assert "not its base URL" in refused.stderr
     assert "try --upstream http://127.0.0.1:9)" in refused.stderr

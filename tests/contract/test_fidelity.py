@@ -5,8 +5,6 @@ resolve-url chain, error messages, UUID ids, JSON-only bodies and ECMA-262 patte
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import uuid
 from datetime import timedelta
 
@@ -14,6 +12,7 @@ import jsonschema_rs
 import pytest
 import shortuuid
 import yaml
+from cli_fork import run_command
 from loopback import LoopbackServer, Route, refused_port
 
 from scanserve.app import spec_path
@@ -166,14 +165,10 @@ class TestBrandClaims:
         }
 
         def run(*args, check=True):
-            return subprocess.run(
-                [sys.executable, "-c", "from scanserve.cli import main; main()", *args],
-                capture_output=True,
-                text=True,
-                env=env,
-                check=check,
-                timeout=60,
-            )
+            done = run_command(args, env)
+            if check:
+                done.check_returncode()
+            return done
 
         run("db", "upgrade")  # only `db upgrade` and `serve` create a database
         org = run("orgs", "create", "Dairy Co").stdout.strip()

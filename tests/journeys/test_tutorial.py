@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 import yaml
+from cli_fork import run_command
 from cli_runner import banner_and_base
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
@@ -187,12 +188,13 @@ def test_the_catalog_show_output_is_what_the_command_prints(tmp_path):
         "from scanserve.storage.database import open_database; s = Settings(); "
         "db = open_database(s.effective_database_url); seed_demo(s); db.close()"
     )
-    scanserve = [sys.executable, "-c", "from scanserve.cli import main; main()"]
-    for args in (["db", "upgrade"], None, shlex.split(command.group(1))):
-        argv = [sys.executable, "-c", seed] if args is None else [*scanserve, *args]
-        printed = subprocess.run(
-            argv, capture_output=True, text=True, env=env, check=True, timeout=60
-        ).stdout
+    run_command(["db", "upgrade"], env).check_returncode()
+    subprocess.run(
+        [sys.executable, "-c", seed], env=env, check=True, capture_output=True, timeout=60
+    )
+    shown_by_command = run_command(shlex.split(command.group(1)), env)
+    shown_by_command.check_returncode()
+    printed = shown_by_command.stdout
 
     def fields(text: str) -> dict[str, str]:
         return dict(line.partition(": ")[::2] for line in text.strip().splitlines())

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
+from cli_fork import COMMAND, run_command
 from loopback import served_port, server_side_owner
 
 from scanserve.bootstrap import build_services
@@ -17,7 +17,6 @@ from scanserve.settings import Settings
 from scanserve.testing import issue_key, wait_for
 
 BASE = "/scanner/api/v1"
-CLI = (sys.executable, "-c", "from scanserve.cli import main; main()")
 
 
 def _env(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -31,13 +30,8 @@ def _env(data_dir: Path, **extra: str) -> dict[str, str]:
 
 
 def test_several_workers_without_shared_rate_limits_refuse_to_start(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [*CLI, "serve", "--workers", "2", "--port", "1"],
-        env=_env(tmp_path / "data"),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    result = run_command(
+        ["serve", "--workers", "2", "--port", "1"], _env(tmp_path / "data"), timeout=120
     )
     assert result.returncode != 0
     assert "SCANSERVE_RATE_LIMIT_STORAGE_URL=redis://" in result.stderr
@@ -72,7 +66,7 @@ def test_two_workers_serve_and_share_one_rate_limit(tmp_path: Path, redis_url: s
     out = tmp_path / "serve.out"
     with out.open("wb") as out_file:
         server = subprocess.Popen(
-            [*CLI, "serve", "--workers", "2", "--port", "0"],
+            [*COMMAND, "serve", "--workers", "2", "--port", "0"],
             env=_env(data_dir, SCANSERVE_RATE_LIMIT_STORAGE_URL=redis_url),
             stdout=out_file,
             stderr=subprocess.DEVNULL,

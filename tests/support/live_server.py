@@ -17,17 +17,17 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+from cli_fork import COMMAND, run_command
 from loopback import served_port
 
 from scanserve.testing import wait_for
 
-SCANSERVE = [sys.executable, "-c", "from scanserve.cli import main; main()"]
+SCANSERVE = list(COMMAND)
 UNLIMITED = str(10**9)
 
 
@@ -96,16 +96,10 @@ def base_url(proc: subprocess.Popen[bytes], out: Path) -> str:
 
 def second_key(env: dict[str, str]) -> str:
     """A business key of another organisation, made with the command line."""
-    subprocess.run(
-        [*SCANSERVE, "orgs", "create", "Peer Org"], env=env, check=True, capture_output=True
-    )
-    made = subprocess.run(
-        [*SCANSERVE, "keys", "create", "--org", "Peer Org", "--name", "peer"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+    run_command(["orgs", "create", "Peer Org"], env).check_returncode()
+    created = run_command(["keys", "create", "--org", "Peer Org", "--name", "peer"], env)
+    created.check_returncode()
+    made = created.stdout
     found = re.search(r"csb_\w+", made)
     assert found, made
     return found.group(0)
