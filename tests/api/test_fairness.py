@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import cli_fork
 import httpx
 import pytest
 from loopback import LoopbackServer, Route, served_port
@@ -22,7 +22,7 @@ from scanserve.settings import Settings
 from scanserve.testing import IssuedKey, issue_key, wait_for
 
 BASE = "/scanner/api/v1"
-CLI = (sys.executable, "-c", "from scanserve.cli import main; main()")
+CLI = cli_fork.COMMAND
 PER_CALLER = 2
 
 
@@ -36,7 +36,7 @@ class Served:
         }
         out = data_dir.parent / f"serve-{data_dir.name}.out"
         with out.open("wb") as out_file:
-            self.proc = subprocess.Popen(
+            self.proc = cli_fork.Popen(
                 [*CLI, "serve", "--port", "0"],
                 env=self.env,
                 stdout=out_file,

@@ -9,6 +9,7 @@ import threading
 import uuid
 from datetime import timedelta
 
+import cli_fork
 import pytest
 import yaml
 from resolvers import BlockingResolver
@@ -325,7 +326,7 @@ def test_answers_survive_a_crash_of_a_real_server(tmp_path):
     def serve_once(action):
         out = tmp_path / "serve.out"
         with out.open("wb") as out_file:
-            proc = subprocess.Popen(
+            proc = cli_fork.Popen(
                 [*COMMAND, "serve", "--port", "0"],
                 env=env,
                 stdout=out_file,

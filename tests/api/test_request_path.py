@@ -8,6 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import cli_fork
 import httpx
 import pytest
 from cli_fork import COMMAND, run_command
@@ -199,7 +200,7 @@ def test_revocation_bites_within_a_second_in_every_process(tmp_path: Path, cache
     }
     out = tmp_path / "serve.out"
     with out.open("wb") as out_file:
-        server = subprocess.Popen(
+        server = cli_fork.Popen(
             [*COMMAND, "serve", "--port", "0"],
             env=env,
             stdout=out_file,

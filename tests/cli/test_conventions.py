@@ -11,10 +11,10 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import uuid
 from datetime import datetime
 
+import cli_fork
 import click
 import httpx
 import pytest
@@ -190,8 +190,8 @@ def _worker_threads(tmp_path, redis_url, *flags: str) -> tuple[str, str]:
         "SCANSERVE_QUEUE_NAME": f"cli-threads-{uuid.uuid4().hex[:8]}",
         "SCANSERVE_SLOW_WORKER_THREADS": "1",
     }
-    command = [sys.executable, "-c", "from scanserve.cli import main; main()", "worker"]
-    with log.open("w") as out, subprocess.Popen([*command, *flags], stderr=out, env=env) as proc:
+    command = [*cli_fork.COMMAND, "worker"]
+    with log.open("w") as out, cli_fork.Popen([*command, *flags], stderr=out, env=env) as proc:
         try:
 
             def main_lane() -> str | None:
@@ -368,10 +368,10 @@ def test_data_dir_option_reaches_the_processes_of_serve_workers(tmp_path, redis_
         SCANSERVE_LOAD_ENTRYPOINT_PLUGINS="false",
         SCANSERVE_RATE_LIMIT_STORAGE_URL=redis_url,
     )
-    command = [sys.executable, "-c", "from scanserve.cli import main; main()"]
+    command = list(cli_fork.COMMAND)
     out = tmp_path / "serve.out"
     with out.open("wb") as out_file:
-        server = subprocess.Popen(
+        server = cli_fork.Popen(
             [*command, "--data-dir", str(chosen), "serve", "--workers", "2", "--port", "0"],
             env=env,
             stdout=out_file,

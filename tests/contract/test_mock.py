@@ -9,12 +9,11 @@ spec, so an operation added to it is covered here without a change."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import cli_fork
 import httpx
 import pytest
 from loopback import served_port
@@ -73,8 +72,8 @@ def _start(workdir: Path, *options: str) -> Iterator[str]:
     with (
         open(stdout, "w") as out,
         open(workdir / "stderr", "w") as err,
-        subprocess.Popen(
-            [sys.executable, "-c", "from scanserve.cli import main; main()", "mock", *flags],
+        cli_fork.Popen(
+            [*cli_fork.COMMAND, "mock", *flags],
             stdout=out,
             stderr=err,
             env=env,

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import cli_fork
 import httpx
 import pytest
 from loopback import served_port, wait_until_read
@@ -26,7 +27,7 @@ from scanserve.storage.database import open_database
 from scanserve.testing import issue_key, wait_for
 
 BASE = "/scanner/api/v1"
-SERVE = [sys.executable, "-c", "from scanserve.cli import main; main()", "serve"]
+SERVE = [*cli_fork.COMMAND, "serve"]
 # The same command serving create_app(fast_path=False): every request walks Connexion's stack.
 SERVE_FULL_STACK = [
     sys.executable,
@@ -117,7 +118,7 @@ def _servers(folder: Path) -> Iterator[Callable[..., Server]]:
         }
         log, out = folder / f"serve{len(started)}.err", folder / f"serve{len(started)}.out"
         with log.open("wb") as err_file, out.open("wb") as out_file:
-            proc = subprocess.Popen(
+            proc = cli_fork.Popen(
                 [*(SERVE if fast_path else SERVE_FULL_STACK), "--port", "0"],
                 env=env,
                 stdout=out_file,

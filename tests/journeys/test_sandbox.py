@@ -19,6 +19,7 @@ import textwrap
 from collections.abc import Iterator
 from typing import Any
 
+import cli_fork
 import httpx
 import pytest
 from cli_runner import banner_and_base
@@ -504,9 +505,9 @@ def test_a_body_that_is_no_json_is_a_400(sandbox):
 
 
 def test_the_control_endpoints_are_not_there_outside_the_sandbox(tmp_path):
-    serve = [sys.executable, "-c", "from scanserve.cli import main; main()", "serve"]
+    serve = [*cli_fork.COMMAND, "serve"]
     env_data = tmp_path / "data"
-    with subprocess.Popen(
+    with cli_fork.Popen(
         [*serve, "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

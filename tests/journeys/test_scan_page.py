@@ -20,14 +20,13 @@ import datetime as dt
 import os
 import re
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+import cli_fork
 import httpx
 import pytest
 from cli_runner import run
@@ -42,7 +41,7 @@ WIDTH, HEIGHT = 640, 480
 COLA = ("5000112637922", "Cola Classic 330 ml")
 MILK = ("09506000134352", "Organic Whole Milk 1 L")  # GPC brick 10000025 in the demo catalog
 SPREAD = ("03017620422003", "Hazelnut Cocoa Spread 400 g")
-SCANSERVE = [sys.executable, "-c", "from scanserve.cli import main; main()"]
+SCANSERVE = list(cli_fork.COMMAND)
 LONG = 60_000  # ms: two cores shared by many test processes
 
 
@@ -156,7 +155,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     with (
         stdout.open("w") as out,
         (folder / "stderr.txt").open("w") as err,
-        subprocess.Popen(
+        cli_fork.Popen(
             [*SCANSERVE, "serve", "--demo", "--port", "0"],
             stdout=out,
             stderr=err,

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import cli_fork
 import pytest
 import yaml
 from cli_fork import run_command
@@ -331,10 +332,10 @@ def test_the_tutorial_runs_as_written(tmp_path):
         # (the default engine, RapidOCR); were Tesseract asked, it would fail, saying so
         "SCANSERVE_TESSERACT_CMD": "tesseract-not-installed-here",
     }
-    serve = [sys.executable, "-c", "from scanserve.cli import main; main()", "serve"]
+    serve = [*cli_fork.COMMAND, "serve"]
     with (
         open(tmp_path / "serve.log", "w") as log,
-        subprocess.Popen(
+        cli_fork.Popen(
             [*serve, "--demo", "--port", "0"],  # the banner names the port taken
             stdout=subprocess.PIPE,
             stderr=log,

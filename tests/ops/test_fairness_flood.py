@@ -15,13 +15,13 @@ import os
 import random
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import cli_fork
 import httpx
 import pytest
 from loopback import LoopbackServer, Route
@@ -33,7 +33,7 @@ from scanserve.storage import models
 from scanserve.testing import IssuedKey, issue_key, wait_for
 
 BASE = "/scanner/api/v1"
-CLI = (sys.executable, "-c", "from scanserve.cli import main; main()")
+CLI = cli_fork.COMMAND
 DEMO_GTIN = "4006381333931"  # in the demo catalog: a catalog hit, no outside provider
 SLOW_LINK_SECONDS = 3.0  # how long the loopback host takes to answer one of A's links
 OWN_LINK_SECONDS = 1.0  # ... and one of B's
@@ -63,7 +63,7 @@ class _Served:
     def __init__(self, data_dir: Path, **env: str):
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}{BASE}"
-        self.proc = subprocess.Popen(
+        self.proc = cli_fork.Popen(
             [*CLI, "serve", "--port", str(self.port)],
             env={
                 **os.environ,

@@ -8,11 +8,11 @@ from __future__ import annotations
 import io
 import os
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import cli_fork
 import httpx
 import pytest
 from loopback import served_port
@@ -25,7 +25,7 @@ from scanserve.storage.database import open_database
 from scanserve.testing import issue_key, wait_for
 
 BASE = "/scanner/api/v1"
-CLI = (sys.executable, "-c", "from scanserve.cli import main; main()")
+CLI = cli_fork.COMMAND
 # The budget this test holds the server to, with the default settings: the server's own
 # memory (about 100 MB) plus image_decode_budget_bytes (256 MiB), with room to spare.
 PEAK_BUDGET_MB = 500

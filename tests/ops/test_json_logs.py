@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import cli_fork
 import httpx
 import pytest
 from loopback import served_port
@@ -84,9 +85,9 @@ def test_every_line_is_json_and_a_capture_names_its_request(
         name: tmp_path / name for name in ("serve.out", "serve.err", "worker.out", "worker.err")
     }
     with files["serve.out"].open("wb") as out, files["serve.err"].open("wb") as err:
-        server = subprocess.Popen([*CLI, "serve", "--port", "0"], env=env, stdout=out, stderr=err)
+        server = cli_fork.Popen([*CLI, "serve", "--port", "0"], env=env, stdout=out, stderr=err)
     with files["worker.out"].open("wb") as out, files["worker.err"].open("wb") as err:
-        worker = subprocess.Popen(
+        worker = cli_fork.Popen(
             [*CLI, "worker", "--log-format", "json", "--metrics-port", "0"],
             env=env,
             stdout=out,

@@ -10,6 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import cli_fork
 import httpx
 import pytest
 from extraction_support import add_photo, ean13_image
@@ -92,7 +93,7 @@ def test_two_server_processes_are_scraped_as_one(tmp_path: Path, redis_url: str)
     )
     out = tmp_path / "serve.out"
     with out.open("wb") as out_file:
-        server = subprocess.Popen(
+        server = cli_fork.Popen(
             [*CLI, "serve", "--workers", "2", "--port", "0", "--metrics-port", "0"],
             env=env,
             stdout=out_file,
@@ -236,7 +237,7 @@ def test_metrics_are_off_by_default(tmp_path: Path) -> None:
     out = tmp_path / "serve.out"
     env = scanserve_env(tmp_path / "data")
     with out.open("wb") as out_file:
-        server = subprocess.Popen(
+        server = cli_fork.Popen(
             [*CLI, "serve", "--port", "0"], env=env, stdout=out_file, stderr=subprocess.STDOUT
         )
     try:

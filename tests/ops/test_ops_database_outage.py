@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cli_fork import run_command
 from ops_support import (
     CaptureLoad,
     assert_failures_are_retryable_problems,
@@ -234,6 +235,9 @@ def test_postgres_restart_under_load_redis_queue_and_worker(
         SCANSERVE_QUEUE_NAME=queue_name,
     )
     try:
+        # the database first, as an operator would: a worker refuses one without tables, and
+        # it may well start before the server has made them
+        run_command(["db", "upgrade"], env).check_returncode()
         with scanserve_process("worker", env, tmp_path / "worker.log"):
             _run_outage(settings, env, tmp_path, _postgres_restart(private_postgres))
     finally:

@@ -13,7 +13,6 @@ import os
 import queue as stdlib_queue
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -24,6 +23,7 @@ from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any
 
+import cli_fork
 import httpx
 import pytest
 from loopback import banner_port
@@ -595,7 +595,7 @@ def scanserve_env(data_dir: Path, **settings: str) -> dict[str, str]:
 
 
 def scanserve_command(*args: str) -> list[str]:
-    return [sys.executable, "-c", "from scanserve.cli import main; main()", *args]
+    return [*cli_fork.COMMAND, *args]
 
 
 def stop_process(proc: subprocess.Popen[Any]) -> None:
@@ -608,7 +608,7 @@ def stop_process(proc: subprocess.Popen[Any]) -> None:
 def test_serve_runs_the_embedded_consumer_and_stops_on_sigterm(tmp_path: Path) -> None:
     log_path = tmp_path / "serve.stderr"
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(
+        proc = cli_fork.Popen(
             scanserve_command("serve", "--demo", "--port", "0"),
             env=scanserve_env(tmp_path / "data", SCANSERVE_QUEUE_NAME=unique_queue_name()),
             stdout=subprocess.PIPE,

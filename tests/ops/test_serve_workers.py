@@ -7,6 +7,7 @@ import socket
 import subprocess
 from pathlib import Path
 
+import cli_fork
 import httpx
 import pytest
 from cli_fork import COMMAND, run_command
@@ -65,7 +66,7 @@ def test_two_workers_serve_and_share_one_rate_limit(tmp_path: Path, redis_url: s
     services.db.close()
     out = tmp_path / "serve.out"
     with out.open("wb") as out_file:
-        server = subprocess.Popen(
+        server = cli_fork.Popen(
             [*COMMAND, "serve", "--workers", "2", "--port", "0"],
             env=_env(data_dir, SCANSERVE_RATE_LIMIT_STORAGE_URL=redis_url),
             stdout=out_file,

@@ -22,7 +22,6 @@ import os
 import queue as stdlib_queue
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -32,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cli_fork
 import httpx
 import pytest
 from extraction_support import (
@@ -76,9 +76,9 @@ class Served:
 def serve(data_dir: Path, log: Path, env: dict[str, str]) -> Iterator[Served]:
     """`scanserve serve --demo` on port 0 (the port it got read from its banner); yields
     once it answers, kills it at the end if it is still running."""
-    command = [sys.executable, "-c", "from scanserve.cli import main; main()"]
+    command = list(cli_fork.COMMAND)
     with log.open("ab") as err:
-        proc = subprocess.Popen(
+        proc = cli_fork.Popen(
             [*command, "serve", "--demo", "--port", "0"],
             env=env,
             stdout=subprocess.PIPE,

@@ -12,6 +12,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import cli_fork
 import httpx
 from cli_fork import COMMAND, run_command
 from loopback import banner_port, banner_text
@@ -53,7 +54,7 @@ def start(data_dir: Path, *flags: str, log: Path | None = None) -> tuple[list[st
     command = [*COMMAND, "serve"]
     with (
         open(log or os.devnull, "w") as stderr,
-        subprocess.Popen(
+        cli_fork.Popen(
             [*command, "--port", "0", *flags],
             stdout=subprocess.PIPE,
             stderr=stderr,

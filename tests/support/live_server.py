@@ -21,6 +21,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import cli_fork
 import httpx
 from cli_fork import COMMAND, run_command
 from loopback import served_port
@@ -62,7 +63,7 @@ def running(
     with (
         out.open("wb") as stdout,
         out.with_suffix(".err").open("wb") as stderr,
-        subprocess.Popen(
+        cli_fork.Popen(
             [*SCANSERVE, *args], stdout=stdout, stderr=stderr, env=env or dict(os.environ)
         ) as proc,
     ):

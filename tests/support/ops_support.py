@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -14,13 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cli_fork
 import httpx
 from private_postgres import free_port
 
 from scanserve.testing import wait_for
 
 BASE = "/scanner/api/v1"
-CLI = (sys.executable, "-c", "from scanserve.cli import main; main()")
+CLI = cli_fork.COMMAND
 
 
 def scanserve_env(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -39,7 +39,7 @@ def scanserve_process(
 ) -> Iterator[subprocess.Popen[bytes]]:
     """``scanserve <command> <args>``, its output in ``log``; SIGTERM (then SIGKILL) after."""
     with log.open("wb") as out:
-        proc = subprocess.Popen([*CLI, command, *args], env=env, stdout=out, stderr=out)
+        proc = cli_fork.Popen([*CLI, command, *args], env=env, stdout=out, stderr=out)
     try:
         yield proc
     finally:

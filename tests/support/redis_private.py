@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import cli_fork
 import pytest
 from cli_fork import COMMAND, run_command
 from loopback import served_port, unused_port
@@ -130,7 +131,7 @@ class Processes:
     def start(self, name: str, env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
         log_path = self.log_dir / f"{name}.log"
         with log_path.open("ab") as log:
-            proc = subprocess.Popen([*CLI, *args], env=env, stdout=log, stderr=subprocess.STDOUT)
+            proc = cli_fork.Popen([*CLI, *args], env=env, stdout=log, stderr=subprocess.STDOUT)
         self.started.append((proc, log_path))
         return proc
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
+
+import cli_fork
 
 
 class Workers:
@@ -18,8 +19,8 @@ class Workers:
     def start(self) -> subprocess.Popen[bytes]:
         log_path = self.log_dir / f"worker-{len(self.started) + 1}.log"
         with log_path.open("wb") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-c", "from scanserve.cli import main; main()", "worker"],
+            proc = cli_fork.Popen(
+                [*cli_fork.COMMAND, "worker"],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
