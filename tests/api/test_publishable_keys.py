@@ -38,7 +38,9 @@ SHOP = "https://shop.example"
 
 
 def _spec() -> dict[str, Any]:
-    return yaml.safe_load((files("scanserve.spec") / "openapi.yaml").read_text())
+    return yaml.load(
+        (files("scanserve.spec") / "openapi.yaml").read_text(), Loader=yaml.CSafeLoader
+    )
 
 
 SPEC = _spec()

@@ -22,7 +22,9 @@ PROBLEM = "application/problem+json"
 
 
 def _spec():
-    return yaml.safe_load((files("scanserve.spec") / "openapi.yaml").read_text())
+    return yaml.load(
+        (files("scanserve.spec") / "openapi.yaml").read_text(), Loader=yaml.CSafeLoader
+    )
 
 
 def _spec_problem_examples(spec):

@@ -43,7 +43,7 @@ def products(scanserve_app, tmp_path):
 
 @pytest.fixture
 def spec():
-    return yaml.safe_load(spec_path().read_text())
+    return yaml.load(spec_path().read_text(), Loader=yaml.CSafeLoader)
 
 
 def _rule(org_id, label, scope="fallback", code="", warning=20, critical=5):

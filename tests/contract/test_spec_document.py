@@ -249,7 +249,7 @@ BASE_URI = "urn:scanner-api:openapi"
 @pytest.fixture(scope="module")
 def spec() -> dict[str, Any]:
     with SPEC_PATH.open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return yaml.load(fh, Loader=yaml.CSafeLoader)
 
 
 def iter_operations(

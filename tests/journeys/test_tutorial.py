@@ -35,7 +35,9 @@ from referencing.jsonschema import DRAFT202012
 
 ROOT = Path(__file__).resolve().parents[2]
 TUTORIAL = ROOT / "docs" / "tutorial.md"
-SPEC = yaml.safe_load((ROOT / "spec" / "openapi.yaml").read_text(encoding="utf-8"))
+SPEC = yaml.load(
+    (ROOT / "spec" / "openapi.yaml").read_text(encoding="utf-8"), Loader=yaml.CSafeLoader
+)
 BLOCK = re.compile(r"^```(\w*)\n(.*?)^```$", re.M | re.S)
 SUBSTITUTION = re.compile(r"\$\(jq [^()]*\)")  # $(jq -r .id photo2.json) and the like
 ASSIGNED = re.compile(r"^\w+=\$\((curl .*)\)(; .*)?$")  # SID=$(curl ... | jq -r .id)

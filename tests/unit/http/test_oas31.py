@@ -151,7 +151,7 @@ components:
         raw_value: {type: string}
         nickname: {type: [string, "null"]}
 """
-DOC = yaml.safe_load(SPEC_YAML)
+DOC = yaml.load(SPEC_YAML, Loader=yaml.CSafeLoader)
 
 GOOD_BODY = {
     "id": SHORT_ID,
@@ -473,10 +473,14 @@ def test_a_plain_connexion_app_in_the_same_process_is_unaffected(client):
     plain = connexion.AsyncApp(__name__)
     with pytest.raises(InvalidSpecification):
         plain.add_api(copy.deepcopy(DOC))
-    assert type(Specification.from_dict(yaml.safe_load(SPEC_30_YAML))) is OpenAPISpecification
+    assert (
+        type(Specification.from_dict(yaml.load(SPEC_30_YAML, Loader=yaml.CSafeLoader)))
+        is OpenAPISpecification
+    )
 
     plain.add_api(
-        yaml.safe_load(SPEC_30_YAML), resolver=Resolver(lambda _: lambda body: ({}, 201))
+        yaml.load(SPEC_30_YAML, Loader=yaml.CSafeLoader),
+        resolver=Resolver(lambda _: lambda body: ({}, 201)),
     )
     plain_client = plain.test_client()
     # draft 4: boolean exclusiveMinimum still works, and shortuuid is an unknown format
