@@ -42,6 +42,7 @@ from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from scanserve.errors import (
+    BadRequest,
     InsufficientStorage,
     NotFound,
     RateLimited,
@@ -93,6 +94,10 @@ def preferences(raw_headers: Iterable[tuple[bytes, bytes]], query: bytes = b"") 
         if parameter in ("__code", "__example", "__dynamic"):
             found.setdefault(parameter[2:], given)
     dynamic = found.get("dynamic")
+    if dynamic is not None and dynamic.lower() not in ("true", "false"):
+        # a recognised preference with a value it cannot take: a typo, said rather than
+        # answered as if dynamic=false
+        raise BadRequest(f"Mock: Prefer: dynamic takes true or false, not {dynamic!r}.")
     return Preferences(
         code=found.get("code"),
         example=found.get("example"),

@@ -240,6 +240,25 @@ def test_an_unknown_example_or_status_is_a_clear_404(mock_client: httpx.Client) 
     assert "declares no 418 answer" in answer.json()["detail"]
 
 
+def test_a_dynamic_preference_other_than_true_or_false_is_a_clear_400(
+    mock_client: httpx.Client,
+) -> None:
+    """A typo (``dynamic=ture``) is said, not answered as if it were ``dynamic=false``."""
+    asked = _request("getSession", headers={"Prefer": "dynamic=maybe"})
+    in_query = {**_request("getSession"), "params": {"__dynamic": "1"}}
+    for request in (asked, in_query):
+        answer = mock_client.request(**request)
+        assert answer.status_code == 400, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+        detail = answer.json()["detail"]
+        assert detail.startswith("Mock: Prefer: dynamic takes true or false, not "), detail
+    for value in ("TRUE", "false"):
+        answer = mock_client.request(
+            **_request("getSession", headers={"Prefer": f"dynamic={value}"})
+        )
+        assert answer.status_code == 200, answer.text
+
+
 def test_the_declared_headers_are_sent_with_plausible_values(mock_client: httpx.Client) -> None:
     answer = mock_client.request(**_request("listSessions"))
     assert answer.headers["RateLimit-Policy"] == "100000;w=60, 10000;w=86400"
