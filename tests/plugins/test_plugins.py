@@ -10,8 +10,6 @@ import asyncio
 import importlib.metadata
 import json
 import os
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +19,7 @@ from typing import Any
 import pluggy
 import pytest
 from biip.gtin import Gtin
+from cli_fork import run_command
 
 from scanserve import LookupProvider, ProductRecord, ProviderError, Thresholds, hookimpl
 from scanserve.domain.freshness_layers import default_catalog, resolve_thresholds
@@ -167,25 +166,12 @@ def test_entry_point_plugins_can_be_switched_off(tmp_path):
     assert "example" not in {info.name for info in describe(pm)}
 
 
-def _scanserve_command() -> list[str]:
-    # The console script beside this interpreter, as a user runs it; else the same entry point.
-    script = Path(sys.executable).with_name("scanserve")
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "from scanserve.cli import main; main()"]
-
-
 def _run_plugins_list(tmp_path: Path, *args: str, **env: str) -> str:
+    """``scanserve plugins list`` in a process of its own, which discovers the installed
+    plugins through their entry points (test_packaging.py runs the console script itself)."""
     clean = {k: v for k, v in os.environ.items() if not k.upper().startswith("SCANSERVE_")}
     clean.update(SCANSERVE_DATA_DIR=str(tmp_path / "data"), **env)
-    result = subprocess.run(
-        [*_scanserve_command(), "plugins", "list", *args],
-        capture_output=True,
-        text=True,
-        env=clean,
-        timeout=120,
-        check=False,
-    )
+    result = run_command(["plugins", "list", *args], clean, timeout=120)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
