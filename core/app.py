@@ -15,7 +15,6 @@ from scanserve.infra import connexion_import  # noqa: F401
 
 # isort: split
 
-import copy
 import functools
 import importlib
 import json
@@ -50,7 +49,7 @@ from scanserve.http.index import IndexMiddleware
 from scanserve.http.innermost import IgnoreBodyWithoutContract, RateHeadersMiddleware
 from scanserve.http.mock import MockEdge, MockResponder, ShapeOnly
 from scanserve.http.oas31 import OpenAPI31App
-from scanserve.http.oas31_spec import OpenAPI31Specification
+from scanserve.http.oas31_spec import OpenAPI31Specification, copy_document
 from scanserve.http.oas31_validators import VALIDATOR_MAP
 from scanserve.http.observe import ObserveMiddleware
 from scanserve.http.routing import MostSpecificPath, RouteTable
@@ -91,7 +90,7 @@ def _parsed_contract() -> dict[str, Any]:
 
 def contract() -> dict[str, Any]:
     """The spec as a fresh dict (callers may not mutate the cached parse)."""
-    return copy.deepcopy(_parsed_contract())
+    return copy_document(_parsed_contract())
 
 
 def spec_path() -> Any:

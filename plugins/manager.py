@@ -142,6 +142,8 @@ def _refusal(plugin_name: str, hook_name: str, exc: Exception) -> str:
 
 
 def _warn_unmatched_disabled(settings: Settings) -> None:
+    if not settings.disabled_plugins:  # (reading every installed package's entry points
+        return  # takes longer than the rest of building the plugin manager)
     known = {ep.name for ep in importlib.metadata.entry_points(group=hookspecs.PROJECT_NAME)}
     for module_name in (*BUILTIN_PLUGINS, *_FORMER_NAMES):
         known |= {module_name, module_name.rsplit(".", 1)[-1]}

@@ -8,6 +8,7 @@ import copy
 import hashlib
 import json
 import pathlib
+import pickle
 import re
 from typing import Any
 
@@ -64,18 +65,16 @@ class OpenAPI31Specification(OpenAPISpecification):
         # which the 3.1 validator needs for $refs to other files.
         if not isinstance(raw_spec, dict):
             raise InvalidSpecification("An OpenAPI document must be a mapping.")
-        self._raw_spec = copy.deepcopy(raw_spec)
+        self._raw_spec = copy_document(raw_spec)
         self._set_defaults(raw_spec)
-        if not trusted:
-            _validate_oas31(raw_spec, base_uri)
-        _check_ref_siblings(raw_spec)
+        _judge(raw_spec, base_uri, validate=not trusted)
         self._spec = resolve_refs(raw_spec, base_uri=base_uri)
         self._base_uri = base_uri
         _check_connexion_casts(self._spec)
 
     @classmethod
     def _validate_spec(cls, spec: dict[str, Any]) -> None:
-        _validate_oas31(spec, "")
+        _judge(spec, "", validate=True)
 
     @classmethod
     def from_dict(
@@ -108,14 +107,28 @@ def load_spec(path_or_dict: str | pathlib.Path | dict[str, Any]) -> dict[str, An
     return OpenAPI31Specification.load(path_or_dict).raw
 
 
-# Fingerprints of the documents (and base URIs) found valid in this process: an app built
-# again from the same document (every test builds one) skips the 3.1 validator, two thirds of
-# building an app. Only valid documents are remembered; an invalid one is judged each time.
-_VALID: set[str] = set()
+def copy_document(document: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of a parsed document (mappings, lists and scalars, YAML's dates too):
+    pickle's round trip, a quarter of ``copy.deepcopy``'s time, parts shared in the original
+    shared alike in the copy; ``copy.deepcopy`` for what pickle cannot take."""
+    try:
+        # our own bytes, made on the line above: nothing untrusted is unpickled
+        return pickle.loads(pickle.dumps(document, pickle.HIGHEST_PROTOCOL))  # noqa: S301
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return copy.deepcopy(document)
+
+
+# Fingerprints of the documents (with their base URIs, and whether the 3.1 validator was
+# asked) judged sound in this process: an app built again from the same document (every test
+# builds one) skips the validator, two thirds of building an app, and the $ref check. Only
+# sound documents are remembered; an unsound one is judged each time.
+_SOUND: set[str] = set()
 _EXTERNAL_REF = re.compile(r'"\$ref": "(?!#)')
 
 
-def _validate_oas31(document: dict[str, Any], base_uri: str) -> None:
+def _judge(document: dict[str, Any], base_uri: str, *, validate: bool) -> None:
+    """Refuse a document the 3.1 validator (when ``validate``) or the check of ``$ref``
+    siblings finds fault with; one judged sound before in this process is not judged again."""
     if base_uri and "://" not in base_uri:  # Connexion passes a directory; the validator a URI
         base_uri = pathlib.Path(base_uri).resolve().as_uri() + "/"
     fingerprint = None
@@ -126,12 +139,18 @@ def _validate_oas31(document: dict[str, Any], base_uri: str) -> None:
     else:
         # a $ref to another file: that file may have changed since, so judge it again
         if not _EXTERNAL_REF.search(text):
-            fingerprint = hashlib.sha256(f"{base_uri}\n{text}".encode()).hexdigest()
-            if fingerprint in _VALID:
+            fingerprint = hashlib.sha256(f"{validate}\n{base_uri}\n{text}".encode()).hexdigest()
+            if fingerprint in _SOUND:
                 return
+    if validate:
+        _validate_oas31(document, base_uri)
+    _check_ref_siblings(document)
+    if fingerprint is not None:
+        _SOUND.add(fingerprint)
+
+
+def _validate_oas31(document: dict[str, Any], base_uri: str) -> None:
     errors = list(OpenAPIV31SpecValidator(document, base_uri=base_uri).iter_errors())
-    if not errors and fingerprint is not None:
-        _VALID.add(fingerprint)
     if errors:
         shown = [
             f"{json_pointer(e.absolute_path) or '/'}: {short_message(e.message)}"
