@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
+import idna
+
 KeyKind = Literal["csb", "csu", "cpk"]
 KEY_KINDS: tuple[KeyKind, ...] = ("csb", "csu", "cpk")
 _BODY_ALPHABET = string.ascii_letters + string.digits
@@ -65,10 +67,23 @@ def hash_secret(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
+def _ascii_host(text: str, host: str) -> str:
+    """``host`` as a browser writes it in ``Origin``: labels in Unicode converted by IDNA
+    (UTS #46 mapping, then IDNA 2008: the ``idna`` package), ASCII ones as they are."""
+    if host.isascii():
+        return host
+    try:
+        return idna.encode(host, uts46=True).decode("ascii")
+    except idna.IDNAError as exc:
+        raise ValueError(f"{text!r} has a host IDNA cannot write in ASCII ({exc})") from None
+
+
 def normalize_origin(text: str) -> str:
     """A browser origin as browsers send it in ``Origin``: ``scheme://host[:port]``, scheme
-    and host in lower case, the scheme's default port left out. Raises ValueError for
-    anything else (a path, a query, credentials, a scheme other than http and https)."""
+    and host in lower case, an internationalised host in its ASCII form (``bücher.example``:
+    ``xn--bcher-kva.example``), the scheme's default port left out. Raises ValueError for
+    anything else (a path, a query, credentials, a scheme other than http and https, a host
+    IDNA cannot write)."""
     parts = urlsplit(text.strip())
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
@@ -81,7 +96,7 @@ def normalize_origin(text: str) -> str:
         port = parts.port
     except ValueError:
         raise ValueError(f"{text!r} has an invalid port") from None
-    host = (parts.hostname or "").lower()
+    host = _ascii_host(text, (parts.hostname or "").lower())
     if not host or not _ORIGIN_HOST.fullmatch(host):
         raise ValueError(f"{text!r} has no valid host")
     if ":" in host:  # IPv6, bracketed as in a URL

@@ -32,6 +32,7 @@ def test_a_publishable_key_with_origins(data_dir):
             "http://[::1]:8080/",
         ),
         *("--allowed-origin", "https://shop.example"),  # the same origin again: kept once
+        *("--allowed-origin", "https://Bücher.example"),  # kept as browsers send it: punycode
     )
     key = created.stdout.strip()
     assert created.stdout == key + "\n" and key.startswith("cpk_")  # only the key, as before
@@ -41,7 +42,7 @@ def test_a_publishable_key_with_origins(data_dir):
     ]
     row = lines[1].split("\t")
     assert row[2:4] == ["cpk", "active"] and row[-1] == "scan page"
-    assert row[6] == "https://shop.example,http://[::1]:8080"
+    assert row[6] == "https://shop.example,http://[::1]:8080,https://xn--bcher-kva.example"
     plain = run(data_dir, "keys", "create", "--org", "Corner Shop", "--kind", "cpk").stdout
     assert plain.startswith("cpk_")
     assert (
@@ -76,6 +77,12 @@ def test_a_publishable_key_with_origins(data_dir):
             )
             assert made.status_code == 201
             assert made.headers["access-control-allow-origin"] == "http://[::1]:8080"
+            from_idn = client.post(  # what a browser on https://bücher.example sends
+                f"{BASE}/sessions",
+                json={},
+                headers={"X-API-Key": key, "Origin": "https://xn--bcher-kva.example"},
+            )
+            assert from_idn.status_code == 201, from_idn.text
             refused = client.post(
                 f"{BASE}/sessions",
                 json={},

@@ -1,5 +1,6 @@
 """A publishable key's allowed origins are kept as browsers send ``Origin``: scheme and host
-in lower case, the default port left out, nothing after the host and port."""
+in lower case, an internationalised host in its ASCII form, the default port left out,
+nothing after the host and port."""
 
 from __future__ import annotations
 
@@ -20,6 +21,11 @@ from scanserve.identity.keys import MAX_ORIGIN_LENGTH, normalize_origin
         ("http://127.0.0.1:8000", "http://127.0.0.1:8000"),
         ("http://[::1]:3000", "http://[::1]:3000"),
         ("  https://shop.example  ", "https://shop.example"),
+        # an internationalised host as browsers send it: its ASCII (punycode) form
+        ("https://bücher.example", "https://xn--bcher-kva.example"),
+        ("https://BÜCHER.example:8443/", "https://xn--bcher-kva.example:8443"),
+        ("http://münchen.de:80", "http://xn--mnchen-3ya.de"),
+        ("https://xn--bcher-kva.example", "https://xn--bcher-kva.example"),
     ],
 )
 def test_origins_are_kept_as_browsers_send_them(given, kept):
@@ -43,6 +49,8 @@ def test_origins_are_kept_as_browsers_send_them(given, kept):
         "https://",
         "https://shop_example.test",
         "https://" + "a" * MAX_ORIGIN_LENGTH + ".example",
+        "https://bü cher.example",
+        "https://\u2603\u2603.example",  # symbols: IDNA 2008 has no ASCII form for them
     ],
 )
 def test_anything_else_is_refused(given):
