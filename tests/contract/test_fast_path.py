@@ -731,7 +731,9 @@ def test_errors_raised_by_handlers_answer_alike(
 
 # -- generated requests ------------------------------------------------------------------
 
-EXAMPLES = 25
+# Generated requests per strategy of each operation, each sent to both stacks (the coverage of
+# the contract itself is test_contract.py's, with schemathesis's coverage phase).
+EXAMPLES = 15
 
 
 @pytest.fixture
