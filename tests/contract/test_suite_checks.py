@@ -143,3 +143,46 @@ def test_no_test_module_imports_another():
                 if any(part.startswith("test_") for part in name.split("."))
             ]
     assert imports == []
+
+
+def test_a_forked_scanserve_is_a_process_as_popen_gives_one(tmp_path):
+    """cli_fork.Popen, which starts the suite's servers: its own pid and environment, its
+    banner on a pipe, signals, and a status that one thread may poll while another waits."""
+    import signal
+    import threading
+
+    import cli_fork
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCANSERVE_")}
+    env["SCANSERVE_DATA_DIR"] = str(tmp_path / "data")
+    with cli_fork.Popen(
+        [*cli_fork.COMMAND, "serve", "--port", "0"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    ) as proc:
+        try:
+            assert proc.stdout is not None
+            banner = proc.stdout.readline()  # names the data directory of its environment
+            assert banner.startswith("scanserve ") and str(tmp_path / "data") in banner, banner
+            assert proc.pid != os.getpid() and proc.poll() is None
+        except BaseException:
+            proc.kill()
+            raise
+        polled: list[int | None] = []
+        stop = threading.Event()
+
+        def keep_polling() -> None:
+            while not stop.is_set():
+                polled.append(proc.poll())
+
+        poller = threading.Thread(target=keep_polling)
+        poller.start()
+        try:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=30) == -signal.SIGTERM
+        finally:
+            stop.set()
+            poller.join()
+        assert proc.poll() == -signal.SIGTERM and polled  # no reader tripped over the other

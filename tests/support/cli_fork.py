@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -277,6 +278,9 @@ class Popen:
         self.stderr: IO[Any] | None = None
         self._plain: subprocess.Popen[Any] | None = None
         self._conn: socket.socket | None = None
+        # one reader of the status at a time (a test may poll from one thread while another
+        # waits, as subprocess.Popen allows)
+        self._reading = threading.Lock()
         env = dict(os.environ) if env is None else env
         if not _forkable(self.args, env, stdin):
             self._plain = subprocess.Popen(
@@ -328,30 +332,41 @@ class Popen:
         if self._plain is not None:
             self.returncode = self._plain.poll()
         elif self.returncode is None:
-            self._status(0)
+            self._status(0, queue=False)
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
         if self._plain is not None:
             self.returncode = self._plain.wait(timeout)
             return self.returncode
-        if self.returncode is None and not self._status(timeout):
+        if not self._status(timeout):
             raise subprocess.TimeoutExpired(self.args, timeout or 0)
         assert self.returncode is not None
         return self.returncode
 
-    def _status(self, timeout: float | None) -> bool:
-        """Whether the exit status came within ``timeout`` seconds (``None``: for ever)."""
-        assert self._conn is not None
-        readable, _, _ = select.select([self._conn], [], [], timeout)
-        if not readable:
-            return False
-        answer = self._conn.recv(4096)
-        self._conn.close()
-        if not answer:
-            raise RuntimeError(f"the fork server went away while {self.args} ran")
-        self.returncode = int(json.loads(answer)["code"])
-        return True
+    def _status(self, timeout: float | None, *, queue: bool = True) -> bool:
+        """Whether the exit status came within ``timeout`` seconds (``None``: for ever).
+        Without ``queue``, a status another thread is reading counts as not come yet (as
+        ``subprocess.Popen.poll`` does)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self._reading.acquire(queue, -1 if timeout is None or not queue else timeout):
+            return self.returncode is not None
+        try:
+            if self.returncode is not None:
+                return True
+            assert self._conn is not None
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            readable, _, _ = select.select([self._conn], [], [], left)
+            if not readable:
+                return False
+            answer = self._conn.recv(4096)
+            self._conn.close()
+            if not answer:
+                raise RuntimeError(f"the fork server went away while {self.args} ran")
+            self.returncode = int(json.loads(answer)["code"])
+            return True
+        finally:
+            self._reading.release()
 
     def send_signal(self, sig: int) -> None:
         if self._plain is not None:
