@@ -214,7 +214,7 @@ document.addEventListener("DOMContentLoaded", () => {
 class Page:
     """A fresh browser context at 360 px wide on the scanning page, its console watched."""
 
-    def __init__(self, browser: Any, url: str, artifacts: Path) -> None:
+    def __init__(self, browser: Any, url: str, artifacts: Path, *scripts: str) -> None:
         self.context = browser.new_context(
             viewport={"width": 360, "height": 900}, permissions=["camera"]
         )
@@ -230,6 +230,10 @@ class Page:
         self.page.on("pageerror", lambda e: self.problems.append(f"uncaught: {e}"))
         # every text the live region is given, in order: what a screen reader announces
         self.page.add_init_script(ANNOUNCEMENTS)
+        for script in scripts:  # before the page's own
+            self.page.add_init_script(script)
+        self.requested: list[str] = []
+        self.page.on("request", lambda r: self.requested.append(r.url))
         self.artifacts = artifacts
         self.page.goto(url)
 
@@ -291,6 +295,67 @@ def chip_of(item: Any) -> dict[str, str]:
         "text": chip.inner_text(),
         "colour": chip.evaluate("e => getComputedStyle(e).backgroundColor"),
     }
+
+
+# Chrome on Android and macOS has a BarcodeDetector of its own; Chromium on Linux has none, so
+# these stand in for it (what it reads in a frame is the browser's business; what the page
+# does with it is the test's). Each reports one code in every frame of the video it is given.
+_DETECTOR = """
+window.detected = [];
+window.BarcodeDetector = class {
+  static async getSupportedFormats() { return %s; }
+  constructor(options) { window.detectorFormats = options.formats; }
+  async detect(source) {
+    window.detected.push(source.tagName + ":" + source.videoWidth);
+    return [{rawValue: "%s", format: "ean_13"}];
+  }
+};
+"""
+EVERY_FORMAT = (
+    '["aztec", "code_128", "data_matrix", "ean_13", "ean_8", "qr_code", "upc_a", "upc_e"]'
+)
+NO_DATAMATRIX = '["ean_13", "ean_8", "qr_code", "upc_a", "upc_e"]'
+
+
+def test_a_browsers_own_barcode_detector_reads_the_camera_and_zxing_is_not_loaded(
+    browser, demo, artifacts
+):
+    opened = Page(browser, demo["page"], artifacts, _DETECTOR % (EVERY_FORMAT, COLA[0]))
+    try:
+        opened.page.locator("#camera-start").click()
+        item = opened.finished(COLA[0])
+        assert opened.page.locator("#decoder").inner_text() == (
+            "Decoder: the browser's own BarcodeDetector."
+        )
+        assert item.locator(".format").inner_text() == "(EAN-13, camera)"
+        assert item.locator(".product").inner_text() == COLA[1]
+        # asked for the six formats the page reads, and given the camera's video frames
+        assert sorted(opened.page.evaluate("window.detectorFormats")) == [
+            *("data_matrix", "ean_13", "ean_8", "qr_code", "upc_a", "upc_e")
+        ]
+        opened.page.wait_for_function("() => window.detected.length >= 3")
+        assert set(opened.page.evaluate("window.detected")) == {f"VIDEO:{WIDTH}"}
+        # the code in every frame is one capture, and the WebAssembly decoder never came
+        assert opened.page.locator("#scans li").count() == 1
+        assert not [url for url in opened.requested if "/zxing/" in url]
+        opened.page.locator("#camera-stop").click()
+    finally:
+        opened.close()
+
+
+def test_a_detector_that_cannot_read_every_format_gives_way_to_zxing(browser, demo, artifacts):
+    """A GS1 DataMatrix carries expiry dates: a detector without it would miss them."""
+    opened = Page(browser, demo["page"], artifacts, _DETECTOR % (NO_DATAMATRIX, COLA[0]))
+    try:
+        opened.page.locator("#camera-start").click()
+        opened.page.wait_for_function(
+            "() => document.getElementById('decoder').textContent.includes('ZXing WebAssembly')"
+        )
+        assert opened.page.evaluate("window.detected") == []
+        assert [url for url in opened.requested if url.endswith("/zxing/zxing-reader.js")]
+        opened.page.locator("#camera-stop").click()
+    finally:
+        opened.close()
 
 
 COLOURS = {  # scan.css
