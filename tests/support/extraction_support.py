@@ -85,14 +85,17 @@ def add_photo(
 # A photo's short side, at least: RapidOCR enlarges a smaller image until its short side is
 # 736 pixels before it looks for text (a 1200 x 200 strip becomes 4416 x 736, ten times the
 # work of reading the same lines on a page of this size), and a camera's photo is larger.
-PAGE_HEIGHT = 736
+PAGE_SIDE = 736
 
 
 def text_image(lines: list[str], size: int = 32) -> bytes:
     """Black text on white in DejaVu Sans (Pillow finds it among the system fonts by name;
-    Debian's fonts-dejavu-core), on a page of a photo's proportions."""
+    Debian's fonts-dejavu-core), on a page no smaller than a photo's short side, wider when
+    a line needs it."""
     font = ImageFont.truetype("DejaVuSans.ttf", size)
-    image = Image.new("RGB", (1200, max(PAGE_HEIGHT, 60 + 70 * len(lines))), "white")
+    widest = max((int(font.getlength(line)) for line in lines), default=0)
+    height = max(PAGE_SIDE, 60 + 70 * len(lines))
+    image = Image.new("RGB", (max(PAGE_SIDE, widest + 60), height), "white")
     draw = ImageDraw.Draw(image)
     for i, line in enumerate(lines):
         draw.text((30, 30 + i * 70), line, fill="black", font=font)
