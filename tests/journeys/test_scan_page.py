@@ -3,7 +3,8 @@
 Headless Chromium (Debian ``chromium``, driven by Playwright) gets a fake camera that plays
 a video this test makes from rendered barcodes: an EAN-13, a GS1 DataMatrix with an expiry
 date in the past, and a GS1 Digital Link QR code with one far ahead. Chromium on Linux has no
-``BarcodeDetector``, so the page decodes them with its vendored ZXing WebAssembly. Shown: the
+``BarcodeDetector``, so the page decodes them with its vendored ZXing WebAssembly (two tests
+give the page a stand-in detector, for the browsers that have one). Shown: the
 codes decoded from the camera, their captures created and completed with the demo catalog's
 product names, the freshness chip expired, in the warning window and fresh, and re-tinted
 from an organisation's rule. A screenshot of each state is kept in the folder named by
