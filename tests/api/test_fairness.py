@@ -22,7 +22,6 @@ from scanserve.settings import Settings
 from scanserve.testing import IssuedKey, issue_key, wait_for
 
 BASE = "/scanner/api/v1"
-CLI = cli_fork.COMMAND
 PER_CALLER = 2
 
 
@@ -37,7 +36,7 @@ class Served:
         out = data_dir.parent / f"serve-{data_dir.name}.out"
         with out.open("wb") as out_file:
             self.proc = cli_fork.Popen(
-                [*CLI, "serve", "--port", "0"],
+                [*cli_fork.COMMAND, "serve", "--port", "0"],
                 env=self.env,
                 stdout=out_file,
                 stderr=subprocess.DEVNULL,

@@ -314,9 +314,7 @@ def test_answers_survive_a_crash_of_a_real_server(tmp_path):
     )
 
     def run(*args):
-        done = run_command(args, env)
-        done.check_returncode()
-        return done.stdout.strip()
+        return run_command(args, env, check=True).stdout.strip()
 
     run("db", "upgrade")  # only `db upgrade` and `serve` create a database
     run("orgs", "create", "Crash Shop")

@@ -220,8 +220,7 @@ def test_revocation_bites_within_a_second_in_every_process(tmp_path: Path, cache
         assert wait_for(served, 60, "the second process to serve") == 200
         with app.test_client() as client:
             assert client.get(f"{BASE}/sessions", headers=key.headers).status_code == 200
-            revoke = run_command(["keys", "revoke", key.key_id], env)
-            revoke.check_returncode()
+            revoke = run_command(["keys", "revoke", key.key_id], env, check=True)
             assert "revoked" in revoke.stdout
             time.sleep(1.0)  # the bound the contract promises, not a speed measurement
             assert client.get(f"{BASE}/sessions", headers=key.headers).status_code == 401

@@ -181,10 +181,7 @@ def test_orgs_quota_show_and_set(scanserve_app, scanserve_client, api_key):
     )
 
     def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        done = run_command(args, env)
-        if check:
-            done.check_returncode()
-        return done
+        return run_command(args, env, check=check)
 
     org = api_key.org_short_id
     shown = cli("orgs", "quota", "show", org).stdout.splitlines()

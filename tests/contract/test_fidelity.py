@@ -165,10 +165,7 @@ class TestBrandClaims:
         }
 
         def run(*args, check=True):
-            done = run_command(args, env)
-            if check:
-                done.check_returncode()
-            return done
+            return run_command(args, env, check=check)
 
         run("db", "upgrade")  # only `db upgrade` and `serve` create a database
         org = run("orgs", "create", "Dairy Co").stdout.strip()

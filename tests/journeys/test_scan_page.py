@@ -42,7 +42,6 @@ WIDTH, HEIGHT = 640, 480
 COLA = ("5000112637922", "Cola Classic 330 ml")
 MILK = ("09506000134352", "Organic Whole Milk 1 L")  # GPC brick 10000025 in the demo catalog
 SPREAD = ("03017620422003", "Hazelnut Cocoa Spread 400 g")
-SCANSERVE = list(cli_fork.COMMAND)
 LONG = 60_000  # ms: two cores shared by many test processes
 
 
@@ -157,7 +156,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         stdout.open("w") as out,
         (folder / "stderr.txt").open("w") as err,
         cli_fork.Popen(
-            [*SCANSERVE, "serve", "--demo", "--port", "0"],
+            [*cli_fork.COMMAND, "serve", "--demo", "--port", "0"],
             stdout=out,
             stderr=err,
             env=env,

@@ -191,13 +191,11 @@ def test_the_catalog_show_output_is_what_the_command_prints(tmp_path):
         "from scanserve.storage.database import open_database; s = Settings(); "
         "db = open_database(s.effective_database_url); seed_demo(s); db.close()"
     )
-    run_command(["db", "upgrade"], env).check_returncode()
+    run_command(["db", "upgrade"], env, check=True)
     subprocess.run(
         [sys.executable, "-c", seed], env=env, check=True, capture_output=True, timeout=60
     )
-    shown_by_command = run_command(shlex.split(command.group(1)), env)
-    shown_by_command.check_returncode()
-    printed = shown_by_command.stdout
+    printed = run_command(shlex.split(command.group(1)), env, check=True).stdout
 
     def fields(text: str) -> dict[str, str]:
         return dict(line.partition(": ")[::2] for line in text.strip().splitlines())

@@ -33,7 +33,6 @@ from scanserve.storage import models
 from scanserve.testing import IssuedKey, issue_key, wait_for
 
 BASE = "/scanner/api/v1"
-CLI = cli_fork.COMMAND
 DEMO_GTIN = "4006381333931"  # in the demo catalog: a catalog hit, no outside provider
 SLOW_LINK_SECONDS = 3.0  # how long the loopback host takes to answer one of A's links
 OWN_LINK_SECONDS = 1.0  # ... and one of B's
@@ -64,7 +63,7 @@ class _Served:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}{BASE}"
         self.proc = cli_fork.Popen(
-            [*CLI, "serve", "--port", str(self.port)],
+            [*cli_fork.COMMAND, "serve", "--port", str(self.port)],
             env={
                 **os.environ,
                 "SCANSERVE_DATA_DIR": str(data_dir),

@@ -25,7 +25,6 @@ from scanserve.storage.database import open_database
 from scanserve.testing import issue_key, wait_for
 
 BASE = "/scanner/api/v1"
-CLI = cli_fork.COMMAND
 # The budget this test holds the server to, with the default settings: the server's own
 # memory (about 100 MB) plus image_decode_budget_bytes (256 MiB), with room to spare.
 PEAK_BUDGET_MB = 500
@@ -71,7 +70,10 @@ def test_forty_concurrent_uploads_of_a_40_megapixel_png_stay_in_budget(tmp_path:
     out = tmp_path / "serve.out"
     with out.open("wb") as stdout:
         server = subprocess.Popen(
-            [*CLI, "serve", "--port", "0"], env=env, stdout=stdout, stderr=subprocess.DEVNULL
+            [*cli_fork.COMMAND, "serve", "--port", "0"],
+            env=env,
+            stdout=stdout,
+            stderr=subprocess.DEVNULL,
         )
     try:
         base = f"http://127.0.0.1:{served_port(server, out, within=90)}{BASE}"

@@ -15,7 +15,7 @@ import cli_fork
 import httpx
 import pytest
 from loopback import served_port
-from ops_support import BASE, CLI, scanserve_env
+from ops_support import BASE, scanserve_env
 from prometheus_client.parser import text_string_to_metric_families
 from redis_support import delete_queue_keys
 
@@ -85,10 +85,12 @@ def test_every_line_is_json_and_a_capture_names_its_request(
         name: tmp_path / name for name in ("serve.out", "serve.err", "worker.out", "worker.err")
     }
     with files["serve.out"].open("wb") as out, files["serve.err"].open("wb") as err:
-        server = cli_fork.Popen([*CLI, "serve", "--port", "0"], env=env, stdout=out, stderr=err)
+        server = cli_fork.Popen(
+            [*cli_fork.COMMAND, "serve", "--port", "0"], env=env, stdout=out, stderr=err
+        )
     with files["worker.out"].open("wb") as out, files["worker.err"].open("wb") as err:
         worker = cli_fork.Popen(
-            [*CLI, "worker", "--log-format", "json", "--metrics-port", "0"],
+            [*cli_fork.COMMAND, "worker", "--log-format", "json", "--metrics-port", "0"],
             env=env,
             stdout=out,
             stderr=err,

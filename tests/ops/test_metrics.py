@@ -15,7 +15,7 @@ import httpx
 import pytest
 from extraction_support import add_photo, ean13_image
 from loopback import banner_text, served_port, server_side_owner
-from ops_support import BASE, CLI, scanserve_env
+from ops_support import BASE, scanserve_env
 from prometheus_client.parser import text_string_to_metric_families
 
 from scanserve.bootstrap import build_services
@@ -94,7 +94,7 @@ def test_two_server_processes_are_scraped_as_one(tmp_path: Path, redis_url: str)
     out = tmp_path / "serve.out"
     with out.open("wb") as out_file:
         server = cli_fork.Popen(
-            [*CLI, "serve", "--workers", "2", "--port", "0", "--metrics-port", "0"],
+            [*cli_fork.COMMAND, "serve", "--workers", "2", "--port", "0", "--metrics-port", "0"],
             env=env,
             stdout=out_file,
             stderr=subprocess.STDOUT,
@@ -238,7 +238,10 @@ def test_metrics_are_off_by_default(tmp_path: Path) -> None:
     env = scanserve_env(tmp_path / "data")
     with out.open("wb") as out_file:
         server = cli_fork.Popen(
-            [*CLI, "serve", "--port", "0"], env=env, stdout=out_file, stderr=subprocess.STDOUT
+            [*cli_fork.COMMAND, "serve", "--port", "0"],
+            env=env,
+            stdout=out_file,
+            stderr=subprocess.STDOUT,
         )
     try:
         port = served_port(server, out, within=90)

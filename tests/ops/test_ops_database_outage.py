@@ -237,7 +237,7 @@ def test_postgres_restart_under_load_redis_queue_and_worker(
     try:
         # the database first, as an operator would: a worker refuses one without tables, and
         # it may well start before the server has made them
-        run_command(["db", "upgrade"], env).check_returncode()
+        run_command(["db", "upgrade"], env, check=True)
         with scanserve_process("worker", env, tmp_path / "worker.log"):
             _run_outage(settings, env, tmp_path, _postgres_restart(private_postgres))
     finally:

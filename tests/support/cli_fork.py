@@ -298,8 +298,11 @@ class Popen:
             null = os.open(os.devnull, os.O_RDWR)
             mine.append(null)
             out = self._child_end(stdout, null, mine, "stdout", text)
-            err = out if stderr == subprocess.STDOUT else None
-            err = self._child_end(stderr, null, mine, "stderr", text) if err is None else err
+            err = (
+                out
+                if stderr == subprocess.STDOUT
+                else self._child_end(stderr, null, mine, "stderr", text)
+            )
             self._conn, self.pid = _FORKS.fork(
                 self.args[len(COMMAND) :], env, os.fspath(cwd or os.getcwd()), (null, out, err)
             )
@@ -401,11 +404,11 @@ class Popen:
 
 
 def run_command(
-    args: Sequence[str], env: dict[str, str], *, timeout: float = 60
+    args: Sequence[str], env: dict[str, str], *, timeout: float = 60, check: bool = False
 ) -> subprocess.CompletedProcess[str]:
     """``scanserve ARGS`` with environment ``env`` in the current folder, to its end: its
-    status, stdout and stderr, as ``subprocess.run(..., capture_output=True, text=True)``
-    gives them (a timeout kills the command's process group and raises
+    status, stdout and stderr, as ``subprocess.run(..., capture_output=True, text=True,
+    check=check)`` gives them (a timeout kills the command's process group and raises
     ``subprocess.TimeoutExpired``)."""
     command = [*COMMAND, *args]
     with tempfile.TemporaryDirectory(prefix="scanserve-cli-") as folder:
@@ -418,6 +421,9 @@ def run_command(
             proc.kill_group()
             proc.wait()
             raise
-        return subprocess.CompletedProcess(
+        done = subprocess.CompletedProcess(
             command, code, out.read_text(errors="replace"), err.read_text(errors="replace")
         )
+    if check:
+        done.check_returncode()
+    return done

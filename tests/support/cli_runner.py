@@ -31,10 +31,7 @@ def run(
         "SCANSERVE_LOAD_ENTRYPOINT_PLUGINS": "false",
         **(env or {}),
     }
-    result = run_command(args, env, timeout=60)
-    if check:
-        result.check_returncode()
-    return result
+    return run_command(args, env, check=check)
 
 
 def create_database(data_dir: Path) -> None:

@@ -28,7 +28,6 @@ from loopback import served_port
 
 from scanserve.testing import wait_for
 
-SCANSERVE = list(COMMAND)
 UNLIMITED = str(10**9)
 
 
@@ -64,7 +63,7 @@ def running(
         out.open("wb") as stdout,
         out.with_suffix(".err").open("wb") as stderr,
         cli_fork.Popen(
-            [*SCANSERVE, *args], stdout=stdout, stderr=stderr, env=env or dict(os.environ)
+            [*COMMAND, *args], stdout=stdout, stderr=stderr, env=env or dict(os.environ)
         ) as proc,
     ):
         try:
@@ -97,10 +96,10 @@ def base_url(proc: subprocess.Popen[bytes], out: Path) -> str:
 
 def second_key(env: dict[str, str]) -> str:
     """A business key of another organisation, made with the command line."""
-    run_command(["orgs", "create", "Peer Org"], env).check_returncode()
-    created = run_command(["keys", "create", "--org", "Peer Org", "--name", "peer"], env)
-    created.check_returncode()
-    made = created.stdout
+    run_command(["orgs", "create", "Peer Org"], env, check=True)
+    made = run_command(
+        ["keys", "create", "--org", "Peer Org", "--name", "peer"], env, check=True
+    ).stdout
     found = re.search(r"csb_\w+", made)
     assert found, made
     return found.group(0)

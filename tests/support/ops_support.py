@@ -20,7 +20,6 @@ from private_postgres import free_port
 from scanserve.testing import wait_for
 
 BASE = "/scanner/api/v1"
-CLI = cli_fork.COMMAND
 
 
 def scanserve_env(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -39,7 +38,7 @@ def scanserve_process(
 ) -> Iterator[subprocess.Popen[bytes]]:
     """``scanserve <command> <args>``, its output in ``log``; SIGTERM (then SIGKILL) after."""
     with log.open("wb") as out:
-        proc = cli_fork.Popen([*CLI, command, *args], env=env, stdout=out, stderr=out)
+        proc = cli_fork.Popen([*cli_fork.COMMAND, command, *args], env=env, stdout=out, stderr=out)
     try:
         yield proc
     finally:

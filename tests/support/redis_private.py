@@ -24,7 +24,6 @@ from cli_fork import COMMAND, run_command
 from loopback import served_port, unused_port
 
 REDIS_SERVER = "redis-server"
-CLI = list(COMMAND)
 BASE = "/scanner/api/v1"
 
 
@@ -116,9 +115,7 @@ def scanserve_env(data_dir: Path, **settings: str) -> dict[str, str]:
 
 
 def cli(env: dict[str, str], *args: str) -> str:
-    result = run_command(args, env, timeout=60)
-    result.check_returncode()
-    return result.stdout.strip()
+    return run_command(args, env, check=True).stdout.strip()
 
 
 class Processes:
@@ -131,7 +128,7 @@ class Processes:
     def start(self, name: str, env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
         log_path = self.log_dir / f"{name}.log"
         with log_path.open("ab") as log:
-            proc = cli_fork.Popen([*CLI, *args], env=env, stdout=log, stderr=subprocess.STDOUT)
+            proc = cli_fork.Popen([*COMMAND, *args], env=env, stdout=log, stderr=subprocess.STDOUT)
         self.started.append((proc, log_path))
         return proc
 
